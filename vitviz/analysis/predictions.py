@@ -1,0 +1,48 @@
+"""Top-k class predictions with human-readable ImageNet names (shipped with timm).
+
+Convention: probabilities are the softmax over all classes of the model's logits.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
+
+import numpy as np
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Prediction:
+    index: int
+    label: str
+    probability: float
+
+
+def class_names(model: nn.Module) -> Optional[list[str]]:
+    """Class names for the model's head (ImageNet-1k/21k via timm), or None if unknown/headless."""
+    num_classes = int(getattr(model, "num_classes", 0) or 0)
+    if num_classes == 0:
+        return None
+    from timm.data import ImageNetInfo, infer_imagenet_subset
+
+    subset = infer_imagenet_subset(model)
+    if subset is None:
+        return None
+    info = ImageNetInfo(subset)
+    if info.num_classes() != num_classes:
+        return None
+    return [info.index_to_description(i) for i in range(num_classes)]
+
+
+def top_k(
+    logits: Union[torch.Tensor, np.ndarray], k: int = 5, names: Optional[Sequence[str]] = None
+) -> list[Prediction]:
+    """The ``k`` most probable classes of one ``(classes,)`` logit vector, best first."""
+    logits = logits if isinstance(logits, torch.Tensor) else torch.from_numpy(np.asarray(logits))
+    probs = logits.detach().float().reshape(-1).softmax(dim=0).cpu()
+    values, indices = probs.topk(min(k, probs.numel()))
+    return [
+        Prediction(int(i), names[int(i)] if names is not None else f"class {int(i)}", float(v))
+        for v, i in zip(values, indices)
+    ]

@@ -1,0 +1,145 @@
+"""Attention rollout (Abnar & Zuidema 2020; ViT paper App. D.8) and single-head maps.
+
+Rollout convention, per layer ℓ from ``start_layer`` up:
+
+1. fuse heads: mean (default), max or min over heads;
+2. optionally discard, in every row, the ``discard_ratio`` share of smallest entries
+   (set to 0); entries from a prefix token to a prefix token (e.g. CLS→CLS) are kept;
+3. add the identity for the residual path, ``A + I``, and renormalise every row to sum 1;
+4. multiply: ``R = Ã_ℓ · … · Ã_start``.
+
+``R[i, j]`` is how much token j flows into token i at the top. The map for a query token is its
+row over the patch columns, reshaped to ``(gh, gw)``, *not* renormalised (prefix columns keep
+their share). Without steps 2, ``(A + I)`` renormalised equals vit-explain's ``(A + I) / 2``.
+"""
+from __future__ import annotations
+
+from typing import Literal, Optional, Union
+
+import numpy as np
+import torch
+
+from ..errors import VitvizError
+from ..preprocess import TokenLayout
+
+HeadFusion = Literal["mean", "max", "min"]
+Query = Union[int, Literal["mean"]]
+
+
+def _as_tensor(attn: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
+    return attn if isinstance(attn, torch.Tensor) else torch.from_numpy(np.asarray(attn))
+
+
+def fuse_heads(attn: torch.Tensor, fusion: HeadFusion = "mean") -> torch.Tensor:
+    """Reduce the heads axis (third from last) of ``(..., heads, T, T)``."""
+    if fusion == "mean":
+        return attn.mean(dim=-3)
+    if fusion == "max":
+        return attn.amax(dim=-3)
+    if fusion == "min":
+        return attn.amin(dim=-3)
+    raise VitvizError(f"unknown head fusion '{fusion}': use mean, max or min")
+
+
+def discard_lowest(attn: torch.Tensor, ratio: float, num_prefix_tokens: int) -> torch.Tensor:
+    """Zero the ``ratio`` share of smallest entries in every row of ``(..., T, T)``, sparing prefix→prefix."""
+    if not 0.0 <= ratio < 1.0:
+        raise VitvizError(f"discard ratio must be in [0, 1), got {ratio}")
+    tokens = attn.shape[-1]
+    count = int(ratio * (tokens - num_prefix_tokens))
+    if count == 0:
+        return attn
+    ranked = attn.clone()
+    ranked[..., :num_prefix_tokens, :num_prefix_tokens] = float("inf")
+    lowest = ranked.topk(count, dim=-1, largest=False).indices
+    return attn.scatter(-1, lowest, 0.0)
+
+
+def attention_rollout(
+    attn: Union[torch.Tensor, np.ndarray],
+    *,
+    head_fusion: HeadFusion = "mean",
+    discard_ratio: float = 0.0,
+    start_layer: int = 0,
+    num_prefix_tokens: int = 1,
+) -> torch.Tensor:
+    """Roll attention out through the layers.
+
+    Args:
+        attn: ``(layers, heads, T, T)`` or ``(layers, B, heads, T, T)`` probabilities.
+        head_fusion / discard_ratio / start_layer: see module docstring.
+        num_prefix_tokens: prefix tokens at the start of the sequence (spared by the discard).
+
+    Returns:
+        ``(T, T)`` (or ``(B, T, T)``) float32 row-stochastic joint attention.
+    """
+    attn = _as_tensor(attn).float()
+    layers = attn.shape[0]
+    if not 0 <= start_layer < layers:
+        raise VitvizError(f"start layer {start_layer} is out of range 0–{layers - 1}")
+    result: Optional[torch.Tensor] = None
+    for layer in range(start_layer, layers):
+        fused = fuse_heads(attn[layer], head_fusion)
+        fused = discard_lowest(fused, discard_ratio, num_prefix_tokens)
+        eye = torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
+        step = fused + eye
+        step = step / step.sum(dim=-1, keepdim=True)
+        result = step if result is None else step @ result
+    assert result is not None
+    return result
+
+
+def token_row_map(matrix: Union[torch.Tensor, np.ndarray], layout: TokenLayout, query: Query = 0) -> np.ndarray:
+    """Row ``query`` of a ``(T, T)`` token matrix over the patch columns, as a ``(gh, gw)`` map.
+
+    ``query`` is a token index (0 = first prefix token, usually CLS) or ``"mean"`` for the
+    average over all patch queries (for models without a class token).
+    """
+    matrix = _as_tensor(matrix).float()
+    p = layout.num_prefix_tokens
+    if matrix.shape[-1] != layout.num_tokens:
+        raise VitvizError(f"matrix has {matrix.shape[-1]} tokens, layout expects {layout.num_tokens}")
+    if query == "mean":
+        row = matrix[p:, p:].mean(dim=0)
+    elif isinstance(query, (int, np.integer)) and 0 <= query < layout.num_tokens:
+        row = matrix[int(query), p:]
+    else:
+        raise VitvizError(f"query token {query!r} is out of range 0–{layout.num_tokens - 1}")
+    return row.reshape(layout.grid).cpu().numpy()
+
+
+def rollout_map(
+    attn: Union[torch.Tensor, np.ndarray],
+    layout: TokenLayout,
+    *,
+    query: Query = 0,
+    head_fusion: HeadFusion = "mean",
+    discard_ratio: float = 0.0,
+    start_layer: int = 0,
+) -> np.ndarray:
+    """Rollout of one image's ``(layers, heads, T, T)`` attention as a ``(gh, gw)`` map for ``query``."""
+    rolled = attention_rollout(attn, head_fusion=head_fusion, discard_ratio=discard_ratio,
+                               start_layer=start_layer, num_prefix_tokens=layout.num_prefix_tokens)
+    return token_row_map(rolled, layout, query)
+
+
+def attention_map(
+    attn: Union[torch.Tensor, np.ndarray],
+    layout: TokenLayout,
+    layer: int,
+    head: Optional[int] = None,
+    query: Query = 0,
+) -> np.ndarray:
+    """Attention of ``query`` to every patch in one layer, ``(gh, gw)``; ``head=None`` averages heads.
+
+    ``attn`` is one image's ``(layers, heads, T, T)``. Values are the raw probabilities (the
+    prefix columns are left out, not renormalised away).
+    """
+    attn = _as_tensor(attn)
+    layers, heads = attn.shape[0], attn.shape[1]
+    if not 0 <= layer < layers:
+        raise VitvizError(f"layer {layer} is out of range 0–{layers - 1}")
+    if head is not None and not 0 <= head < heads:
+        raise VitvizError(f"head {head} is out of range 0–{heads - 1}")
+    matrix = attn[layer].float().mean(dim=0) if head is None else attn[layer, head].float()
+    return token_row_map(matrix, layout, query)

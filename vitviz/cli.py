@@ -1,0 +1,163 @@
+"""Command line: ``python -m vitviz {models,analyze,download}``.
+
+Errors a user can cause print one line to stderr and exit with status 2; no traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+from .errors import VitvizError
+
+CONVENTIONS = {
+    "attention": "softmax(q k^T * scale) per block and head, rows sum to 1; token 0.. are prefix tokens "
+                 "(see num_prefix_tokens), then patches in row-major order",
+    "rollout": "Abnar & Zuidema 2020: mean over heads, no discard, (A + I) rows renormalised, multiplied "
+               "from the first layer up; row of the class token (or mean over patch queries without one) "
+               "over the patch columns, not renormalised",
+    "mean_attention_distance": "sum_k a_qk * |c_q - c_k| over patch queries and keys, prefix tokens dropped, "
+                               "rows not renormalised, averaged over queries (and images), pixels of the "
+                               "network input",
+    "pos_embed_similarity": "cosine similarity of patch position embeddings (prefix rows dropped), resampled "
+                            "as the model does for this grid; [i, j] is the tile of patch (i, j)",
+    "filters_pca": "principal components of the centred patch-embedding filters (D rows of C*P*P), "
+                   "explained variance ratio over all components",
+}
+
+
+def safe_stem(path: Path) -> str:
+    """A folder name from a file name: letters, digits, ``._-`` only; never ``..`` or hidden."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem).strip("._") or "image"
+    return stem[:80]
+
+
+def _unique(stem: str, taken: set[str]) -> str:
+    name, n = stem, 2
+    while name in taken:
+        name, n = f"{stem}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from .catalog import list_models, weights_source
+
+    rows = [(s.name, s.family, s.label, weights_source(s, args.weights_dir)) for s in list_models(args.weights_dir)]
+    width = max(len(r[0]) for r in rows)
+    for name, family, label, source in rows:
+        print(f"{name:<{width}}  {family:<10}  {label}\n{'':<{width}}  {'':<10}  weights: {source}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .images import load_image
+    from .models import load_model
+    from .pipeline import analyze_image
+
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
+                        pretrained=not args.untrained)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
+    distances = []
+    for image_path in map(Path, args.images):
+        image = load_image(image_path)
+        result = analyze_image(loaded, image, args.image_size)
+        folder = out / _unique(safe_stem(image_path), taken)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {
+            "attention": result.attention.astype(np.float32),
+            "rollout": result.rollout.astype(np.float32),
+            "mean_attention_distance": result.mean_distance,
+            "filters_pca": result.static.filter_pca.components,
+            "filters_explained_variance": result.static.filter_pca.explained_variance_ratio,
+            "grid": np.array(result.layout.grid),
+            "patch_size": np.array(result.layout.patch_size[0]),
+            "num_prefix_tokens": np.array(result.layout.num_prefix_tokens),
+        }
+        if result.logits is not None:
+            arrays["logits"] = result.logits.astype(np.float32)
+        if result.static.pos_similarity is not None:
+            arrays["pos_embed_similarity"] = result.static.pos_similarity.astype(np.float32)
+        np.savez_compressed(folder / "analysis.npz", **arrays)
+        summary = {
+            "image": str(image_path),
+            "model": loaded.name,
+            "label": loaded.label,
+            "weights": loaded.source,
+            "pretrained": loaded.pretrained,
+            "input_size": list(result.prepared.hw),
+            "prefix_tokens": list(result.layout.prefix_names),
+            "facts": result.facts.as_dict(),
+            "top5": [{"label": p.label, "probability": p.probability, "index": p.index}
+                     for p in result.predictions],
+            "conventions": CONVENTIONS,
+        }
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+        distances.append(result.mean_distance)
+        top = f"; top-1: {result.predictions[0].label} ({result.predictions[0].probability:.1%})" \
+            if result.predictions else ""
+        print(f"{image_path} -> {folder}{top}")
+    mean = np.mean(distances, axis=0)
+    with open(out / "mean_attention_distance.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["layer", "head", "mean_attention_distance_px", "num_images"])
+        for layer in range(mean.shape[0]):
+            for head in range(mean.shape[1]):
+                writer.writerow([layer, head, f"{mean[layer, head]:.4f}", len(distances)])
+    print(f"mean attention distance over {len(distances)} image(s) -> {out / 'mean_attention_distance.csv'}")
+    return 0
+
+
+def cmd_download(args: argparse.Namespace) -> int:
+    from .download import download
+
+    for path in download(args.names, args.to):
+        print(f"saved {path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vitviz", description="Open up pretrained Vision Transformers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def weights_arg(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--weights-dir", default=None, help="local weights folder (default: $VITVIZ_WEIGHTS_DIR)")
+
+    p = sub.add_parser("models", help="list the models and where their weights would come from")
+    weights_arg(p)
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("analyze", help="write every analysis of some images to a folder")
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--model", required=True, help="model name (see 'models')")
+    weights_arg(p)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
+    p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("download", help="fetch weights through timm/Hugging Face into a local weights folder")
+    p.add_argument("names", nargs="+", help="model names (timm tags)")
+    p.add_argument("--to", required=True, help="weights folder to write")
+    p.set_defaults(func=cmd_download)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except VitvizError as exc:
+        print(f"vitviz: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

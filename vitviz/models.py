@@ -1,0 +1,282 @@
+"""Load pretrained timm models: local weights folder first, then the Hugging Face hub.
+
+Load order for a model name (see :func:`load_model`):
+
+1. ``<weights_dir>/<name>.safetensors`` (or ``.pth``/``.bin``, read with ``weights_only=True``),
+   built from its ``<name>.json`` sidecar when present;
+2. timm's own ``pretrained=True`` path (Hugging Face cache, then the hub);
+3. otherwise :class:`~vitviz.errors.WeightsNotFoundError` naming the model, the places
+   looked at, and the ``python -m vitviz download`` command.
+
+Random weights are used only when ``pretrained=False`` is asked for, and such a model is
+labelled "untrained". ViTs are built with ``dynamic_img_size=True`` so one loaded model
+serves every input size that is a multiple of its patch size.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from .catalog import get_spec, hub_repo_hint, list_models, weights_source  # noqa: F401 (re-exported)
+from .errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
+from .registry import VIT, ModelSpec
+from .weights import LocalWeights, find_local_weights, hub_cached_file, load_state_dict, sha256sum
+from .weights import weights_dir as resolve_weights_dir
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+MODEL_CACHE_SIZE = 4  # loaded models kept in memory (LRU); a ViT-B is ~350 MB in float32
+
+
+@dataclass
+class LoadedModel:
+    """A model ready for analysis, with where its weights came from.
+
+    Attributes:
+        spec: the registry/sidecar description.
+        model: the timm module, in eval mode, on ``device`` with ``dtype``.
+        device / dtype: where it runs.
+        source: ``"local:<path>"``, ``"hub"`` or ``"untrained"``.
+        data_config: timm data config (input_size, mean, std, interpolation, crop_pct, crop_mode)
+            with the sidecar's overrides applied.
+    """
+
+    spec: ModelSpec
+    model: nn.Module
+    device: torch.device
+    dtype: torch.dtype
+    source: str
+    data_config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pretrained(self) -> bool:
+        return self.source != "untrained"
+
+    @property
+    def label(self) -> str:
+        """The spec's label, marked "(untrained)" for random weights so no one mistakes them."""
+        return self.spec.label if self.pretrained else f"{self.spec.label} (untrained)"
+
+    @property
+    def num_classes(self) -> int:
+        return int(getattr(self.model, "num_classes", 0) or 0)
+
+
+# --------------------------------------------------------------------------- device and dtype
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` picks CUDA when available, else CPU; asking for absent CUDA is an error."""
+    if isinstance(device, torch.device):
+        device = str(device)
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise VitvizError("CUDA was requested but no CUDA GPU is available; use device 'cpu' or 'auto'")
+    try:
+        return torch.device(device)
+    except RuntimeError as exc:
+        raise VitvizError(f"unknown device '{device}': use auto, cpu or cuda") from exc
+
+
+def resolve_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """float32 everywhere; bfloat16/float16 only on CUDA."""
+    if isinstance(dtype, torch.dtype):
+        resolved = dtype
+    elif dtype in DTYPES:
+        resolved = DTYPES[dtype]
+    else:
+        raise VitvizError(f"unknown dtype '{dtype}': use one of {', '.join(DTYPES)}")
+    if resolved != torch.float32 and device.type != "cuda":
+        raise VitvizError(f"dtype {dtype} is only supported on CUDA; use float32 on {device.type}")
+    return resolved
+
+
+# --------------------------------------------------------------------------- loading
+_cache: "OrderedDict[tuple, LoadedModel]" = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def clear_model_cache() -> None:
+    """Drop every cached model (e.g. after CUDA ran out of memory)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def cached_model_keys() -> list[tuple]:
+    """Keys of the models now cached, oldest first (for tests and diagnostics)."""
+    with _cache_lock:
+        return list(_cache)
+
+
+def load_model(
+    name: str,
+    *,
+    weights_dir: str | os.PathLike | None = None,
+    device: str | torch.device = "auto",
+    dtype: str | torch.dtype = "float32",
+    pretrained: bool = True,
+    allow_download: bool = True,
+    use_cache: bool = True,
+) -> LoadedModel:
+    """Load a model by name, cached per (name, weights folder, device, dtype, pretrained).
+
+    Args:
+        name: registry name, timm tag, or a name in the weights folder.
+        weights_dir: local weights folder; defaults to ``$VITVIZ_WEIGHTS_DIR``.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        dtype: ``"float32"`` (default), or ``"bfloat16"``/``"float16"`` on CUDA.
+        pretrained: False builds random weights, labelled "untrained".
+        allow_download: False keeps the hub path to the local HF cache only.
+
+    Raises:
+        UnknownModelError, WeightsNotFoundError, WeightsError, VitvizError.
+    """
+    folder = resolve_weights_dir(weights_dir)
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    key = (name, str(folder) if folder else None, str(dev), str(dt), pretrained)
+    if use_cache:
+        with _cache_lock:
+            if key in _cache:
+                _cache.move_to_end(key)
+                return _cache[key]
+    spec = get_spec(name, folder)
+    # A load that fails raises before anything is cached, so a retry starts clean.
+    loaded = _build(spec, folder, pretrained, allow_download)
+    loaded.model.to(device=dev, dtype=dt)
+    loaded.device, loaded.dtype = dev, dt
+    if use_cache:
+        with _cache_lock:
+            _cache[key] = loaded
+            while len(_cache) > MODEL_CACHE_SIZE:
+                _cache.popitem(last=False)
+    return loaded
+
+
+def _create(spec: ModelSpec, pretrained: bool, **kwargs: Any) -> nn.Module:
+    import timm
+
+    kwargs = {**spec.kwargs, **kwargs}
+    if spec.num_classes is not None:
+        kwargs.setdefault("num_classes", spec.num_classes)
+    if spec.kind == VIT:
+        kwargs.setdefault("dynamic_img_size", True)
+    timm_name = spec.architecture if spec.local else spec.name
+    try:
+        return timm.create_model(timm_name, pretrained=pretrained, **kwargs)
+    except TypeError as exc:
+        if "dynamic_img_size" not in str(exc):
+            raise
+        kwargs.pop("dynamic_img_size")
+        return timm.create_model(timm_name, pretrained=pretrained, **kwargs)
+    except RuntimeError as exc:
+        # timm reports unknown architectures as RuntimeError('Unknown model ...').
+        if "Unknown model" in str(exc):
+            raise UnknownModelError(f"timm does not know architecture '{spec.architecture}'") from exc
+        raise
+
+
+def _build(spec: ModelSpec, folder: Optional[Path], pretrained: bool, allow_download: bool) -> LoadedModel:
+    if not pretrained:
+        model = _create(spec, pretrained=False)
+        return _finish(spec, model, "untrained")
+    local = find_local_weights(spec.name, folder)
+    if local is not None:
+        return _finish(spec, _load_local(spec, local), f"local:{local.path}")
+    cached = hub_cached_file(spec.name)
+    if cached is not None:  # timm loads (and converts) a given file without touching the network
+        model = _create(spec, pretrained=True, pretrained_cfg_overlay={"file": str(cached)})
+        return _finish(spec, model, f"hub-cache:{cached}")
+    if not allow_download:
+        hub_error = "not tried: downloads are off and the Hugging Face cache has no copy"
+    elif not hub_reachable():
+        hub_error = "the hub cannot be reached from this machine"
+    else:
+        try:
+            return _finish(spec, _create(spec, pretrained=True), "hub")
+        except Exception as exc:  # HTTP, auth and timm errors all mean "not from the hub"
+            hub_error = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+    where = (f"no {spec.name}.safetensors in weights folder '{folder}'" if folder
+             else "no weights folder is set (VITVIZ_WEIGHTS_DIR or --weights-dir)")
+    raise WeightsNotFoundError(
+        f"no pretrained weights for '{spec.name}': {where}; Hugging Face hub "
+        f"({hub_repo_hint(spec)}): {hub_error}. On a machine with internet run "
+        f"'python -m vitviz download {spec.name} --to DIR' and point VITVIZ_WEIGHTS_DIR at DIR."
+    )
+
+
+_reachable: dict[str, tuple[float, bool]] = {}
+
+
+def hub_reachable(timeout: float = 3.0, ttl: float = 60.0) -> bool:
+    """A quick TCP check of the hub endpoint, remembered for ``ttl`` seconds.
+
+    Without it an offline machine waits through huggingface_hub's retries (~50 s) before
+    saying what one connection attempt already knows.
+    """
+    import socket
+    import time
+    from urllib.parse import urlparse
+
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    now = time.monotonic()
+    if endpoint in _reachable and now - _reachable[endpoint][0] < ttl:
+        return _reachable[endpoint][1]
+    url = urlparse(endpoint)
+    try:
+        with socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout):
+            ok = True
+    except OSError:
+        ok = False
+    _reachable[endpoint] = (now, ok)
+    return ok
+
+
+def _load_local(spec: ModelSpec, local: LocalWeights) -> nn.Module:
+    state = load_state_dict(local.path)
+    if spec.sha256 and os.environ.get("VITVIZ_VERIFY_SHA256") == "1":
+        actual = sha256sum(local.path)
+        if actual != spec.sha256:
+            raise WeightsError(f"checksum mismatch for {local.path}: expected {spec.sha256}, got {actual}")
+    model = _create(spec, pretrained=False)
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    mismatched = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
+    if missing or unexpected or mismatched:
+        parts = []
+        if mismatched:
+            k = mismatched[0]
+            parts.append(f"{len(mismatched)} shape mismatches (e.g. {k}: file {tuple(state[k].shape)}, "
+                         f"model {tuple(own[k].shape)})")
+        if missing:
+            parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (e.g. {unexpected[0]})")
+        raise WeightsError(
+            f"weights file {local.path} does not fit architecture '{spec.architecture}': " + "; ".join(parts)
+        )
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def _finish(spec: ModelSpec, model: nn.Module, source: str) -> LoadedModel:
+    from timm.data import resolve_data_config
+
+    model.eval()
+    config = resolve_data_config({}, model=model)
+    for key in ("input_size", "mean", "std"):
+        value = getattr(spec, key)
+        if value is not None:
+            config[key] = tuple(value)
+    return LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32,
+                       source=source, data_config=config)

@@ -1,0 +1,189 @@
+"""Everything vitviz computes for one image, or for a set of images, as the CLI and app use it.
+
+Static analyses (patch-embedding filters and position-embedding similarity) depend on the
+model and token grid only, so they are computed once per (model, grid) and cached; per-image
+work is one captured forward pass plus rollout, distances and predictions on its output.
+"""
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from .analysis import (
+    FilterComponents,
+    MeanDistanceAccumulator,
+    ModelFacts,
+    Prediction,
+    class_names,
+    filter_components,
+    mean_attention_distance,
+    model_facts,
+    patch_embedding_filters,
+    patch_position_embeddings,
+    position_embedding_similarity,
+    rollout_map,
+    top_k,
+)
+from .analysis.filters import PAPER_NUM_COMPONENTS
+from .capture import capture
+from .errors import UnsupportedModelError, VitvizError
+from .models import LoadedModel
+from .preprocess import PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
+
+
+@dataclass(frozen=True)
+class StaticAnalysis:
+    """Per-model results that do not depend on the image.
+
+    Attributes:
+        filters: raw patch-embedding filters ``(D, C, ph, pw)``.
+        filter_pca: top principal components of those filters.
+        pos_similarity: ``(gh, gw, gh, gw)`` cosine similarity, or None without position embeddings.
+    """
+
+    filters: np.ndarray
+    filter_pca: FilterComponents
+    pos_similarity: Optional[np.ndarray]
+
+
+_static_cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
+_static_lock = threading.Lock()
+
+
+def static_analysis(model: nn.Module, grid: tuple[int, int], k: int = PAPER_NUM_COMPONENTS) -> StaticAnalysis:
+    """Filters, their PCA and position-embedding similarity for ``grid``; cached per model and grid."""
+    key = (tuple(grid), k)
+    with _static_lock:
+        hit = _static_cache.get(model, {}).get(key)
+    if hit is not None:
+        return hit
+    filters = patch_embedding_filters(model)
+    try:
+        similarity = position_embedding_similarity(patch_position_embeddings(model, grid))
+    except UnsupportedModelError:
+        similarity = None
+    result = StaticAnalysis(filters=filters, filter_pca=filter_components(filters, k), pos_similarity=similarity)
+    with _static_lock:
+        _static_cache.setdefault(model, {})[key] = result
+    return result
+
+
+@dataclass
+class ImageAnalysis:
+    """All per-image results for one model.
+
+    Attributes:
+        prepared: the network input and its display pixels.
+        layout: token layout of that input.
+        output: ``model(x)[0]`` as numpy: logits, or pooled features for a headless model.
+        logits: ``(classes,)`` or None without a classifier head.
+        attention: ``(layers, heads, T, T)`` float32 probabilities.
+        rollout: ``(gh, gw)`` rollout map (mean fusion, no discard, CLS or mean-patch query).
+        mean_distance: ``(layers, heads)`` mean attention distance in input pixels.
+        predictions: top-k classes (empty without a head).
+        facts: Table-1 facts.
+        static: the model's image-independent analyses.
+    """
+
+    prepared: PreparedImage
+    layout: TokenLayout
+    output: np.ndarray
+    logits: Optional[np.ndarray]
+    attention: np.ndarray
+    rollout: np.ndarray
+    mean_distance: np.ndarray
+    predictions: list[Prediction]
+    facts: ModelFacts
+    static: StaticAnalysis
+
+
+def default_query(layout: TokenLayout):
+    """CLS (token 0) when the model has a class token, else the mean over patch queries."""
+    return 0 if layout.has_class_token else "mean"
+
+
+def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 5) -> ImageAnalysis:
+    """Run every per-image analysis of one image (and fetch the cached static ones)."""
+    if loaded.spec.kind != "vit":
+        raise VitvizError(f"'{loaded.name}' is a CNN; attention analyses need a ViT")
+    hw = input_hw(loaded.data_config, size)
+    check_input_hw(loaded.model, hw)
+    prepared = prepare_image(image, loaded.data_config, hw)
+    x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+    result = capture(loaded.model, x)
+    assert result.attention is not None
+    attention = result.attention[:, 0].cpu()
+    layout = result.layout
+    output = result.output[0].float().cpu().numpy()
+    logits = output if result.has_head else None
+    predictions = top_k(logits, k, class_names(loaded.model)) if logits is not None else []
+    return ImageAnalysis(
+        prepared=prepared,
+        layout=layout,
+        output=output,
+        logits=logits,
+        attention=attention.numpy(),
+        rollout=rollout_map(attention, layout, query=default_query(layout)),
+        mean_distance=mean_attention_distance(attention, layout),
+        predictions=predictions,
+        facts=model_facts(loaded.model, layout),
+        static=static_analysis(loaded.model, layout.grid),
+    )
+
+
+@dataclass(frozen=True)
+class DatasetDistance:
+    """Mean attention distance over a set of images: ``mean`` is ``(layers, heads)`` in pixels."""
+
+    mean: np.ndarray
+    num_images: int
+    layout: TokenLayout
+
+
+def dataset_mean_distance(
+    loaded: LoadedModel,
+    images: Iterable[Image.Image],
+    size: SizeArg = None,
+    *,
+    batch_size: int = 8,
+    renormalize: bool = False,
+    progress: Optional[Callable[[int], None]] = None,
+) -> DatasetDistance:
+    """Stream images through the model in batches, keeping only a ``(layers, heads)`` running sum.
+
+    ``progress(n)`` is called with the number of images done after each batch.
+    """
+    hw = input_hw(loaded.data_config, size)
+    check_input_hw(loaded.model, hw)
+    model = loaded.model
+    layout = token_layout(model, hw)
+    acc = MeanDistanceAccumulator(layout, len(model.blocks), int(model.blocks[0].attn.num_heads),
+                                  renormalize=renormalize)
+    batch: list[torch.Tensor] = []
+    done = 0
+
+    def flush() -> None:
+        nonlocal done
+        x = torch.cat(batch).to(device=loaded.device, dtype=loaded.dtype)
+        capture(model, x, keep_attention=False, on_attention=acc)
+        done += len(batch)
+        batch.clear()
+        if progress is not None:
+            progress(done)
+
+    for image in images:
+        batch.append(prepare_image(image, loaded.data_config, hw).tensor)
+        if len(batch) == batch_size:
+            flush()
+    if batch:
+        flush()
+    if done == 0:
+        raise VitvizError("no images to compute the mean attention distance over")
+    return DatasetDistance(mean=acc.result(), num_images=done, layout=layout)
