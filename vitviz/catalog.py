@@ -36,7 +36,8 @@ def get_spec(name: str, weights_dir: str | os.PathLike | None = None) -> ModelSp
         return known[name]
     import timm
 
-    if timm.is_model(name.split(".", 1)[0]):
+    arch, _, tag = name.partition(".")
+    if timm.is_model(arch) and (not tag or name in timm.list_pretrained(name)):
         return ModelSpec(name=name, label=name, family="timm", kind=guess_kind(name))
     options = [s.name for s in list_models(weights_dir)]
     hint = suggest(name, options)

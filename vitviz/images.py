@@ -46,7 +46,7 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Im
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageError(f"{name}: image too large to decode safely ({exc})") from exc
+        raise ImageError(f"{name}: image too large to decode safely (over {max_pixels / 1e6:.0f} megapixels)") from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{name}: not an image format vitviz can read") from exc
     except (OSError, ValueError, SyntaxError, EOFError) as exc:  # truncated or corrupt data

@@ -1,0 +1,47 @@
+"""Shared fixtures: small random-init timm models, and the real weights folder."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "assets" / "samples"
+DEFAULT_WEIGHTS = REPO.parent / "shared" / "weights"
+
+# Tests never reach the network: timm's hub path must fail fast, not retry for a minute.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def make_vit(name: str = "vit_tiny_patch16_224", **kwargs) -> torch.nn.Module:
+    """A small random-init timm ViT in eval mode (seeded, so tests are repeatable)."""
+    import timm
+
+    torch.manual_seed(0)
+    kwargs.setdefault("dynamic_img_size", True)
+    return timm.create_model(name, pretrained=False, **kwargs).eval()
+
+
+@pytest.fixture(scope="session")
+def tiny_vit() -> torch.nn.Module:
+    return make_vit(depth=4)
+
+
+@pytest.fixture(scope="session")
+def weights_dir() -> Path:
+    """The real weights folder; fails (not skips) with a clear message when it is absent."""
+    folder = Path(os.environ.get("VITVIZ_WEIGHTS_DIR", DEFAULT_WEIGHTS))
+    if not folder.is_dir() or not any(folder.glob("*.safetensors")):
+        pytest.fail(f"pretrained weights folder {folder} is missing or empty: set VITVIZ_WEIGHTS_DIR "
+                    f"to a folder in the format of shared/weights/README.md (CI has ../shared/weights)")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def sample_paths() -> list[Path]:
+    paths = sorted(SAMPLES.glob("*.jpg"))
+    assert paths, f"no sample images in {SAMPLES}"
+    return paths

@@ -1,0 +1,115 @@
+"""Attention capture: faithful to the forward, complete, and leaves the model as it was."""
+import pytest
+import torch
+
+from conftest import make_vit
+from vitviz.capture import attention_hooks, capture, resolve_method
+
+
+def plain_forward(model, x):
+    with torch.inference_mode():
+        return model(x)
+
+
+def hook_count(model):
+    return sum(len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules())
+
+
+@pytest.fixture(scope="module")
+def x():
+    torch.manual_seed(1)
+    return torch.randn(2, 3, 224, 224)
+
+
+def test_capture_keeps_fused_attention_and_logits_unchanged(tiny_vit, x):
+    assert all(b.attn.fused_attn for b in tiny_vit.blocks), "timm should run fused SDPA here"
+    ref = plain_forward(tiny_vit, x)
+    result = capture(tiny_vit, x)
+    assert torch.equal(result.output, ref)  # bit-identical: the forward itself is not changed
+    assert result.attention.shape == (4, 2, 3, 197, 197)
+    torch.testing.assert_close(result.attention.sum(-1), torch.ones(4, 2, 3, 197), atol=1e-5, rtol=0)
+    assert (result.attention >= 0).all()
+
+
+def test_qkv_method_equals_unfused_reference(tiny_vit, x):
+    fast = capture(tiny_vit, x, method="qkv")
+    slow = capture(tiny_vit, x, method="unfused")
+    torch.testing.assert_close(fast.attention, slow.attention, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(slow.output, fast.output, atol=1e-4, rtol=1e-4)
+    assert all(b.attn.fused_attn for b in tiny_vit.blocks), "unfused capture must restore fused_attn"
+
+
+def test_qkv_method_applies_qk_norm():
+    model = make_vit(depth=2, qk_norm=True)
+    with torch.no_grad():  # make the norms matter: non-trivial affine parameters
+        for b in model.blocks:
+            b.attn.q_norm.weight.uniform_(0.5, 2.0)
+            b.attn.k_norm.bias.uniform_(-1.0, 1.0)
+    x = torch.randn(1, 3, 224, 224)
+    torch.testing.assert_close(capture(model, x, method="qkv").attention,
+                               capture(model, x, method="unfused").attention, atol=1e-6, rtol=1e-5)
+
+
+class Boom(RuntimeError):
+    pass
+
+
+@pytest.mark.parametrize("method", ["qkv", "unfused"])
+def test_hooks_removed_and_flags_restored_after_exception(tiny_vit, x, method):
+    before = hook_count(tiny_vit)
+
+    def explode(layer, probs):
+        if layer == 2:
+            raise Boom("stop in block 2")
+
+    with pytest.raises(Boom):
+        capture(tiny_vit, x, on_attention=explode, keep_tokens=True, method=method)
+    assert hook_count(tiny_vit) == before
+    assert all(b.attn.fused_attn for b in tiny_vit.blocks)
+    with pytest.raises(Boom):
+        with attention_hooks(tiny_vit, lambda *_: None, method):
+            raise Boom("raised inside the context")
+    assert hook_count(tiny_vit) == before
+
+
+def test_non_square_input_gives_non_square_grid(tiny_vit):
+    x = torch.randn(1, 3, 160, 320)
+    result = capture(tiny_vit, x)
+    assert result.layout.grid == (10, 20)
+    assert result.attention.shape[-1] == 1 + 10 * 20
+    assert torch.equal(result.output, plain_forward(tiny_vit, x))
+
+
+def test_block_tokens_are_block_outputs(tiny_vit, x):
+    result = capture(tiny_vit, x, keep_tokens=True)
+    assert result.tokens.shape == (4, 2, 197, 192)
+    with torch.inference_mode():
+        feats = tiny_vit.forward_features(x)  # last block output, then final norm
+    torch.testing.assert_close(tiny_vit.norm(result.tokens[-1]), feats)
+
+
+def test_streaming_callback_without_keeping_attention(tiny_vit, x):
+    seen = []
+    result = capture(tiny_vit, x, keep_attention=False, on_attention=lambda layer, a: seen.append((layer, a.shape)))
+    assert result.attention is None
+    assert seen == [(i, (2, 3, 197, 197)) for i in range(4)]
+
+
+@pytest.mark.parametrize("name, kwargs, prefix", [
+    ("deit_tiny_distilled_patch16_224", {"depth": 2}, ("cls", "dist")),
+    ("vit_small_patch14_reg4_dinov2", {"depth": 2, "img_size": 224}, ("cls", "reg0", "reg1", "reg2", "reg3")),
+    ("vit_medium_patch16_reg4_gap_256", {"depth": 2}, ("reg0", "reg1", "reg2", "reg3")),
+    ("vit_tiny_patch16_224", {"depth": 2, "class_token": False, "global_pool": "avg"}, ()),
+])
+def test_prefix_tokens_of_distilled_register_and_global_pool_models(name, kwargs, prefix):
+    model = make_vit(name, **kwargs)
+    size = 224
+    x = torch.randn(1, 3, size, size)
+    result = capture(model, x)
+    patch = model.patch_embed.patch_size[0]
+    assert result.layout.prefix_names == prefix
+    assert result.layout.num_prefix_tokens == model.num_prefix_tokens
+    assert result.layout.grid == (size // patch, size // patch)
+    assert result.attention.shape[-1] == len(prefix) + (size // patch) ** 2
+    assert torch.equal(result.output, plain_forward(model, x))
+    assert resolve_method(model) == "qkv"

@@ -1,0 +1,117 @@
+"""The command line: analyze's exact outputs, models listing, and one-line errors."""
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, SAMPLES
+from vitviz.cli import main, safe_stem
+
+REAL = "vit_small_patch14_dinov2.imgfocus"
+
+
+@pytest.mark.real_weights
+def test_analyze_writes_the_documented_files(weights_dir, tmp_path, capsys):
+    images = [SAMPLES / "cat.jpg", SAMPLES / "astronaut.jpg"]
+    out = tmp_path / "out"
+    code = main(["analyze", *map(str, images), "--model", REAL, "--weights-dir", str(weights_dir),
+                 "--device", "cpu", "--out", str(out)])
+    assert code == 0
+    for stem in ("cat", "astronaut"):
+        npz = np.load(out / stem / "analysis.npz")
+        # DINOv2 ViT-S/14 at 224 px: 12 layers, 6 heads, 16×16 patches + CLS, no head.
+        assert set(npz.files) == {"attention", "rollout", "mean_attention_distance", "pos_embed_similarity",
+                                  "filters_pca", "filters_explained_variance", "grid", "patch_size",
+                                  "num_prefix_tokens"}
+        assert npz["attention"].shape == (12, 6, 257, 257) and npz["attention"].dtype == np.float32
+        np.testing.assert_allclose(npz["attention"].sum(-1), 1.0, atol=1e-4)
+        assert npz["rollout"].shape == (16, 16)
+        assert npz["mean_attention_distance"].shape == (12, 6)
+        assert npz["pos_embed_similarity"].shape == (16, 16, 16, 16)
+        assert npz["filters_pca"].shape == (28, 3, 14, 14)
+        assert npz["filters_explained_variance"].shape == (28,)
+        assert list(npz["grid"]) == [16, 16] and int(npz["patch_size"]) == 14 and int(npz["num_prefix_tokens"]) == 1
+        summary = json.loads((out / stem / "summary.json").read_text())
+        assert summary["facts"]["layers"] == 12 and summary["facts"]["heads"] == 6
+        assert summary["facts"]["hidden_size"] == 384 and summary["facts"]["mlp_size"] == 1536
+        assert summary["top5"] == [] and summary["pretrained"] is True
+        assert "rollout" in summary["conventions"] and "mean_attention_distance" in summary["conventions"]
+    rows = list(csv.DictReader(open(out / "mean_attention_distance.csv")))
+    assert len(rows) == 12 * 6 and rows[0]["num_images"] == "2"
+    per_image = [np.load(out / s / "analysis.npz")["mean_attention_distance"] for s in ("cat", "astronaut")]
+    assert float(rows[7]["mean_attention_distance_px"]) == pytest.approx(np.mean(per_image, 0)[1, 1], abs=1e-3)
+
+
+def test_analyze_with_logits_on_untrained_model(tmp_path):
+    out = tmp_path / "o"
+    code = main(["analyze", str(SAMPLES / "coffee.jpg"), str(SAMPLES / "coffee.jpg"), "--model",
+                 "vit_tiny_patch16_224.augreg_in21k_ft_in1k", "--untrained", "--image-size", "160", "--out", str(out)])
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == ["coffee", "coffee-2", "mean_attention_distance.csv"]
+    npz = np.load(out / "coffee" / "analysis.npz")
+    assert npz["logits"].shape == (1000,) and npz["attention"].shape == (12, 3, 101, 101)
+    summary = json.loads((out / "coffee" / "summary.json").read_text())
+    assert summary["label"].endswith("(untrained)") and summary["pretrained"] is False
+    assert len(summary["top5"]) == 5
+
+
+def run_cli(*args, env_extra=None):
+    import os
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "vitviz", *args], cwd=REPO, capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["analyze", "assets/samples/cat.jpg", "--model", "vit_nonexistent", "--out", "/tmp/x"], "unknown model"),
+    (["analyze", "no/such.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", "--untrained",
+      "--out", "/tmp/x"], "no such file"),
+    (["analyze", "assets/samples/cat.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+      "--untrained", "--image-size", "100", "--out", "/tmp/x"], "multiples of the patch size"),
+])
+def test_errors_are_one_line_without_traceback(args, message, tmp_path):
+    args = [a if a != "/tmp/x" else str(tmp_path) for a in args]
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_weights_offline_from_the_cli(tmp_path):
+    result = run_cli("analyze", "assets/samples/cat.jpg", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
+                     "--weights-dir", str(tmp_path), "--out", str(tmp_path / "o"),
+                     env_extra={"HF_HUB_CACHE": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert str(tmp_path) in result.stderr and "python -m vitviz download" in result.stderr
+
+
+def test_models_lists_registry_and_local_weights_without_torch(tmp_path):
+    (tmp_path / "mine.safetensors").write_bytes(b"")
+    (tmp_path / "mine.json").write_text(json.dumps({"architecture": "vit_tiny_patch16_224", "label": "Mine"}))
+    code = ("import sys, runpy; sys.argv=['vitviz','models','--weights-dir',%r]; "
+            "runpy.run_module('vitviz', run_name='__main__')" % str(tmp_path))
+    check = subprocess.run([sys.executable, "-c", code + "\n"], cwd=REPO, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    assert "mine" in check.stdout and "Mine" in check.stdout and f"local: {tmp_path}" in check.stdout
+    assert "vit_base_patch16_224.augreg2_in21k_ft_in1k" in check.stdout and "resnet50.a1_in1k" in check.stdout
+
+
+def test_importing_vitviz_loads_no_model_framework():
+    code = ("import sys, vitviz, vitviz.catalog, vitviz.cli; "
+            "bad = [m for m in ('torch', 'timm', 'streamlit') if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name, stem", [
+    ("cat.jpg", "cat"), ("../../etc/passwd.png", "passwd"), ("..jpg", "image"), ("a b/ç d$.png", "d"),
+    (".hidden.jpg", "hidden"),
+])
+def test_output_folder_names_are_sanitised(name, stem):
+    from pathlib import Path
+
+    assert safe_stem(Path(name)) == stem

@@ -1,0 +1,227 @@
+"""Model loading: weights folder format, hub path (mocked), errors, labels and cache."""
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from conftest import make_vit
+from vitviz import models
+from vitviz.catalog import get_spec, list_models, weights_source
+from vitviz.errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
+from vitviz.models import clear_model_cache, load_model
+
+TINY_TAG = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    clear_model_cache()
+    yield
+    clear_model_cache()
+
+
+def tiny_state(**kwargs):
+    kwargs.setdefault("depth", 2)
+    return {k: v.contiguous() for k, v in make_vit(**kwargs).state_dict().items()}
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    """A weights folder with one model in the documented format (sidecar JSON)."""
+    state = tiny_state(num_classes=10)
+    save_file(state, str(tmp_path / "my-tiny.safetensors"))
+    (tmp_path / "my-tiny.json").write_text(json.dumps({
+        "architecture": "vit_tiny_patch16_224",
+        "kwargs": {"depth": 2},
+        "num_classes": 10,
+        "label": "My tiny ViT",
+        "family": "Test",
+        "description": "two blocks",
+        "input_size": [3, 160, 160],
+        "mean": [0.5, 0.5, 0.5],
+        "std": [0.25, 0.25, 0.25],
+    }))
+    return tmp_path, state
+
+
+def test_local_folder_with_sidecar(folder):
+    path, state = folder
+    loaded = load_model("my-tiny", weights_dir=path, device="cpu")
+    assert loaded.source == f"local:{path / 'my-tiny.safetensors'}"
+    assert loaded.pretrained and loaded.label == "My tiny ViT"
+    assert loaded.spec.family == "Test" and loaded.num_classes == 10
+    assert len(loaded.model.blocks) == 2
+    assert loaded.data_config["input_size"] == (3, 160, 160)
+    assert loaded.data_config["mean"] == (0.5, 0.5, 0.5) and loaded.data_config["std"] == (0.25, 0.25, 0.25)
+    for key, value in loaded.model.state_dict().items():
+        assert torch.equal(value, state[key]), key
+    assert not loaded.model.training
+
+
+def test_env_var_names_the_folder(folder, monkeypatch):
+    path, _ = folder
+    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(path))
+    assert load_model("my-tiny").source.startswith("local:")
+    assert list_models()[0].name == "my-tiny"
+    assert weights_source(get_spec("my-tiny")) == f"local: {path / 'my-tiny.safetensors'}"
+
+
+def test_timm_tag_without_sidecar_and_pth_file(tmp_path):
+    state = tiny_state(num_classes=1000, depth=12)  # the tag's own architecture and head
+    torch.save(state, tmp_path / f"{TINY_TAG}.pth")
+    loaded = load_model(TINY_TAG, weights_dir=tmp_path, device="cpu")
+    assert loaded.source.endswith(".pth") and loaded.num_classes == 1000
+    assert loaded.spec.family == "ViT"  # registry facts fill what the folder does not say
+    assert torch.equal(loaded.model.pos_embed, state["pos_embed"])
+
+
+def test_shape_mismatch_is_a_clear_error(folder):
+    path, _ = folder
+    save_file(tiny_state(num_classes=10, embed_dim=96, num_heads=3), str(path / "my-tiny.safetensors"))
+    with pytest.raises(WeightsError, match="does not fit architecture 'vit_tiny_patch16_224'.*shape mismatch"):
+        load_model("my-tiny", weights_dir=path)
+
+
+def test_truncated_safetensors_is_refused(folder):
+    path, _ = folder
+    data = (path / "my-tiny.safetensors").read_bytes()
+    (path / "my-tiny.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(WeightsError, match="cannot read weights file"):
+        load_model("my-tiny", weights_dir=path)
+
+
+class Payload:
+    """Any object that would need arbitrary unpickling."""
+
+
+def test_pth_needing_arbitrary_unpickling_is_refused(tmp_path):
+    torch.save({"pos_embed": torch.zeros(1), "payload": Payload()}, tmp_path / "evil.pth")
+    (tmp_path / "evil.json").write_text(json.dumps({"architecture": "vit_tiny_patch16_224"}))
+    with pytest.raises(WeightsError, match="cannot read weights file"):
+        load_model("evil", weights_dir=tmp_path)
+
+
+def test_missing_weights_offline_says_where_and_how(tmp_path, monkeypatch):
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    with pytest.raises(WeightsNotFoundError) as err:
+        load_model(TINY_TAG, weights_dir=tmp_path)
+    text = str(err.value)
+    assert str(tmp_path) in text and f"timm/{TINY_TAG}" in text
+    assert f"python -m vitviz download {TINY_TAG} --to DIR" in text
+    assert models.cached_model_keys() == []
+
+
+def test_unknown_model_suggests_close_names():
+    with pytest.raises(UnknownModelError, match="vit_base_patch16_224"):
+        load_model("vit_base_patch16_224.augreg2_in21k_ft_in1kk")
+    with pytest.raises(UnknownModelError, match="python -m vitviz models"):
+        get_spec("qwertyuiop")
+
+
+def test_untrained_is_labelled_and_never_a_silent_fallback(monkeypatch, tmp_path):
+    loaded = load_model(TINY_TAG, pretrained=False, device="cpu")
+    assert loaded.source == "untrained" and not loaded.pretrained
+    assert loaded.label.endswith("(untrained)")
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf"))
+    with pytest.raises(WeightsNotFoundError):
+        load_model(TINY_TAG, device="cpu")  # pretrained=True must not reuse the untrained entry
+
+
+def test_cache_per_key_and_failed_load_not_cached(folder, monkeypatch):
+    path, _ = folder
+    a = load_model("my-tiny", weights_dir=path, device="cpu")
+    assert load_model("my-tiny", weights_dir=path, device="cpu") is a
+    assert load_model("my-tiny", weights_dir=path, device="cpu", pretrained=False) is not a
+    clear_model_cache()
+
+    calls = {"n": 0}
+    real = models._load_local
+
+    def flaky(spec, local):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise WeightsError("disk hiccup")
+        return real(spec, local)
+
+    monkeypatch.setattr(models, "_load_local", flaky)
+    with pytest.raises(WeightsError, match="hiccup"):
+        load_model("my-tiny", weights_dir=path)
+    assert models.cached_model_keys() == []
+    assert load_model("my-tiny", weights_dir=path).pretrained  # next attempt works
+
+
+def test_device_and_dtype_choices(folder):
+    path, _ = folder
+    assert models.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert models.resolve_device("cpu").type == "cpu"
+    with pytest.raises(VitvizError, match="dtype"):
+        models.resolve_dtype("float64", torch.device("cpu"))
+    with pytest.raises(VitvizError, match="only supported on CUDA"):
+        load_model("my-tiny", weights_dir=path, device="cpu", dtype="bfloat16")
+    if not torch.cuda.is_available():
+        with pytest.raises(VitvizError, match="no CUDA GPU"):
+            load_model("my-tiny", weights_dir=path, device="cuda")
+
+
+# ----------------------------------------------------------------------------- the hub path, mocked
+@pytest.fixture()
+def fake_hub(tmp_path, monkeypatch):
+    """Serve a random tiny ViT as the hub's copy of TINY_TAG, through timm's own download code."""
+    import timm.models._hub as hub
+
+    served = tiny_state(num_classes=1000, depth=12)
+    file = tmp_path / "served" / "model.safetensors"
+    file.parent.mkdir()
+    save_file(served, str(file))
+    requests = []
+
+    def fake_download(repo_id, filename, **kwargs):
+        requests.append((repo_id, filename))
+        return str(file)
+
+    monkeypatch.setattr(hub, "hf_hub_download", fake_download)
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    return served, requests
+
+
+def test_hub_path_used_when_no_local_weights(fake_hub, tmp_path):
+    served, requests = fake_hub
+    loaded = load_model(TINY_TAG, weights_dir=tmp_path / "nothing-here", device="cpu")
+    assert loaded.source == "hub" and requests[0][0] == f"timm/{TINY_TAG}"
+    assert torch.equal(loaded.model.cls_token, served["cls_token"])
+
+
+def test_hub_cache_is_used_without_network(tmp_path, monkeypatch):
+    cache = tmp_path / "hf"
+    snap = cache / f"models--timm--{TINY_TAG}" / "snapshots" / "abc123"
+    snap.mkdir(parents=True)
+    served = tiny_state(num_classes=1000, depth=12)
+    save_file(served, str(snap / "model.safetensors"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: pytest.fail("must not probe the network"))
+    loaded = load_model(TINY_TAG, device="cpu")
+    assert loaded.source.startswith("hub-cache:")
+    assert torch.equal(loaded.model.pos_embed, served["pos_embed"])
+
+
+def test_download_writes_a_folder_that_loads_offline(fake_hub, tmp_path, monkeypatch):
+    from vitviz.cli import main
+
+    served, _ = fake_hub
+    out = tmp_path / "classroom"
+    assert main(["download", TINY_TAG, "--to", str(out)]) == 0
+    meta = json.loads((out / f"{TINY_TAG}.json").read_text())
+    assert meta["architecture"] == TINY_TAG and meta["num_classes"] == 1000
+    assert len(meta["sha256"]) == 64 and meta["input_size"] == [3, 224, 224]
+    assert not list(out.glob("*.part"))
+    monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: False)
+    monkeypatch.setenv("VITVIZ_VERIFY_SHA256", "1")
+    loaded = load_model(TINY_TAG, weights_dir=out, device="cpu")
+    assert loaded.source.startswith("local:")
+    for key, value in loaded.model.state_dict().items():
+        assert torch.equal(value, served[key]), key
