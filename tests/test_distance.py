@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from vitviz.analysis import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix
+from vitviz.analysis import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix, reference_distances
 from vitviz.errors import VitvizError
 from vitviz.preprocess import TokenLayout
 
@@ -116,3 +116,10 @@ def test_accumulator_refuses_empty_and_wrong_token_count():
         acc.result()
     with pytest.raises(VitvizError, match="tokens"):
         acc.update(0, torch.ones(1, 1, 5, 5))
+
+
+def test_reference_lines_are_the_worked_values():
+    refs = reference_distances(layout())
+    assert refs["uniform"] == pytest.approx(116.49, abs=0.005)
+    assert refs["3×3 window"] == pytest.approx(16.70, abs=0.005)
+    assert reference_distances(layout(g=24))["uniform"] == pytest.approx(200.05, abs=0.005)

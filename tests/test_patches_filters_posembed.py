@@ -116,3 +116,20 @@ def test_resampled_grid_matches_what_the_model_adds(kwargs):
     ours = patch_position_embeddings(model, (10, 18))
     assert ours.shape == (10, 18, 192)
     np.testing.assert_allclose(ours.reshape(-1, 192), pos_embed_added_in_forward(model, x), atol=1e-5)
+
+
+def test_embedding_stages_follow_equation_one():
+    from vitviz.analysis import embedding_stages
+
+    model = make_vit(depth=1)
+    torch.manual_seed(5)
+    x = torch.randn(1, 3, 64, 96)
+    stages = embedding_stages(model, x)
+    assert stages.patch_tokens.shape == (24, 192) and stages.sequence.shape == (25, 192)
+    # z_0 = [x_class; x_p E] + E_pos: the class row is cls_token + its position embedding ...
+    cls = (model.cls_token[0, 0] + model.pos_embed[0, 0]).detach().numpy()
+    np.testing.assert_allclose(stages.sequence[0], cls, atol=1e-5)
+    # ... and what was added to the patches is the (resampled) patch position embedding.
+    np.testing.assert_allclose(stages.position_added, patch_position_embeddings(model, (4, 6)).reshape(24, 192),
+                               atol=1e-5)
+    assert len(model.patch_embed._forward_hooks) == 0 and len(model.pos_drop._forward_hooks) == 0

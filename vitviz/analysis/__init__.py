@@ -2,7 +2,8 @@
 
 Each module's docstring states its convention (tokens dropped, normalisation, units).
 """
-from .distance import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix
+from .distance import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix, reference_distances
+from .embedding import EmbeddingStages, embedding_stages
 from .facts import PAPER_TABLE1, ModelFacts, model_facts
 from .filters import FilterComponents, filter_components, patch_embedding_filters
 from .patches import Patches, patchify, unpatchify
@@ -11,7 +12,8 @@ from .predictions import Prediction, class_names, top_k
 from .rollout import attention_map, attention_rollout, rollout_map, token_row_map
 
 __all__ = [
-    "MeanDistanceAccumulator", "mean_attention_distance", "patch_distance_matrix",
+    "MeanDistanceAccumulator", "mean_attention_distance", "patch_distance_matrix", "reference_distances",
+    "EmbeddingStages", "embedding_stages",
     "PAPER_TABLE1", "ModelFacts", "model_facts",
     "FilterComponents", "filter_components", "patch_embedding_filters",
     "Patches", "patchify", "unpatchify",

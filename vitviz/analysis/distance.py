@@ -99,3 +99,20 @@ class MeanDistanceAccumulator:
         if int(self._counts.min()) == 0:
             raise VitvizError("no images were added to the mean attention distance")
         return (self._sums / self._counts[:, None]).numpy()
+
+
+def reference_distances(layout: TokenLayout) -> dict[str, float]:
+    """Mean distance of two reference patterns on this grid, for the plot's guide lines.
+
+    ``"uniform"``: every patch query attends equally to all patches (the largest "global" value);
+    ``"3×3 window"``: each query attends equally to the patches of its 3×3 neighbourhood,
+    clipped at the border and renormalised (a CNN-like local receptive field).
+    """
+    n = layout.num_patches
+    grid_pos = torch.from_numpy(layout.patch_centers_px() / np.asarray(layout.patch_size)).double()
+    chebyshev = (grid_pos[:, None, :] - grid_pos[None, :, :]).abs().amax(dim=-1)
+    window = (chebyshev <= 1).double()
+    patterns = {"uniform": torch.full((n, n), 1.0 / n, dtype=torch.float64),
+                "3×3 window": window / window.sum(dim=-1, keepdim=True)}
+    distances = patch_distance_matrix(layout).double()
+    return {name: float((rows * distances).sum(dim=-1).mean()) for name, rows in patterns.items()}
