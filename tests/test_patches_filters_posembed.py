@@ -127,6 +127,7 @@ def test_embedding_stages_follow_equation_one():
     stages = embedding_stages(model, x)
     assert stages.patch_tokens.shape == (24, 192) and stages.sequence.shape == (25, 192)
     # z_0 = [x_class; x_p E] + E_pos: the class row is cls_token + its position embedding ...
+    np.testing.assert_array_equal(stages.prefix_tokens, model.cls_token[0].detach().numpy())
     cls = (model.cls_token[0, 0] + model.pos_embed[0, 0]).detach().numpy()
     np.testing.assert_allclose(stages.sequence[0], cls, atol=1e-5)
     # ... and what was added to the patches is the (resampled) patch position embedding.

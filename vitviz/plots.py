@@ -43,6 +43,21 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
     return _layout(fig, title)
 
 
+def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[int] = (1, 1)) -> int:
+    """Add near-invisible markers at patch centres (row-major) so a click selects a patch.
+
+    Returns the trace index; a selected point's index is then the patch index ``r·gw + c``.
+    """
+    gh, gw = grid
+    ph, pw = patch_size
+    rows, cols = np.divmod(np.arange(gh * gw), gw)
+    # Same centres as the heatmap cells: (c + 0.5)·pw − 0.5 in pixels, or c on a grid axis (pw = 1).
+    fig.add_trace(go.Scatter(x=(cols + 0.5) * pw - 0.5, y=(rows + 0.5) * ph - 0.5, mode="markers",
+                             marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
+                             hoverinfo="skip", showlegend=False, name="pick a patch"))
+    return len(fig.data) - 1
+
+
 def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence[int], *,
                       opacity: float = 0.6, title: str = "", value_name: str = "attention",
                       query_patch: Optional[tuple[int, int]] = None) -> go.Figure:

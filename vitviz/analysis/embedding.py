@@ -18,11 +18,13 @@ class EmbeddingStages:
     """One image's tokens before the encoder.
 
     Attributes:
+        prefix_tokens: ``(p, D)`` learned class / distillation / register tokens, before position embedding.
         patch_tokens: ``(N, D)`` linear projections of the patches, row-major.
         sequence: ``(T, D)`` prefix tokens + patch tokens with position embeddings added: z_0.
         num_prefix_tokens: prefix tokens at the start of ``sequence``.
     """
 
+    prefix_tokens: np.ndarray
     patch_tokens: np.ndarray
     sequence: np.ndarray
     num_prefix_tokens: int
@@ -48,5 +50,8 @@ def embedding_stages(model: nn.Module, x: torch.Tensor) -> EmbeddingStages:
             handle.remove()
     patches = seen["patches"][0].float().cpu()
     patches = patches.reshape(-1, patches.shape[-1])  # (H, W, D) with dynamic size, else (N, D)
-    return EmbeddingStages(patch_tokens=patches.numpy(), sequence=seen["z0"][0].float().cpu().numpy(),
+    prefix = [getattr(model, n) for n in ("cls_token", "dist_token", "reg_token") if getattr(model, n, None) is not None]
+    prefix_tokens = torch.cat([t.detach().float().cpu().reshape(-1, t.shape[-1]) for t in prefix]) if prefix else \
+        torch.zeros(0, patches.shape[-1])
+    return EmbeddingStages(prefix_tokens=prefix_tokens.numpy(), patch_tokens=patches.numpy(), sequence=seen["z0"][0].float().cpu().numpy(),
                            num_prefix_tokens=int(getattr(model, "num_prefix_tokens", 0)))

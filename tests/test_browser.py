@@ -1,0 +1,153 @@
+"""End to end in a real browser: `streamlit run` on localhost, driven by Playwright in Debian's chromium.
+
+Screenshots go to artifacts/screenshots/ (git-ignored) for CI to keep.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLES
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "artifacts" / "screenshots"
+PAGES = ["walkthrough", "filters", "position", "attention", "distance", "facts"]
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                 "--disable-background-networking", "--disable-component-update"]
+
+pytestmark = pytest.mark.browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(weights_dir, tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does this)")
+    port = free_port()
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    env = {**os.environ, "VITVIZ_WEIGHTS_DIR": str(weights_dir), "HF_HUB_OFFLINE": "1"}
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app/vitviz_app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail(f"streamlit did not start:\n{log.read_text()[-2000:]}")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        tab = browser.new_page(viewport={"width": 1400, "height": 1100})
+        tab.set_default_timeout(90_000)
+        yield tab
+        browser.close()
+
+
+def settle(tab) -> None:
+    """Wait until Streamlit has finished the current run."""
+    tab.wait_for_timeout(300)
+    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
+
+
+def open_page(tab, server: str, name: str, query: str = "", target: str = ".js-plotly-plot") -> None:
+    """Open a page by URL, as a shared link would.
+
+    Streamlit can answer the first deep link into a fresh st.navigation app with a spurious
+    "Page not found" dialog (streamlit/streamlit#9992); a reload then opens the page, as it would
+    for a user.
+    """
+    tab.goto(f"{server}/{name}{query}")
+    tab.wait_for_selector(target)
+    settle(tab)
+    if tab.get_by_text("Page not found").count():
+        tab.reload()
+        tab.wait_for_selector(target)
+        settle(tab)
+    assert tab.get_by_text("Page not found").count() == 0
+
+
+def choose_source(tab, source: str) -> None:
+    settle(tab)
+    tab.locator('[data-testid="stSidebar"]').get_by_text(source, exact=True).click()
+    settle(tab)
+
+
+def assert_no_error(tab, where: str) -> None:
+    errors = tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()}"
+
+
+def test_every_page_renders_its_plots(server, page):
+    for name in PAGES:
+        target = '[data-testid="stDataFrame"]' if name == "facts" else ".js-plotly-plot"
+        open_page(page, server, name, "?sample=cat", target)
+        assert_no_error(page, name)
+        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Sample image")
+        assert "cat" in picker.inner_text() + picker.locator("input").first.input_value()  # deep link
+        if name != "facts":
+            assert page.locator(".js-plotly-plot").count() >= 1
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_upload_and_slider_change_the_view(server, page):
+    open_page(page, server, "attention")
+    choose_source(page, "Upload")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(SAMPLES / "rocket.jpg"))
+    page.wait_for_selector(".js-plotly-plot")
+    settle(page)
+    assert_no_error(page, "attention after upload")
+    page.wait_for_selector("text=layer 11, mean of heads")
+    thumb = page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text("Layer", exact=True)) \
+        .locator('input[type="range"]').first
+    thumb.focus()
+    for _ in range(3):
+        thumb.press("ArrowLeft")
+    page.wait_for_selector("text=layer 8, mean of heads")
+    settle(page)
+    assert_no_error(page, "attention after slider")
+    page.screenshot(path=str(SHOTS / "attention-upload-layer8.png"), full_page=True)
+
+
+def test_bad_upload_shows_a_message_and_the_app_recovers(server, page):
+    open_page(page, server, "walkthrough")
+    choose_source(page, "Upload")
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+        files=[{"name": "holiday.jpg", "mimeType": "image/jpeg", "buffer": b"this is not a photo" * 10}])
+    page.wait_for_selector('[data-testid="stAlertContentError"]')
+    assert "not an image" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    page.screenshot(path=str(SHOTS / "bad-upload.png"), full_page=True)
+    choose_source(page, "Sample")
+    page.wait_for_selector(".js-plotly-plot")
+    settle(page)
+    assert_no_error(page, "after returning to a sample")
