@@ -349,3 +349,18 @@ def images_key(images: tuple[bytes, ...]) -> str:
     for data in images:
         digest.update(hashlib.sha256(data).digest())
     return digest.hexdigest()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Running the CNN (features and receptive-field gradients)…")
+def cached_cnn_analysis(name: str, folder: Optional[str], device: str, pretrained: bool, image_key: str,
+                        _image_bytes: bytes):
+    from vitviz.pipeline import analyze_cnn
+
+    loaded = cached_model(name, folder, device, pretrained)
+    return analyze_cnn(loaded, load_image(_image_bytes))
+
+
+def cnn_specs(folder: Optional[str]) -> list[ModelSpec]:
+    from vitviz.registry import CNN
+
+    return [s for s in list_models(folder) if s.kind == CNN]

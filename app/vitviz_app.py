@@ -17,6 +17,7 @@ PAGES = [
     st.Page(HERE / "views" / "position.py", title="Position embeddings", icon=":material/location_on:", url_path="position"),
     st.Page(HERE / "views" / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
     st.Page(HERE / "views" / "distance.py", title="Attention distance", icon=":material/straighten:", url_path="distance"),
+    st.Page(HERE / "views" / "cnn.py", title="CNN vs ViT", icon=":material/compare:", url_path="cnn"),
     st.Page(HERE / "views" / "facts.py", title="Model facts", icon=":material/table_chart:", url_path="facts"),
 ]
 

@@ -187,3 +187,19 @@ def test_sidebar_choices_survive_page_switches(app):
         open_page(app, name)
         assert app.selectbox(key="vv_sample").value == "rocket"
     assert app.query_params["sample"] == "rocket" and app.query_params["model"] == REAL
+
+
+def test_cnn_page_compares_receptive_fields_with_attention_distance(app, expected):
+    open_page(app, "cnn")
+    assert any("unavailable" in w.value for w in app.warning)  # offline: no ResNet weights here
+    assert not figures(app)
+    app.checkbox(key="vv_cnn_untrained").check().run()
+    assert not app.exception and not app.error
+    comp = figures(app)[-1]
+    vit_heads, _, theoretical, effective = comp["data"]
+    np.testing.assert_allclose(arr(vit_heads["y"]), expected.mean_distance.ravel(), rtol=1e-5)
+    assert arr(theoretical["y"]).max() == 427 / 2 and arr(theoretical["x"]).max() == 1.0
+    assert len(arr(effective["y"])) == 5
+    app.select_slider(key="vv_cnn_stage").set_value("layer4").run()
+    channels = [t for t in figures(app)[0]["data"] if t["type"] == "heatmap"]
+    assert len(channels) == 16 and arr(channels[0]["z"]).shape == (7, 7)

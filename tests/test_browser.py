@@ -120,6 +120,16 @@ def test_every_page_renders_its_plots(server, page):
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
+def test_cnn_page_with_untrained_weights(server, page):
+    open_page(page, server, "cnn", "?sample=cat", target='[data-testid="stAlertContentWarning"]')
+    page.get_by_text("Use untrained (random) CNN weights").click()
+    page.wait_for_selector(".js-plotly-plot")
+    settle(page)
+    assert_no_error(page, "cnn")
+    assert page.locator(".js-plotly-plot").count() >= 4
+    page.screenshot(path=str(SHOTS / "cnn.png"), full_page=True)
+
+
 def test_upload_and_slider_change_the_view(server, page):
     open_page(page, server, "attention")
     choose_source(page, "Upload")

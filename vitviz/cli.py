@@ -116,6 +116,39 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cnn(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from .images import load_image
+    from .models import load_model
+    from .pipeline import analyze_cnn
+
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained)
+    result = analyze_cnn(loaded, load_image(args.image), args.image_size)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    total = max(layer.depth for layer in result.layers)
+    with open(out / "receptive_field.csv", "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["layer", "depth", "theoretical_rf_px", "jump_px"])
+        for layer in result.layers:
+            writer.writerow([layer.name, f"{layer.depth / total:.4f}", layer.size, layer.jump])
+    arrays = {}
+    for feat, stage, erf in zip(result.features, result.stages, result.effective):
+        key = safe_stem(Path(feat.name))
+        arrays[f"{key}/top_channels"] = feat.top_channels
+        arrays[f"{key}/top_maps"] = feat.top_maps
+        arrays[f"{key}/pca_rgb"] = feat.pca_rgb.astype(np.float32)
+        arrays[f"{key}/effective_rf_gradient"] = erf.gradient
+        arrays[f"{key}/rf"] = np.array([stage.size, stage.jump, erf.radius], dtype=np.float64)
+    np.savez_compressed(out / "stage_features.npz", **arrays)
+    for stage, erf in zip(result.stages, result.effective):
+        print(f"{stage.name:>12}: theoretical RF {stage.size:4d} px (jump {stage.jump:2d}), "
+              f"effective radius {erf.radius:6.1f} px")
+    print(f"-> {out / 'receptive_field.csv'}, {out / 'stage_features.npz'}")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download
 
@@ -144,6 +177,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
     p.add_argument("--out", required=True, help="output folder")
     p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("cnn", help="a CNN's receptive fields and stage feature maps for an image")
+    p.add_argument("image", help="image file")
+    p.add_argument("--model", required=True, help="CNN model name (e.g. resnet50.a1_in1k)")
+    weights_arg(p)
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
+    p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_cnn)
 
     p = sub.add_parser("download", help="fetch weights through timm/Hugging Face into a local weights folder")
     p.add_argument("names", nargs="+", help="model names (timm tags)")

@@ -31,6 +31,16 @@ from .analysis import (
     rollout_map,
     top_k,
 )
+from .analysis import (
+    EffectiveRF,
+    LayerRF,
+    StageFeatures,
+    effective_receptive_fields,
+    stage_features,
+    stage_receptive_fields,
+    theoretical_receptive_field,
+)
+from .analysis.cnn_features import stage_maps, stage_names
 from .analysis.filters import PAPER_NUM_COMPONENTS
 from .capture import capture
 from .errors import UnsupportedModelError, VitvizError
@@ -187,3 +197,42 @@ def dataset_mean_distance(
     if done == 0:
         raise VitvizError("no images to compute the mean attention distance over")
     return DatasetDistance(mean=acc.result(), num_images=done, layout=layout)
+
+
+@dataclass
+class CNNAnalysis:
+    """A CNN's stage features and receptive fields for one image.
+
+    Attributes:
+        prepared: the network input and its display pixels.
+        features: per-stage top channels and PCA colouring.
+        layers: theoretical receptive field after every conv/pool layer.
+        stages: theoretical receptive field at every stage output.
+        effective: effective receptive field of each stage's centre unit (this image's gradients).
+    """
+
+    prepared: PreparedImage
+    features: list[StageFeatures]
+    layers: list[LayerRF]
+    stages: list[LayerRF]
+    effective: list[EffectiveRF]
+
+
+def analyze_cnn(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 16,
+                share: float = 0.5) -> CNNAnalysis:
+    """Stage features, theoretical and effective receptive fields of a timm CNN for one image."""
+    if loaded.spec.kind != "cnn":
+        raise VitvizError(f"'{loaded.name}' is not a CNN")
+    hw = input_hw(loaded.data_config, size)
+    check_input_hw(loaded.model, hw)
+    prepared = prepare_image(image, loaded.data_config, hw)
+    model = loaded.model
+    x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+    names = stage_names(model)
+    return CNNAnalysis(
+        prepared=prepared,
+        features=stage_features(model, x, k),
+        layers=theoretical_receptive_field(model),
+        stages=stage_receptive_fields(model, names),
+        effective=effective_receptive_fields(lambda inp: stage_maps(model, inp), x, share=share),
+    )

@@ -78,17 +78,19 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
     return _layout(fig, title)
 
 
-def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "head") -> go.Figure:
-    """Small multiples of ``(heads, gh, gw)`` maps, one shared colour scale."""
+def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "head",
+               labels: Optional[Sequence[int]] = None) -> go.Figure:
+    """Small multiples of ``(n, gh, gw)`` maps, one shared colour scale; ``labels`` number the panels."""
     heads = maps.shape[0]
     columns = min(columns, heads)
     rows = int(np.ceil(heads / columns))
-    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[f"{subtitle} {h}" for h in range(heads)],
+    labels = list(range(heads)) if labels is None else [int(v) for v in labels]
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=[f"{subtitle} {labels[h]}" for h in range(heads)],
                         horizontal_spacing=0.01, vertical_spacing=0.06)
     zmax = float(np.nanmax(maps)) if maps.size else 1.0
     for h in range(heads):
         fig.add_trace(go.Heatmap(z=maps[h], coloraxis="coloraxis",
-                                 hovertemplate=f"{subtitle} {h}<br>row %{{y}}, col %{{x}}<br>%{{z:.4f}}<extra></extra>"),
+                                 hovertemplate=f"{subtitle} {labels[h]}<br>row %{{y}}, col %{{x}}<br>%{{z:.4f}}<extra></extra>"),
                       row=h // columns + 1, col=h % columns + 1)
     fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=zmax))
     fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False, autorange="reversed")
@@ -225,3 +227,35 @@ def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") ->
         fig.add_hline(y=num_prefix - 0.5, line=dict(color="#ff7f0e", width=2))
     fig.update_yaxes(autorange="reversed", title="token").update_xaxes(title="dimension")
     return _layout(fig, title, height=320)
+
+
+def rgb_figure(rgb: np.ndarray, title: str = "") -> go.Figure:
+    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one pixel per unit."""
+    fig = go.Figure(go.Image(z=(np.clip(rgb, 0, 1) * 255).astype(np.uint8),
+                             hovertemplate="row %{y}, col %{x}<extra></extra>"))
+    fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
+    return _layout(fig, title)
+
+
+def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN", title: str = "") -> go.Figure:
+    """ViT mean attention distance per head (and mean ± std) vs CNN receptive-field radius, on relative depth."""
+    layers, heads = comp.vit_heads.shape
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(
+        x=np.repeat(comp.vit_depth, heads), y=comp.vit_heads.ravel(), mode="markers", name=f"{vit_label}: heads",
+        marker=dict(size=6, opacity=0.55), customdata=np.stack([np.repeat(np.arange(layers), heads),
+                                                                np.tile(np.arange(heads), layers)], -1),
+        hovertemplate="layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
+    fig.add_trace(go.Scatter(x=comp.vit_depth, y=comp.vit_mean, mode="lines", name=f"{vit_label}: mean over heads",
+                             error_y=dict(type="data", array=comp.vit_std, visible=True),
+                             hovertemplate="depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
+    fig.add_trace(go.Scatter(x=comp.cnn_layer_depth, y=comp.cnn_layer_radius, mode="lines", line=dict(dash="dash"),
+                             name=f"{cnn_label}: theoretical RF radius", line_shape="hv",
+                             hovertemplate="depth %{x:.2f}<br>%{y:.0f} px<extra></extra>"))
+    fig.add_trace(go.Scatter(x=comp.cnn_stage_depth, y=comp.cnn_effective_radius, mode="lines+markers",
+                             name=f"{cnn_label}: effective RF radius ({comp.effective_share:.0%} of gradient mass)",
+                             text=list(comp.cnn_stage_names), marker=dict(symbol="diamond", size=9),
+                             hovertemplate="%{text}<br>depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
+    fig.update_xaxes(title="relative depth", range=[0, 1.02]).update_yaxes(title="pixels of the input",
+                                                                         rangemode="tozero")
+    return _layout(fig, title, height=440)

@@ -3,17 +3,23 @@
 Each module's docstring states its convention (tokens dropped, normalisation, units).
 """
 from .distance import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix, reference_distances
+from .cnn_features import StageFeatures, stage_features
+from .compare import DepthComparison, depth_comparison
 from .embedding import EmbeddingStages, embedding_stages
 from .facts import PAPER_TABLE1, ModelFacts, model_facts
 from .filters import FilterComponents, filter_components, patch_embedding_filters
 from .patches import Patches, patchify, unpatchify
 from .posembed import patch_position_embeddings, position_embedding_similarity
 from .predictions import Prediction, class_names, top_k
+from .receptive_field import (EffectiveRF, LayerRF, effective_receptive_field, effective_receptive_fields,
+                              stage_receptive_fields, theoretical_receptive_field)
 from .rollout import attention_map, attention_rollout, rollout_map, token_row_map
 
 __all__ = [
     "MeanDistanceAccumulator", "mean_attention_distance", "patch_distance_matrix", "reference_distances",
-    "EmbeddingStages", "embedding_stages",
+    "EmbeddingStages", "embedding_stages", "StageFeatures", "stage_features", "DepthComparison", "depth_comparison",
+    "EffectiveRF", "LayerRF", "effective_receptive_field", "effective_receptive_fields", "stage_receptive_fields",
+    "theoretical_receptive_field",
     "PAPER_TABLE1", "ModelFacts", "model_facts",
     "FilterComponents", "filter_components", "patch_embedding_filters",
     "Patches", "patchify", "unpatchify",

@@ -1,0 +1,161 @@
+"""CNN receptive fields (theoretical and effective), stage features, and the ViT comparison."""
+import csv
+
+import numpy as np
+import pytest
+import timm
+import torch
+from torch import nn
+
+from conftest import SAMPLES
+from vitviz.analysis import (
+    depth_comparison,
+    effective_receptive_field,
+    stage_features,
+    stage_receptive_fields,
+    theoretical_receptive_field,
+)
+from vitviz.analysis.cnn_features import pca_rgb
+from vitviz.analysis.receptive_field import mass_radius
+from vitviz.cli import main
+
+
+def conv(k=3, s=1, d=1, c=1):
+    return nn.Conv2d(c, c, k, stride=s, padding=d * (k // 2), dilation=d, bias=False)
+
+
+def test_two_3x3_convs_have_rf_5():
+    layers = theoretical_receptive_field(nn.Sequential(conv(), nn.ReLU(), conv()))
+    assert [(l.size, l.jump) for l in layers] == [(3, 1), (5, 1)]
+
+
+def test_stride_2_first_gives_rf_7_jump_2():
+    layers = theoretical_receptive_field(nn.Sequential(conv(s=2), conv()))
+    assert [(l.size, l.jump) for l in layers] == [(3, 2), (7, 2)]
+
+
+def test_dilation_and_pooling_count():
+    layers = theoretical_receptive_field(nn.Sequential(conv(d=2), nn.MaxPool2d(2, 2), conv()))
+    assert [(l.size, l.jump) for l in layers] == [(5, 1), (6, 2), (10, 2)]
+
+
+def test_resnet50_final_rf_from_first_principles():
+    """torchvision/timm ResNet-50: 7×7/2 stem, 3×3/2 max-pool, bottlenecks [3, 4, 6, 3] whose 3×3
+    conv carries the stride in the first block of stages 2–4; 1×1 convs add nothing."""
+    r, j = 1, 1
+    for k, s in [(7, 2), (3, 2)]:
+        r, j = r + (k - 1) * j, j * s
+    for stage, blocks in enumerate([3, 4, 6, 3]):
+        for block in range(blocks):
+            stride = 2 if stage > 0 and block == 0 else 1
+            r, j = r + (3 - 1) * j, j * stride
+    assert (r, j) == (427, 32)
+    model = timm.create_model("resnet50", pretrained=False)
+    layers = theoretical_receptive_field(model)
+    assert (layers[-1].size, layers[-1].jump) == (r, j)
+    stages = stage_receptive_fields(model, [f["module"] for f in model.feature_info])
+    assert [(s.name, s.size, s.jump) for s in stages] == [
+        ("act1", 7, 2), ("layer1", 35, 4), ("layer2", 91, 8), ("layer3", 267, 16), ("layer4", 427, 32)]
+
+
+def test_bit_resnetv2_std_convs_are_counted():
+    model = timm.create_model("resnetv2_50x1_bit", pretrained=False)
+    assert theoretical_receptive_field(model)[-1].size == 427
+
+
+def test_erf_of_one_all_ones_3x3_conv_is_the_3x3_window():
+    layer = conv()
+    nn.init.ones_(layer.weight)
+    erf = effective_receptive_field(layer, torch.rand(1, 1, 15, 15))
+    support = np.argwhere(erf.gradient > 0)
+    assert erf.centre == (7.0, 7.0)
+    assert support.min(0).tolist() == [6, 6] and support.max(0).tolist() == [8, 8]
+    np.testing.assert_allclose(erf.gradient[6:9, 6:9], 1.0)
+    assert erf.radius <= np.sqrt(2) + 1e-9
+
+
+def test_erf_of_resnet_stays_inside_theoretical_rf():
+    torch.manual_seed(0)
+    model = timm.create_model("resnet18", pretrained=False).eval()
+    stages = stage_receptive_fields(model, [f["module"] for f in model.feature_info])
+    x = torch.randn(1, 3, 224, 224)
+    for index in (1, 2):  # layer1 (RF 35) and layer2 (RF 99) fit inside the 224 px input
+        erf = effective_receptive_field(lambda inp: model.forward_intermediates(inp, indices=[index],
+                                                                                intermediates_only=True)[0], x)
+        support = np.argwhere(erf.gradient > 0)
+        half = (stages[index].size - 1) / 2 + stages[index].jump  # one jump of slack for the unit's alignment
+        assert np.abs(support - np.array(erf.centre)).max() <= half
+        assert 0 < erf.radius < stages[index].size / 2
+
+
+def test_mass_radius_worked_example():
+    g = np.zeros((5, 5))
+    g[2, 2], g[2, 3], g[0, 2] = 2.0, 1.0, 1.0
+    assert mass_radius(g, (2, 2), 0.5) == 0.0  # the centre holds half the mass
+    assert mass_radius(g, (2, 2), 0.75) == 1.0
+    assert mass_radius(g, (2, 2), 1.0) == 2.0
+
+
+def test_pca_colouring_follows_the_dominant_spatial_pattern():
+    xs = np.linspace(-1, 1, 12)
+    features = np.stack([np.tile(xs, (8, 1)) * w for w in np.linspace(1, 3, 16)])  # varies along x only
+    features += 0.01 * np.random.default_rng(0).normal(size=features.shape)
+    rgb, explained = pca_rgb(features)
+    assert rgb.shape == (8, 12, 3) and rgb.min() >= 0 and rgb.max() <= 1
+    assert explained[0] > 0.95
+    assert abs(np.corrcoef(rgb[..., 0].mean(0), xs)[0, 1]) > 0.99
+
+
+def test_stage_features_pick_the_most_active_channels():
+    torch.manual_seed(0)
+    model = timm.create_model("resnet18", pretrained=False).eval()
+    x = torch.randn(1, 3, 128, 128)
+    feats = stage_features(model, x, k=4)
+    assert [f.name for f in feats] == ["act1", "layer1", "layer2", "layer3", "layer4"]
+    with torch.inference_mode():
+        last = model.forward_intermediates(x, intermediates_only=True)[-1][0].numpy()
+    assert feats[-1].top_maps.shape == (4, 4, 4)
+    assert feats[-1].top_channels[0] == int(last.mean(axis=(1, 2)).argmax())
+
+
+def test_depth_comparison_puts_both_on_zero_to_one():
+    model = timm.create_model("resnet18", pretrained=False)
+    layers = theoretical_receptive_field(model)
+    stages = stage_receptive_fields(model, [f["module"] for f in model.feature_info])
+
+    class Fake:
+        def __init__(self, r):
+            self.radius, self.share = r, 0.5
+
+    comp = depth_comparison(np.ones((12, 6)) * 50.0, layers, stages, [Fake(i) for i in range(5)])
+    assert comp.vit_depth[0] == pytest.approx(1 / 12) and comp.vit_depth[-1] == 1.0
+    assert comp.cnn_layer_depth[-1] == 1.0 and 0 < comp.cnn_stage_depth[0] < comp.cnn_stage_depth[-1] <= 1.0
+    np.testing.assert_array_equal(comp.vit_mean, 50.0)
+    assert comp.cnn_theoretical_radius[-1] == layers[-1].size / 2
+
+
+def test_cnn_cli_writes_receptive_field_csv_and_stage_features(tmp_path):
+    out = tmp_path / "cnn"
+    assert main(["cnn", str(SAMPLES / "cat.jpg"), "--model", "resnet50.a1_in1k", "--untrained",
+                 "--image-size", "160", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(open(out / "receptive_field.csv")))
+    assert list(rows[0]) == ["layer", "depth", "theoretical_rf_px", "jump_px"]
+    assert rows[0]["layer"] == "conv1" and rows[0]["theoretical_rf_px"] == "7"
+    assert (rows[-1]["theoretical_rf_px"], rows[-1]["jump_px"], rows[-1]["depth"]) == ("427", "32", "1.0000")
+    npz = np.load(out / "stage_features.npz")
+    assert npz["layer4/pca_rgb"].shape == (5, 5, 3) and npz["layer1/top_maps"].shape == (16, 40, 40)
+    assert npz["layer2/rf"][0] == 91 and npz["layer2/effective_rf_gradient"].shape == (160, 160)
+
+
+@pytest.mark.real_weights
+def test_real_cnn_weights_when_present(weights_dir):
+    from vitviz.models import load_model
+    from vitviz.weights import scan_weights_dir
+
+    cnns = [lw for lw in scan_weights_dir(weights_dir) if lw.meta.get("family") == "CNN"
+            or lw.name.startswith(("resnet", "resnetv2"))]
+    if not cnns:
+        pytest.skip("the weights folder holds no CNN")
+    for lw in cnns:
+        loaded = load_model(lw.name, weights_dir=weights_dir, device="cpu")
+        assert theoretical_receptive_field(loaded.model)[-1].size > 100
