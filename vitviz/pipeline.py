@@ -125,12 +125,16 @@ def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None,
         raise VitvizError(f"'{loaded.name}' is a CNN; attention analyses need a ViT")
     hw = input_hw(loaded.data_config, size)
     check_input_hw(loaded.model, hw)
-    prepared = prepare_image(image, loaded.data_config, hw)
+    return analyze_prepared(loaded, prepare_image(image, loaded.data_config, hw), k=k)
+
+
+def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5) -> ImageAnalysis:
+    """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     result = capture(loaded.model, x)
     assert result.attention is not None
-    attention = result.attention[:, 0].cpu()
     layout = result.layout
+    attention = result.attention[:, 0]
     output = result.output[0].float().cpu().numpy()
     logits = output if result.has_head else None
     predictions = top_k(logits, k, class_names(loaded.model)) if logits is not None else []
@@ -139,7 +143,7 @@ def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None,
         layout=layout,
         output=output,
         logits=logits,
-        attention=attention.numpy(),
+        attention=attention.cpu().numpy(),
         rollout=rollout_map(attention, layout, query=default_query(layout)),
         mean_distance=mean_attention_distance(attention, layout),
         predictions=predictions,

@@ -5,6 +5,7 @@ Convention: probabilities are the softmax over all classes of the model's logits
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional, Sequence, Union
 
 import numpy as np
@@ -19,20 +20,26 @@ class Prediction:
     probability: float
 
 
-def class_names(model: nn.Module) -> Optional[list[str]]:
+def class_names(model: nn.Module) -> Optional[tuple[str, ...]]:
     """Class names for the model's head (ImageNet-1k/21k via timm), or None if unknown/headless."""
     num_classes = int(getattr(model, "num_classes", 0) or 0)
     if num_classes == 0:
         return None
-    from timm.data import ImageNetInfo, infer_imagenet_subset
+    from timm.data import infer_imagenet_subset
 
     subset = infer_imagenet_subset(model)
-    if subset is None:
-        return None
+    return _names(subset, num_classes) if subset is not None else None
+
+
+@lru_cache(maxsize=4)
+def _names(subset: str, num_classes: int) -> Optional[tuple[str, ...]]:
+    """timm's descriptions for an ImageNet subset, read once (building them costs ~30 ms)."""
+    from timm.data import ImageNetInfo
+
     info = ImageNetInfo(subset)
     if info.num_classes() != num_classes:
         return None
-    return [info.index_to_description(i) for i in range(num_classes)]
+    return tuple(info.index_to_description(i) for i in range(num_classes))
 
 
 def top_k(
