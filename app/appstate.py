@@ -165,10 +165,12 @@ def _sidebar_widgets(folder: Optional[str], specs: list[ModelSpec]) -> Optional[
     by_name = {s.name: s for s in specs}
     side = st.sidebar
     side.markdown("### Model")
+    reasons = {n: availability(s, folder) for n, s in by_name.items()}
     name = side.selectbox("Model", list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: f"{by_name[n].family} · {by_name[n].label}")
+                          format_func=lambda n: f"{by_name[n].family} · {by_name[n].label}"
+                                                + (" — unavailable offline" if reasons[n] else ""))
     spec = by_name[name]
-    reason = availability(spec, folder)
+    reason = reasons[name]
     pretrained = True
     if reason:
         side.warning(f"Pretrained weights unavailable: {reason}. See the README's *Weights* section.")

@@ -158,7 +158,10 @@ def test_input_size_changes_the_grid(app):
 
 
 def test_untrained_tiny_model_is_labelled_and_predicts(app):
-    app.selectbox(key="vv_model").set_value(TINY).run()
+    picker = app.selectbox(key="vv_model")
+    assert picker.format_func(TINY).endswith("unavailable offline")  # no local weights, no hub here
+    assert not picker.format_func(REAL).endswith("unavailable offline")
+    picker.set_value(TINY).run()
     assert any("unavailable" in w.value for w in app.sidebar.warning)
     assert any("untrained" in i.value for i in app.info)  # nothing computed until asked for
     app.checkbox(key="vv_untrained").check().run()
