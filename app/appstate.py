@@ -79,9 +79,38 @@ def model(sel: Selection):
 
 
 def analysis(sel: Selection):
-    """The per-image results for the current selection (computed once, then cached)."""
-    return cached_analysis(sel.model, sel.weights_dir, sel.device, sel.pretrained, sel.image_key, sel.size,
-                           sel.image_bytes)
+    """The per-image results for the current selection (computed once, then cached).
+
+    If the GPU runs out of memory, the caches are freed, this view is computed on the CPU, and the
+    session stays on the CPU (the sidebar says so); other sessions are not affected.
+    """
+    try:
+        return cached_analysis(sel.model, sel.weights_dir, sel.device, sel.pretrained, sel.image_key, sel.size,
+                               sel.image_bytes)
+    except Exception as exc:
+        if not _is_oom(exc) or sel.device == "cpu":
+            raise
+        free_gpu_memory()
+        st.session_state["_vv_force_cpu"] = True
+        st.warning("The GPU ran out of memory: cached models and results were freed and this view was computed "
+                   "on the CPU. This session stays on the CPU.", icon="⚠️")
+        return cached_analysis(sel.model, sel.weights_dir, "cpu", sel.pretrained, sel.image_key, sel.size,
+                               sel.image_bytes)
+
+
+def _is_oom(exc: BaseException) -> bool:
+    import torch
+
+    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
+
+
+def free_gpu_memory() -> None:
+    """Drop every cached model and result (they hold GPU memory) and return it to the driver."""
+    import torch
+
+    st.cache_resource.clear()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -184,6 +213,9 @@ def _sidebar_widgets(folder: Optional[str], specs: list[ModelSpec]) -> Optional[
     device = side.selectbox("Device", devices, key="vv_device")
     if "cuda" not in devices:
         side.caption("CUDA: no GPU on this machine, running on CPU.")
+    if st.session_state.get("_vv_force_cpu") and device != "cpu":
+        device = "cpu"
+        side.caption("Running on the CPU: the GPU ran out of memory earlier in this session.")
 
     side.markdown("### Image")
     source = side.radio("Image source", ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
@@ -208,6 +240,11 @@ def _sidebar_widgets(folder: Optional[str], specs: list[ModelSpec]) -> Optional[
         data, label = st.session_state.get("_keep_camera", (None, ""))
         st.query_params.pop("sample", None)
     st.query_params["model"] = name
+    if source == "Upload":
+        side.caption(f"Uploads: JPEG, PNG, WebP, BMP, TIFF, GIF; up to {st.get_option('server.maxUploadSize')} MB "
+                     f"and {MAX_PIXELS // 10**6} megapixels. Files are read in memory, never saved.")
+    if data is not None:
+        side.caption(f"Image id `{hashlib.sha256(data).hexdigest()[:10]}` ({label})")
     if data is None:
         st.session_state["_vv_hint"] = "Choose an image in the sidebar: a sample, an upload or a camera photo."
         return None
@@ -249,13 +286,11 @@ def guarded() -> Iterator[None]:
     except VitvizError as exc:
         st.error(str(exc), icon="⚠️")
     except Exception as exc:  # noqa: BLE001 - the page must survive anything
-        import torch
-
-        if isinstance(exc, torch.cuda.OutOfMemoryError):
-            st.cache_resource.clear()
-            torch.cuda.empty_cache()
-            st.error("The GPU ran out of memory. The cache was cleared; choose device *cpu* in the sidebar "
-                     "or a smaller model or input size.", icon="⚠️")
+        if _is_oom(exc):
+            free_gpu_memory()
+            st.session_state["_vv_force_cpu"] = True
+            st.error("The GPU ran out of memory. Cached models were freed and this session now runs on the CPU; "
+                     "rerun the page (or pick a smaller model or input size).", icon="⚠️")
         else:
             st.error(f"Something went wrong: {type(exc).__name__}: {str(exc)[:300]}", icon="⚠️")
 

@@ -36,6 +36,24 @@ def safe_stem(path: Path) -> str:
     return stem[:80]
 
 
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+def expand_images(paths: Sequence[str]) -> list[Path]:
+    """Files as given; folders replaced by the image files directly inside them (sorted)."""
+    images: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise VitvizError(f"{path}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            images += found
+        else:
+            images.append(path)
+    return images
+
+
 def _unique(stem: str, taken: set[str]) -> str:
     name, n = stem, 2
     while name in taken:
@@ -63,11 +81,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
                         pretrained=not args.untrained)
+    images = expand_images(args.images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     distances = []
-    for image_path in map(Path, args.images):
+    for image_path in images:
         image = load_image(image_path)
         result = analyze_image(loaded, image, args.image_size)
         folder = out / _unique(safe_stem(image_path), taken)
@@ -169,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_models)
 
     p = sub.add_parser("analyze", help="write every analysis of some images to a folder")
-    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("images", nargs="+", help="image files or folders of images")
     p.add_argument("--model", required=True, help="model name (see 'models')")
     weights_arg(p)
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
