@@ -3,6 +3,7 @@
 Screenshots go to artifacts/screenshots/ (git-ignored) for CI to keep.
 """
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 pytestmark = pytest.mark.browser
+SERVER_PIDS: dict[str, int] = {}
 
 
 def free_port() -> int:
@@ -42,6 +44,7 @@ def server(weights_dir, tmp_path_factory):
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[url] = proc.pid
     try:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -161,3 +164,129 @@ def test_bad_upload_shows_a_message_and_the_app_recovers(server, page):
     page.wait_for_selector(".js-plotly-plot")
     settle(page)
     assert_no_error(page, "after returning to a sample")
+
+
+# ----------------------------------------------------------------------------- a classroom
+SESSIONS = 8
+RSS_BOUND_MIB = 4096
+NO_STATUS_WIDGET = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def classroom_images() -> list[bytes]:
+    """Eight different photos: the samples, and mirrored copies of two of them."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    photos = [Image.open(p).convert("RGB") for p in sorted(SAMPLES.glob("*.jpg"))]
+    photos += [ImageOps.mirror(photos[0]), ImageOps.mirror(photos[1])]
+    out = []
+    for photo in photos[:SESSIONS]:
+        buf = io.BytesIO()
+        photo.save(buf, "PNG")
+        out.append(buf.getvalue())
+    return out
+
+
+def test_eight_concurrent_sessions_never_see_each_other(server, capsys):
+    import asyncio
+    import hashlib
+    import threading
+
+    from playwright.async_api import async_playwright
+
+    images = classroom_images()
+    ids = [hashlib.sha256(data).hexdigest()[:10] for data in images]
+    assert len(set(ids)) == SESSIONS
+    pid = SERVER_PIDS[server]
+    peak = {"rss": rss_mib(pid)}
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            peak["rss"] = max(peak["rss"], rss_mib(pid))
+            stop.wait(0.25)
+
+    async def student(browser, i):
+        ctx = await browser.new_context(viewport={"width": 1300, "height": 1000})
+        tab = await ctx.new_page()
+        tab.set_default_timeout(180_000)
+        side = tab.locator('[data-testid="stSidebar"]')
+
+        async def settle():
+            await tab.wait_for_timeout(300)
+            await tab.wait_for_function(NO_STATUS_WIDGET, timeout=180_000)
+
+        async def check(where):
+            await settle()
+            errors = tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+            assert await errors.count() == 0, f"session {i}, {where}: {await errors.first.inner_text()}"
+            await tab.wait_for_selector(f"text={ids[i]}")  # its own image ...
+            for j, other in enumerate(ids):  # ... and nobody else's
+                if j != i:
+                    assert await tab.get_by_text(other).count() == 0, f"session {i} shows session {j}'s image"
+
+        await tab.goto(f"{server}/walkthrough")
+        await tab.wait_for_selector(".js-plotly-plot")
+        await settle()
+        if await tab.get_by_text("Page not found").count():
+            await tab.reload()
+            await tab.wait_for_selector(".js-plotly-plot")
+        await side.get_by_text("Upload", exact=True).click()
+        await settle()
+        await tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+            files=[{"name": f"student{i}.png", "mimeType": "image/png", "buffer": images[i]}])
+        await tab.wait_for_selector(".js-plotly-plot")
+        await check("after upload")
+        if i % 2:  # half the class switches to another model (untrained ViT-Ti here, offline)
+            await side.locator('[data-testid="stSelectbox"]').first.click()
+            await tab.get_by_role("option", name=re.compile("ViT-Ti")).click()
+            await settle()
+            await side.get_by_text("Use untrained (random) weights").click()
+            await tab.wait_for_selector(".js-plotly-plot")
+            await check("after switching model")
+        for title, target in [("Attention", ".js-plotly-plot"), ("Attention distance", ".js-plotly-plot"),
+                              ("Model facts", '[data-testid="stDataFrame"]'), ("Walk-through", ".js-plotly-plot")]:
+            await side.get_by_role("link", name=re.compile(title + "$")).click()
+            await tab.wait_for_selector(target)
+            await check(title)
+        await ctx.close()
+
+    async def classroom():
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+            try:
+                await asyncio.gather(*(student(browser, i) for i in range(SESSIONS)))
+            finally:
+                await browser.close()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    start = time.monotonic()
+    failure: list[BaseException] = []
+
+    def run_classroom():  # its own thread: the sync Playwright of other tests may own this thread's loop
+        try:
+            asyncio.run(classroom())
+        except BaseException as exc:  # re-raised in the test below
+            failure.append(exc)
+
+    runner = threading.Thread(target=run_classroom)
+    runner.start()
+    runner.join()
+    stop.set()
+    watcher.join()
+    if failure:
+        raise failure[0]
+    elapsed = time.monotonic() - start
+    with capsys.disabled():
+        print(f"\n[classroom] {SESSIONS} concurrent sessions in {elapsed:.0f} s; server peak RSS "
+              f"{peak['rss']:.0f} MiB (bound {RSS_BOUND_MIB} MiB), now {rss_mib(pid):.0f} MiB")
+    assert peak["rss"] < RSS_BOUND_MIB
