@@ -230,3 +230,33 @@ def test_xsrf_protection_on_and_upload_limit_set():
     config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
     assert 0 < config["server"]["maxUploadSize"] <= 50
+
+
+@pytest.mark.parametrize("fault, message", [
+    ("truncated", "cannot read weights file"),
+    ("pickle", "cannot read weights file"),
+    ("shapes", "does not fit architecture"),
+])
+def test_cli_weights_faults_are_one_line(fault, message, tmp_path):
+    import json
+
+    import timm
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    (folder / "mine.json").write_text(json.dumps({"architecture": "vit_tiny_patch16_224", "kwargs": {"depth": 1}}))
+    state = {k: v.contiguous() for k, v in timm.create_model("vit_tiny_patch16_224", depth=1).state_dict().items()}
+    if fault == "truncated":
+        save_file(state, str(folder / "mine.safetensors"))
+        data = (folder / "mine.safetensors").read_bytes()
+        (folder / "mine.safetensors").write_bytes(data[: len(data) // 3])
+    elif fault == "pickle":
+        torch.save({"weights": state["cls_token"], "callback": subprocess.Popen}, folder / "mine.pth")
+    else:
+        state["pos_embed"] = torch.zeros(1, 50, 192)
+        save_file(state, str(folder / "mine.safetensors"))
+    result = run_cli("analyze", str(SAMPLES / "cat.jpg"), "--model", "mine", "--weights-dir", str(folder),
+                     "--out", str(tmp_path / "o"))
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
