@@ -149,6 +149,12 @@ def test_upload_and_slider_change_the_view(server, page):
     page.wait_for_selector("text=layer 8, mean of heads")
     settle(page)
     assert_no_error(page, "attention after slider")
+    # Click a patch of the image: it becomes the query token.
+    box = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.wait_for_selector("text=/query patch \\(\\d+, \\d+\\)/")
+    settle(page)
+    assert_no_error(page, "attention after clicking a patch")
     page.screenshot(path=str(SHOTS / "attention-upload-layer8.png"), full_page=True)
 
 

@@ -43,18 +43,30 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
     return _layout(fig, title)
 
 
-def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[int] = (1, 1)) -> int:
+def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[int] = (1, 1),
+                     values: Optional[np.ndarray] = None, value_name: str = "value") -> int:
     """Add near-invisible markers at patch centres (row-major) so a click selects a patch.
 
-    Returns the trace index; a selected point's index is then the patch index ``r·gw + c``.
+    The markers carry the hover text (patch and, if given, its value from ``values``) and the
+    heatmaps below stop answering hover, so the markers receive clicks. Returns the trace index;
+    a selected point's index is the patch index ``r·gw + c``.
     """
     gh, gw = grid
     ph, pw = patch_size
     rows, cols = np.divmod(np.arange(gh * gw), gw)
+    for trace in fig.data:
+        if trace.type == "heatmap":
+            trace.hoverinfo = "skip"
+            trace.hovertemplate = None
+    text = [f"patch ({r}, {c})" for r, c in zip(rows, cols)]
+    if values is not None:
+        text = [f"{t}<br>{value_name} {v:.4g}" for t, v in zip(text, np.asarray(values).ravel())]
     # Same centres as the heatmap cells: (c + 0.5)·pw − 0.5 in pixels, or c on a grid axis (pw = 1).
     fig.add_trace(go.Scatter(x=(cols + 0.5) * pw - 0.5, y=(rows + 0.5) * ph - 0.5, mode="markers",
                              marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
-                             hoverinfo="skip", showlegend=False, name="pick a patch"))
+                             text=text, hovertemplate="%{text}<br>click to select<extra></extra>",
+                             showlegend=False, name="pick a patch"))
+    fig.update_layout(hovermode="closest")
     return len(fig.data) - 1
 
 

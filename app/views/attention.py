@@ -35,7 +35,7 @@ def render(sel) -> None:
     with left:
         fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity, query_patch=query_patch,
                                       title=f"layer {layer}, {head_choice}, query {layout.token_name(query)}")
-        trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size)
+        trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, "attention")
         event = show_figure(fig, "attn-map", on_select=True, npz=lambda: {"attention": attn},
                             csv=lambda: "\n".join(",".join(f"{v:.6g}" for v in r) for r in grid_map).encode())
         picked = clicked_point(event, trace)

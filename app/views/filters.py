@@ -1,7 +1,7 @@
 """Patch-embedding filters: what the first linear layer looks for (paper Fig. 7 left)."""
 import streamlit as st
 
-from appstate import analysis, guarded, header, selection, show_figure
+from appstate import analysis, csv_bytes, guarded, header, selection, show_figure
 from vitviz import plots
 
 header("Embedding filters",
@@ -21,7 +21,9 @@ def render(sel) -> None:
         show_figure(plots.filters_figure(pca.components, columns=7, title=f"top-{k} principal components"),
                     "filters-pca", npz=lambda: {"components": pca.components,
                                                 "explained_variance_ratio": pca.explained_variance_ratio})
-        show_figure(plots.explained_variance_figure(pca.explained_variance_ratio, "explained variance"), "filters-evr")
+        show_figure(plots.explained_variance_figure(pca.explained_variance_ratio, "explained variance"), "filters-evr",
+                    csv=lambda: csv_bytes(pca.explained_variance_ratio[:, None], ["explained_variance_ratio"],
+                                          "component"))
     else:
         count = st.slider("Filters shown", 7, min(196, static.filters.shape[0]), 49, step=7, key="vv_filter_count")
         show_figure(plots.filters_figure(static.filters[:count], columns=7, title=f"first {count} raw filters"),

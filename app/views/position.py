@@ -26,7 +26,7 @@ def render(sel) -> None:
     row = int_input(a, "Row", 0, gh - 1, gh // 2, "vv_pos_row")
     col = int_input(b, "Column", 0, gw - 1, gw // 2, "vv_pos_col")
     fig = plots.similarity_tile(sim, int(row), int(col), f"similarity of position ({row}, {col}) to all positions")
-    trace = plots.add_patch_picker(fig, (gh, gw))
+    trace = plots.add_patch_picker(fig, (gh, gw), values=sim[int(row), int(col)], value_name="similarity")
     event = show_figure(fig, "pos-tile", on_select=True,
                         csv=lambda: "\n".join(",".join(f"{v:.5f}" for v in r) for r in sim[int(row), int(col)]).encode())
     picked = clicked_point(event, trace)

@@ -36,7 +36,7 @@ def render(sel) -> None:
     if step == "Image":
         st.write(f"The network sees the image resized and centre-cropped to **{display.shape[0]}×{display.shape[1]} px** "
                  f"({sel.image_label}), normalised with the model's mean and std.")
-        show_figure(plots.image_figure(display), "walk-image")
+        show_figure(plots.image_figure(display), "walk-image", npz=lambda: {"image": display})
     elif step == "Patch grid":
         sizes = [p for p in (ph, 2 * ph, 4 * ph, 8 * ph) if p <= min(display.shape[:2])]
         shown = st.select_slider("Patch size for illustration (px)", sizes, value=ph, key="vv_illus",
@@ -44,7 +44,8 @@ def render(sel) -> None:
         rows, cols = display.shape[0] // shown, display.shape[1] // shown
         st.write(f"Cut into **{rows}×{cols} = {rows * cols} patches** of {shown}×{shown} px "
                  f"(the model: {gh}×{gw} = {layout.num_patches} patches of {ph}×{pw} px).")
-        show_figure(plots.image_figure(display, patch_size=(shown, shown)), "walk-grid")
+        show_figure(plots.image_figure(display, patch_size=(shown, shown)), "walk-grid",
+                    npz=lambda: {"image": display, "patch_size": np.array(shown)})
     elif step == "Flattened patches":
         patches = patchify(display, (ph, pw))
         index = int_input(st, "Patch (row-major index)", 0, layout.num_patches - 1, 0, "vv_patch")
@@ -52,10 +53,11 @@ def render(sel) -> None:
         st.write(f"The patches, read row by row, form a sequence of {layout.num_patches}. Patch {index} "
                  f"(row {r}, column {c}) flattens to **{ph}·{pw}·3 = {ph * pw * 3} numbers**.")
         show_figure(plots.patch_strip(patches.patches, min(16, layout.num_patches), "first 16 patches in sequence order"),
-                    "walk-strip")
+                    "walk-strip", npz=lambda: {"patches": patches.patches})
         a, b = st.columns(2)
         with a:
-            show_figure(plots.image_figure(display, patch_size=(ph, pw), highlight=(r, c)), "walk-where")
+            show_figure(plots.image_figure(display, patch_size=(ph, pw), highlight=(r, c)), "walk-where",
+                        npz=lambda: {"patch": patches.patches[index]})
         with b:
             vec = patches.sequence[int(index)].astype(np.float32)
             show_figure(plots.vector_figure(vec, f"patch {index} flattened (pixel values 0–255)", "value index"),
@@ -70,7 +72,7 @@ def render(sel) -> None:
             show_figure(plots.token_matrix_figure(stages.patch_tokens, 0, "patch embeddings x_p·E"), "walk-proj",
                         npz=lambda: {"patch_tokens": stages.patch_tokens})
             show_figure(plots.vector_figure(stages.patch_tokens[int(index)], f"patch {index} embedded", "dimension"),
-                        "walk-proj-vec")
+                        "walk-proj-vec", npz=lambda: {"embedding": stages.patch_tokens[int(index)]})
         elif step == "Prefix tokens":
             names = ", ".join(layout.prefix_names) or "none"
             st.write(f"Learned tokens are put in front of the patches: **{names}** "
@@ -79,7 +81,7 @@ def render(sel) -> None:
                         else "This model has no class token: its head averages the patch tokens."))
             seq = np.concatenate([stages.prefix_tokens, stages.patch_tokens])
             show_figure(plots.token_matrix_figure(seq, layout.num_prefix_tokens, "prefix tokens (above the line) + patches"),
-                        "walk-prefix")
+                        "walk-prefix", npz=lambda: {"tokens": seq})
         elif step == "Position embeddings":
             st.write("A learned position embedding is added to every token, so the order of patches is known. "
                      "This is z₀, the encoder's input. The *Position embeddings* page shows their similarity structure.")
@@ -91,18 +93,20 @@ def render(sel) -> None:
                      f"LayerNorm → MLP ({f.hidden_size}→{f.mlp_size}→{f.hidden_size}) → residual. Every token can attend to "
                      "every other token from the first layer on. Below: attention rolled out through all layers.")
             show_figure(plots.attention_overlay(display, result.rollout, layout.patch_size, value_name="rollout"),
-                        "walk-rollout")
+                        "walk-rollout", npz=lambda: {"rollout": result.rollout})
         elif step == "Prediction":
             if result.predictions:
                 st.write("The head (a linear layer) turns the class token's final state into class scores; softmax gives "
                          "probabilities." + ("" if loaded.pretrained else " **Untrained weights: the labels are random.**"))
                 show_figure(plots.predictions_figure([p.label for p in result.predictions],
                                                      [p.probability for p in result.predictions], "top-5 predictions"),
-                            "walk-pred")
+                            "walk-pred", csv=lambda: "label,probability\n".encode() + "".join(
+                                f'"{p.label}",{p.probability:.6f}\n' for p in result.predictions).encode())
             else:
                 st.write(f"This model has **no classifier head** (a self-supervised or pre-training backbone): its output "
                          f"is a {result.output.shape[0]}-dimensional feature, used for retrieval, clustering or new heads.")
-                show_figure(plots.vector_figure(result.output, "output feature", "dimension"), "walk-feature")
+                show_figure(plots.vector_figure(result.output, "output feature", "dimension"), "walk-feature",
+                            npz=lambda: {"feature": result.output})
 
 
 sel = selection("walkthrough")
