@@ -170,7 +170,7 @@ def main() -> None:
     t_stream = median_time(lambda: dataset_mean_distance(loaded, images, batch_size=batch),
                            max(2, repeats // 3), warmup=1, sync=sync)
     rows += [(f"bare batched forward, {count} images (img/s)", f"{count / t_bare_batches:.1f}"),
-             (f"streamed mean distance incl. preprocessing (img/s)", f"{count / t_stream:.1f}")]
+             ("streamed mean distance incl. preprocessing (img/s)", f"{count / t_stream:.1f}")]
 
     rss16, rss64 = peak_rss(model_name, 16, args.device), peak_rss(model_name, 64, args.device)
     rows += [("peak RSS, distances over 16 images (MiB)", f"{rss16 / 1024:.0f}"),

@@ -1,6 +1,5 @@
 """Model loading: weights folder format, hub path (mocked), errors, labels and cache."""
 import json
-from pathlib import Path
 
 import pytest
 import torch

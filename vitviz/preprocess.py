@@ -8,7 +8,7 @@ pixels of the network input, which is what every distance in vitviz is measured 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Sequence, Union
 
 import numpy as np
 import torch
