@@ -10,6 +10,7 @@ import hashlib
 import io
 import os
 import sys
+import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,12 +58,18 @@ class Selection:
 
 
 # --------------------------------------------------------------------------- cached computation
+# One model computation at a time for the whole server: sessions share the CPU cores (or the GPU)
+# anyway, and running eight forwards at once only multiplies peak memory and thread contention.
+COMPUTE_LOCK = threading.Lock()
+
+
 @st.cache_resource(max_entries=4, show_spinner="Loading the model…")
 def cached_model(name: str, folder: Optional[str], device: str, pretrained: bool):
     from vitviz.models import load_model
 
     # A load that raises is not cached by Streamlit, so the next attempt starts clean.
-    return load_model(name, weights_dir=folder, device=device, pretrained=pretrained, use_cache=False)
+    with COMPUTE_LOCK:
+        return load_model(name, weights_dir=folder, device=device, pretrained=pretrained, use_cache=False)
 
 
 @st.cache_resource(max_entries=8, show_spinner="Running the model on the image…")
@@ -71,7 +78,9 @@ def cached_analysis(name: str, folder: Optional[str], device: str, pretrained: b
     from vitviz.pipeline import analyze_image
 
     loaded = cached_model(name, folder, device, pretrained)
-    return analyze_image(loaded, load_image(_image_bytes), size)
+    image = load_image(_image_bytes)
+    with COMPUTE_LOCK:
+        return analyze_image(loaded, image, size)
 
 
 def model(sel: Selection):
@@ -346,7 +355,8 @@ def cached_embedding(name: str, folder: Optional[str], device: str, pretrained: 
     from vitviz.analysis import embedding_stages
 
     loaded = cached_model(name, folder, device, pretrained)
-    return embedding_stages(loaded.model, _tensor.to(device=loaded.device, dtype=loaded.dtype))
+    with COMPUTE_LOCK:
+        return embedding_stages(loaded.model, _tensor.to(device=loaded.device, dtype=loaded.dtype))
 
 
 def embedding(sel: Selection, result):
@@ -378,7 +388,8 @@ def cached_dataset_distance(name: str, folder: Optional[str], device: str, pretr
 
     loaded = cached_model(name, folder, device, pretrained)
     images = (load_image(data) for data in _images)
-    return dataset_mean_distance(loaded, images, size, batch_size=8, progress=_progress)
+    with COMPUTE_LOCK:
+        return dataset_mean_distance(loaded, images, size, batch_size=8, progress=_progress)
 
 
 def images_key(images: tuple[bytes, ...]) -> str:
@@ -394,7 +405,9 @@ def cached_cnn_analysis(name: str, folder: Optional[str], device: str, pretraine
     from vitviz.pipeline import analyze_cnn
 
     loaded = cached_model(name, folder, device, pretrained)
-    return analyze_cnn(loaded, load_image(_image_bytes))
+    image = load_image(_image_bytes)
+    with COMPUTE_LOCK:
+        return analyze_cnn(loaded, image)
 
 
 def cnn_specs(folder: Optional[str]) -> list[ModelSpec]:
