@@ -21,6 +21,8 @@ if str(REPO) not in sys.path:  # `streamlit run app/...` puts app/ on the path, 
     sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+import pandas  # noqa: E402,F401  (plotly imports pandas lazily; doing that in 8 session threads at once
+import plotly.graph_objects  # noqa: E402,F401  raced into "partially initialized module" errors)
 import streamlit as st  # noqa: E402
 
 from vitviz.catalog import list_models  # noqa: E402

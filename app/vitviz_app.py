@@ -7,6 +7,8 @@ from pathlib import Path
 
 import streamlit as st
 
+import appstate  # noqa: F401  imported here, once, before any page: it imports the heavy modules
+
 HERE = Path(__file__).parent
 
 st.set_page_config(page_title="vitviz — inside Vision Transformers", page_icon=":material/search:", layout="wide")

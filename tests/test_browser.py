@@ -181,6 +181,8 @@ def test_bad_upload_shows_a_message_and_the_app_recovers(server, page):
 # ----------------------------------------------------------------------------- a classroom
 SESSIONS = 8
 RSS_BOUND_MIB = 2048
+ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+PLOT_OR_ERROR = f".js-plotly-plot, {ERROR}"
 NO_STATUS_WIDGET = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
 
 
@@ -268,27 +270,41 @@ def test_eight_concurrent_sessions_never_see_each_other(class_server, capsys):
         await settle()
         await tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
             files=[{"name": f"student{i}.png", "mimeType": "image/png", "buffer": images[i]}])
-        await tab.wait_for_selector(".js-plotly-plot")
+        try:
+            await tab.wait_for_selector(f"text={ids[i]}", timeout=120_000)
+        except Exception:
+            await tab.screenshot(path=str(SHOTS / f"classroom-{i}-stuck.png"), full_page=True)
+            raise
+        await tab.wait_for_selector(PLOT_OR_ERROR)
         await check("after upload")
         if i % 2:  # half the class switches to another model (untrained ViT-Ti here, offline)
             await side.locator('[data-testid="stSelectbox"]').first.click()
             await tab.get_by_role("option", name=re.compile("ViT-Ti")).click()
             await settle()
             await side.get_by_text("Use untrained (random) weights").click()
-            await tab.wait_for_selector(".js-plotly-plot")
+            await tab.wait_for_selector(PLOT_OR_ERROR)
             await check("after switching model")
         for title, target in [("Attention", ".js-plotly-plot"), ("Attention distance", ".js-plotly-plot"),
                               ("Model facts", '[data-testid="stDataFrame"]'), ("Walk-through", ".js-plotly-plot")]:
             await side.get_by_role("link", name=re.compile(title + "$")).click()
-            await tab.wait_for_selector(target)
+            await tab.wait_for_selector(f"{target}, {ERROR}")
             await check(title)
         await ctx.close()
+
+    async def guarded_student(browser, i):
+        try:
+            await student(browser, i)
+        except Exception as exc:
+            for n, ctx in enumerate(browser.contexts):
+                for tab in ctx.pages:
+                    await tab.screenshot(path=str(SHOTS / f"classroom-failure-{i}-{n}.png"), full_page=True)
+            raise AssertionError(f"session {i}: {exc}") from exc
 
     async def classroom():
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
             try:
-                await asyncio.gather(*(student(browser, i) for i in range(SESSIONS)))
+                await asyncio.gather(*(guarded_student(browser, i) for i in range(SESSIONS)))
             finally:
                 await browser.close()
 
