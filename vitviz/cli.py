@@ -187,24 +187,23 @@ def build_parser() -> argparse.ArgumentParser:
     weights_arg(p)
     p.set_defaults(func=cmd_models)
 
+    def run_args(p: argparse.ArgumentParser, model_help: str) -> None:
+        """What every command that runs a model takes."""
+        p.add_argument("--model", required=True, help=model_help)
+        weights_arg(p)
+        p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+        p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
+        p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
+        p.add_argument("--out", required=True, help="output folder")
+
     p = sub.add_parser("analyze", help="write every analysis of some images to a folder")
     p.add_argument("images", nargs="+", help="image files or folders of images")
-    p.add_argument("--model", required=True, help="model name (see 'models')")
-    weights_arg(p)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
-    p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
-    p.add_argument("--out", required=True, help="output folder")
+    run_args(p, "model name (see 'models')")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("cnn", help="a CNN's receptive fields and stage feature maps for an image")
     p.add_argument("image", help="image file")
-    p.add_argument("--model", required=True, help="CNN model name (e.g. resnet50.a1_in1k)")
-    weights_arg(p)
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
-    p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
-    p.add_argument("--out", required=True, help="output folder")
+    run_args(p, "CNN model name (e.g. resnet50.a1_in1k)")
     p.set_defaults(func=cmd_cnn)
 
     p = sub.add_parser("download", help="fetch weights through timm/Hugging Face into a local weights folder")

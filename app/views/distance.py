@@ -48,7 +48,7 @@ def render(sel) -> None:
             _progress=lambda n, bar=bar, label=label: bar.progress(n / len(images), text=f"{label}: {n} / {len(images)} images"))
         bar.empty()
         series[label] = done.mean
-    refs = {k: v for k, v in reference_distances(layout).items()}
+    refs = reference_distances(layout)
     title = f"{len(images)} image(s), input {layout.input_hw[0]}×{layout.input_hw[1]} px"
     main = next(iter(series.values()))
     show_figure(plots.distance_figure(series, refs, title=title), "distance",
