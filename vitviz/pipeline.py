@@ -30,17 +30,13 @@ from .analysis import (
     position_embedding_similarity,
     rollout_map,
     top_k,
-)
-from .analysis import (
     EffectiveRF,
     LayerRF,
     StageFeatures,
     effective_receptive_fields,
-    stage_features,
-    stage_receptive_fields,
-    theoretical_receptive_field,
 )
-from .analysis.cnn_features import stage_maps, stage_names
+from .analysis.cnn_features import describe_stages, stage_maps, stage_names
+from .analysis.receptive_field import receptive_fields
 from .analysis.filters import PAPER_NUM_COMPONENTS
 from .capture import capture
 from .errors import UnsupportedModelError, VitvizError
@@ -232,11 +228,14 @@ def analyze_cnn(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *
     prepared = prepare_image(image, loaded.data_config, hw)
     model = loaded.model
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
-    names = stage_names(model)
-    return CNNAnalysis(
-        prepared=prepared,
-        features=stage_features(model, x, k),
-        layers=theoretical_receptive_field(model),
-        stages=stage_receptive_fields(model, names),
-        effective=effective_receptive_fields(lambda inp: stage_maps(model, inp), x, share=share),
-    )
+    layers, stages = receptive_fields(model, stage_names(model))
+    maps: list[torch.Tensor] = []
+
+    def stage_maps_kept(inp: torch.Tensor) -> list[torch.Tensor]:
+        # The gradient pass's own feature maps also feed the channel views: one forward, not two.
+        maps[:] = stage_maps(model, inp)
+        return maps
+
+    effective = effective_receptive_fields(stage_maps_kept, x, share=share)
+    return CNNAnalysis(prepared=prepared, features=describe_stages(model, maps, k), layers=layers, stages=stages,
+                       effective=effective)

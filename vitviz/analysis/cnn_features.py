@@ -72,13 +72,16 @@ def pca_rgb(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def stage_features(model: nn.Module, x: torch.Tensor, k: int = 16) -> list[StageFeatures]:
     """Top-``k`` channels and the PCA colouring of every stage, for the first image of ``x``."""
-    names = stage_names(model)
-    reductions = [int(f["reduction"]) for f in model.feature_info]
     with torch.inference_mode():
-        maps = stage_maps(model, x[:1])
+        return describe_stages(model, stage_maps(model, x[:1]), k)
+
+
+def describe_stages(model: nn.Module, maps: list[torch.Tensor], k: int = 16) -> list[StageFeatures]:
+    """:func:`stage_features` for feature maps already computed (e.g. by a gradient pass)."""
+    reductions = [int(f["reduction"]) for f in model.feature_info]
     out = []
-    for name, reduction, fmap in zip(names, reductions, maps):
-        arr = fmap[0].float().cpu().numpy()
+    for name, reduction, fmap in zip(stage_names(model), reductions, maps):
+        arr = fmap[0].detach().float().cpu().numpy()
         order = np.argsort(-arr.mean(axis=(1, 2)), kind="stable")[:k]
         rgb, explained = pca_rgb(arr)
         out.append(StageFeatures(name, reduction, order, arr[order], rgb, explained, arr.shape[0]))

@@ -95,23 +95,18 @@ def _trace(model: nn.Module) -> tuple[list[LayerRF], dict[str, LayerRF]]:
     return layers, after_module
 
 
-def theoretical_receptive_field(model: nn.Module) -> list[LayerRF]:
-    """Receptive field after every conv/pool layer of ``model``, in execution order.
+def receptive_fields(model: nn.Module, stage_modules: Sequence[str] = ()) -> tuple[list[LayerRF], list[LayerRF]]:
+    """Receptive field after every conv/pool layer and at the output of each stage, from one trace.
+
+    ``stage_modules`` are module names such as timm's ``feature_info`` gives. A stage that FX traces
+    through (a ``Sequential`` such as ``layer1``) ends at the last module executed inside it;
+    ``depth`` counts the conv/pool layers executed up to that point.
 
     Raises:
-        UnsupportedModelError: the model cannot be traced, or has no conv layers.
+        UnsupportedModelError: the model cannot be traced, has no conv layers, or lacks a stage.
     """
-    return _trace(model)[0]
-
-
-def stage_receptive_fields(model: nn.Module, stage_modules: Sequence[str]) -> list[LayerRF]:
-    """Receptive field at the output of each stage module (e.g. timm's ``feature_info`` names).
-
-    A stage that FX traces through (a ``Sequential`` such as ``layer1``) ends at the last module
-    executed inside it. ``depth`` counts the conv/pool layers executed up to that point.
-    """
-    _, after = _trace(model)
-    result = []
+    layers, after = _trace(model)
+    stages = []
     for stage in stage_modules:
         if stage in after:
             hit = after[stage]
@@ -120,8 +115,18 @@ def stage_receptive_fields(model: nn.Module, stage_modules: Sequence[str]) -> li
             if not inside:
                 raise UnsupportedModelError(f"no module '{stage}' in the traced network")
             hit = inside[-1]  # dicts keep execution order
-        result.append(LayerRF(stage, hit.depth, hit.size, hit.jump))
-    return result
+        stages.append(LayerRF(stage, hit.depth, hit.size, hit.jump))
+    return layers, stages
+
+
+def theoretical_receptive_field(model: nn.Module) -> list[LayerRF]:
+    """Receptive field after every conv/pool layer of ``model``, in execution order."""
+    return receptive_fields(model)[0]
+
+
+def stage_receptive_fields(model: nn.Module, stage_modules: Sequence[str]) -> list[LayerRF]:
+    """Receptive field at the output of each stage module (see :func:`receptive_fields`)."""
+    return receptive_fields(model, stage_modules)[1]
 
 
 @dataclass(frozen=True)
