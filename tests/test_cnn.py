@@ -159,3 +159,12 @@ def test_real_cnn_weights_when_present(weights_dir):
     for lw in cnns:
         loaded = load_model(lw.name, weights_dir=weights_dir, device="cpu")
         assert theoretical_receptive_field(loaded.model)[-1].size > 100
+
+
+def test_cnn_cli_keeps_dotted_stage_names_apart(tmp_path):
+    """BiT's stages are "stages.0" … "stages.3": each needs its own arrays in the npz."""
+    out = tmp_path / "bit"
+    assert main(["cnn", str(SAMPLES / "cat.jpg"), "--model", "resnetv2_50x1_bit.goog_in21k_ft_in1k", "--untrained",
+                 "--image-size", "96", "--out", str(out)]) == 0
+    stages = sorted({key.split("/")[0] for key in np.load(out / "stage_features.npz").files})
+    assert stages == ["stages_0", "stages_1", "stages_2", "stages_3", "stem_conv"]

@@ -154,7 +154,7 @@ def cmd_cnn(args: argparse.Namespace) -> int:
             writer.writerow([layer.name, f"{layer.depth / total:.4f}", layer.size, layer.jump])
     arrays = {}
     for feat, stage, erf in zip(result.features, result.stages, result.effective):
-        key = safe_stem(Path(feat.name))
+        key = feat.name.replace(".", "_")  # module names ("stages.0") are not file names: keep every part
         arrays[f"{key}/top_channels"] = feat.top_channels
         arrays[f"{key}/top_maps"] = feat.top_maps
         arrays[f"{key}/pca_rgb"] = feat.pca_rgb.astype(np.float32)
