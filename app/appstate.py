@@ -6,6 +6,7 @@ results are cached per (model, weights, device, image hash, size) with a bounded
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -254,19 +255,18 @@ def _sidebar_widgets(folder: Optional[str], specs: list[ModelSpec]) -> Optional[
     if source == "Upload":
         side.caption(f"Uploads: JPEG, PNG, WebP, BMP, TIFF, GIF; up to {st.get_option('server.maxUploadSize')} MB "
                      f"and {MAX_PIXELS // 10**6} megapixels. Files are read in memory, never saved.")
-    if data is not None:
-        side.caption(f"Image id `{hashlib.sha256(data).hexdigest()[:10]}` ({label})")
     if data is None:
         st.session_state["_vv_hint"] = "Choose an image in the sidebar: a sample, an upload or a camera photo."
         return None
+    image_key = hashlib.sha256(data).hexdigest()
+    side.caption(f"Image id `{image_key[:10]}` ({label})")
     if reason and pretrained:
         st.session_state["_vv_hint"] = "Pick another model, or tick *Use untrained (random) weights* in the sidebar."
         return None
 
-    sel = Selection(name, pretrained, device, folder, label, hashlib.sha256(data).hexdigest(), data, None)
+    sel = Selection(name, pretrained, device, folder, label, image_key, data, None)
     with guarded():
-        loaded = model(sel)
-        return Selection(name, pretrained, device, folder, label, sel.image_key, data, _size_picker(loaded))
+        return dataclasses.replace(sel, size=_size_picker(model(sel)))
     return None
 
 
@@ -317,10 +317,26 @@ def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     return buf.getvalue()
 
 
+def table_csv(header: list[str], rows) -> bytes:
+    """CSV with a header row; the csv module quotes labels that contain commas or quotes."""
+    import csv
+
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue().encode()
+
+
 def csv_bytes(matrix: np.ndarray, columns: list[str], index_name: str) -> bytes:
-    lines = [",".join([index_name, *columns])]
-    lines += [",".join([str(i), *(f"{v:.6g}" for v in row)]) for i, row in enumerate(np.atleast_2d(matrix))]
-    return ("\n".join(lines) + "\n").encode()
+    """A 2-D array as CSV: one row per index, one column per name."""
+    return table_csv([index_name, *columns],
+                     ([i, *(f"{v:.6g}" for v in row)] for i, row in enumerate(np.atleast_2d(matrix))))
+
+
+def grid_csv(grid_map: np.ndarray) -> bytes:
+    """A ``(gh, gw)`` map as CSV, one row per patch row."""
+    return csv_bytes(grid_map, [f"col_{c}" for c in range(grid_map.shape[1])], "row")
 
 
 def show_figure(fig, key: str, *, npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,

@@ -71,6 +71,8 @@ def test_erf_of_one_all_ones_3x3_conv_is_the_3x3_window():
     assert erf.centre == (7.0, 7.0)
     assert support.min(0).tolist() == [6, 6] and support.max(0).tolist() == [8, 8]
     np.testing.assert_allclose(erf.gradient[6:9, 6:9], 1.0)
+    pooled = erf.pooled(5)  # 15×15 → 3×3 blocks: all mass in the middle block
+    assert pooled.shape == (3, 3) and pooled[1, 1] == erf.gradient.sum() == 9.0
     assert erf.radius <= np.sqrt(2) + 1e-9
 
 

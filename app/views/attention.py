@@ -2,7 +2,7 @@
 import numpy as np
 import streamlit as st
 
-from appstate import analysis, apply_pick, clicked_point, guarded, header, selection, show_figure
+from appstate import analysis, apply_pick, clicked_point, grid_csv, guarded, header, selection, show_figure
 from vitviz import plots
 from vitviz.analysis import attention_map, rollout_map
 from vitviz.pipeline import default_query
@@ -37,7 +37,7 @@ def render(sel) -> None:
                                       title=f"layer {layer}, {head_choice}, query {layout.token_name(query)}")
         trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, "attention")
         event = show_figure(fig, "attn-map", on_select=True, npz=lambda: {"attention": attn},
-                            csv=lambda: "\n".join(",".join(f"{v:.6g}" for v in r) for r in grid_map).encode())
+                            csv=lambda: grid_csv(grid_map))
         picked = clicked_point(event, trace)
         if picked is not None and picked + layout.num_prefix_tokens != query:
             st.session_state["vv_query_pick"] = (picked + layout.num_prefix_tokens,)
@@ -54,7 +54,7 @@ def render(sel) -> None:
         show_figure(plots.attention_overlay(display, rolled, layout.patch_size, opacity=opacity, value_name="rollout",
                                             title=f"rollout from layer {start}, {fusion} fusion, discard {discard:.0%}"),
                     "attn-rollout", npz=lambda: {"rollout": rolled},
-                    csv=lambda: "\n".join(",".join(f"{v:.6g}" for v in r) for r in rolled).encode())
+                    csv=lambda: grid_csv(rolled))
 
     st.subheader(f"All {heads} heads of layer {layer}")
     maps = np.stack([attention_map(attn, layout, layer, h, query) for h in range(heads)])

@@ -46,7 +46,7 @@ def render(sel) -> None:
     with right:
         show_figure(plots.rgb_figure(feat.pca_rgb, "first 3 principal components as RGB"), "cnn-pca",
                     npz=lambda: {"pca_rgb": feat.pca_rgb, "explained": feat.pca_explained})
-        show_figure(plots.attention_overlay(result.prepared.display, _pool(erf.gradient, 8), (8, 8),
+        show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8),
                                             value_name="|gradient|", title="effective receptive field (centre unit)"),
                     "cnn-erf", npz=lambda: {"gradient": erf.gradient})
 
@@ -64,11 +64,6 @@ def render(sel) -> None:
     st.caption(f"ViT first block: heads attend {first.min():.0f}–{first.max():.0f} px away on average; the CNN's first "
                f"stage sees {comp.cnn_theoretical_radius[0]:.0f} px around a unit (theoretical radius).")
 
-
-def _pool(grad: np.ndarray, cell: int) -> np.ndarray:
-    """Sum a pixel map into cell×cell blocks so it can be drawn over the image."""
-    h, w = (grad.shape[0] // cell) * cell, (grad.shape[1] // cell) * cell
-    return grad[:h, :w].reshape(h // cell, cell, w // cell, cell).sum(axis=(1, 3))
 
 
 sel = selection("cnn")

@@ -1,7 +1,8 @@
 """Position-embedding similarity (paper Fig. 7 centre)."""
 import streamlit as st
 
-from appstate import analysis, apply_pick, clicked_point, guarded, header, int_input, selection, show_figure
+from appstate import (analysis, apply_pick, clicked_point, grid_csv, guarded, header, int_input, selection,
+                      show_figure)
 from vitviz import plots
 
 header("Position embeddings",
@@ -28,7 +29,7 @@ def render(sel) -> None:
     fig = plots.similarity_tile(sim, int(row), int(col), f"similarity of position ({row}, {col}) to all positions")
     trace = plots.add_patch_picker(fig, (gh, gw), values=sim[int(row), int(col)], value_name="similarity")
     event = show_figure(fig, "pos-tile", on_select=True,
-                        csv=lambda: "\n".join(",".join(f"{v:.5f}" for v in r) for r in sim[int(row), int(col)]).encode())
+                        csv=lambda: grid_csv(sim[int(row), int(col)]))
     picked = clicked_point(event, trace)
     if picked is not None and divmod(picked, gw) != (row, col):
         st.session_state["vv_pos_pick"] = divmod(picked, gw)

@@ -2,7 +2,8 @@
 import numpy as np
 import streamlit as st
 
-from appstate import analysis, embedding, guarded, header, int_input, model, selection, show_figure
+from appstate import (analysis, csv_bytes, embedding, guarded, header, int_input, model, selection, show_figure,
+                      table_csv)
 from vitviz import plots
 from vitviz.analysis import patchify
 
@@ -61,7 +62,7 @@ def render(sel) -> None:
         with b:
             vec = patches.sequence[int(index)].astype(np.float32)
             show_figure(plots.vector_figure(vec, f"patch {index} flattened (pixel values 0–255)", "value index"),
-                        "walk-vector", csv=lambda: ("\n".join(map(str, vec)) + "\n").encode())
+                        "walk-vector", csv=lambda: csv_bytes(vec[:, None], ["value"], "index"))
     else:
         stages = embedding(sel, result)
         d = stages.patch_tokens.shape[1]
@@ -100,8 +101,8 @@ def render(sel) -> None:
                          "probabilities." + ("" if loaded.pretrained else " **Untrained weights: the labels are random.**"))
                 show_figure(plots.predictions_figure([p.label for p in result.predictions],
                                                      [p.probability for p in result.predictions], "top-5 predictions"),
-                            "walk-pred", csv=lambda: "label,probability\n".encode() + "".join(
-                                f'"{p.label}",{p.probability:.6f}\n' for p in result.predictions).encode())
+                            "walk-pred", csv=lambda: table_csv(["label", "probability"], (
+                                (p.label, f"{p.probability:.6f}") for p in result.predictions)))
             else:
                 st.write(f"This model has **no classifier head** (a self-supervised or pre-training backbone): its output "
                          f"is a {result.output.shape[0]}-dimensional feature, used for retrieval, clustering or new heads.")

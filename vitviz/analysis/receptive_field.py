@@ -145,6 +145,11 @@ class EffectiveRF:
     radius: float
     share: float
 
+    def pooled(self, cell: int) -> np.ndarray:
+        """The gradient summed over ``cell``×``cell`` pixel blocks (ragged edges dropped), to draw over the image."""
+        h, w = (self.gradient.shape[0] // cell) * cell, (self.gradient.shape[1] // cell) * cell
+        return self.gradient[:h, :w].reshape(h // cell, cell, w // cell, cell).sum(axis=(1, 3))
+
 
 def mass_radius(gradient: np.ndarray, centre: Sequence[float], share: float = 0.5) -> float:
     """Smallest distance from ``centre`` within which ``share`` of ``gradient``'s mass lies."""
