@@ -114,5 +114,6 @@ def reference_distances(layout: TokenLayout) -> dict[str, float]:
     window = (chebyshev <= 1).double()
     patterns = {"uniform": torch.full((n, n), 1.0 / n, dtype=torch.float64),
                 "3×3 window": window / window.sum(dim=-1, keepdim=True)}
-    distances = patch_distance_matrix(layout).double()
-    return {name: float((rows * distances).sum(dim=-1).mean()) for name, rows in patterns.items()}
+    distances = patch_distance_matrix(layout)
+    # Patch-to-patch rows only (no prefix tokens): the same reduction the analysis uses.
+    return {name: float(_per_image(rows[None, None], distances, 0, False)) for name, rows in patterns.items()}
