@@ -33,8 +33,8 @@ def render(sel) -> None:
     st.subheader(f"Feature maps of {cnn.label}")
     stage_names = [f.name for f in result.features]
     stage = st.select_slider("Stage", stage_names, key="vv_cnn_stage")
-    feat = result.features[stage_names.index(stage)]
-    rf, erf = result.stages[stage_names.index(stage)], result.effective[stage_names.index(stage)]
+    i = stage_names.index(stage)
+    feat, rf, erf = result.features[i], result.stages[i], result.effective[i]
     st.caption(f"{feat.channels} channels on a {feat.top_maps.shape[1]}×{feat.top_maps.shape[2]} grid "
                f"(one unit per {feat.reduction} px); theoretical receptive field {rf.size} px, effective radius "
                f"{erf.radius:.1f} px.")

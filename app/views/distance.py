@@ -31,14 +31,15 @@ def render(sel) -> None:
         if not images:
             st.info("Upload a few images to average over.")
             return
-    others = [s for s in list_models(sel.weights_dir) if s.kind == VIT and s.name != sel.model
-              and availability(s, sel.weights_dir) is None]
-    compare = st.multiselect("Compare with (e.g. supervised vs DINO)", [s.name for s in others], max_selections=2,
-                             key="vv_compare", format_func=lambda n: next(s.label for s in others if s.name == n))
+    others = {s.name: s.label for s in list_models(sel.weights_dir) if s.kind == VIT and s.name != sel.model
+              and availability(s, sel.weights_dir) is None}
+    compare = st.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,
+                             key="vv_compare", format_func=others.get)
     key = images_key(images)
     series = {}
+    labels = {**others, sel.model: model(sel).label}
     for name, pretrained in [(sel.model, sel.pretrained)] + [(n, True) for n in compare]:
-        label = model(sel).label if name == sel.model else next(s.label for s in others if s.name == name)
+        label = labels[name]
         if len(images) == 1 and name == sel.model:
             series[label] = result.mean_distance
             continue
