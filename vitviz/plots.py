@@ -23,6 +23,12 @@ def _layout(fig: go.Figure, title: str = "", height: Optional[int] = None, squar
     return fig
 
 
+def _patch_box(row: int, col: int, ph: int = 1, pw: int = 1) -> dict:
+    """An orange frame around patch (row, col); ``ph``/``pw`` = 1 on a grid-index axis."""
+    return dict(type="rect", x0=col * pw - 0.5, x1=(col + 1) * pw - 0.5, y0=row * ph - 0.5, y1=(row + 1) * ph - 0.5,
+                line=dict(color="#ff7f0e", width=3))
+
+
 def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequence[int]] = None,
                  highlight: Optional[tuple[int, int]] = None) -> go.Figure:
     """The network input image, optionally with the patch grid and one highlighted patch."""
@@ -35,9 +41,7 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
         for s in shapes:
             s["line"] = dict(color="white", width=1)
         if highlight is not None:
-            r, c = highlight
-            shapes.append(dict(type="rect", x0=c * pw - 0.5, x1=(c + 1) * pw - 0.5, y0=r * ph - 0.5,
-                               y1=(r + 1) * ph - 0.5, line=dict(color="#ff7f0e", width=3)))
+            shapes.append(_patch_box(*highlight, ph, pw))
         fig.update_layout(shapes=shapes)
     fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
     return _layout(fig, title)
@@ -84,9 +88,7 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
         hovertemplate="patch (%{customdata[0]}, %{customdata[1]})<br>" + value_name + " %{z:.4f}<extra></extra>",
     ))
     if query_patch is not None:
-        r, c = query_patch
-        fig.add_shape(type="rect", x0=c * pw - 0.5, x1=(c + 1) * pw - 0.5, y0=r * ph - 0.5, y1=(r + 1) * ph - 0.5,
-                      line=dict(color="#ff7f0e", width=3))
+        fig.add_shape(**_patch_box(*query_patch, ph, pw))
     return _layout(fig, title)
 
 
@@ -178,7 +180,7 @@ def similarity_tile(sim: np.ndarray, row: int, col: int, title: str = "") -> go.
     fig = go.Figure(go.Heatmap(z=sim[row, col], colorscale=SIMILARITY, zmin=-1, zmax=1,
                                colorbar=dict(title="cosine", thickness=12),
                                hovertemplate="position (%{y}, %{x})<br>similarity %{z:.3f}<extra></extra>"))
-    fig.add_shape(type="rect", x0=col - 0.5, x1=col + 0.5, y0=row - 0.5, y1=row + 0.5, line=dict(color="#ff7f0e", width=3))
+    fig.add_shape(**_patch_box(row, col))
     fig.update_yaxes(autorange="reversed")
     return _layout(fig, title, square=True)
 
