@@ -224,3 +224,73 @@ def test_download_writes_a_folder_that_loads_offline(fake_hub, tmp_path, monkeyp
     assert loaded.source.startswith("local:")
     for key, value in loaded.model.state_dict().items():
         assert torch.equal(value, served[key]), key
+
+
+# ----------------------------------------------------------------------------- key check vs torch's own
+MOBILENET = "mobilenetv2_100.tv_in1k_int8"
+
+
+def _bn_net():
+    return torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4),
+                               torch.nn.BatchNorm2d(4, track_running_stats=False))
+
+
+@pytest.mark.parametrize("version", [None, 1, 2])
+def test_tolerated_missing_keys_are_exactly_what_torch_accepts(version):
+    """The pre-check forgives a missing key exactly when torch's strict load does (version-2 files do not)."""
+    from collections import OrderedDict
+
+    net = _bn_net()
+    state = OrderedDict((k, v) for k, v in net.state_dict().items() if k != "1.num_batches_tracked")
+    if version is not None:
+        state._metadata = {"1": {"version": version}}
+    tolerated = models._tolerated_missing(net, state)
+    try:
+        _bn_net().load_state_dict(state, strict=True)
+        torch_accepts = True
+    except RuntimeError as exc:
+        assert "1.num_batches_tracked" in str(exc)
+        torch_accepts = False
+    assert torch_accepts == (version != 2)
+    assert tolerated == ({"1.num_batches_tracked"} if torch_accepts else set())
+
+
+def _mobilenet_folder(weights_dir, tmp_path, drop):
+    """A copy of the real MobileNetV2 weights and sidecar with the keys ``drop(key)`` selects removed."""
+    from safetensors.torch import load_file
+
+    state = load_file(str(weights_dir / f"{MOBILENET}.safetensors"))
+    kept = {k: v for k, v in state.items() if not drop(k)}
+    save_file(kept, str(tmp_path / f"{MOBILENET}.safetensors"))
+    meta = json.loads((weights_dir / f"{MOBILENET}.json").read_text())
+    meta.pop("sha256", None)  # the checksum describes the original file, not this copy
+    (tmp_path / f"{MOBILENET}.json").write_text(json.dumps(meta))
+    return len(state) - len(kept)
+
+
+@pytest.mark.real_weights
+def test_real_weights_without_num_batches_tracked_load_like_torch(weights_dir, tmp_path):
+    if not (weights_dir / f"{MOBILENET}.safetensors").exists():
+        pytest.skip(f"the weights folder holds no {MOBILENET}")
+    dropped = _mobilenet_folder(weights_dir, tmp_path, lambda k: k.endswith(".num_batches_tracked"))
+    assert dropped == 52
+    original = load_model(MOBILENET, weights_dir=weights_dir, device="cpu")
+    stripped = load_model(MOBILENET, weights_dir=tmp_path, device="cpu")
+    assert stripped.source == f"local:{tmp_path / MOBILENET}.safetensors"
+    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.inference_mode():
+        assert torch.equal(original.model(x), stripped.model(x))
+
+
+@pytest.mark.real_weights
+def test_real_weights_missing_a_conv_weight_are_refused_by_name(weights_dir, tmp_path):
+    if not (weights_dir / f"{MOBILENET}.safetensors").exists():
+        pytest.skip(f"the weights folder holds no {MOBILENET}")
+    # The counters are gone too: they must neither be counted nor hide the one real missing weight.
+    _mobilenet_folder(weights_dir, tmp_path, lambda k: k.endswith(".num_batches_tracked")
+                      or k == "blocks.1.0.conv_pw.weight")
+    with pytest.raises(WeightsError) as err:
+        load_model(MOBILENET, weights_dir=tmp_path, device="cpu")
+    message = str(err.value)
+    assert "does not fit architecture 'mobilenetv2_100'" in message
+    assert "1 missing keys (e.g. blocks.1.0.conv_pw.weight)" in message and "\n" not in message

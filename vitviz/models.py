@@ -241,6 +241,25 @@ def hub_reachable(timeout: float = 3.0, ttl: float = 60.0) -> bool:
     return ok
 
 
+def _tolerated_missing(model: nn.Module, state: dict[str, Any]) -> set[str]:
+    """Keys ``model.load_state_dict(state, strict=True)`` accepts being absent from ``state``.
+
+    Only BatchNorm's ``num_batches_tracked`` counter: torch's ``_NormBase._load_from_state_dict``
+    fills it in for a module that tracks running stats when the file's metadata for that module
+    has no version or one below 2 (plain dicts, e.g. every safetensors file, carry none). Files in
+    the wild often drop the counter; e.g. a MobileNetV2 state dict without its 52 counters loads.
+    """
+    from torch.nn.modules.batchnorm import _NormBase
+
+    metadata = getattr(state, "_metadata", None) or {}
+    tolerated = set()
+    for name, module in model.named_modules():
+        version = metadata.get(name, {}).get("version")
+        if isinstance(module, _NormBase) and module.track_running_stats and (version is None or version < 2):
+            tolerated.add(f"{name}.num_batches_tracked" if name else "num_batches_tracked")
+    return tolerated
+
+
 def _load_local(spec: ModelSpec, local: LocalWeights) -> nn.Module:
     state = load_state_dict(local.path)
     if spec.sha256 and os.environ.get("VITVIZ_VERIFY_SHA256") == "1":
@@ -249,7 +268,7 @@ def _load_local(spec: ModelSpec, local: LocalWeights) -> nn.Module:
             raise WeightsError(f"checksum mismatch for {local.path}: expected {spec.sha256}, got {actual}")
     model = _create(spec, pretrained=False)
     own = model.state_dict()
-    missing = sorted(set(own) - set(state))
+    missing = sorted(set(own) - set(state) - _tolerated_missing(model, state))
     unexpected = sorted(set(state) - set(own))
     mismatched = [k for k in own if k in state and tuple(own[k].shape) != tuple(state[k].shape)]
     if missing or unexpected or mismatched:
