@@ -116,3 +116,37 @@ def test_mean_query_for_models_without_class_token():
 def test_start_layer_out_of_range():
     with pytest.raises(VitvizError, match="start layer"):
         attention_rollout(random_attention(layers=2), start_layer=2)
+
+
+def test_no_excluded_keys_leaves_rollout_unchanged():
+    attn = random_attention(seed=9)
+    for fusion in ("mean", "max"):
+        base = attention_rollout(attn, head_fusion=fusion, discard_ratio=0.3, start_layer=1)
+        same = attention_rollout(attn, head_fusion=fusion, discard_ratio=0.3, start_layer=1, exclude_keys=())
+        assert torch.equal(base, same)
+    np.testing.assert_array_equal(rollout_map(attn, LAY, exclude_keys=[]), rollout_map(attn, LAY))
+
+
+def test_excluded_key_worked_by_hand():
+    # 3 tokens, one layer, one head; leave key 2 out. Row 2 had all its mass on key 2.
+    a = torch.tensor([[0.2, 0.3, 0.5], [0.5, 0.5, 0.0], [0.0, 0.0, 1.0]])[None, None]
+    # Without key 2 and renormalised: [[.4,.6,0],[.5,.5,0],[0,0,0]]; + I, rows renormalised:
+    expected = torch.tensor([[0.7, 0.3, 0.0], [0.25, 0.75, 0.0], [0.0, 0.0, 1.0]])
+    torch.testing.assert_close(attention_rollout(a, num_prefix_tokens=0, exclude_keys=[2]), expected)
+
+
+def test_excluded_keys_rows_sum_to_one_and_receive_nothing():
+    attn = random_attention(seed=10)
+    sink = 1 + 2 * 4 + 3  # patch (2, 3)
+    for fusion in ("mean", "max", "min"):
+        for ratio in (0.0, 0.5):
+            r = attention_rollout(attn, head_fusion=fusion, discard_ratio=ratio, exclude_keys=[sink, 0])
+            np.testing.assert_allclose(r.sum(-1).numpy(), 1.0, atol=1e-5)
+            off_diagonal = torch.cat([r[:sink, sink], r[sink + 1:, sink], r[1:, 0]])
+            assert off_diagonal.abs().max() == 0
+    m = rollout_map(attn, LAY, exclude_keys=[sink])
+    assert m[2, 3] == 0
+    expected = attention_rollout(attn, exclude_keys=[sink])[0, 1:].reshape(3, 4).numpy()
+    np.testing.assert_allclose(m, expected)
+    with pytest.raises(VitvizError, match="leave out"):
+        attention_rollout(attn, exclude_keys=[LAY.num_tokens])
