@@ -1,15 +1,23 @@
 """One forward pass → logits, every block's attention probabilities, optionally block outputs.
 
 timm runs attention through fused ``scaled_dot_product_attention``, which never materialises
-the probabilities, so hooks on ``attn_drop`` see nothing (jacobgil/vit-explain #23). vitviz
-instead hooks each block's ``qkv`` projection and computes ``softmax(q kᵀ · scale)`` from its
-output, after the block's own ``q_norm``/``k_norm`` — the same expression timm's unfused path
-evaluates — while the fused kernel still produces the values. The forward is unchanged, so the
-logits equal those of a plain ``model(x)``. For attention modules of another shape, the
-``"unfused"`` method switches ``fused_attn`` off for the call and hooks ``attn_drop``.
+the probabilities, so hooks on ``attn_drop`` see nothing (jacobgil/vit-explain #23). vitviz's
+default ``"qkv"`` method instead replaces, for the duration of the call, the ``forward`` of each
+block's timm ``Attention`` with one that computes every attention matrix exactly once:
 
-Every hook is removed, and every ``fused_attn`` flag restored, even when the forward raises.
-Probabilities are computed in float32 whatever the model's dtype.
+    probs = softmax(q_norm(q) · k_norm(k)ᵀ · scale)      (float32, rows sum to 1)
+    out   = proj(norm(probs · v))                          (cast back to the model's dtype)
+
+— timm's own unfused expression, with the same ``q_norm``/``k_norm``, mask, gate and output norm —
+and hands ``probs`` to the callback before using the very same tensor for the values. So the
+probabilities shown are the ones the forward used, and the logits equal a plain ``model(x)``'s to
+float rounding (fused SDPA and the explicit product sum in a different order: on random ViT-Ti/S/B
+the largest difference is ~1e-6 of the logit scale in float32). For attention modules of another
+shape, the ``"unfused"`` method switches ``fused_attn`` off for the call and hooks ``attn_drop``.
+
+Every replaced ``forward``, every hook and every ``fused_attn`` flag is restored, even when the
+forward or a callback raises. Probabilities are float32 whatever the model's dtype (for a float16
+or bfloat16 model the values are computed in float32 and cast back).
 """
 from __future__ import annotations
 
@@ -61,7 +69,7 @@ def attention_modules(model: nn.Module) -> list[nn.Module]:
 
 def _supports_qkv(attn: nn.Module) -> bool:
     return (isinstance(getattr(attn, "qkv", None), nn.Linear) and hasattr(attn, "num_heads")
-            and hasattr(attn, "scale") and hasattr(attn, "q_norm") and hasattr(attn, "k_norm")
+            and all(hasattr(attn, name) for name in ("scale", "q_norm", "k_norm", "attn_drop", "proj", "proj_drop"))
             and type(attn).__name__ == "Attention")
 
 
@@ -79,40 +87,78 @@ def resolve_method(model: nn.Module, method: Method = "auto") -> Literal["qkv", 
     raise UnsupportedModelError(f"cannot capture attention of {type(model).__name__} with method '{method}'")
 
 
-def attention_from_qkv(attn: nn.Module, qkv: torch.Tensor) -> torch.Tensor:
-    """``softmax(q_norm(q) · k_norm(k)ᵀ · scale)`` from a timm ``Attention``'s qkv output.
-
-    Args:
-        attn: the module (for heads, norms, scale).
-        qkv: ``(B, N, 3·heads·head_dim)`` output of ``attn.qkv``.
-
-    Returns:
-        ``(B, heads, N, N)`` float32 probabilities.
-    """
-    batch, n, width = qkv.shape
+def _split_qkv(attn: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(B, heads, N, head_dim)`` q, k, v of a timm ``Attention`` for input ``x``, after q/k norms."""
+    batch, n, _ = x.shape
     heads = attn.num_heads
-    q, k, _ = qkv.reshape(batch, n, 3, heads, width // (3 * heads)).permute(2, 0, 3, 1, 4).unbind(0)
-    q, k = attn.q_norm(q), attn.k_norm(k)
+    qkv = attn.qkv(x)
+    q, k, v = qkv.reshape(batch, n, 3, heads, qkv.shape[-1] // (3 * heads)).permute(2, 0, 3, 1, 4).unbind(0)
+    return attn.q_norm(q), attn.k_norm(k), v
+
+
+def attention_probs(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
+                    is_causal: bool = False) -> torch.Tensor:
+    """``softmax(q · kᵀ · scale [+ mask])`` in float32: ``(B, heads, N, N)``, rows sum to 1.
+
+    ``q`` and ``k`` are ``(B, heads, N, head_dim)`` after the module's ``q_norm``/``k_norm``;
+    the mask follows SDPA's convention (boolean: True = attend; float: added to the scores).
+    """
     scores = (q.float() * attn.scale) @ k.float().transpose(-2, -1)
+    n = scores.shape[-1]
+    if is_causal:
+        scores = scores + scores.new_full((n, n), float("-inf")).triu_(1)
+    elif attn_mask is not None:
+        if attn_mask.dtype == torch.bool:
+            scores = scores.masked_fill(~attn_mask, float("-inf"))
+        else:
+            scores = scores + attn_mask.float()
     return scores.softmax(dim=-1)
+
+
+def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None]) -> Callable[..., torch.Tensor]:
+    """A replacement ``attn.forward``: timm's unfused attention with the probabilities computed once.
+
+    Mirrors ``timm.layers.Attention.forward`` (gate, output norm, projection); ``report(probs)``
+    sees the float32 probabilities before they weight the values.
+    """
+    gate_layer = getattr(attn, "gate", None)
+    out_norm = getattr(attn, "norm", None)
+
+    def forward(x: torch.Tensor, attn_mask: Optional[torch.Tensor] = None, is_causal: bool = False) -> torch.Tensor:
+        batch, n, _ = x.shape
+        gate = gate_layer(x).sigmoid() if gate_layer is not None else None
+        q, k, v = _split_qkv(attn, x)
+        probs = attention_probs(attn, q, k, attn_mask, is_causal)
+        report(probs)
+        out = attn.attn_drop(probs) @ v.float()
+        out = out.to(v.dtype).transpose(1, 2).reshape(batch, n, -1)
+        if out_norm is not None:
+            out = out_norm(out)
+        if gate is not None:
+            out = out * gate
+        return attn.proj_drop(attn.proj(out))
+
+    return forward
 
 
 @contextmanager
 def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Method = "auto") -> Iterator[str]:
-    """Call ``callback(layer, probs)`` with ``(B, heads, N, N)`` probabilities during forwards.
+    """Call ``callback(layer, probs)`` with ``(B, heads, N, N)`` float32 probabilities during forwards.
 
-    Yields the method in use. Hooks and ``fused_attn`` flags are restored on exit, also on error.
+    Yields the method in use. With ``"qkv"`` each attention module's ``forward`` is replaced (an
+    instance attribute) by one that computes the probabilities once and uses them for the values;
+    with ``"unfused"`` ``fused_attn`` is switched off and ``attn_drop`` hooked. Forwards, hooks and
+    flags are restored on exit, also on error.
     """
     chosen = resolve_method(model, method)
     mods = attention_modules(model)
     handles: list[torch.utils.hooks.RemovableHandle] = []
     saved_flags = [getattr(a, "fused_attn", None) for a in mods]
+    saved_forwards = [a.__dict__.get("forward") for a in mods]
     try:
         for layer, attn in enumerate(mods):
             if chosen == "qkv":
-                def on_qkv(_m, _inp, out, layer=layer, attn=attn):
-                    callback(layer, attention_from_qkv(attn, out))
-                handles.append(attn.qkv.register_forward_hook(on_qkv))
+                attn.forward = _probs_forward(attn, lambda probs, layer=layer: callback(layer, probs))
             else:
                 attn.fused_attn = False
 
@@ -123,9 +169,13 @@ def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Metho
     finally:
         for handle in handles:
             handle.remove()
-        for attn, flag in zip(mods, saved_flags):
+        for attn, flag, forward in zip(mods, saved_flags, saved_forwards):
             if flag is not None:
                 attn.fused_attn = flag
+            if forward is None:
+                attn.__dict__.pop("forward", None)
+            else:
+                attn.forward = forward
 
 
 @contextmanager
