@@ -170,3 +170,105 @@ def test_cnn_cli_keeps_dotted_stage_names_apart(tmp_path):
                  "--image-size", "96", "--out", str(out)]) == 0
     stages = sorted({key.split("/")[0] for key in np.load(out / "stage_features.npz").files})
     assert stages == ["stages_0", "stages_1", "stages_2", "stages_3", "stem_conv"]
+
+
+# ----------------------------------------------------------------------------- predictions of a CNN's head
+MOBILENET = "mobilenetv2_100.tv_in1k_int8"
+# Top-1 of the real MobileNetV2 (shared/weights/README.md): ImageNet 285 "Egyptian cat", 967 "espresso".
+MOBILENET_TOP1 = {"cat": (285, "Egyptian cat"), "coffee": (967, "espresso")}
+
+
+def test_stage_maps_and_output_is_one_forward_equal_to_model_call():
+    from vitviz.analysis.cnn_features import stage_maps_and_output
+
+    torch.manual_seed(0)
+    for num_classes in (10, 0):
+        model = timm.create_model("resnet18", pretrained=False, num_classes=num_classes).eval()
+        calls = []
+        handle = model.conv1.register_forward_hook(lambda *_: calls.append(1))
+        x = torch.randn(1, 3, 64, 64)
+        with torch.inference_mode():
+            maps, output = stage_maps_and_output(model, x)
+            assert len(calls) == 1
+            expected_maps = model.forward_intermediates(x, intermediates_only=True)
+            expected = model(x)
+        handle.remove()
+        assert output.shape == (1, num_classes or 512) and torch.equal(output, expected)
+        assert len(maps) == len(expected_maps) and all(torch.equal(a, b) for a, b in zip(maps, expected_maps))
+
+
+@pytest.fixture(scope="module")
+def real_mobilenet(weights_dir):
+    from vitviz.models import load_model
+
+    if not (weights_dir / f"{MOBILENET}.safetensors").exists():
+        pytest.skip(f"the weights folder holds no {MOBILENET}")
+    return load_model(MOBILENET, weights_dir=weights_dir, device="cpu")
+
+
+@pytest.mark.real_weights
+def test_real_cnn_predictions_come_from_the_analysis_forward(real_mobilenet):
+    from vitviz.analysis import class_names, top_k
+    from vitviz.images import load_image
+    from vitviz.pipeline import analyze_cnn
+
+    calls = []
+    handle = real_mobilenet.model.conv_stem.register_forward_hook(lambda *_: calls.append(1))
+    try:
+        results = {stem: analyze_cnn(real_mobilenet, load_image(SAMPLES / f"{stem}.jpg")) for stem in MOBILENET_TOP1}
+    finally:
+        handle.remove()
+    assert len(calls) == len(MOBILENET_TOP1)  # one forward per image serves maps, ERF and predictions
+    for stem, (index, label) in MOBILENET_TOP1.items():
+        result = results[stem]
+        assert len(result.predictions) == 5
+        assert (result.predictions[0].index, result.predictions[0].label) == (index, label), stem
+        with torch.inference_mode():  # an independent plain forward of the same input
+            logits = real_mobilenet.model(result.prepared.tensor)[0]
+        expected = top_k(logits, 5, class_names(real_mobilenet.model))
+        assert [p.index for p in result.predictions] == [p.index for p in expected]
+        np.testing.assert_allclose([p.probability for p in result.predictions],
+                                   [p.probability for p in expected], rtol=1e-5, atol=1e-6)
+        assert sum(p.probability for p in result.predictions) <= 1.0 + 1e-6
+
+
+@pytest.mark.real_weights
+@pytest.mark.parametrize("stem", sorted(MOBILENET_TOP1))
+def test_real_cnn_cli_writes_predictions_to_summary(weights_dir, real_mobilenet, tmp_path, stem, capsys):
+    import json
+
+    out = tmp_path / stem
+    assert main(["cnn", str(SAMPLES / f"{stem}.jpg"), "--model", MOBILENET, "--weights-dir", str(weights_dir),
+                 "--device", "cpu", "--out", str(out)]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    index, label = MOBILENET_TOP1[stem]
+    assert summary["model"] == MOBILENET and summary["pretrained"] is True
+    assert summary["label"] == real_mobilenet.label and summary["weights"] == real_mobilenet.source
+    assert summary["input_size"] == [224, 224]
+    assert len(summary["predictions"]) == 5 and set(summary["predictions"][0]) == {"index", "label", "probability"}
+    assert (summary["predictions"][0]["index"], summary["predictions"][0]["label"]) == (index, label)
+    assert f"top-1: {label} (class {index}," in capsys.readouterr().out
+
+
+def test_headless_cnn_has_no_predictions(tmp_path):
+    import json
+
+    from safetensors.torch import save_file
+
+    from vitviz.images import load_image
+    from vitviz.models import load_model
+    from vitviz.pipeline import analyze_cnn
+
+    torch.manual_seed(0)
+    model = timm.create_model("resnet18", pretrained=False, num_classes=0)
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "bare-resnet.safetensors"))
+    (tmp_path / "bare-resnet.json").write_text(json.dumps({"architecture": "resnet18", "num_classes": 0,
+                                                            "family": "CNN"}))
+    loaded = load_model("bare-resnet", weights_dir=tmp_path, device="cpu", use_cache=False)
+    assert loaded.spec.kind == "cnn" and loaded.num_classes == 0
+    result = analyze_cnn(loaded, load_image(SAMPLES / "cat.jpg"), 64)
+    assert result.predictions == [] and len(result.features) == 5
+    out = tmp_path / "out"
+    assert main(["cnn", str(SAMPLES / "cat.jpg"), "--model", "bare-resnet", "--weights-dir", str(tmp_path),
+                 "--device", "cpu", "--image-size", "64", "--out", str(out)]) == 0
+    assert json.loads((out / "summary.json").read_text())["predictions"] == []

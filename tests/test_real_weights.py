@@ -5,7 +5,7 @@ from PIL import ImageOps
 
 from vitviz.images import load_image
 from vitviz.models import load_model
-from vitviz.pipeline import analyze_image
+from vitviz.pipeline import analyze_cnn, analyze_image
 from vitviz.weights import scan_weights_dir, sha256sum
 
 pytestmark = pytest.mark.real_weights
@@ -58,12 +58,20 @@ def test_features_recognise_a_mirrored_photo(local_models, sample_paths):
             assert cos(feats[name], mirrored) > others + 0.05, (loaded.name, name)
 
 
+def predictions(loaded, image):
+    """Top-5 of any classifier in the folder: ViTs through the attention analysis, CNNs through the CNN one."""
+    analyze = analyze_image if loaded.spec.kind == "vit" else analyze_cnn
+    return analyze(loaded, image).predictions
+
+
 def test_classifiers_give_sensible_labels(local_models, sample_paths):
+    """Every classifier the folder holds, whatever its kind (ViT or CNN), names the samples sensibly."""
     classifiers = [m for m in local_models if m.num_classes > 0]
     if not classifiers:
         pytest.skip("the weights folder holds no classifier (only backbones)")
     paths = {p.stem: p for p in sample_paths}
     for loaded in classifiers:
         for sample, words in EXPECTED_LABELS.items():
-            top5 = [p.label.lower() for p in analyze_image(loaded, load_image(paths[sample])).predictions]
+            top5 = [p.label.lower() for p in predictions(loaded, load_image(paths[sample]))]
+            assert len(top5) == 5
             assert any(w in label for label in top5 for w in words), (loaded.name, sample, top5)

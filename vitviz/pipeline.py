@@ -35,7 +35,7 @@ from .analysis import (
     StageFeatures,
     effective_receptive_fields,
 )
-from .analysis.cnn_features import describe_stages, stage_maps, stage_names
+from .analysis.cnn_features import describe_stages, stage_maps_and_output, stage_names
 from .analysis.receptive_field import receptive_fields
 from .analysis.filters import PAPER_NUM_COMPONENTS
 from .capture import capture
@@ -209,6 +209,7 @@ class CNNAnalysis:
         layers: theoretical receptive field after every conv/pool layer.
         stages: theoretical receptive field at every stage output.
         effective: effective receptive field of each stage's centre unit (this image's gradients).
+        predictions: top classes of the model's head, best first (empty for a headless CNN).
     """
 
     prepared: PreparedImage
@@ -216,11 +217,12 @@ class CNNAnalysis:
     layers: list[LayerRF]
     stages: list[LayerRF]
     effective: list[EffectiveRF]
+    predictions: list[Prediction]
 
 
 def analyze_cnn(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 16,
-                share: float = 0.5) -> CNNAnalysis:
-    """Stage features, theoretical and effective receptive fields of a timm CNN for one image."""
+                share: float = 0.5, top: int = 5) -> CNNAnalysis:
+    """Stage features, theoretical and effective receptive fields and top-``top`` predictions of a timm CNN."""
     if loaded.spec.kind != "cnn":
         raise VitvizError(f"'{loaded.name}' is not a CNN")
     hw = input_hw(loaded.data_config, size)
@@ -230,12 +232,16 @@ def analyze_cnn(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     layers, stages = receptive_fields(model, stage_names(model))
     maps: list[torch.Tensor] = []
+    outputs: list[torch.Tensor] = []
 
     def stage_maps_kept(inp: torch.Tensor) -> list[torch.Tensor]:
-        # The gradient pass's own feature maps also feed the channel views: one forward, not two.
-        maps[:] = stage_maps(model, inp)
+        # The gradient pass's own feature maps also feed the channel views, and its output the
+        # predictions: one forward, not three.
+        stage_out, output = stage_maps_and_output(model, inp)
+        maps[:], outputs[:] = stage_out, [output.detach()]
         return maps
 
     effective = effective_receptive_fields(stage_maps_kept, x, share=share)
+    predictions = top_k(outputs[0][0], top, class_names(model)) if loaded.num_classes > 0 else []
     return CNNAnalysis(prepared=prepared, features=describe_stages(model, maps, k), layers=layers, stages=stages,
-                       effective=effective)
+                       effective=effective, predictions=predictions)

@@ -52,6 +52,17 @@ def stage_maps(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     return list(model.forward_intermediates(x, intermediates_only=True))
 
 
+def stage_maps_and_output(model: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Every stage's feature map and the model's output, from the same single forward pass.
+
+    The output is ``model.forward_head`` of the final features ``forward_intermediates`` returns
+    alongside the stage maps: equal to ``model(x)`` — ``(B, classes)`` logits, or the pooled
+    ``(B, C)`` features of a headless model (e.g. 1280 for MobileNetV2 with ``num_classes=0``).
+    """
+    final, maps = model.forward_intermediates(x, intermediates_only=False)
+    return list(maps), model.forward_head(final)
+
+
 def pca_rgb(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(C, h, w)`` → ``(h, w, 3)`` colours of the top-3 principal components, and their variance ratios."""
     c, h, w = features.shape
