@@ -1,50 +1,156 @@
 """Plotly figures for vitviz results. Each builder takes arrays/dataclasses and returns a Figure.
 
 No Streamlit here: the app, a notebook or a script can show or save these. Colour maps are
-perceptually uniform and readable with colour-vision deficiencies (viridis / cividis), and
-figures leave background colours to the host theme (light or dark).
+perceptually uniform and readable with colour-vision deficiencies (viridis / cividis); heads are
+told apart by a colour-blind-safe qualitative palette (Paul Tol's, plotly's "Safe") plus marker
+shape, so colour is never the only cue. Figures leave background colours to the host theme
+(light or dark), keep image pixels and patches square (``scaleanchor``), and keep legends outside
+the data. Titles are meant to stand alone on a projector: build them with :func:`figure_title`.
 """
 from __future__ import annotations
 
-from typing import Mapping, Optional, Sequence
+import base64
+import io
+from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 SEQUENTIAL = "Viridis"
 SIMILARITY = "Cividis"
+#: One distinct colour per head: Paul Tol's colour-blind-safe qualitative palette (plotly's "Safe",
+#: 11 colours) then five of Tol's "light"/"vibrant" colours, so ViT-B (12) and ViT-L (16) heads all
+#: differ in colour; heads past its length reuse the colours with hollow markers.
+HEAD_COLOURS: tuple[str, ...] = tuple(plotly.colors.qualitative.Safe) + (
+    "#EE8866", "#FFAABB", "#BBCC33", "#0077BB", "#EE7733")
+#: Marker symbol per compared model (the colour is the head).
+MODEL_SYMBOLS: tuple[str, ...] = ("circle", "diamond", "square", "triangle-up", "cross", "star")
+#: Dash style per compared model's reference lines.
+MODEL_DASHES: tuple[str, ...] = ("dot", "dash", "dashdot", "longdash", "longdashdot")
+HIGHLIGHT = "#ff7f0e"
+#: Outline of marked patches (e.g. attention sinks): Tol's vibrant magenta, dashed, unlike the
+#: solid orange query frame.
+MARK = "#EE3377"
+FONT_SIZE = 14
+TITLE_SIZE = 18
+_TITLE_CHARS = 70  # longer titles wrap at their " · " separators
 
 
-def _layout(fig: go.Figure, title: str = "", height: Optional[int] = None, square: bool = False) -> go.Figure:
-    fig.update_layout(title=title or None, margin=dict(l=10, r=10, t=40 if title else 10, b=10), height=height)
+def figure_title(what: str, model_label: str, *, untrained: bool = False, extra: str = "") -> str:
+    """A title that stands alone on a projector: ``"what · model (untrained) · extra"``.
+
+    ``figure_title("Attention rollout", "DINOv2 ViT-S/14", untrained=True, extra="cat, 224×224 px")``
+    gives ``"Attention rollout · DINOv2 ViT-S/14 (untrained) · cat, 224×224 px"``. A label that
+    already ends with "(untrained)" is not marked twice; empty parts are left out.
+    """
+    label = model_label.strip()
+    if untrained and not label.endswith("(untrained)"):
+        label = f"{label} (untrained)" if label else "(untrained)"
+    return " · ".join(part for part in (what.strip(), label, extra.strip()) if part)
+
+
+def _wrap_title(title: str, chars: int = _TITLE_CHARS) -> str:
+    """Break a long title at its " · " separators so no line runs past ``chars`` characters."""
+    if not title or len(title) <= chars or "<br>" in title:
+        return title
+    lines, line = [], ""
+    for part in title.split(" · "):
+        if line and len(line) + 3 + len(part) > chars:
+            lines.append(line + " ·")
+            line = part
+        else:
+            line = f"{line} · {part}" if line else part
+    return "<br>".join(lines + [line])
+
+
+def _title_top(title: str) -> int:
+    """Top margin (px) for a title of this many lines."""
+    return 16 + 26 * (title.count("<br>") + 1) if title else 10
+
+
+def _layout(fig: go.Figure, title: str = "", height: Optional[int] = None, square: bool = False, *,
+            margin: Optional[dict] = None, chars: int = _TITLE_CHARS) -> go.Figure:
+    title = _wrap_title(title, chars)
+    m = dict(l=10, r=10, t=_title_top(title), b=10)
+    m.update(margin or {})
+    fig.update_layout(title=dict(text=title or None, font=dict(size=TITLE_SIZE), x=0.01, xanchor="left"),
+                      margin=m, height=height, font=dict(size=FONT_SIZE))
     if square:
-        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+        _square(fig)
     return fig
 
 
-def _patch_box(row: int, col: int, ph: int = 1, pw: int = 1) -> dict:
+def _square(fig: go.Figure, x: str = "x", y: str = "y") -> None:
+    """One unit on the y axis ``y`` as long as one on ``x``: square pixels, patches and tiles."""
+    name = "yaxis" if y == "y" else f"yaxis{y[1:]}"
+    xname = "xaxis" if x == "x" else f"xaxis{x[1:]}"
+    fig.layout[name].update(scaleanchor=x, scaleratio=1, constrain="domain")
+    fig.layout[xname].update(constrain="domain")
+
+
+def _legend_right(fig: go.Figure) -> None:
+    fig.update_layout(legend=dict(x=1.02, xanchor="left", y=1, yanchor="top", font=dict(size=FONT_SIZE - 1)))
+
+
+def _legend_below(fig: go.Figure, plot_height: int) -> None:
+    """Legend under the x-axis title, clear of the data (the bottom margin grows to hold it)."""
+    fig.update_layout(legend=dict(orientation="h", x=0, xanchor="left", y=-62 / max(plot_height, 1), yanchor="top",
+                                  font=dict(size=FONT_SIZE - 1)))
+
+
+def head_style(head: int, symbol: str = "circle") -> tuple[str, str]:
+    """(colour, marker symbol) of head ``head``: palette colour; hollow after the first cycle."""
+    colour = HEAD_COLOURS[head % len(HEAD_COLOURS)]
+    return colour, symbol if head < len(HEAD_COLOURS) else f"{symbol}-open"
+
+
+def _patch_box(row: int, col: int, ph: float = 1, pw: float = 1, x0: float = 0, y0: float = 0) -> dict:
     """An orange frame around patch (row, col); ``ph``/``pw`` = 1 on a grid-index axis."""
-    return dict(type="rect", x0=col * pw - 0.5, x1=(col + 1) * pw - 0.5, y0=row * ph - 0.5, y1=(row + 1) * ph - 0.5,
-                line=dict(color="#ff7f0e", width=3))
+    return dict(type="rect", x0=x0 + col * pw - 0.5, x1=x0 + (col + 1) * pw - 0.5,
+                y0=y0 + row * ph - 0.5, y1=y0 + (row + 1) * ph - 0.5, line=dict(color=HIGHLIGHT, width=3))
+
+
+def _marked_box(row: int, col: int, ph: float, pw: float, label: str) -> dict:
+    """A dashed magenta frame around patch (row, col) named and labelled ``"label (row, col)"``."""
+    box = _patch_box(row, col, ph, pw)
+    box.update(line=dict(color=MARK, width=2.5, dash="dash"), name=f"{label} ({row}, {col})",
+               label=dict(text=label, textposition="top left", font=dict(color=MARK, size=FONT_SIZE - 2)))
+    return box
+
+
+def _png_uri(image: np.ndarray) -> str:
+    """An ``(H, W, 3)`` (or RGBA ``(H, W, 4)``) uint8 image as a PNG data URI (compact, unlike a nested-list ``z``)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequence[int]] = None,
-                 highlight: Optional[tuple[int, int]] = None) -> go.Figure:
-    """The network input image, optionally with the patch grid and one highlighted patch."""
-    height, width = display.shape[:2]
-    fig = go.Figure(go.Image(z=display, hovertemplate="x %{x}px, y %{y}px<extra></extra>"))
+                 highlight: Optional[tuple[int, int]] = None, *, height: Optional[int] = 460) -> go.Figure:
+    """The network input image, optionally with the patch grid and one highlighted patch; square pixels.
+
+    The image travels as a PNG data URI (``go.Image(source=...)``), not as a nested-list ``z``.
+    Coordinates are pixels: pixel (y, x) is centred on (x, y), so patch (r, c) spans
+    ``[c·pw − 0.5, (c+1)·pw − 0.5]`` horizontally.
+    """
+    h, w = display.shape[:2]
+    fig = go.Figure(go.Image(source=_png_uri(display), hovertemplate="x %{x} px, y %{y} px<extra></extra>"))
     if patch_size is not None:
         ph, pw = patch_size
-        shapes = [dict(type="line", x0=x - 0.5, x1=x - 0.5, y0=-0.5, y1=height - 0.5) for x in range(0, width + 1, pw)]
-        shapes += [dict(type="line", y0=y - 0.5, y1=y - 0.5, x0=-0.5, x1=width - 0.5) for y in range(0, height + 1, ph)]
+        shapes = [dict(type="line", x0=x - 0.5, x1=x - 0.5, y0=-0.5, y1=h - 0.5) for x in range(0, w + 1, pw)]
+        shapes += [dict(type="line", y0=y - 0.5, y1=y - 0.5, x0=-0.5, x1=w - 0.5) for y in range(0, h + 1, ph)]
         for s in shapes:
             s["line"] = dict(color="white", width=1)
         if highlight is not None:
             shapes.append(_patch_box(*highlight, ph, pw))
         fig.update_layout(shapes=shapes)
-    fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
-    return _layout(fig, title)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    return _layout(fig, title, height=height, square=True)
 
 
 def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[int] = (1, 1),
@@ -53,7 +159,7 @@ def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[i
 
     The markers carry the hover text (patch and, if given, its value from ``values``) and the
     heatmaps below stop answering hover, so the markers receive clicks. Returns the trace index;
-    a selected point's index is the patch index ``r·gw + c``.
+    a selected point's index is the patch index ``r·gw + c`` (:func:`tile_at` turns it back).
     """
     gh, gw = grid
     ph, pw = patch_size
@@ -68,47 +174,132 @@ def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[i
     # Same centres as the heatmap cells: (c + 0.5)·pw − 0.5 in pixels, or c on a grid axis (pw = 1).
     fig.add_trace(go.Scatter(x=(cols + 0.5) * pw - 0.5, y=(rows + 0.5) * ph - 0.5, mode="markers",
                              marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
+                             selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
                              text=text, hovertemplate="%{text}<br>click to select<extra></extra>",
                              showlegend=False, name="pick a patch"))
     fig.update_layout(hovermode="closest")
     return len(fig.data) - 1
 
 
+def tile_at(point_index: int, grid: Sequence[int]) -> tuple[int, int]:
+    """(row, col) of a picker point: the pickers number patches and tiles row-major, ``r·gw + c``."""
+    gh, gw = int(grid[0]), int(grid[1])
+    if not 0 <= int(point_index) < gh * gw:
+        raise IndexError(f"point {point_index} is outside a {gh}×{gw} grid")
+    row, col = divmod(int(point_index), gw)
+    return row, col
+
+
+def _mark_text(grid: Sequence[int], marked: Sequence[tuple[int, int]], label: str) -> list[list[str]]:
+    """Per-cell hover suffix: ``" — label"`` on marked cells, empty elsewhere."""
+    text = [["" for _ in range(int(grid[1]))] for _ in range(int(grid[0]))]
+    for row, col in marked:
+        if not (0 <= row < grid[0] and 0 <= col < grid[1]):
+            raise IndexError(f"marked patch ({row}, {col}) is outside the {grid[0]}×{grid[1]} grid")
+        text[int(row)][int(col)] = f" — {label}"
+    return text
+
+
 def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence[int], *,
                       opacity: float = 0.6, title: str = "", value_name: str = "attention",
-                      query_patch: Optional[tuple[int, int]] = None) -> go.Figure:
-    """A ``(gh, gw)`` map drawn over the image, one cell per patch; hover shows patch and value."""
+                      query_patch: Optional[tuple[int, int]] = None, height: Optional[int] = 480,
+                      marked: Sequence[tuple[int, int]] = (), marked_label: str = "sink") -> go.Figure:
+    """A ``(gh, gw)`` map drawn over the image, one square cell per patch; hover shows patch and value.
+
+    Trace 0 is the image (PNG data URI), trace 1 the map. ``query_patch`` gets a solid orange
+    frame; every ``(row, col)`` in ``marked`` (e.g. ``AttentionSinks.sinks``) a dashed magenta
+    frame labelled ``marked_label``, as a layout shape named ``"sink (row, col)"``, and the
+    hover of that cell says so.
+    """
     ph, pw = patch_size
     gh, gw = grid_map.shape
     fig = image_figure(display, patch_size=None)
     fig.add_trace(go.Heatmap(
         z=grid_map, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5,
-        colorscale=SEQUENTIAL, opacity=opacity, colorbar=dict(title=value_name, thickness=12),
+        colorscale=SEQUENTIAL, opacity=opacity, colorbar=dict(title=dict(text=value_name), thickness=14),
+        text=_mark_text(grid_map.shape, marked, marked_label),
         customdata=np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1),
-        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})<br>" + value_name + " %{z:.4f}<extra></extra>",
+        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})%{text}<br>" + value_name + " %{z:.4f}<extra></extra>",
     ))
     if query_patch is not None:
         fig.add_shape(**_patch_box(*query_patch, ph, pw))
-    return _layout(fig, title)
+    for row, col in marked:
+        fig.add_shape(**_marked_box(int(row), int(col), ph, pw, marked_label))
+    return _layout(fig, title, height=height, square=True)
 
 
 def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "head",
-               labels: Optional[Sequence[int]] = None) -> go.Figure:
-    """Small multiples of ``(n, gh, gw)`` maps, one shared colour scale; ``labels`` number the panels."""
-    heads = maps.shape[0]
-    columns = min(columns, heads)
+               labels: Optional[Sequence[int]] = None, background: Optional[np.ndarray] = None,
+               patch_size: Optional[Sequence[int]] = None, query_patch: Optional[tuple[int, int]] = None,
+               opacity: float = 0.6, width: int = 1000, value_name: str = "",
+               marked: Sequence[tuple[int, int]] = (), marked_label: str = "sink") -> go.Figure:
+    """Small multiples of ``(n, gh, gw)`` maps (heads, CNN channels) with one shared colour scale.
+
+    Every panel is square per patch (``scaleanchor``); the figure is ``width`` px wide and its
+    height follows from the number of columns and rows so panels are not stretched. ``labels``
+    number the panels ("``subtitle`` ``label``"). With ``background`` (the display image,
+    ``H×W×3`` uint8) each map is drawn over the image at ``opacity``, one cell per patch of
+    ``patch_size`` (default: image size / grid); ``query_patch`` frames that patch in every panel,
+    and each of ``marked`` gets a dashed, labelled frame in every panel (see :func:`attention_overlay`).
+    Trace order: per panel an optional ``image`` trace, then exactly one ``heatmap``.
+    """
+    heads, gh, gw = maps.shape
+    _mark_text((gh, gw), marked, marked_label)  # checks every marked patch lies on the grid
+    columns = max(1, min(columns, heads))
     rows = int(np.ceil(heads / columns))
     labels = list(range(heads)) if labels is None else [int(v) for v in labels]
+    if background is not None:
+        img_h, img_w = background.shape[:2]
+        ph, pw = patch_size if patch_size is not None else (img_h / gh, img_w / gw)
+        aspect = img_h / img_w
+    else:
+        ph, pw = 1, 1
+        aspect = gh / gw
+    wrapped = _wrap_title(title, max(30, width // 10))
+    left, right, bottom = 10, 90, 10
+    gap_h, gap_v, sub_title = 10, 34, 30
+    top = (_title_top(wrapped) if wrapped else 0) + sub_title
+    plot_w = width - left - right
+    panel_w = (plot_w - gap_h * (columns - 1)) / columns
+    panel_h = panel_w * aspect
+    plot_h = rows * panel_h + (rows - 1) * gap_v
+    height = int(round(plot_h + top + bottom))
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[f"{subtitle} {labels[h]}" for h in range(heads)],
-                        horizontal_spacing=0.01, vertical_spacing=0.06)
+                        horizontal_spacing=gap_h / plot_w, vertical_spacing=gap_v / plot_h if rows > 1 else 0.0)
     zmax = float(np.nanmax(maps)) if maps.size else 1.0
+    uri = _png_uri(background) if background is not None else None
+    hover = "%s %d<br>patch (%%{customdata[0]}, %%{customdata[1]})<br>%s%%{z:.4f}<extra></extra>"
+    cells = np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1)
     for h in range(heads):
-        fig.add_trace(go.Heatmap(z=maps[h], coloraxis="coloraxis",
-                                 hovertemplate=f"{subtitle} {labels[h]}<br>row %{{y}}, col %{{x}}<br>%{{z:.4f}}<extra></extra>"),
-                      row=h // columns + 1, col=h % columns + 1)
-    fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=zmax))
-    fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False, autorange="reversed")
-    return _layout(fig, title, height=140 * rows + 60)
+        r, c = h // columns + 1, h % columns + 1
+        if uri is not None:
+            fig.add_trace(go.Image(source=uri, hoverinfo="skip"), row=r, col=c)
+            xs, ys = (np.arange(gw) + 0.5) * pw - 0.5, (np.arange(gh) + 0.5) * ph - 0.5
+        else:
+            xs, ys = np.arange(gw), np.arange(gh)
+        fig.add_trace(go.Heatmap(z=maps[h], x=xs, y=ys, coloraxis="coloraxis", customdata=cells,
+                                 opacity=opacity if uri is not None else 1.0,
+                                 hovertemplate=hover % (subtitle, labels[h], f"{value_name} " if value_name else "")),
+                      row=r, col=c)
+        if query_patch is not None:
+            fig.add_shape(**_patch_box(*query_patch, ph, pw), row=r, col=c)
+        for mr, mc in marked:
+            fig.add_shape(**_marked_box(int(mr), int(mc), ph, pw, marked_label), row=r, col=c)
+    fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=zmax,
+                                     colorbar=dict(thickness=14, title=dict(text=value_name) if value_name else None)))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    x_range = [-0.5, img_w - 0.5] if uri is not None else [-0.5, gw - 0.5]
+    y_range = [img_h - 0.5, -0.5] if uri is not None else [gh - 0.5, -0.5]
+    for i in range(1, rows * columns + 1):
+        x, y = ("x", "y") if i == 1 else (f"x{i}", f"y{i}")
+        _square(fig, x, y)
+        fig.layout["xaxis" if i == 1 else f"xaxis{i}"].update(range=x_range, visible=i <= heads)
+        fig.layout["yaxis" if i == 1 else f"yaxis{i}"].update(range=y_range, visible=i <= heads)
+    fig.update_annotations(font=dict(size=FONT_SIZE))  # the panel titles
+    _layout(fig, wrapped, height=height, margin=dict(l=left, r=right, t=top, b=bottom), chars=10**6)
+    fig.update_layout(width=width)
+    return fig
 
 
 def tile_images(images: np.ndarray, columns: int, pad: int = 1) -> np.ndarray:
@@ -133,12 +324,13 @@ def filters_to_rgb(filters: np.ndarray) -> np.ndarray:
     return (f - lo) / np.where(hi > lo, hi - lo, 1.0)
 
 
-def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "") -> go.Figure:
-    """A mosaic of filters or principal components, in reading order (paper Fig. 7 left)."""
+def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "",
+                   height: Optional[int] = None) -> go.Figure:
+    """A mosaic of filters or principal components, in reading order (paper Fig. 7 left); square pixels."""
     rgb = filters_to_rgb(filters)
     mosaic = tile_images(rgb, columns)
     ph, pw = filters.shape[-2:]
-    fig = go.Figure(go.Image(z=(mosaic * 255).astype(np.uint8), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=_png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
     # Label each tile with its index for hover: an invisible scatter at the tile centres.
     idx = np.arange(len(filters))
     fig.add_trace(go.Scatter(x=(idx % columns) * (pw + 1) + pw / 2, y=(idx // columns) * (ph + 1) + ph / 2,
@@ -146,130 +338,353 @@ def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "") ->
                              hovertemplate="%{text}<extra></extra>", showlegend=False))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    return _layout(fig, title)
+    return _layout(fig, title, height=height, square=True)
 
 
-def explained_variance_figure(ratio: np.ndarray, title: str = "") -> go.Figure:
-    """Explained variance ratio per component, with the cumulative share."""
+def explained_variance_figure(ratio: np.ndarray, title: str = "", *, height: int = 340) -> go.Figure:
+    """Explained variance ratio per component, with the cumulative share; legend right of the plot."""
     k = np.arange(1, len(ratio) + 1)
-    fig = go.Figure([go.Bar(x=k, y=ratio, name="per component"),
-                     go.Scatter(x=k, y=np.cumsum(ratio), name="cumulative", mode="lines+markers")])
-    fig.update_xaxes(title="component").update_yaxes(title="share of variance", rangemode="tozero")
-    return _layout(fig, title, height=300)
+    fig = go.Figure([go.Bar(x=k, y=ratio, name="per component", marker=dict(color=HEAD_COLOURS[0]),
+                            hovertemplate="component %{x}<br>%{y:.1%} of the variance<extra></extra>"),
+                     go.Scatter(x=k, y=np.cumsum(ratio), name="cumulative", mode="lines+markers",
+                                marker=dict(color=HEAD_COLOURS[4], symbol="diamond"), line=dict(color=HEAD_COLOURS[4]),
+                                hovertemplate="components 1–%{x}<br>%{y:.1%} of the variance<extra></extra>")])
+    fig.update_xaxes(title="principal component").update_yaxes(title="share of variance", rangemode="tozero",
+                                                               tickformat=".0%")
+    _legend_right(fig)
+    return _layout(fig, title, height=height, margin=dict(l=70, b=60))
 
 
-def similarity_tiles(sim: np.ndarray, title: str = "") -> go.Figure:
-    """Paper Fig. 7 centre: for every patch (i, j), its tile of cosine similarities to all positions."""
+def _tile_centres(n: int, size: int) -> np.ndarray:
+    """Centre of tile ``i`` (of ``size`` cells plus a 1-cell gap) on the mosaic's index axis."""
+    return np.arange(n) * (size + 1) + (size - 1) / 2
+
+
+def _colour_lut(colorscale: str, n: int = 256) -> np.ndarray:
+    """``(n, 3)`` uint8 RGB samples of a plotly colour scale from its low to its high end."""
+    colours = plotly.colors.sample_colorscale(colorscale, list(np.linspace(0.0, 1.0, n)), colortype="tuple")
+    return np.clip(np.round(np.asarray(colours, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
+
+
+def similarity_mosaic(sim: np.ndarray) -> np.ndarray:
+    """``(gh, gw, gh, gw)`` similarities → the Fig. 7 mosaic, ``(gh·(gh+1)−1, gw·(gw+1)−1)`` float.
+
+    The tile of input patch (i, j) is ``mosaic[i·(gh+1):i·(gh+1)+gh, j·(gw+1):j·(gw+1)+gw]``
+    (= ``sim[i, j]``); the one-cell gaps between tiles are NaN.
+    """
     gh, gw = sim.shape[:2]
     mosaic = np.full((gh * (gh + 1) - 1, gw * (gw + 1) - 1), np.nan)
     for i in range(gh):
         for j in range(gw):
             mosaic[i * (gh + 1):i * (gh + 1) + gh, j * (gw + 1):j * (gw + 1) + gw] = sim[i, j]
-    rows, cols = np.indices(mosaic.shape)
-    custom = np.stack([rows // (gh + 1), cols // (gw + 1), rows % (gh + 1), cols % (gw + 1)], -1)
-    fig = go.Figure(go.Heatmap(
-        z=mosaic, colorscale=SIMILARITY, zmin=-1, zmax=1, customdata=custom, colorbar=dict(title="cosine", thickness=12),
-        hovertemplate="tile of patch (%{customdata[0]}, %{customdata[1]})<br>vs position (%{customdata[2]}, "
-                      "%{customdata[3]})<br>similarity %{z:.3f}<extra></extra>", hoverongaps=False))
-    fig.update_yaxes(autorange="reversed", showticklabels=False).update_xaxes(showticklabels=False)
-    return _layout(fig, title, square=True)
+    return mosaic
 
 
-def similarity_tile(sim: np.ndarray, row: int, col: int, title: str = "") -> go.Figure:
-    """One large tile: similarity of patch (row, col)'s position embedding to every position."""
+def _similarity_rgba(mosaic: np.ndarray) -> np.ndarray:
+    """Mosaic in [−1, 1] → RGBA uint8 in the :data:`SIMILARITY` scale; NaN gaps transparent."""
+    lut = _colour_lut(SIMILARITY)
+    finite = np.isfinite(mosaic)
+    index = np.round((np.clip(np.where(finite, mosaic, 0.0), -1, 1) + 1) / 2 * (len(lut) - 1)).astype(int)
+    rgba = np.zeros(mosaic.shape + (4,), dtype=np.uint8)
+    rgba[..., :3] = lut[index]
+    rgba[..., 3] = np.where(finite, 255, 0)
+    return rgba
+
+
+def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
+                     selected: Optional[tuple[int, int]] = None, picker: bool = True,
+                     width: Optional[int] = None) -> go.Figure:
+    """Paper Fig. 7 centre: for every input patch (row, col), its tile of cosine similarities to all positions.
+
+    Traces: 0 the mosaic as an image (RGBA PNG data URI in the :data:`SIMILARITY` scale on
+    [−1, 1], gaps transparent; :func:`similarity_mosaic` gives its values: a 37×37 grid would be
+    2 M heatmap cells), 1 an invisible marker carrying the colour bar, 2 (with ``picker``)
+    ``gh·gw`` near-invisible square markers at the tile centres, row-major, ``customdata =
+    (row, col)`` (0-based), so a click on any tile selects it: :func:`picked_tile` maps the
+    clicked point to ``(row, col)``. Axes are titled "input patch column" / "input patch row"
+    with ticks 1…gw / 1…gh at the tile centres, as in the paper. ``selected=(row, col)`` frames
+    that tile. Square cells; the plot area is a square of at least 600 px: ``height`` below 600 +
+    margins is raised, and ``width`` (default: just wide enough) too.
+    """
+    gh, gw = sim.shape[:2]
+    mosaic = similarity_mosaic(sim)
+    fig = go.Figure(go.Image(source=_png_uri(_similarity_rgba(mosaic)), hoverinfo="skip"))
+    # The image carries no colour scale: an empty marker trace shows the colour bar.
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(color=[0.0], colorscale=SIMILARITY, cmin=-1, cmax=1, showscale=True,
+                                         colorbar=dict(title=dict(text="cosine similarity", side="right"),
+                                                       thickness=14, x=1.02, xanchor="left"))))
+    xc, yc = _tile_centres(gw, gw), _tile_centres(gh, gh)
+    tick = dict(size=12 if max(gh, gw) <= 16 else 10)
+    fig.update_xaxes(title="input patch column", tickmode="array", tickvals=xc, ticktext=[str(j + 1) for j in range(gw)],
+                     showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[-1, mosaic.shape[1]])
+    fig.update_yaxes(title="input patch row", tickmode="array", tickvals=yc, ticktext=[str(i + 1) for i in range(gh)],
+                     showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[mosaic.shape[0], -1])
+    wrapped = _wrap_title(title)
+    margin = dict(l=70, r=110, t=_title_top(wrapped), b=60)
+    side = max(600, height - margin["t"] - margin["b"])
+    height = side + margin["t"] + margin["b"]
+    width = max(int(width or 0), side + margin["l"] + margin["r"])
+    if picker:
+        # Marker side ≈ 90 % of a tile, in px of the square plot area.
+        size = max(8, int(0.9 * side * gh / mosaic.shape[0]))
+        r, c = np.divmod(np.arange(gh * gw), gw)
+        fig.add_trace(go.Scatter(
+            x=xc[c], y=yc[r], mode="markers", name="pick a tile", showlegend=False,
+            marker=dict(size=size, opacity=0.01, symbol="square", color="white"),
+            selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
+            customdata=np.stack([r, c], -1),
+            hovertemplate="tile of input patch row %{customdata[0]}, column %{customdata[1]} (0-based)"
+                          "<br>click to show this tile large<extra></extra>"))
+        fig.update_layout(hovermode="closest")
+    if selected is not None:
+        i, j = selected
+        fig.add_shape(type="rect", x0=j * (gw + 1) - 1, x1=j * (gw + 1) + gw, y0=i * (gh + 1) - 1,
+                      y1=i * (gh + 1) + gh, line=dict(color=HIGHLIGHT, width=3), name=f"selected ({i}, {j})")
+    _layout(fig, wrapped, height=height, square=True, margin=margin)
+    fig.update_layout(width=width)
+    return fig
+
+
+def picked_tile(point: Mapping, grid: Sequence[int]) -> tuple[int, int]:
+    """(row, col) of a clicked picker point from a Streamlit/plotly selection ``point`` dict.
+
+    Uses the point's ``customdata`` (``(row, col)``, as the pickers of :func:`similarity_tiles`
+    carry) when present, else its ``point_index`` / ``point_number`` / ``pointIndex`` (row-major,
+    :func:`tile_at`). Raises ``IndexError`` outside the ``(gh, gw)`` grid, ``KeyError`` when the
+    point carries neither.
+    """
+    gh, gw = int(grid[0]), int(grid[1])
+    custom = point.get("customdata")
+    if custom is not None and len(custom) >= 2:
+        row, col = int(custom[0]), int(custom[1])
+        if not (0 <= row < gh and 0 <= col < gw):
+            raise IndexError(f"tile ({row}, {col}) is outside a {gh}×{gw} grid")
+        return row, col
+    for key in ("point_index", "point_number", "pointIndex", "pointNumber"):
+        if point.get(key) is not None:
+            return tile_at(int(point[key]), grid)
+    raise KeyError("the clicked point carries neither customdata nor a point index")
+
+
+def similarity_tile(sim: np.ndarray, row: int, col: int, title: str = "", *, height: int = 520) -> go.Figure:
+    """One large tile: similarity of patch (row, col)'s position embedding to every position; square cells."""
     fig = go.Figure(go.Heatmap(z=sim[row, col], colorscale=SIMILARITY, zmin=-1, zmax=1,
-                               colorbar=dict(title="cosine", thickness=12),
+                               colorbar=dict(title=dict(text="cosine similarity", side="right"), thickness=14),
                                hovertemplate="position (%{y}, %{x})<br>similarity %{z:.3f}<extra></extra>"))
     fig.add_shape(**_patch_box(row, col))
-    fig.update_yaxes(autorange="reversed")
-    return _layout(fig, title, square=True)
+    fig.update_xaxes(title="position column", showgrid=False, zeroline=False)
+    fig.update_yaxes(title="position row", autorange="reversed", showgrid=False, zeroline=False)
+    return _layout(fig, title, height=height, square=True, margin=dict(l=60, b=50))
 
 
-def distance_figure(series: Mapping[str, np.ndarray], references: Mapping[str, float], *, title: str = "") -> go.Figure:
+References = Union[Mapping[str, float], Mapping[str, Mapping[str, float]]]
+
+
+def _by_model(references: Optional[References], models: Sequence[str]) -> dict[str, dict[str, float]]:
+    """``{model: {name: px}}`` or ``{name: px}`` → ``{model or "": {name: px}}``.
+
+    Flat references belong to the only model when there is one (so its lines are named after it),
+    else they are shared by all models (keyed "").
+    """
+    if not references:
+        return {}
+    if all(isinstance(v, Mapping) for v in references.values()):
+        return {str(m): {str(k): float(v) for k, v in refs.items()} for m, refs in references.items()}
+    owner = str(models[0]) if len(models) == 1 else ""
+    return {owner: {str(k): float(v) for k, v in references.items()}}
+
+
+def distance_figure(series: Mapping[str, np.ndarray], references: Optional[References] = None, *,
+                    title: str = "", height: int = 560, num_images: Optional[int] = None,
+                    untrained: bool = False) -> go.Figure:
     """Mean attention distance per head vs layer (paper Fig. 7 right), several models overlaid.
 
-    ``series`` maps a model label to its ``(layers, heads)`` distances in pixels; ``references``
-    draws horizontal guide lines (e.g. uniform attention, a 3×3 window).
+    With ``num_images`` the title is built here (:func:`figure_title`): ``"Mean attention
+    distance · <model> vs <model> · N images · <title>"`` (``untrained`` marks the first model),
+    so the models and the image count are always in it; without it ``title`` is used as given.
+
+    ``series`` maps a model label to its ``(layers, heads)`` distances in pixels. Colour = head
+    (:data:`HEAD_COLOURS`: 16 distinct colours, hollow markers past 16 heads), marker symbol = model.
+
+    Traces: first one per model with all its points (layer-major, ``dist.ravel()``; no legend
+    entry of its own), then the legend keys (``x = y = [None]``): one entry per model in legend
+    ``legend`` above the plot ("symbol = model"; grey marker of its symbol, grouped with the
+    model's points so a click hides that model), and one "head h" entry per head of the widest
+    model in legend ``legend2`` below the plot ("colour = head"). ``references`` draws horizontal
+    guide lines, either flat (``{name: px}``, e.g. uniform attention, a 3×3 window: the only
+    model's when there is one, else shared by all) or per model (``{model label: {name: px}}``),
+    each model's lines in its own dash style (:data:`MODEL_DASHES`, in the order of ``series``);
+    every line is a layout shape named
+    ``"name"`` or ``"model: name"``, labelled right of the plot by an annotation that starts with
+    the name: ``"uniform: 104.3 px"`` or ``"uniform (model): 104.3 px"``.
     """
-    symbols = ["circle", "diamond", "square", "triangle-up", "x"]
     fig = go.Figure()
-    for n, (label, dist) in enumerate(series.items()):
+    labels = list(series)
+    if num_images is not None:
+        names = [f"{m} (untrained)" if untrained and n == 0 and not m.endswith("(untrained)") else m
+                 for n, m in enumerate(labels)]
+        count = f"{num_images} image" + ("" if num_images == 1 else "s")
+        extra = " · ".join(p for p in (count, title) if p)
+        title = figure_title("Mean attention distance", " vs ".join(names), extra=extra)
+    max_heads = max((np.asarray(d).shape[1] for d in series.values()), default=0)
+    refs = _by_model(references, labels)
+    texts = []
+    for model, group in refs.items():
+        for name, value in group.items():
+            texts.append((value, model, name, f"{name} ({model}): {value:.1f} px" if model else f"{name}: {value:.1f} px"))
+    wrapped = _wrap_title(title)
+    head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
+    right = min(320, 20 + 7 * max((len(t[3]) for t in texts), default=0))
+    margin = dict(l=70, r=right, t=_title_top(wrapped) + 34, b=70 + 24 * head_rows)
+    plot_h = height - margin["t"] - margin["b"]
+    ymax = 0.0
+    for n, label in enumerate(labels):
+        dist = np.asarray(series[label], dtype=np.float64)
         layers, heads = dist.shape
-        offset = (n - (len(series) - 1) / 2) * 0.15
-        x = np.repeat(np.arange(layers), heads) + offset
+        symbol = MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)]
+        offset = (n - (len(labels) - 1) / 2) * 0.18
+        layer_idx, head_idx = np.repeat(np.arange(layers), heads), np.tile(np.arange(heads), layers)
+        styles = [head_style(h, symbol) for h in head_idx]
         fig.add_trace(go.Scatter(
-            x=x, y=dist.ravel(), mode="markers", name=label, marker=dict(symbol=symbols[n % len(symbols)], size=7),
-            customdata=np.stack([np.repeat(np.arange(layers), heads), np.tile(np.arange(heads), layers)], -1),
+            x=layer_idx + offset, y=dist.ravel(), mode="markers", name=label, legendgroup=f"model {n}",
+            showlegend=False, marker=dict(color=[s[0] for s in styles], symbol=[s[1] for s in styles], size=9,
+                                          line=dict(width=0.5, color="rgba(80,80,80,0.6)")),
+            customdata=np.stack([layer_idx, head_idx], -1),
             hovertemplate=label + "<br>layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
-    for name, value in references.items():
-        fig.add_hline(y=value, line=dict(dash="dot", width=1), annotation_text=f"{name}: {value:.1f} px",
-                      annotation_position="top left")
-    fig.update_xaxes(title="network depth (layer)", dtick=1).update_yaxes(title="mean attention distance (px)",
-                                                                          rangemode="tozero")
-    return _layout(fig, title, height=420)
+        ymax = max(ymax, float(np.nanmax(dist)) if dist.size else 0.0)
+    for n, label in enumerate(labels):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, legendgroup=f"model {n}",
+                                 legend="legend", hoverinfo="skip",
+                                 marker=dict(color="#888888", size=11, symbol=MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)])))
+    for h in range(max_heads):
+        colour, symbol = head_style(h)
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"head {h}", legendgroup=f"head {h}",
+                                 legend="legend2", hoverinfo="skip", marker=dict(color=colour, size=11, symbol=symbol)))
+    ymax = max([ymax] + [t[0] for t in texts]) * 1.08 or 1.0
+    for value, model, name, _ in texts:
+        n = labels.index(model) if model in labels else list(refs).index(model)
+        fig.add_shape(type="line", xref="paper", x0=0, x1=1, y0=value, y1=value, name=f"{model}: {name}" if model else name,
+                      line=dict(dash=MODEL_DASHES[n % len(MODEL_DASHES)], width=1.5, color="#777777"), layer="below")
+    # Labels in the right margin at their line's height, nudged apart (in px) so none overlap.
+    last = -1e9
+    for value, _, _, text in sorted(texts, key=lambda t: t[0]):
+        px = value / ymax * plot_h
+        shift = max(px, last + 17) - px
+        last = px + shift
+        fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=value, yanchor="middle", yshift=shift, xshift=6,
+                           text=text, showarrow=False, font=dict(size=FONT_SIZE - 2), align="left")
+    fig.update_xaxes(title="network depth (layer)", dtick=1, zeroline=False)
+    fig.update_yaxes(title="mean attention distance (input px)", range=[0, ymax])
+    small = dict(size=FONT_SIZE - 1)
+    fig.update_layout(
+        legend=dict(orientation="h", x=0, xanchor="left", y=1.0 + 6 / max(plot_h, 1), yanchor="bottom", font=small,
+                    title=dict(text="symbol = model:", font=small)),
+        legend2=dict(orientation="h", x=0, xanchor="left", y=-62 / max(plot_h, 1), yanchor="top", font=small,
+                     title=dict(text="colour = head:", font=small)))
+    return _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
 
 
 def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
-    """Horizontal bars of the top-k predictions, best on top."""
-    fig = go.Figure(go.Bar(x=list(probabilities)[::-1], y=list(labels)[::-1], orientation="h",
+    """Horizontal bars of the top-k predictions, best on top, each labelled with its probability."""
+    probs = list(probabilities)[::-1]
+    fig = go.Figure(go.Bar(x=probs, y=list(labels)[::-1], orientation="h", marker=dict(color=HEAD_COLOURS[4]),
+                           text=[f"{p:.1%}" for p in probs], textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}<br>%{x:.2%}<extra></extra>"))
-    fig.update_xaxes(title="probability", tickformat=".0%", range=[0, 1])
-    return _layout(fig, title, height=60 + 32 * len(labels))
+    fig.update_xaxes(title="probability", tickformat=".0%", range=[0, 1.12])
+    fig.update_yaxes(automargin=True, tickfont=dict(size=FONT_SIZE))
+    return _layout(fig, title, height=90 + 36 * len(labels), margin=dict(b=50, r=20))
 
 
-def patch_strip(patches: np.ndarray, count: int, title: str = "") -> go.Figure:
-    """The first ``count`` patches of ``(N, ph, pw, 3)`` uint8 in sequence order, side by side."""
+def patch_strip(patches: np.ndarray, count: int, title: str = "", *, height: int = 160) -> go.Figure:
+    """The first ``count`` patches of ``(N, ph, pw, 3)`` uint8 in sequence order, side by side; square pixels."""
     shown = patches[:count].astype(np.float64) / 255.0
     mosaic = tile_images(shown, columns=len(shown), pad=2)
-    fig = go.Figure(go.Image(z=(mosaic * 255).astype(np.uint8), hoverinfo="skip"))
-    fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
-    return _layout(fig, title, height=160)
+    fig = go.Figure(go.Image(source=_png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    return _layout(fig, title, height=height, square=True)
 
 
 def vector_figure(vector: np.ndarray, title: str = "", x_title: str = "index") -> go.Figure:
     """A long vector (a flattened patch, a token embedding) as a line over its index."""
     fig = go.Figure(go.Scattergl(y=vector, mode="lines", hovertemplate=x_title + " %{x}<br>%{y:.3f}<extra></extra>"))
     fig.update_xaxes(title=x_title)
-    return _layout(fig, title, height=220)
+    return _layout(fig, title, height=240, margin=dict(l=50, b=50))
 
 
 def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") -> go.Figure:
-    """A ``(T, D)`` token sequence as an image: one row per token, prefix tokens marked."""
-    fig = go.Figure(go.Heatmap(z=tokens, colorscale=SEQUENTIAL, colorbar=dict(thickness=12),
+    """A ``(T, D)`` token sequence as an image: one row per token, prefix tokens above an orange line."""
+    fig = go.Figure(go.Heatmap(z=tokens, colorscale=SEQUENTIAL, colorbar=dict(thickness=14, title=dict(text="value")),
                                hovertemplate="token %{y}, dim %{x}<br>%{z:.3f}<extra></extra>"))
     if num_prefix:
-        fig.add_hline(y=num_prefix - 0.5, line=dict(color="#ff7f0e", width=2))
+        fig.add_hline(y=num_prefix - 0.5, line=dict(color=HIGHLIGHT, width=2))
     fig.update_yaxes(autorange="reversed", title="token").update_xaxes(title="dimension")
-    return _layout(fig, title, height=320)
+    return _layout(fig, title, height=340, margin=dict(l=60, b=50))
 
 
-def rgb_figure(rgb: np.ndarray, title: str = "") -> go.Figure:
-    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one pixel per unit."""
-    fig = go.Figure(go.Image(z=(np.clip(rgb, 0, 1) * 255).astype(np.uint8),
+def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420) -> go.Figure:
+    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit."""
+    fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
                              hovertemplate="row %{y}, col %{x}<extra></extra>"))
-    fig.update_xaxes(showticklabels=False).update_yaxes(showticklabels=False)
-    return _layout(fig, title)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    return _layout(fig, title, height=height, square=True)
 
 
-def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN", title: str = "") -> go.Figure:
-    """ViT mean attention distance per head (and mean ± std) vs CNN receptive-field radius, on relative depth."""
+def _discrete_scale(colours: Sequence[str]) -> list:
+    """A stepwise colour scale: value ``i`` of ``0..n-1`` (``cmin=-0.5``, ``cmax=n-0.5``) gets ``colours[i]``."""
+    n = len(colours)
+    scale = []
+    for i, colour in enumerate(colours):
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    return scale
+
+
+def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN", title: str = "", *,
+                            height: int = 500) -> go.Figure:
+    """ViT mean attention distance per head (and mean ± std) vs CNN receptive-field radius, on relative depth.
+
+    Exactly four traces, in this order: 0 the ViT's heads (colour = head, keyed by a "head"
+    colour bar), 1 their mean ± std, 2 the CNN's theoretical receptive-field radius as the largest
+    reached so far (a running maximum over ``comp.cnn_layer_radius``, so stride-2 shortcut convs
+    with small fields do not make the curve dip; each layer's own radius is in ``customdata`` and
+    hover), 3 the effective RF radius per stage. The legend sits below the plot.
+    """
     layers, heads = comp.vit_heads.shape
+    head_idx = np.tile(np.arange(heads), layers)
+    colours = [head_style(h)[0] for h in range(heads)]
     fig = go.Figure()
     fig.add_trace(go.Scatter(
-        x=np.repeat(comp.vit_depth, heads), y=comp.vit_heads.ravel(), mode="markers", name=f"{vit_label}: heads",
-        marker=dict(size=6, opacity=0.55), customdata=np.stack([np.repeat(np.arange(layers), heads),
-                                                                np.tile(np.arange(heads), layers)], -1),
-        hovertemplate="layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
-    fig.add_trace(go.Scatter(x=comp.vit_depth, y=comp.vit_mean, mode="lines", name=f"{vit_label}: mean over heads",
-                             error_y=dict(type="data", array=comp.vit_std, visible=True),
+        x=np.repeat(comp.vit_depth, heads), y=comp.vit_heads.ravel(), mode="markers",
+        name=f"{vit_label}: mean attention distance of each head",
+        marker=dict(size=8, opacity=0.85, color=head_idx, colorscale=_discrete_scale(colours), cmin=-0.5,
+                    cmax=heads - 0.5, symbol=[head_style(h)[1] for h in head_idx],
+                    line=dict(width=0.5, color="rgba(80,80,80,0.6)"),
+                    colorbar=dict(title=dict(text="head"), tickvals=list(range(heads)), thickness=14,
+                                  len=0.9, y=0.5, yanchor="middle")),
+        customdata=np.stack([np.repeat(np.arange(layers), heads), head_idx], -1),
+        hovertemplate=vit_label + "<br>layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
+    fig.add_trace(go.Scatter(x=comp.vit_depth, y=comp.vit_mean, mode="lines", name=f"{vit_label}: mean ± std over heads",
+                             line=dict(color="#555555", width=2),
+                             error_y=dict(type="data", array=comp.vit_std, visible=True, color="#555555"),
                              hovertemplate="depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
-    fig.add_trace(go.Scatter(x=comp.cnn_layer_depth, y=comp.cnn_layer_radius, mode="lines", line=dict(dash="dash"),
-                             name=f"{cnn_label}: theoretical RF radius", line_shape="hv",
-                             hovertemplate="depth %{x:.2f}<br>%{y:.0f} px<extra></extra>"))
+    raw = np.asarray(comp.cnn_layer_radius, dtype=np.float64)
+    largest = np.maximum.accumulate(raw) if raw.size else raw
+    fig.add_trace(go.Scatter(x=comp.cnn_layer_depth, y=largest, mode="lines", line=dict(dash="dash", color="#0072B2", width=2),
+                             name=f"{cnn_label}: largest theoretical RF radius so far", line_shape="hv",
+                             customdata=raw,
+                             hovertemplate="depth %{x:.2f}<br>largest so far %{y:.0f} px<br>"
+                                           "this layer %{customdata:.0f} px<extra></extra>"))
     fig.add_trace(go.Scatter(x=comp.cnn_stage_depth, y=comp.cnn_effective_radius, mode="lines+markers",
                              name=f"{cnn_label}: effective RF radius ({comp.effective_share:.0%} of gradient mass)",
-                             text=list(comp.cnn_stage_names), marker=dict(symbol="diamond", size=9),
+                             text=list(comp.cnn_stage_names), marker=dict(symbol="diamond", size=11, color="#D55E00"),
+                             line=dict(color="#D55E00", width=2),
                              hovertemplate="%{text}<br>depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
-    fig.update_xaxes(title="relative depth", range=[0, 1.02]).update_yaxes(title="pixels of the input",
-                                                                         rangemode="tozero")
-    return _layout(fig, title, height=440)
+    fig.update_xaxes(title="relative depth (0 = input, 1 = last layer)", range=[0, 1.02])
+    fig.update_yaxes(title="radius / distance (px of the input)", rangemode="tozero")
+    top = _title_top(_wrap_title(title))
+    margin = dict(l=70, r=20, t=top, b=155)
+    _legend_below(fig, height - top - margin["b"])
+    fig.update_layout(legend=dict(orientation="v"))
+    return _layout(fig, title, height=height, margin=margin)
