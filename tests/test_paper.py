@@ -1,0 +1,220 @@
+"""The "paper figures" library: Fig. 1 numbers, captions, titles, paper numbers and the standalone HTML."""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+import torch
+from timm.data import resolve_data_config
+
+from vitviz import paper
+from vitviz import paper_results as pr
+from vitviz.models import LoadedModel
+from vitviz.preprocess import token_layout
+from vitviz.analysis import model_facts
+from vitviz.registry import ModelSpec
+from vitviz.report import kaleido_available
+
+from conftest import make_vit
+
+FIGURE_DIV = re.compile(r'<div id="fig-(\d+)"')
+
+
+def _loaded(model, *, label="ViT-Ti/16 test", family="ViT", source="untrained") -> LoadedModel:
+    spec = ModelSpec(name="vit_tiny_patch16_224", label=label, family=family)
+    return LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32, source=source,
+                       data_config=resolve_data_config({}, model=model))
+
+
+def _annotations(fig) -> str:
+    return "\n".join(a.text or "" for a in fig.layout.annotations)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A headless random 2-layer ViT-Ti/16, every bundled sample analysed once, and the page."""
+    loaded = _loaded(make_vit(depth=2, num_classes=0))
+    paths = paper.sample_paths()
+    analyses = paper.analyze_samples(loaded, paths)
+    names = [p.stem for p in paths]
+    return loaded, analyses, names, paper.paper_sections(loaded, analyses, names)
+
+
+def _by_anchor(sections):
+    return {s.anchor: s for s in sections}
+
+
+# ------------------------------------------------------------------------------- HTML report
+def test_report_is_one_offline_file_with_every_figure_and_caption(tiny, tmp_path):
+    loaded, analyses, names, sections = tiny
+    files = paper.write_paper_report(tmp_path / "paper.html", loaded, analyses, names, png_dir=tmp_path / "png")
+    text = files.html.read_text(encoding="utf-8")
+    figures = [s for s in sections if s.figure is not None]
+    ids = FIGURE_DIV.findall(text)
+    assert len(figures) >= 7 and ids == [str(i + 1) for i in range(len(figures))]
+    # Offline: no script is loaded from anywhere; plotly.js is inlined exactly once.
+    assert not re.search(r"<script[^>]*\bsrc\s*=", text, flags=re.I)
+    assert not re.search(r"""<(link|img)[^>]*\b(href|src)\s*=\s*["']?https?:""", text, flags=re.I)
+    assert text.count("plotly.js v") == 1 and text.count("window.PlotlyConfig") == 1
+    for section in sections:
+        assert f'<section id="{section.anchor}">' in text
+        assert section.caption and f'<p class="caption">{paper.html.escape(section.caption)}</p>' in text
+    # Fig. 6's photos travel inside the file as data URIs, not as links.
+    # (plotly's JSON writes "/" as "\u002f" inside scripts)
+    assert len(re.findall(r"data:image(?:/|\\u002f)png;base64,", text)) >= 2 * len(names)
+    if kaleido_available():
+        assert sorted(p.name for p in files.pngs) == sorted(f"{s.anchor}.png" for s in figures)
+    else:
+        assert files.pngs == [] and "kaleido" in files.png_skipped
+
+
+# ------------------------------------------------------------------------------------ Fig. 1
+def _assert_fig1_matches(fig, model, grid, *, num_classes):
+    blocks = model.blocks
+    expected = dict(layers=len(blocks), hidden_size=int(model.embed_dim), heads=int(blocks[0].attn.num_heads),
+                    mlp_size=int(blocks[0].mlp.fc1.out_features), patch_size=list(model.patch_embed.patch_size),
+                    grid=list(grid), num_patches=grid[0] * grid[1],
+                    tokens=grid[0] * grid[1] + int(model.num_prefix_tokens), num_classes=num_classes,
+                    params=sum(p.numel() for p in model.parameters()))
+    meta = fig.layout.meta
+    assert {k: meta[k] for k in expected} == expected
+    text = _annotations(fig)
+    e = expected
+    assert (f"L = {e['layers']} layers · D = {e['hidden_size']} · {e['heads']} heads · MLP size {e['mlp_size']}"
+            in text)
+    assert f"T = {model.num_prefix_tokens} + {e['num_patches']} = {e['tokens']} tokens" in text
+    assert f"{e['patch_size'][0]} × {e['patch_size'][1]} px" in text
+    assert f"L = {e['layers']} ×" in text
+    if num_classes:
+        assert "MLP Head" in text and f"one of {num_classes} classes" in text and "no head" not in text
+    else:
+        assert "no head" in text and "MLP Head" not in text
+
+
+def test_fig1_numbers_are_the_small_models_own(tiny):
+    loaded, analyses, _, sections = tiny
+    fig = _by_anchor(sections)["fig1"].figure
+    _assert_fig1_matches(fig, loaded.model, (14, 14), num_classes=0)
+    # A model with a head is drawn with it, at a non-square input as well.
+    model = make_vit(depth=1, num_classes=10, patch_size=8, embed_dim=64, num_heads=4, mlp_ratio=2.0)
+    layout = token_layout(model, (96, 128))
+    fig = paper.fig1_architecture(model_facts(model, layout), layout, model_label="tiny", num_classes=10)
+    _assert_fig1_matches(fig, model, (12, 16), num_classes=10)
+
+
+def test_every_figure_title_names_the_model_and_untrained(tiny):
+    loaded, analyses, names, sections = tiny
+    for section in sections:
+        if section.figure is not None:
+            title = section.figure.layout.title.text
+            assert "ViT-Ti/16 test" in title and "(untrained)" in title, section.anchor
+    trained = _loaded(loaded.model, source="local:/weights/fake.safetensors")
+    for section in paper.paper_sections(trained, analyses, names):
+        if section.figure is not None:
+            title = section.figure.layout.title.text
+            assert "ViT-Ti/16 test" in title and "untrained" not in title, section.anchor
+            assert "untrained" not in section.caption
+
+
+def test_fig6_shows_every_sample_image_and_map(tiny):
+    _, analyses, names, sections = tiny
+    fig = _by_anchor(sections)["fig6"].figure
+    assert [t.name for t in fig.data] == [f"{kind} {i}" for i in range(len(names)) for kind in ("image", "rollout")]
+    titles = [a.text for a in fig.layout.annotations]
+    assert all(any(t.startswith(name) for t in titles) for name in names)
+    assert len(names) == len(paper.sample_paths()) >= 6
+
+
+# ----------------------------------------------------------------------------------- captions
+def test_captions_state_the_papers_finding_for_the_papers_model(tiny):
+    _, _, _, sections = tiny
+    by = _by_anchor(sections)
+    for anchor, model in (("fig6", "ViT-L/16"), ("fig7-left", "ViT-L/32"), ("fig7-centre", "ViT-L/32"),
+                          ("fig7-right", "ViT-L/16")):
+        caption = by[anchor].caption
+        assert caption.startswith(f"The paper's finding (Fig. {6 if anchor == 'fig6' else 7}"), anchor
+        assert model in caption.split(":")[0], anchor  # the paper's model, named with the finding
+        assert f"differs from the paper's {model}" in caption, anchor
+        assert "no classification head" in caption and "untrained" in caption, anchor
+        assert "self-supervised" not in caption, anchor
+    assert "no head" in by["fig1"].caption
+
+
+def test_model_differences_name_headless_self_supervised_and_size():
+    model = make_vit(depth=1, num_classes=0)
+    facts = model_facts(model, token_layout(model, (224, 224)))
+    dino = _loaded(model, label="DINOv2 ViT-Ti/14", family="DINOv2", source="local:x")
+    notes = paper.model_differences(dino, "ViT-L/16", facts)
+    assert any("self-supervised" in n and "DINOv2" in n for n in notes)
+    assert any("no classification head" in n for n in notes)
+    assert any("L = 1 layers (paper: 24)" in n for n in notes)
+    assert not any("untrained" in n for n in notes)
+    # A supervised model with a head and the paper's ViT-B/16 numbers differs from it in nothing.
+    headed = make_vit(depth=1, num_classes=10)
+    vit_b = dataclasses.replace(facts, layers=12, hidden_size=768, heads=12, mlp_size=3072, patch_size=(16, 16))
+    supervised = _loaded(headed, label="ViT-B/16", source="hub")
+    assert paper.model_differences(supervised, "ViT-B/16", vit_b) == []
+    assert paper.model_differences(supervised, "ViT-L/32", vit_b)[0].startswith("a different size")
+
+
+# ------------------------------------------------------------------------------ paper numbers
+def test_paper_results_are_internally_consistent():
+    assert len(pr.TABLE2_MODELS) == 5
+    benchmarks = [name for name, _ in pr.TABLE2_ROWS]
+    assert benchmarks == ["ImageNet", "ImageNet ReaL", "CIFAR-10", "CIFAR-100", "Oxford-IIIT Pets",
+                          "Oxford Flowers-102", "VTAB (19 tasks)", pr.TABLE2_COMPUTE_ROW]
+    assert all(len(cells) == len(pr.TABLE2_MODELS) for _, cells in pr.TABLE2_ROWS)
+    results = pr.table2_results()
+    # 7 accuracy rows × 4 ViT/BiT columns + Noisy Student's ImageNet and ReaL + 5 compute cells.
+    assert len(results) == 7 * 4 + 2 + 5
+    assert all(pr.ARXIV_ID in r.source and "Table 2" in r.source for r in results)
+    accuracies = [r for r in results if r.benchmark != pr.TABLE2_COMPUTE_ROW]
+    assert all(50 < r.value < 100 for r in accuracies)
+    assert all(r.std is None or 0 <= r.std < 2 for r in accuracies)
+    cell = {(r.model, r.pretraining, r.benchmark): r.value for r in results}
+    assert cell[("ViT-H/14", "JFT-300M", "ImageNet")] == 88.55
+    assert cell[("Noisy Student (EfficientNet-L2)", "", "ImageNet")] == 88.4
+    assert cell[("ViT-L/16", "JFT-300M", pr.TABLE2_COMPUTE_ROW)] == 680
+    assert pr.cell_mean("—") is None and pr.cell_std("90.54") is None and pr.cell_std("76.29 ± 1.70") == 1.7
+
+    families = [pr.table6_family(r[0]) for r in pr.TABLE6_ROWS]
+    assert (families.count("ViT"), families.count("ResNet (BiT)"), families.count("Hybrid")) == (6, 7, 5)
+    assert {r[1] for r in pr.TABLE6_ROWS} == {7, 14}
+    assert all(len(r) == 3 + len(pr.TABLE6_DATASETS) for r in pr.TABLE6_ROWS)
+    # Pre-training compute is proportional to epochs: a model's 14-epoch row costs ~2× its 7-epoch row.
+    flops = {(r[0], r[1]): r[-1] for r in pr.TABLE6_ROWS}
+    pairs = [(name, flops[(name, 14)] / flops[(name, 7)]) for name, e in flops if e == 14 and (name, 7) in flops]
+    assert len(pairs) == 3 and all(1.9 < ratio < 2.1 for _, ratio in pairs), pairs
+    points = pr.fig5_points()
+    assert len(points) == len(pr.TABLE6_ROWS) * (len(pr.TABLE6_DATASETS) + 1)
+    assert all("Table 6" in p.source and pr.ARXIV_ID in p.source for p in points)
+
+
+def test_paper_number_figures_draw_every_reported_value():
+    fig = paper.table2_figure("Some model")
+    assert "Some model" in fig.layout.title.text and "not computed" in fig.layout.title.text
+    assert sum(len(t.y) for t in fig.data) == len([r for r in pr.table2_results()
+                                                   if r.benchmark != pr.TABLE2_COMPUTE_ROW])
+    fig5 = paper.fig5_compute_figure(model_label="Some model")
+    assert [len(t.x) for t in fig5.data] == [6, 7, 5]
+    assert sorted(x for t in fig5.data for x in t.x) == sorted(r[-1] for r in pr.TABLE6_ROWS)
+
+
+# ------------------------------------------------------------------------------- real weights
+@pytest.mark.real_weights
+def test_fig1_and_captions_for_the_real_dinov2(weights_dir):
+    from vitviz.models import load_model
+
+    loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
+    analyses = paper.analyze_samples(loaded, paper.sample_paths()[:1])
+    sections = _by_anchor(paper.paper_sections(loaded, analyses, ["astronaut"]))
+    fig = sections["fig1"].figure
+    _assert_fig1_matches(fig, loaded.model, (16, 16), num_classes=0)
+    assert fig.layout.meta["layers"] == 12 and fig.layout.meta["hidden_size"] == 384
+    assert fig.layout.meta["heads"] == 6 and fig.layout.meta["tokens"] == 257
+    assert loaded.label in fig.layout.title.text and "untrained" not in fig.layout.title.text
+    for anchor in ("fig6", "fig7-left", "fig7-centre", "fig7-right"):
+        caption = sections[anchor].caption
+        assert "self-supervised pre-training (DINOv2" in caption and "no classification head" in caption
+        assert "untrained" not in caption

@@ -1,0 +1,745 @@
+"""The ViT paper's figures and tables for the loaded model (Dosovitskiy et al. 2021, arXiv:2010.11929v2).
+
+Builders (arrays/dataclasses in, plotly figure or :class:`~vitviz.report.Table` out, no model):
+
+* :func:`fig1_architecture` — the paper's overview diagram (Fig. 1) drawn with this model's numbers
+  (also in ``fig.layout.meta``);
+* :func:`fig6_rollout_figure` — class-token attention rollout per image, image and map side by side (Fig. 6);
+* :func:`table2_figure` / :func:`fig5_compute_figure` — the paper's Table 2 and Table 6 (its Fig. 5) numbers;
+* :func:`table1` / :func:`table2` / :func:`table6` — Table 1 with the loaded model's row, and the paper's tables.
+
+The page (what the app's "Paper figures" page and the CLI show):
+
+* :func:`analyze_samples` — :func:`vitviz.pipeline.analyze_image` for every bundled sample (or given paths);
+* :func:`paper_sections` / :func:`paper_figures` — every figure and table above plus Fig. 7 (via
+  :mod:`vitviz.plots`) from a list of :class:`~vitviz.pipeline.ImageAnalysis`, with captions that
+  state the paper's finding for the paper's model and how the loaded model differs
+  (:func:`model_differences`: size, no head, self-supervised, untrained);
+* :func:`paper_report` / :func:`write_paper_report` — the standalone HTML of :mod:`vitviz.report`.
+
+Conventions: the rollout is vitviz's default (mean head fusion, no discard, ``(A + I)`` renormalised,
+row of the class token over the patch columns; the mean over patch queries without a class token),
+as in ``python -m vitviz analyze``. In the "mask" style the map is drawn as the paper does: the
+image multiplied by the map scaled to its maximum, each patch one constant block (no smoothing).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+from plotly.subplots import make_subplots
+
+from . import paper_results as pr
+from .analysis.facts import PAPER_TABLE1, ModelFacts
+from .preprocess import SizeArg, TokenLayout
+from .report import Section, Table
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .models import LoadedModel
+    from .pipeline import ImageAnalysis
+    from .report import ReportFiles
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLES = REPO / "assets" / "samples"
+
+# Diagram colours, after the paper's Fig. 1 (light fills, dark text, readable in either theme).
+_INK = "#1f2937"
+_COLOURS = {"norm": "#fde68a", "attn": "#bbf7d0", "mlp": "#bfdbfe", "proj": "#fbcfe8", "enc": "#e5e7eb",
+            "head": "#fed7aa", "emb": "#ddd6fe", "pos": "#f9a8d4", "prefix": "#fcd34d", "block": "#f3f4f6"}
+
+
+def sample_paths() -> list[Path]:
+    """The bundled sample photos (``assets/samples/*.jpg``), sorted by name."""
+    return sorted(SAMPLES.glob("*.jpg"))
+
+
+def _text(value: object) -> str:
+    """Plotly renders a subset of HTML in text; escape labels so they show literally."""
+    return html.escape(str(value), quote=False)
+
+
+def _fmt_params(params: int) -> str:
+    return f"{params / 1e6:.1f}M" if params < 1e9 else f"{params / 1e9:.2f}B"
+
+
+def _png_uri(image: np.ndarray) -> str:
+    """An ``(H, W, 3)`` uint8 image as a PNG data URI (embedded, so the figure needs no server)."""
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _pair_text(pair: Sequence[int], sep: str = " × ") -> str:
+    return f"{pair[0]}{sep}{pair[1]}"
+
+
+# ------------------------------------------------------------------------------------- Fig. 1
+def _box(fig: go.Figure, x0: float, y0: float, x1: float, y1: float, fill: str, text: str = "", *,
+         size: int = 13, dash: Optional[str] = None, radius: bool = False) -> None:
+    line = dict(color=_INK, width=1.2, dash=dash) if dash else dict(color=_INK, width=1.2)
+    if radius:
+        r = min(1.5, (x1 - x0) / 4, (y1 - y0) / 4)
+        path = (f"M {x0 + r},{y0} L {x1 - r},{y0} Q {x1},{y0} {x1},{y0 + r} L {x1},{y1 - r} Q {x1},{y1} {x1 - r},{y1} "
+                f"L {x0 + r},{y1} Q {x0},{y1} {x0},{y1 - r} L {x0},{y0 + r} Q {x0},{y0} {x0 + r},{y0} Z")
+        fig.add_shape(type="path", path=path, fillcolor=fill, line=line, layer="below")
+    else:
+        fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, fillcolor=fill, line=line, layer="below")
+    if text:
+        fig.add_annotation(x=(x0 + x1) / 2, y=(y0 + y1) / 2, text=text, showarrow=False,
+                           font=dict(size=size, color=_INK))
+
+
+def _arrow(fig: go.Figure, x0: float, y0: float, x1: float, y1: float, colour: str = "#6b7280") -> None:
+    fig.add_annotation(x=x1, y=y1, ax=x0, ay=y0, xref="x", yref="y", axref="x", ayref="y", text="",
+                       showarrow=True, arrowhead=2, arrowsize=1.1, arrowwidth=1.4, arrowcolor=colour)
+
+
+def _label(fig: go.Figure, x: float, y: float, text: str, *, size: int = 12, anchor: str = "center",
+           colour: Optional[str] = None) -> None:
+    font = dict(size=size, color=colour) if colour else dict(size=size)
+    fig.add_annotation(x=x, y=y, text=text, showarrow=False, xanchor=anchor, font=font)
+
+
+def _patch_pixels(display: np.ndarray, layout: TokenLayout, index: int) -> np.ndarray:
+    ph, pw = layout.patch_size
+    row, col = divmod(index, layout.grid[1])
+    return display[row * ph:(row + 1) * ph, col * pw:(col + 1) * pw]
+
+
+def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Optional[np.ndarray] = None,
+                      model_label: str = "", num_classes: int = 0, channels: int = 3) -> go.Figure:
+    """The paper's Fig. 1 (model overview) drawn for this model, with its own numbers.
+
+    Left: image → N patches of P×P px → linear projection of flattened patches (P²·C → D) →
+    prefix tokens ([class], and [dist] / registers when the model has them) and patch tokens with
+    position embeddings → Transformer encoder (L layers) → MLP head → classes, or "no head:
+    features" for a backbone. Right: one encoder block as in the paper (Norm, Multi-Head Attention,
+    +, Norm, MLP, +; L ×). Annotations carry the numbers as ``"L = 12"``, ``"D = 768"``,
+    ``"14 × 14 = 196"``, … so a ViT-B/16 at 224 px reads like the paper's ViT-B.
+
+    Args:
+        facts: Table-1 facts of the model for the current input.
+        layout: the token layout of that input (grid, patch size, prefix tokens).
+        display: optional ``(H, W, 3)`` uint8 network input, drawn with its patch grid, and its
+            first patches (in sequence order) shown as thumbnails.
+        model_label: the model's name for the title (include "(untrained)" when so).
+        num_classes: classifier size; 0 for a backbone without a head.
+        channels: input channels C (3 for RGB).
+    """
+    gh, gw = layout.grid
+    ph, pw = layout.patch_size
+    height_px, width_px = layout.input_hw
+    n = layout.num_patches
+    d = facts.hidden_size
+    p_text = f"P = {ph}" if ph == pw else f"P = {ph}×{pw}"
+    fig = go.Figure()
+
+    # --- image and patches (y 3..24)
+    img_w = 19.0
+    img_h = img_w * height_px / width_px
+    if img_h > 21:
+        img_h, img_w = 21.0, 21.0 * width_px / height_px
+    ix0, iy1 = 2.0, 24.0
+    iy0 = iy1 - img_h
+    if display is not None:
+        fig.add_layout_image(source=Image.fromarray(display), xref="x", yref="y", x=ix0, y=iy1, sizex=img_w,
+                             sizey=img_h, xanchor="left", yanchor="top", sizing="stretch", layer="below")
+    else:
+        _box(fig, ix0, iy0, ix0 + img_w, iy1, "#f3f4f6", f"{height_px}×{width_px}×{channels}<br>image", size=11)
+    grid_line = dict(color="white" if display is not None else "#9ca3af", width=0.6)
+    step = max(1, max(gh, gw) // 16)  # a very fine grid would be a grey wash: draw every step-th line
+    for c in range(0, gw + 1, step):
+        x = ix0 + img_w * c / gw
+        fig.add_shape(type="line", x0=x, x1=x, y0=iy0, y1=iy1, line=grid_line)
+    for r in range(0, gh + 1, step):
+        y = iy1 - img_h * r / gh
+        fig.add_shape(type="line", x0=ix0, x1=ix0 + img_w, y0=y, y1=y, line=grid_line)
+    _label(fig, ix0 + img_w / 2, iy0 - 1.8, f"input {height_px} × {width_px} px", size=11)
+    _arrow(fig, ix0 + img_w + 0.5, (iy0 + iy1) / 2, ix0 + img_w + 5.5, 16.5)
+
+    # Patch thumbnails: the first few in sequence order, then "…", then the last one.
+    shown = list(range(min(4, n))) + ([n - 1] if n > 4 else [])
+    size = 5.0
+    xs = [30.0 + 7.0 * i for i in range(len(shown))]
+    if n > 4:
+        xs[-1] += 6.0  # room for the ellipsis
+    py0 = 14.0
+    for x, idx in zip(xs, shown):
+        if display is not None:
+            fig.add_layout_image(source=Image.fromarray(_patch_pixels(display, layout, idx)), xref="x", yref="y",
+                                 x=x, y=py0 + size, sizex=size, sizey=size, xanchor="left", yanchor="top",
+                                 sizing="stretch", layer="above")
+            fig.add_shape(type="rect", x0=x, x1=x + size, y0=py0, y1=py0 + size, line=dict(color=_INK, width=0.8))
+        else:
+            _box(fig, x, py0, x + size, py0 + size, "#e5e7eb")
+        _label(fig, x + size / 2, py0 - 1.6, str(idx + 1), size=11)
+        _arrow(fig, x + size / 2, py0 + size + 0.3, x + size / 2, 27.8)
+    if n > 4:
+        _label(fig, xs[-2] + size + 3.5, py0 + size / 2, "…", size=18)
+    _label(fig, 30.0, 6.5, f"N = gh × gw = {gh} × {gw} = {n} patches of {ph} × {pw} px ({p_text})",
+           size=12, anchor="left")
+    _label(fig, 30.0, 3.2, f"each flattened to P²·C = {ph * pw}·{channels} = {ph * pw * channels} values",
+           size=12, anchor="left")
+
+    # --- linear projection (y 28..33)
+    _box(fig, 20.0, 28.0, 95.0, 33.5, _COLOURS["proj"],
+         f"<b>Linear Projection of Flattened Patches</b>   E: {ph * pw * channels} → D = {d}", size=13, radius=True)
+
+    # --- tokens with position embeddings (y 38..44)
+    prefix = [f"[{name}]" for name in layout.prefix_names]
+    if len(prefix) > 4:  # many registers: show the first ones and a count
+        prefix = prefix[:3] + [f"+{len(prefix) - 3}"]
+    tokens: list[tuple[str, str, str]] = []  # (position text, label under, fill)
+    for i, name in enumerate(prefix):
+        pos = "0*" if (i == 0 and layout.has_class_token) else "*"
+        tokens.append((pos, name, _COLOURS["prefix"]))
+    for idx in shown:
+        tokens.append((str(idx + 1), "", _COLOURS["emb"]))
+    unit = min(7.0, 48.0 / len(tokens))  # token pitch: the row always fits left of its label
+    circle, box = 0.37 * unit, 0.37 * unit
+    tx = 4.0
+    token_centres: list[float] = []
+    for k, (pos, name, fill) in enumerate(tokens):
+        if n > 4 and k == len(tokens) - 1:
+            _label(fig, tx + 1.5, 41.0, "…", size=18)
+            tx += 4.0
+        fig.add_shape(type="circle", x0=tx, x1=tx + circle, y0=41.0 - circle / 2, y1=41.0 + circle / 2,
+                      fillcolor=_COLOURS["pos"], line=dict(color=_INK, width=1))
+        _label(fig, tx + circle / 2, 41.0, pos, size=10, colour=_INK)
+        _box(fig, tx + circle, 39.2, tx + circle + box, 42.8, fill)
+        centre = tx + circle
+        token_centres.append(centre)
+        if name:
+            _label(fig, centre, 37.3, _text(name), size=10)
+        tx += unit
+    n_prefix = len(tokens) - len(shown)
+    for centre in token_centres[n_prefix:]:
+        _arrow(fig, centre, 33.7, centre, 39.0)
+    tokens_end = tx
+    prefix_text = " + ".join(layout.prefix_names) if layout.prefix_names else "none"
+    _label(fig, min(tokens_end + 1.0, 60.0), 41.0,
+           f"<b>Patch + Position Embedding</b><br>T = {layout.num_prefix_tokens} + {n} = {layout.num_tokens} tokens "
+           f"of D = {d}<br>prefix tokens: {layout.num_prefix_tokens} ({_text(prefix_text)}); "
+           f"* extra learnable embedding", size=11, anchor="left")
+
+    # --- encoder (y 48..62)
+    _box(fig, 2.0, 48.0, 95.0, 62.0, _COLOURS["enc"],
+         f"<b>Transformer Encoder</b><br>L = {facts.layers} layers · D = {d} · {facts.heads} heads · MLP size "
+         f"{facts.mlp_size}", size=14, radius=True)
+    for centre in token_centres:
+        _arrow(fig, centre, 43.2, centre, 47.8)
+
+    # --- head (y 67..74) from the class token (or the pooled output)
+    head_from = token_centres[0]
+    _arrow(fig, head_from, 62.2, head_from, 67.0)
+    if num_classes > 0:
+        _box(fig, 2.0, 67.0, 34.0, 73.5, _COLOURS["head"], f"<b>MLP Head</b>  D = {d} → {num_classes}",
+             size=12, radius=True)
+        _arrow(fig, 34.3, 70.25, 41.0, 70.25)
+        _label(fig, 42.0, 70.25, f"<b>Class</b>: one of {num_classes} classes", size=13, anchor="left")
+    else:
+        _box(fig, 2.0, 67.0, 34.0, 73.5, "rgba(0,0,0,0)", "<b>no head: features</b>", size=12, dash="dash",
+             radius=True)
+        _arrow(fig, 34.3, 70.25, 41.0, 70.25)
+        _label(fig, 42.0, 70.25, f"a D = {d} feature vector per image (backbone, no classifier)", size=13,
+               anchor="left")
+
+    # --- one encoder block, as in the paper's right panel (x 112..158)
+    bx0, bx1 = 120.0, 152.0
+    _box(fig, 106.0, 4.0, 158.0, 10.0, _COLOURS["emb"], "<b>Embedded Patches</b>", size=12)
+    fig.add_shape(type="rect", x0=104.0, x1=160.0, y0=13.0, y1=70.0, fillcolor=_COLOURS["block"],
+                  line=dict(color=_INK, width=1.2), layer="below")
+    _label(fig, 100.0, 41.5, f"<b>L = {facts.layers} ×</b>", size=15, anchor="right")
+    _box(fig, bx0, 16.0, bx1, 20.0, _COLOURS["norm"], "Norm", size=12)
+    _box(fig, bx0, 24.0, bx1, 33.0, _COLOURS["attn"],
+         f"<b>Multi-Head Attention</b><br>{facts.heads} heads × {d // max(facts.heads, 1)} dims", size=12)
+    fig.add_shape(type="circle", x0=134.5, x1=137.5, y0=36.5, y1=39.5, line=dict(color=_INK, width=1.2),
+                  fillcolor="white")
+    _label(fig, 136.0, 38.0, "+", size=14, colour=_INK)
+    _box(fig, bx0, 43.0, bx1, 47.0, _COLOURS["norm"], "Norm", size=12)
+    _box(fig, bx0, 51.0, bx1, 60.0, _COLOURS["mlp"],
+         f"<b>MLP</b><br>{d} → {facts.mlp_size} → {d} (GELU)", size=12)
+    fig.add_shape(type="circle", x0=134.5, x1=137.5, y0=63.5, y1=66.5, line=dict(color=_INK, width=1.2),
+                  fillcolor="white")
+    _label(fig, 136.0, 65.0, "+", size=14, colour=_INK)
+    for y0, y1 in ((10.2, 15.8), (20.2, 23.8), (33.2, 36.3), (39.7, 42.8), (47.2, 50.8), (60.2, 63.3), (66.7, 74.0)):
+        _arrow(fig, 136.0, y0, 136.0, y1, colour=_INK)
+    for y_from, y_to in ((12.0, 38.0), (41.0, 65.0)):  # residual connections
+        fig.add_shape(type="path", path=f"M 136,{y_from} L 110,{y_from} L 110,{y_to} L 134.3,{y_to}",
+                      line=dict(color=_INK, width=1.2))
+    _label(fig, 136.0, 76.0, f"<b>Transformer Encoder</b> (one of L = {facts.layers} blocks)", size=12)
+    _label(fig, 136.0, 80.5, f"{_fmt_params(facts.params)} parameters in total", size=11)
+    for y_left, y_right in ((48.0, 13.0), (62.0, 70.0)):  # the block is a zoom of the encoder
+        fig.add_shape(type="line", x0=95.0, x1=104.0, y0=y_left, y1=y_right, line=dict(color="#9ca3af", dash="dot"))
+
+    title = f"Fig. 1 (model overview) for {_text(model_label)}" if model_label else "Fig. 1 (model overview)"
+    title += (f" — {p_text}, {gh} × {gw} = {n} patches at {height_px} × {width_px} px, L = {facts.layers}, "
+              f"D = {d}, {facts.heads} heads")
+    # The drawn numbers, machine-readable: tests and the app compare them with the model's facts.
+    fig.update_layout(meta=dict(figure="fig1", patch_size=[ph, pw], grid=[gh, gw], num_patches=n,
+                                num_prefix_tokens=layout.num_prefix_tokens, tokens=layout.num_tokens,
+                                hidden_size=d, layers=facts.layers, heads=facts.heads, mlp_size=facts.mlp_size,
+                                params=facts.params, num_classes=num_classes, input_hw=[height_px, width_px],
+                                channels=channels))
+    fig.update_xaxes(range=[-1, 161], visible=False, fixedrange=True)
+    fig.update_yaxes(range=[0, 84], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=640, margin=dict(l=10, r=10, t=50, b=10),
+                      showlegend=False, plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
+    return fig
+
+
+# ------------------------------------------------------------------------------------- Fig. 6
+def upsample_map(grid_map: np.ndarray, patch_size: Sequence[int]) -> np.ndarray:
+    """``(gh, gw)`` → ``(gh·ph, gw·pw)``: each patch a constant block (nearest, no smoothing)."""
+    return np.kron(np.asarray(grid_map, dtype=np.float64), np.ones(tuple(int(p) for p in patch_size)))
+
+
+def masked_image(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence[int]) -> np.ndarray:
+    """The paper's Fig. 6 rendering: the image multiplied by the map scaled to its maximum (uint8)."""
+    big = upsample_map(grid_map, patch_size)
+    peak = float(big.max())
+    mask = big / peak if peak > 0 else np.zeros_like(big)
+    h, w = display.shape[:2]
+    return np.clip(display[:h, :w].astype(np.float64) * mask[:h, :w, None], 0, 255).round().astype(np.uint8)
+
+
+def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.ndarray], labels: Sequence[str], *,
+                        pairs_per_row: int = 2, style: Literal["mask", "heatmap"] = "mask", title: str = "",
+                        map_title: str = "rollout") -> go.Figure:
+    """Paper Fig. 6: for each image, the image and its attention-rollout map side by side.
+
+    Args:
+        displays: ``(H, W, 3)`` uint8 network inputs.
+        rollouts: ``(gh, gw)`` rollout maps (same grid for all, from the same model and size).
+        labels: one label per image (shown above the image; escaped).
+        pairs_per_row: image+map pairs per row (1 = one row per image, 2 = a two-column grid).
+        style: ``"mask"`` (the paper's look: image × map/max) or ``"heatmap"`` (the map's values,
+            viridis, hover shows the value per patch).
+        map_title: the title over each map.
+
+    The figure has exactly two traces per image, image first, in the order given.
+    """
+    if not (len(displays) == len(rollouts) == len(labels)):
+        raise ValueError("displays, rollouts and labels must have the same length")
+    count = len(displays)
+    if count == 0:
+        raise ValueError("no images for Fig. 6")
+    per_row = max(1, min(pairs_per_row, count))
+    rows = math.ceil(count / per_row)
+    titles: list[str] = []
+    for r in range(rows):
+        for c in range(per_row):
+            i = r * per_row + c
+            titles += [_text(labels[i]), map_title] if i < count else ["", ""]
+    fig = make_subplots(rows=rows, cols=2 * per_row, subplot_titles=titles, horizontal_spacing=0.012,
+                        vertical_spacing=0.06 if rows > 1 else 0.0)
+    for i, (display, rollout) in enumerate(zip(displays, rollouts)):
+        r, c = divmod(i, per_row)
+        h, w = display.shape[:2]
+        gh, gw = rollout.shape
+        patch = (h // gh, w // gw)
+        # PNG sources, not nested-list ``z``: a 224 px photo is ~40 kB instead of ~1 MB of JSON,
+        # which keeps the standalone report small with six samples.
+        fig.add_trace(go.Image(source=_png_uri(display), name=f"image {i}",
+                               hovertemplate="x %{x}px, y %{y}px<extra></extra>"), row=r + 1, col=2 * c + 1)
+        if style == "mask":
+            fig.add_trace(go.Image(source=_png_uri(masked_image(display, rollout, patch)), name=f"rollout {i}",
+                                   hovertemplate="x %{x}px, y %{y}px<extra></extra>"), row=r + 1, col=2 * c + 2)
+        else:
+            fig.add_trace(go.Heatmap(z=rollout, x0=patch[1] / 2 - 0.5, dx=patch[1], y0=patch[0] / 2 - 0.5,
+                                     dy=patch[0], colorscale="Viridis", showscale=False, name=f"rollout {i}",
+                                     hovertemplate="rollout %{z:.4f}<extra></extra>"), row=r + 1, col=2 * c + 2)
+            fig.update_yaxes(autorange="reversed", scaleanchor=f"x{2 * i + 2 if i else 2}", row=r + 1,
+                             col=2 * c + 2)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_annotations(font_size=12)
+    row_px = 300 if per_row == 1 else 250
+    fig.update_layout(title=title or None, height=80 + row_px * rows, margin=dict(l=10, r=10, t=70 if title else 30,
+                                                                                  b=10), showlegend=False)
+    return fig
+
+
+# --------------------------------------------------------------------------------- Fig. 5 / tables
+_FAMILY_STYLE = {"ViT": ("circle", "#1f77b4"), "ResNet (BiT)": ("square", "#7f7f7f"), "Hybrid": ("diamond", "#ff7f0e")}
+
+
+def fig5_compute_figure(dataset: str = "ImageNet", model_label: str = "") -> go.Figure:
+    """The paper's Table 6 (the points of its Fig. 5): transfer accuracy vs pre-training compute.
+
+    One series per family (ViT, ResNet (BiT), hybrid), points sorted by compute, log-scale x in
+    exaFLOPs; a menu switches between the six datasets of Table 6. These are the paper's reported
+    numbers, not computed here; ``model_label`` (the loaded model) is named in the title only to
+    say so.
+    """
+    if dataset not in pr.TABLE6_DATASETS:
+        raise ValueError(f"dataset must be one of {pr.TABLE6_DATASETS}")
+    families = list(_FAMILY_STYLE)
+    rows_by_family = {f: sorted((r for r in pr.TABLE6_ROWS if pr.table6_family(r[0]) == f), key=lambda r: r[-1])
+                      for f in families}
+    col = {name: 2 + i for i, name in enumerate(pr.TABLE6_DATASETS)}
+    fig = go.Figure()
+    for family in families:
+        rows = rows_by_family[family]
+        symbol, colour = _FAMILY_STYLE[family]
+        fig.add_trace(go.Scatter(
+            x=[r[-1] for r in rows], y=[r[col[dataset]] for r in rows], mode="lines+markers", name=family,
+            marker=dict(symbol=symbol, size=10, color=colour), line=dict(color=colour, width=1.5),
+            text=[f"{r[0]} ({r[1]} epochs)" for r in rows],
+            hovertemplate="%{text}<br>%{x} exaFLOPs<br>%{y:.2f}%<extra>" + family + "</extra>"))
+    buttons = [dict(label=name, method="update",
+                    args=[{"y": [[r[col[name]] for r in rows_by_family[f]] for f in families]},
+                          {"yaxis.title.text": f"{name} transfer accuracy (%)"}]) for name in pr.TABLE6_DATASETS]
+    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.16,
+                                        yanchor="top", active=pr.TABLE6_DATASETS.index(dataset), showactive=True)])
+    fig.update_xaxes(type="log", title="total pre-training compute (exaFLOPs, log scale)")
+    fig.update_yaxes(title=f"{dataset} transfer accuracy (%)")
+    title = ("Paper's Fig. 5 (Table 6): accuracy vs pre-training compute on JFT-300M<br>"
+             "reported numbers, " + (f"not computed for {_text(model_label)}" if model_label else "not computed here"))
+    fig.update_layout(title=title, height=480,
+                      legend=dict(orientation="h", y=-0.18), margin=dict(l=10, r=10, t=80, b=10))
+    return fig
+
+
+def table1(facts: Optional[ModelFacts] = None, model_label: str = "") -> Table:
+    """The paper's Table 1 (ViT-Base/Large/Huge), plus the loaded model's row (highlighted) if given."""
+    rows: list[list[object]] = [[name, layers, d, mlp, heads, f"{params // 1_000_000}M"]
+                                for name, layers, d, mlp, heads, params in PAPER_TABLE1]
+    highlight: list[int] = []
+    if facts is not None:
+        highlight.append(len(rows))
+        rows.append([f"{model_label or 'this model'} (loaded)", facts.layers, facts.hidden_size, facts.mlp_size,
+                     facts.heads, _fmt_params(facts.params)])
+    return Table(columns=("Model", "Layers", "Hidden size D", "MLP size", "Heads", "Params"), rows=rows,
+                 highlight=highlight)
+
+
+def table2() -> Table:
+    """The paper's Table 2, cells exactly as printed."""
+    columns = ["Benchmark"] + [f"{group} ({arch})" for group, arch in pr.TABLE2_MODELS]
+    return Table(columns=columns, rows=[[name, *cells] for name, cells in pr.TABLE2_ROWS])
+
+
+def table2_figure(model_label: str = "") -> go.Figure:
+    """The paper's Table 2 as grouped bars: accuracy (%) per benchmark, one bar per model column.
+
+    Error bars are the paper's standard deviations over three fine-tuning runs; cells the paper
+    leaves empty ("—") are left out, and the compute row (TPUv3-core-days) is not drawn. These are
+    reported numbers, not computed for ``model_label``.
+    """
+    fig = go.Figure()
+    benchmarks = [name for name, _ in pr.TABLE2_ROWS if name != pr.TABLE2_COMPUTE_ROW]
+    for j, (group, arch) in enumerate(pr.TABLE2_MODELS):
+        xs, ys, errs, texts = [], [], [], []
+        for name, cells in pr.TABLE2_ROWS:
+            if name == pr.TABLE2_COMPUTE_ROW:
+                continue
+            value = pr.cell_mean(cells[j])
+            if value is None:
+                continue
+            xs.append(name)
+            ys.append(value)
+            errs.append(pr.cell_std(cells[j]) or 0.0)
+            texts.append(cells[j])
+        fig.add_trace(go.Bar(x=xs, y=ys, name=f"{group} ({arch})", text=texts, textposition="none",
+                             error_y=dict(type="data", array=errs, visible=True),
+                             hovertemplate="%{x}: %{text}%<extra>" + _text(f"{group} ({arch})") + "</extra>"))
+    title = ("Paper's Table 2: comparison with the state of the art<br>reported numbers, "
+             + (f"not computed for {_text(model_label)}" if model_label else "not computed here"))
+    fig.update_xaxes(categoryorder="array", categoryarray=benchmarks)
+    fig.update_yaxes(title="accuracy (%)", range=[70, 100])
+    fig.update_layout(title=title, barmode="group", height=480, legend=dict(orientation="h", y=-0.18),
+                      margin=dict(l=10, r=10, t=80, b=10))
+    return fig
+
+
+def table6() -> Table:
+    """The paper's Table 6 (appendix C), with each row's family."""
+    rows = [[name, pr.table6_family(name), epochs, *[f"{v:.2f}" for v in accs], flops]
+            for name, epochs, *accs, flops in pr.TABLE6_ROWS]
+    return Table(columns=(pr.TABLE6_COLUMNS[0], "Family", *pr.TABLE6_COLUMNS[1:]), rows=rows)
+
+
+# ------------------------------------------------------------------------- the paper's own models
+#: The model each of the paper's figures shows (Figs. 6/7 right: ViT-L/16; Fig. 7 left/centre: ViT-L/32).
+PAPER_FIGURE_MODELS: dict[str, str] = {"fig6": "ViT-L/16", "fig7-left": "ViT-L/32", "fig7-centre": "ViT-L/32",
+                                       "fig7-right": "ViT-L/16"}
+_PAPER_ARCH = {name.split("-")[1][0]: (layers, d, heads) for name, layers, d, _mlp, heads, _p in PAPER_TABLE1}
+
+
+def self_supervised_method(loaded: "LoadedModel") -> Optional[str]:
+    """``"DINOv2"``/``"DINO"`` (or ``"self-supervised"``) when the weights come from self-supervised
+    pre-training, else None. Read from the model's family, name and label, as the registry and
+    the weights folder's sidecars spell them."""
+    spec = loaded.spec
+    text = " ".join((spec.family, spec.name, spec.architecture, spec.label)).lower()
+    if "dinov2" in text:
+        return "DINOv2"
+    if "dino" in text:
+        return "DINO"
+    if "self-supervised" in (spec.label + " " + spec.description).lower():
+        return "self-supervised"
+    return None
+
+
+def model_differences(loaded: "LoadedModel", paper_model: str, facts: Optional[ModelFacts] = None) -> list[str]:
+    """Ways the loaded model differs from the paper's ``paper_model`` (e.g. ``"ViT-L/16"``), as phrases.
+
+    Architecture (layers, width, heads, patch size; when ``facts`` is given), the classification
+    head (the paper's models have one), the training (self-supervised DINO/DINOv2 instead of the
+    paper's supervised pre-training) and random weights. Empty when none of these differ.
+    """
+    notes: list[str] = []
+    size, _, patch = paper_model.partition("-")[2].partition("/")
+    arch = _PAPER_ARCH.get(size)
+    if facts is not None and arch is not None:
+        layers, d, heads = arch
+        parts = []
+        if facts.layers != layers:
+            parts.append(f"L = {facts.layers} layers (paper: {layers})")
+        if facts.hidden_size != d:
+            parts.append(f"D = {facts.hidden_size} (paper: {d})")
+        if facts.heads != heads:
+            parts.append(f"{facts.heads} heads (paper: {heads})")
+        if patch and facts.patch_size != (int(patch), int(patch)):
+            parts.append(f"{_pair_text(facts.patch_size, '×')} px patches (paper: {patch}×{patch})")
+        if parts:
+            notes.append("a different size: " + ", ".join(parts))
+    if loaded.num_classes == 0:
+        notes.append("no classification head (a backbone whose output is a feature vector; the paper's "
+                     "models end in an MLP head)")
+    method = self_supervised_method(loaded)
+    if method is not None:
+        notes.append(f"self-supervised pre-training ({method}, no labels) instead of the paper's supervised "
+                     f"pre-training on labelled images")
+    if not loaded.pretrained:
+        notes.append("random, untrained weights: the paper's findings are about trained models and are not "
+                     "expected to show here")
+    return notes
+
+
+def _differs(loaded: "LoadedModel", paper_model: str, facts: Optional[ModelFacts]) -> str:
+    """One sentence saying how the loaded model differs from the paper's model (or that it matches)."""
+    notes = model_differences(loaded, paper_model, facts)
+    if not notes:
+        return f"{loaded.label} matches the paper's {paper_model} in size, head and training kind."
+    return f"The loaded model, {loaded.label}, differs from the paper's {paper_model}: " + "; ".join(notes) + "."
+
+
+# ---------------------------------------------------------------------------- running the model
+def _in_channels(model) -> int:
+    """Input channels C of the patch embedding (3 for RGB when it cannot be read)."""
+    proj = getattr(getattr(model, "patch_embed", None), "proj", None)
+    return int(getattr(proj, "in_channels", 3))
+
+
+def analyze_samples(loaded: "LoadedModel", image_paths: Optional[Sequence[Union[str, Path]]] = None,
+                    size: SizeArg = None, *, k: int = 1) -> list["ImageAnalysis"]:
+    """:func:`vitviz.pipeline.analyze_image` for every image (default: every bundled sample), in order.
+
+    ``k`` top classes are kept per image (for the Fig. 6 labels of a model with a head).
+    """
+    from .errors import VitvizError
+    from .images import load_image
+    from .pipeline import analyze_image
+
+    paths = list(image_paths) if image_paths is not None else sample_paths()
+    if not paths:
+        raise VitvizError("no images for the paper figures")
+    return [analyze_image(loaded, load_image(Path(p)), size, k=k) for p in paths]
+
+
+def image_labels(analyses: Sequence["ImageAnalysis"], names: Optional[Sequence[str]] = None) -> list[str]:
+    """Fig. 6 labels: the image's name (default ``"image 1"``, …), plus the top-1 class when predicted."""
+    out = []
+    for i, analysis in enumerate(analyses):
+        label = names[i] if names is not None else f"image {i + 1}"
+        if analysis.predictions:
+            top = analysis.predictions[0]
+            label += f" — {top.label} ({top.probability:.0%})"
+        out.append(label)
+    return out
+
+
+def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
+                   names: Optional[Sequence[str]] = None) -> list[Section]:
+    """The whole "paper figures" page for ``loaded``, in the paper's order, from per-image analyses.
+
+    Sections (``anchor``: content): ``fig1`` Fig. 1 drawn with this model's numbers; ``table1``
+    Table 1 with this model's row; ``fig6`` attention rollout of every image; ``fig7-left``,
+    ``fig7-centre``, ``fig7-right`` via :mod:`vitviz.plots`; ``table2`` and ``table2-chart`` the
+    paper's Table 2; ``fig5`` and ``table6`` the paper's compute study. Every figure title names
+    ``loaded.label`` (which carries "(untrained)" for random weights); captions state the paper's
+    finding for the paper's model and how the loaded model differs.
+
+    Args:
+        loaded: the model the analyses came from.
+        analyses: :func:`vitviz.pipeline.analyze_image` results, all at the same input size
+            (e.g. from :func:`analyze_samples`).
+        names: one display name per analysis (e.g. file stems); default ``"image 1"``, ….
+
+    Raises:
+        VitvizError: no analyses, names of the wrong length, or analyses at different grids.
+    """
+    from . import plots
+    from .analysis import reference_distances
+    from .errors import VitvizError
+
+    if not analyses:
+        raise VitvizError("no image analyses for the paper figures")
+    if names is not None and len(names) != len(analyses):
+        raise VitvizError(f"{len(names)} names for {len(analyses)} analyses")
+    first = analyses[0]
+    if any(a.layout != first.layout for a in analyses):
+        raise VitvizError("the paper figures need every image analysed at the same input size")
+    label = loaded.label
+    untrained = not loaded.pretrained
+
+    def title(what: str, extra: str = "") -> str:
+        return plots.figure_title(what, label, untrained=untrained, extra=extra)
+
+    facts, layout, static = first.facts, first.layout, first.static
+    gh, gw = layout.grid
+    ph, pw = layout.patch_size
+    hw_text = f"{layout.input_hw[0]} × {layout.input_hw[1]} px"
+    count = len(analyses)
+    query = "class token" if layout.has_class_token else "mean over patch queries (the model has no class token)"
+
+    head_text = (f"an MLP head over {loaded.num_classes} classes" if loaded.num_classes
+                 else f"no head: its output is a D = {facts.hidden_size} feature vector per image")
+    fig1_notes = [n for n in model_differences(loaded, "ViT-B/16") if not n.startswith("a different size")]
+    sections = [
+        Section("Fig. 1 — Model overview", anchor="fig1", figure=fig1_architecture(
+            facts, layout, display=first.prepared.display, model_label=title(""),
+            num_classes=loaded.num_classes, channels=_in_channels(loaded.model)),
+            caption=(f"The paper's Fig. 1 (model overview: split an image into fixed-size patches, embed each "
+                     f"linearly, add position embeddings, feed the sequence to a standard Transformer encoder; "
+                     f"an extra learnable [class] token and an MLP head classify) drawn with the numbers of "
+                     f"{label} at {hw_text}: patch {ph} × {pw} px, {layout.num_tokens} tokens, D = "
+                     f"{facts.hidden_size}, L = {facts.layers}, {facts.heads} heads, MLP size {facts.mlp_size}, "
+                     f"{head_text}. The paper's ViT-Base/Large/Huge all have a [class] token and an MLP head"
+                     + (f"; this model has " + "; ".join(fig1_notes) + "." if fig1_notes else "."))),
+        Section("Table 1 — Model variants", anchor="table1", table=table1(facts, label),
+                caption=(f"The paper's Table 1 (ViT-Base, ViT-Large, ViT-Huge, with the paper's rounded parameter "
+                         f"counts) and the loaded model's row, counted from its weights: {label}, patch "
+                         f"{ph} × {pw} px, {facts.num_prefix_tokens} prefix token(s).")),
+    ]
+    rollouts = [np.asarray(a.rollout, dtype=np.float64) for a in analyses]
+    sections.append(Section(
+        f"Fig. 6 — Attention rollout, {count} image(s)", anchor="fig6",
+        figure=fig6_rollout_figure([a.prepared.display for a in analyses], rollouts, image_labels(analyses, names),
+                                   title=title("Fig. 6: attention rollout", f"{query}, {count} image(s)")),
+        caption=(f"The paper's finding (Fig. 6, {PAPER_FIGURE_MODELS['fig6']}): attention from the output token to "
+                 f"the input space, computed with attention rollout, falls on image regions that are semantically "
+                 f"relevant for classification. Here: rollout of {label} (Abnar & Zuidema 2020, as in the paper's "
+                 f"App. D.8: mean over heads, (A + I) renormalised, multiplied over all {facts.layers} layers), "
+                 f"row of the {query} over the {gh} × {gw} patches, drawn as the paper does: each image multiplied "
+                 f"by its map scaled to the map's maximum. "
+                 + _differs(loaded, PAPER_FIGURE_MODELS["fig6"], facts))))
+
+    pca = static.filter_pca
+    explained = float(np.sum(pca.explained_variance_ratio))
+    sections.append(Section(
+        "Fig. 7 (left) — Patch-embedding filters", anchor="fig7-left",
+        figure=plots.filters_figure(pca.components, columns=7,
+                                    title=title("Fig. 7 left: patch-embedding filters",
+                                                f"top {len(pca.components)} principal components, {ph}×{pw} px")),
+        caption=(f"The paper's finding (Fig. 7 left, {PAPER_FIGURE_MODELS['fig7-left']}): the top principal "
+                 f"components of the learned embedding filters resemble plausible basis functions for a "
+                 f"low-dimensional representation of the fine structure within each patch. Here: the top "
+                 f"{len(pca.components)} components of {label}'s linear embedding E (RGB, each scaled to its own "
+                 f"range), together {explained:.0%} of the filters' variance. "
+                 + _differs(loaded, PAPER_FIGURE_MODELS["fig7-left"], facts))))
+    centre_caption = (f"The paper's finding (Fig. 7 centre, {PAPER_FIGURE_MODELS['fig7-centre']}): the model learns "
+                      f"to encode distance within the image in the similarity of position embeddings — closer "
+                      f"patches have more similar embeddings, and a row-column structure appears. ")
+    if static.pos_similarity is not None:
+        sections.append(Section(
+            "Fig. 7 (centre) — Position-embedding similarity", anchor="fig7-centre",
+            figure=plots.similarity_tiles(static.pos_similarity, title("Fig. 7 centre: position-embedding "
+                                                                       "similarity", f"{gh}×{gw} tiles"),
+                                          picker=False),
+            caption=(centre_caption + f"Here: tile (i, j) shows the cosine similarity between the position "
+                     f"embedding of {label}'s patch (i, j) and those of all other patches. "
+                     + _differs(loaded, PAPER_FIGURE_MODELS["fig7-centre"], facts))))
+    else:
+        sections.append(Section("Fig. 7 (centre) — Position-embedding similarity", anchor="fig7-centre",
+                                caption=centre_caption + f"{label} has no learned position embeddings to compare."))
+    mean = np.mean([np.asarray(a.mean_distance, dtype=np.float64) for a in analyses], axis=0)
+    sections.append(Section(
+        "Fig. 7 (right) — Mean attention distance", anchor="fig7-right",
+        figure=plots.distance_figure({label: mean}, reference_distances(layout),
+                                     title=title("Fig. 7 right: mean attention distance per head",
+                                                 f"{count} image(s), input {hw_text}")),
+        caption=(f"The paper's finding (Fig. 7 right, {PAPER_FIGURE_MODELS['fig7-right']}, 128 images of 224 px): "
+                 f"some heads attend to most of the image already in the lowest layers while others stay "
+                 f"local there, and the attention distance grows with network depth. Here: {label}, averaged "
+                 f"over {count} image(s), in pixels of the {hw_text} input; first layer "
+                 f"{mean[0].min():.0f}–{mean[0].max():.0f} px, last layer {mean[-1].min():.0f}–"
+                 f"{mean[-1].max():.0f} px. " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-right"], facts))))
+    not_ours = f"Reported by the paper ({{}}), not computed here and not numbers of {label}."
+    sections += [
+        Section("Table 2 — Comparison with the state of the art (paper's numbers)", anchor="table2", table=table2(),
+                caption=(f"{pr.TABLE2_CAPTION} Columns: ViT-H/14 and ViT-L/16 pre-trained on JFT-300M, ViT-L/16 on "
+                         f"ImageNet-21k, BiT-L (ResNet152x4) and Noisy Student (EfficientNet-L2). "
+                         + not_ours.format(pr.TABLE2_SOURCE)),
+                footnote=pr.TABLE2_FOOTNOTE),
+        Section("Table 2 as a chart (paper's numbers)", anchor="table2-chart", figure=table2_figure(label),
+                caption="The accuracy rows of Table 2; error bars are the paper's standard deviations. "
+                        + not_ours.format(pr.TABLE2_SOURCE)),
+        Section("Fig. 5 — BiT vs ViT vs hybrids: performance vs pre-training compute (paper's numbers)",
+                anchor="fig5", figure=fig5_compute_figure(model_label=label),
+                caption=(f"{pr.FIG5_CAPTION} The points are the paper's Table 6 (below): 7 ResNets (BiT), "
+                         f"6 ViTs and 5 R50+ViT hybrids pre-trained on JFT-300M; the menu switches datasets. "
+                         + not_ours.format(pr.TABLE6_SOURCE))),
+        Section("Table 6 — Model scaling experiments (paper's numbers)", anchor="table6", table=table6(),
+                caption=f"{pr.TABLE6_CAPTION} " + not_ours.format(pr.TABLE6_SOURCE)),
+    ]
+    return sections
+
+
+def paper_figures(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
+                  names: Optional[Sequence[str]] = None) -> dict[str, go.Figure]:
+    """The page's figures by section anchor (``"fig1"``, ``"fig6"``, ``"fig7-left"``, …), in page order.
+
+    A convenience over :func:`paper_sections` for callers that lay figures out themselves.
+    """
+    return {s.anchor: s.figure for s in paper_sections(loaded, analyses, names) if s.figure is not None}
+
+
+def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
+                 names: Optional[Sequence[str]] = None, *, generated=None,
+                 sections: Optional[Sequence[Section]] = None) -> str:
+    """The whole page as one standalone HTML string (:func:`vitviz.report.paper_report_html`).
+
+    Pass ``sections`` (from :func:`paper_sections`) to reuse figures already built.
+    """
+    from .report import paper_report_html
+
+    sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
+    hw = analyses[0].layout.input_hw
+    shown = ", ".join(names) if names is not None else f"{len(analyses)} image(s)"
+    subtitle = f"{loaded.name} · weights: {loaded.source} · input {hw[0]} × {hw[1]} px · images: {shown}"
+    return paper_report_html(f"The ViT paper's figures for {loaded.label}", sections, subtitle=subtitle,
+                             generated=generated,
+                             footer=(f"Paper: {pr.CITATION}. Figures other than the paper's reported numbers are "
+                                     f"computed by vitviz for the model above."))
+
+
+def write_paper_report(path: Union[str, Path], loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
+                       names: Optional[Sequence[str]] = None, *, png_dir: Union[str, Path, None] = None,
+                       generated=None) -> "ReportFiles":
+    """Write the standalone HTML report to ``path`` and, when ``png_dir`` is given and kaleido is
+    installed, each figure as ``<anchor>.png`` there (see :func:`vitviz.report.write_report`)."""
+    from .report import write_report
+
+    sections = paper_sections(loaded, analyses, names)
+    html_text = paper_report(loaded, analyses, names, generated=generated, sections=sections)
+    return write_report(path, html_text, sections, png_dir=png_dir)

@@ -1,0 +1,181 @@
+"""Numbers reported in the ViT paper, as plain data (no torch): Table 2 and Table 6 (the points of Fig. 5).
+
+Source: Dosovitskiy et al., "An Image is Worth 16x16 Words: Transformers for Image Recognition at
+Scale", ICLR 2021, arXiv:2010.11929v2. None is computed by vitviz. Every value was checked cell by
+cell against two independent transcriptions of the paper's text: Table 2 against a PDF-to-text
+conversion of the ICLR version and a second rendering of the same table; Table 6 against an HTML
+transcription of appendix C and a PDF-to-text conversion. Table 2 cells keep the paper's own text
+(e.g. ``"88.55 ± 0.04"``, ``"88.4/88.5*"``, ``"—"`` for "not reported") so nothing is lost to float
+formatting; :func:`cell_mean` and :func:`cell_std` read the numbers back.
+
+Left out on purpose: the curves of Fig. 5 themselves (the paper gives their points as Table 6,
+used here) and its "Average-5" panel, whose averaging the paper does not spell out per point.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+CITATION = ("Dosovitskiy et al., “An Image is Worth 16x16 Words: Transformers for Image Recognition "
+            "at Scale”, ICLR 2021, arXiv:2010.11929v2")
+ARXIV_ID = "2010.11929v2"
+#: Where each group of numbers is printed in arXiv:2010.11929v2.
+TABLE2_SOURCE = "Table 2, arXiv:2010.11929v2 (Sec. 4.2)"
+TABLE6_SOURCE = "Table 6 (appendix C), the points of Fig. 5, arXiv:2010.11929v2"
+TABLE1_SOURCE = "Table 1, arXiv:2010.11929v2 (Sec. 4.1)"
+
+# --------------------------------------------------------------------------------------- Table 2
+#: Column heads of Table 2: (the paper's group label, architecture). "Ours" = ViT.
+TABLE2_MODELS: tuple[tuple[str, str], ...] = (
+    ("Ours-JFT", "ViT-H/14"),
+    ("Ours-JFT", "ViT-L/16"),
+    ("Ours-I21k", "ViT-L/16"),
+    ("BiT-L", "ResNet152x4"),
+    ("Noisy Student", "EfficientNet-L2"),
+)
+
+#: Table 2 rows: benchmark, then one cell per :data:`TABLE2_MODELS` column, as printed.
+#: Accuracies in %, mean ± standard deviation over three fine-tuning runs; the last row is the
+#: pre-training cost in TPUv3-core-days (cores × days).
+TABLE2_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ImageNet", ("88.55 ± 0.04", "87.76 ± 0.03", "85.30 ± 0.02", "87.54 ± 0.02", "88.4/88.5*")),
+    ("ImageNet ReaL", ("90.72 ± 0.05", "90.54 ± 0.03", "88.62 ± 0.05", "90.54", "90.55")),
+    ("CIFAR-10", ("99.50 ± 0.06", "99.42 ± 0.03", "99.15 ± 0.03", "99.37 ± 0.06", "—")),
+    ("CIFAR-100", ("94.55 ± 0.04", "93.90 ± 0.05", "93.25 ± 0.05", "93.51 ± 0.08", "—")),
+    ("Oxford-IIIT Pets", ("97.56 ± 0.03", "97.32 ± 0.11", "94.67 ± 0.15", "96.62 ± 0.23", "—")),
+    ("Oxford Flowers-102", ("99.68 ± 0.02", "99.74 ± 0.00", "99.61 ± 0.02", "99.63 ± 0.03", "—")),
+    ("VTAB (19 tasks)", ("77.63 ± 0.23", "76.28 ± 0.46", "72.72 ± 0.21", "76.29 ± 1.70", "—")),
+    ("TPUv3-core-days", ("2.5k", "0.68k", "0.23k", "9.9k", "12.3k")),
+)
+
+#: The Table 2 row that is pre-training cost, not accuracy.
+TABLE2_COMPUTE_ROW = "TPUv3-core-days"
+
+TABLE2_CAPTION = ("Table 2: Comparison with state of the art on popular image classification benchmarks. "
+                  "Mean and standard deviation of the accuracies (%), averaged over three fine-tuning runs; "
+                  "pre-training cost in TPUv3-core-days.")
+TABLE2_FOOTNOTE = "*Slightly improved 88.5% result reported in Touvron et al. (2020)."
+
+# --------------------------------------------------------------------------------------- Table 6
+#: Column heads of Table 6 (appendix C, "Detailed results of model scaling experiments").
+TABLE6_COLUMNS: tuple[str, ...] = ("Model", "Epochs", "ImageNet", "ImageNet ReaL", "CIFAR-10", "CIFAR-100",
+                                   "Pets", "Flowers", "exaFLOPs")
+#: The accuracy columns of Table 6 (transfer accuracy in %, after pre-training on JFT-300M).
+TABLE6_DATASETS: tuple[str, ...] = TABLE6_COLUMNS[2:8]
+
+#: Table 6 rows: name, pre-training epochs on JFT-300M, six transfer accuracies (%), pre-training
+#: compute in exaFLOPs. These are the points of the paper's Fig. 5.
+TABLE6_ROWS: tuple[tuple[str, int, float, float, float, float, float, float, int], ...] = (
+    ("ViT-B/32", 7, 80.73, 86.27, 98.61, 90.49, 93.40, 99.27, 55),
+    ("ViT-B/16", 7, 84.15, 88.85, 99.00, 91.87, 95.80, 99.56, 224),
+    ("ViT-L/32", 7, 84.37, 88.28, 99.19, 92.52, 95.83, 99.45, 196),
+    ("ViT-L/16", 7, 86.30, 89.43, 99.38, 93.46, 96.81, 99.66, 783),
+    ("ViT-L/16", 14, 87.12, 89.99, 99.38, 94.04, 97.11, 99.56, 1567),
+    ("ViT-H/14", 14, 88.08, 90.36, 99.50, 94.71, 97.11, 99.71, 4262),
+    ("ResNet50x1", 7, 77.54, 84.56, 97.67, 86.07, 91.11, 94.26, 50),
+    ("ResNet50x2", 7, 82.12, 87.94, 98.29, 89.20, 93.43, 97.02, 199),
+    ("ResNet101x1", 7, 80.67, 87.07, 98.48, 89.17, 94.08, 95.95, 96),
+    ("ResNet152x1", 7, 81.88, 87.96, 98.82, 90.22, 94.17, 96.94, 141),
+    ("ResNet152x2", 7, 84.97, 89.69, 99.06, 92.05, 95.37, 98.62, 563),
+    ("ResNet152x2", 14, 85.56, 89.89, 99.24, 91.92, 95.75, 98.75, 1126),
+    ("ResNet200x3", 14, 87.22, 90.15, 99.34, 93.53, 96.32, 99.04, 3306),
+    ("R50x1+ViT-B/32", 7, 84.90, 89.15, 99.01, 92.24, 95.75, 99.46, 106),
+    ("R50x1+ViT-B/16", 7, 85.58, 89.65, 99.14, 92.63, 96.65, 99.40, 274),
+    ("R50x1+ViT-L/32", 7, 85.68, 89.04, 99.24, 92.93, 96.97, 99.43, 246),
+    ("R50x1+ViT-L/16", 7, 86.60, 89.72, 99.18, 93.64, 97.03, 99.40, 859),
+    ("R50x1+ViT-L/16", 14, 87.12, 89.76, 99.31, 93.89, 97.36, 99.11, 1668),
+)
+
+TABLE6_CAPTION = ("Table 6: Detailed results of model scaling experiments (the points of Fig. 5). Transfer "
+                  "accuracy (%) after pre-training on JFT-300M, and the pre-training compute in exaFLOPs.")
+FIG5_CAPTION = ("Fig. 5: Performance versus pre-training compute for Vision Transformers, ResNets (BiT) and "
+                "hybrids. The paper finds that ViT uses approximately 2–4× less compute to attain the same "
+                "performance (average over 5 datasets), that hybrids slightly outperform ViT at small "
+                "budgets but the difference vanishes for larger models, and that ViTs do not appear to "
+                "saturate within the range tried.")
+
+
+def table6_family(name: str) -> str:
+    """``"ViT"``, ``"ResNet (BiT)"`` or ``"Hybrid"`` for a Table 6 model name."""
+    if "+" in name:
+        return "Hybrid"
+    return "ResNet (BiT)" if name.startswith("ResNet") else "ViT"
+
+
+def cell_std(cell: str) -> Optional[float]:
+    """The standard deviation of a Table 2 cell: ``"88.55 ± 0.04"`` → 0.04; None when not printed."""
+    match = re.search(r"±\s*([0-9]+(?:\.[0-9]+)?)", cell)
+    return float(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One number the paper reports, with where it is printed.
+
+    Attributes:
+        model: the paper's model name, e.g. ``"ViT-H/14"`` or ``"BiT-L (ResNet152x4)"``.
+        pretraining: pre-training data (``"JFT-300M"``, ``"ImageNet-21k"``; ``""`` where the paper's
+            column does not say).
+        benchmark: e.g. ``"ImageNet"`` or ``"TPUv3-core-days"`` / ``"exaFLOPs"`` for compute.
+        value: the number (accuracy in %, or compute in the benchmark's unit).
+        std: standard deviation over three fine-tuning runs, when printed.
+        source: table/figure of arXiv:2010.11929v2.
+        family: ``"ViT"``, ``"ResNet (BiT)"``, ``"Hybrid"`` or ``"EfficientNet"``.
+        epochs: pre-training epochs (Table 6 only).
+    """
+
+    model: str
+    pretraining: str
+    benchmark: str
+    value: float
+    std: Optional[float]
+    source: str
+    family: str
+    epochs: Optional[int] = None
+
+
+_TABLE2_META = {  # column → (model, pre-training data, family), from the paper's column heads
+    0: ("ViT-H/14", "JFT-300M", "ViT"),
+    1: ("ViT-L/16", "JFT-300M", "ViT"),
+    2: ("ViT-L/16", "ImageNet-21k", "ViT"),
+    3: ("BiT-L (ResNet152x4)", "JFT-300M", "ResNet (BiT)"),
+    4: ("Noisy Student (EfficientNet-L2)", "", "EfficientNet"),
+}
+
+
+def table2_results() -> list[Reported]:
+    """Every filled Table 2 cell as a :class:`Reported` (cells printed "—" are not reported)."""
+    out = []
+    for benchmark, cells in TABLE2_ROWS:
+        for j, cell in enumerate(cells):
+            value = cell_mean(cell)
+            if value is None:
+                continue
+            model, data, family = _TABLE2_META[j]
+            out.append(Reported(model=model, pretraining=data, benchmark=benchmark, value=value,
+                                std=cell_std(cell), source=TABLE2_SOURCE, family=family))
+    return out
+
+
+def fig5_points() -> list[Reported]:
+    """Fig. 5's points (Table 6): per model and epochs, six accuracies and the compute in exaFLOPs."""
+    out = []
+    for name, epochs, *accs, flops in TABLE6_ROWS:
+        family = table6_family(name)
+        for dataset, value in zip(TABLE6_DATASETS, accs):
+            out.append(Reported(model=name, pretraining="JFT-300M", benchmark=dataset, value=float(value),
+                                std=None, source=TABLE6_SOURCE, family=family, epochs=epochs))
+        out.append(Reported(model=name, pretraining="JFT-300M", benchmark="exaFLOPs", value=float(flops), std=None,
+                            source=TABLE6_SOURCE, family=family, epochs=epochs))
+    return out
+
+
+def cell_mean(cell: str) -> Optional[float]:
+    """The number a Table 2 cell reports: ``"88.55 ± 0.04"`` → 88.55, ``"88.4/88.5*"`` → 88.4
+    (the paper's own first value), ``"2.5k"`` → 2500.0, ``"—"`` → None."""
+    match = re.match(r"\s*([0-9]+(?:\.[0-9]+)?)(k?)", cell)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    return value * 1000 if match.group(2) else value
