@@ -1,28 +1,59 @@
 """vitviz dashboard entry point: ``streamlit run app/vitviz_app.py``.
 
-This file is the frame around every page: page config and navigation (each page has its own URL,
-so a link opens the same view). Each page draws the shared sidebar with :func:`appstate.selection`.
+The frame around every page, as Streamlit documents for ``st.navigation`` apps: page config,
+the shared sidebar drawn once (one :class:`compute.Selection` per run), navigation, then the
+page. Pages read the selection with :func:`current`; every view setting is in the URL
+(:mod:`params`), so a copied link reopens the same view.
 """
+from __future__ import annotations
+
+import sys
 from pathlib import Path
 
-import streamlit as st
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for path in (str(HERE), str(REPO)):  # `streamlit run app/...` puts app/ on the path, not the repo
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
-import appstate  # noqa: F401  imported here, once, before any page: it imports the heavy modules
+import pandas  # noqa: E402,F401  imported once before sessions start: concurrent first imports raced
+import plotly.graph_objects  # noqa: E402,F401
+import streamlit as st  # noqa: E402
 
-HERE = Path(__file__).parent
+import params  # noqa: E402
+import sidebar  # noqa: E402
+import widgets  # noqa: E402
 
-st.set_page_config(page_title="vitviz — inside Vision Transformers", page_icon=":material/search:", layout="wide")
+params.read_link()
+presenter = bool(st.session_state.get("vv_present", st.query_params.get("present") == "1"))
+st.set_page_config(page_title="vitviz — inside Vision Transformers", page_icon=":material/search:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenter else "auto")
+if presenter:  # larger type and less chrome for a projector; figures size themselves (widgets.show_figure)
+    st.html("""<style>
+      html { font-size: 19px; }
+      [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; padding-bottom: 1rem; max-width: 100%; }
+      h1 { font-size: 2.0rem !important; padding-bottom: 0.2rem !important; }
+    </style>""")
 
 PAGES = [
-    st.Page(HERE / "views" / "walkthrough.py", title="Walk-through", icon=":material/route:", default=True, url_path="walkthrough"),
+    st.Page(HERE / "views" / "walkthrough.py", title="Walk-through", icon=":material/route:", default=True),
     st.Page(HERE / "views" / "filters.py", title="Embedding filters", icon=":material/grid_view:", url_path="filters"),
-    st.Page(HERE / "views" / "position.py", title="Position embeddings", icon=":material/location_on:", url_path="position"),
+    st.Page(HERE / "views" / "position.py", title="Position embeddings", icon=":material/location_on:",
+            url_path="position"),
     st.Page(HERE / "views" / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
-    st.Page(HERE / "views" / "distance.py", title="Attention distance", icon=":material/straighten:", url_path="distance"),
+    st.Page(HERE / "views" / "distance.py", title="Attention distance", icon=":material/straighten:",
+            url_path="distance"),
     st.Page(HERE / "views" / "cnn.py", title="CNN vs ViT", icon=":material/compare:", url_path="cnn"),
+    st.Page(HERE / "views" / "paper.py", title="Paper figures", icon=":material/article:", url_path="paper"),
     st.Page(HERE / "views" / "facts.py", title="Model facts", icon=":material/table_chart:", url_path="facts"),
 ]
 
 page = st.navigation(PAGES)
-page.run()
+notices = st.container()
+selection = None
+with widgets.guarded():
+    selection = sidebar.draw()
+st.session_state["_vv_selection"] = selection
 st.sidebar.caption("vitviz · Dosovitskiy et al. 2021, *An Image is Worth 16x16 Words* · models from timm")
+page.run()
+params.show_notices(notices)

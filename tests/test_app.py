@@ -1,17 +1,21 @@
-"""Every dashboard page under streamlit's AppTest: real weights, an untrained model, widgets, bad input.
+"""Every dashboard page under streamlit's AppTest: real weights, an untrained model, widgets, links, bad input.
 
 Assertions read the data inside the produced plotly figures and compare it with vitviz computed
-directly, so a page that shows the wrong layer, head or image fails.
+directly, so a page that shows the wrong layer, head or image fails. The app caches attention as
+float16 (display maps), so maps computed from it agree with float32 to ~1e-3 relative.
 """
 import base64
+import io
 import json
+import logging
+import re
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO, SAMPLES
-from vitviz.analysis import attention_map, rollout_map
+from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
 from vitviz.images import load_image
 from vitviz.models import load_model
 from vitviz.pipeline import analyze_image, dataset_mean_distance
@@ -19,17 +23,25 @@ from vitviz.pipeline import analyze_image, dataset_mean_distance
 APP = str(REPO / "app" / "vitviz_app.py")
 REAL = "vit_small_patch14_dinov2.imgfocus"
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
+CNN = "mobilenetv2_100.tv_in1k_int8"
+PAGES = ["walkthrough", "filters", "position", "attention", "distance", "cnn", "paper", "facts"]
+F16 = dict(rtol=2e-3, atol=3e-5)  # maps computed from the cache's float16 attention (subnormal below 6e-5)
+
+
+def new_app(weights_dir, monkeypatch, **query):
+    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    at = AppTest.from_file(APP, default_timeout=180)
+    for key, value in {"sample": "cat", **query}.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 @pytest.fixture()
 def app(weights_dir, monkeypatch):
-    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.query_params["sample"] = "cat"
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return new_app(weights_dir, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +67,10 @@ def heatmap(fig):
     return arr(next(t for t in fig["data"] if t["type"] == "heatmap")["z"])
 
 
+def title_of(fig) -> str:
+    return (fig["layout"].get("title") or {}).get("text") or ""
+
+
 def open_page(at, name):
     at.switch_page(f"views/{name}.py").run()
     assert not at.exception, at.exception
@@ -67,7 +83,7 @@ def test_walkthrough_steps_forward_and_back(app, expected):
     image = figures(app)[0]["data"][0]
     assert image["type"] == "image"
     app.button(key="vv_next").click().run()
-    assert app.select_slider(key="vv_step").value == "Patch grid"
+    assert app.select_slider(key="vv_step").value == 2 and app.query_params["step"] == "2"
     shapes = figures(app)[0]["layout"]["shapes"]
     assert len(shapes) == 2 * (16 + 1)  # 16×16 patches of 14 px at 224 px
     app.select_slider(key="vv_illus").set_value(56).run()
@@ -75,15 +91,15 @@ def test_walkthrough_steps_forward_and_back(app, expected):
     for _ in range(6):
         app.button(key="vv_next").click().run()
         assert not app.exception and not app.error
-    assert app.select_slider(key="vv_step").value == "Prediction"
+    assert app.select_slider(key="vv_step").value == 8
     assert any("no classifier head" in m.value for m in app.markdown)  # a DINOv2 backbone
     app.button(key="vv_back").click().run()
-    assert app.select_slider(key="vv_step").value == "Transformer encoder"
+    assert app.select_slider(key="vv_step").value == 7
     np.testing.assert_allclose(heatmap(figures(app)[0]), expected.rollout, rtol=1e-5)
 
 
 def test_walkthrough_flattened_patch_vector(app, expected):
-    app.select_slider(key="vv_step").set_value("Flattened patches").run()
+    app.select_slider(key="vv_step").set_value(3).run()
     app.number_input(key="vv_patch").set_value(17).run()
     vector = arr(next(f for f in figures(app) if f["data"][0]["type"] == "scattergl")["data"][0]["y"])
     display = expected.prepared.display
@@ -94,53 +110,88 @@ def test_walkthrough_flattened_patch_vector(app, expected):
 def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
     open_page(app, "attention")
     layout = expected.layout
-    np.testing.assert_allclose(heatmap(figures(app)[0]), attention_map(expected.attention, layout, 11), rtol=1e-5)
+    attn_map, heads, rolled = figures(app)[:3]
+    np.testing.assert_allclose(heatmap(attn_map), attention_map(expected.attention, layout, 11), **F16)
     app.slider(key="vv_layer").set_value(3).run()
-    app.selectbox(key="vv_head").set_value("head 2").run()
-    np.testing.assert_allclose(heatmap(figures(app)[0]), attention_map(expected.attention, layout, 3, 2), rtol=1e-5)
-    np.testing.assert_allclose(heatmap(figures(app)[1]), rollout_map(expected.attention, layout), rtol=1e-5)
+    app.selectbox(key="vv_head").set_value("2").run()
+    np.testing.assert_allclose(heatmap(figures(app)[0]), attention_map(expected.attention, layout, 3, 2), **F16)
+    assert "layer 3, head 2" in title_of(figures(app)[0]) and "DINOv2" in title_of(figures(app)[0])
+    np.testing.assert_allclose(heatmap(figures(app)[2]), rollout_map(expected.attention, layout), rtol=1e-5)
     app.slider(key="vv_discard").set_value(0.5).run()
     app.selectbox(key="vv_fusion").set_value("max").run()
-    np.testing.assert_allclose(heatmap(figures(app)[1]),
-                               rollout_map(expected.attention, layout, head_fusion="max", discard_ratio=0.5), rtol=1e-5)
-    heads = figures(app)[2]
-    assert len([t for t in heads["data"] if t["type"] == "heatmap"]) == 6
+    np.testing.assert_allclose(heatmap(figures(app)[2]),
+                               rollout_map(expected.attention, layout, head_fusion="max", discard_ratio=0.5), **F16)
+    assert len([t for t in figures(app)[1]["data"] if t["type"] == "heatmap"]) == 6
     app.selectbox(key="vv_query").set_value(1 + 5 * 16 + 7).run()  # patch (5, 7)
     np.testing.assert_allclose(heatmap(figures(app)[0]),
-                               attention_map(expected.attention, layout, 3, 2, query=1 + 5 * 16 + 7), rtol=1e-5)
+                               attention_map(expected.attention, layout, 3, 2, query=1 + 5 * 16 + 7), **F16)
+    assert dict(app.query_params) == {"sample": "cat", "layer": "3", "head": "2", "query": str(1 + 5 * 16 + 7),
+                                      "fusion": "max", "discard": "0.5"}
+
+
+def test_attention_sinks_are_marked_explained_and_can_be_left_out(app, expected):
+    sinks = find_attention_sinks(expected.attention, expected.layout)
+    assert sinks.sinks, "DINOv2 on the cat has an attention sink (see vitviz.analysis.sinks)"
+    open_page(app, "attention")
+    row, col = sinks.sinks[0]
+    for fig in (figures(app)[0], figures(app)[2]):  # the attention map and the rollout
+        assert any(s.get("name") == f"sink ({row}, {col})" for s in fig["layout"]["shapes"])
+    assert any(f"Attention sink at patch ({row}, {col})" in m.value for m in app.markdown)
+    assert any("attention sink is a patch" in c.value.lower() for c in app.caption)
+    app.radio(key="vv_sinks").set_value("drop").run()
+    dropped = rollout_map(expected.attention, expected.layout, exclude_keys=sinks.sink_tokens)
+    np.testing.assert_allclose(heatmap(figures(app)[2]), dropped, **F16)
+    assert "sinks left out" in title_of(figures(app)[2])
+    assert app.query_params["sinks"] == "drop"
 
 
 def test_position_page_tiles_and_single_tile(app, expected):
     open_page(app, "position")
     tiles, tile = figures(app)[:2]
+    assert tiles["layout"]["xaxis"]["title"]["text"] == "input patch column"
+    assert tiles["layout"]["yaxis"]["title"]["text"] == "input patch row"
     sim = expected.static.pos_similarity
-    np.testing.assert_allclose(heatmap(tiles)[:16, :16], sim[0, 0], rtol=1e-5)
     np.testing.assert_allclose(heatmap(tile), sim[8, 8], rtol=1e-5)
     app.number_input(key="vv_pos_row").set_value(2).run()
     app.number_input(key="vv_pos_col").set_value(13).run()
     np.testing.assert_allclose(heatmap(figures(app)[1]), sim[2, 13], rtol=1e-5)
+    assert app.query_params["row"] == "2" and app.query_params["col"] == "13"
 
 
 def test_filters_page_components_and_raw(app, expected):
     open_page(app, "filters")
     evr = arr(next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]["y"])
     np.testing.assert_allclose(evr, expected.static.filter_pca.explained_variance_ratio, rtol=1e-6)
+    assert any("differs from the paper's" in c.value and "14×14 px patches" in c.value for c in app.caption)
     app.radio(key="vv_filter_view").set_value("Raw filters").run()
-    assert "raw filters" in figures(app)[0]["layout"]["title"]["text"]
+    assert "raw filters" in title_of(figures(app)[0])
 
 
 def test_distance_page_single_image_and_sample_set(app, expected, weights_dir):
     open_page(app, "distance")
     fig = figures(app)[0]
     np.testing.assert_allclose(arr(fig["data"][0]["y"]), expected.mean_distance.ravel(), rtol=1e-5)
-    lines = [a["text"] for a in fig["layout"]["annotations"]]
-    assert any(t.startswith("uniform") for t in lines) and any(t.startswith("3×3 window") for t in lines)
+    assert "DINOv2" in title_of(fig) and "1 image" in title_of(fig)
     app.radio(key="vv_dist_mode").set_value("All bundled samples").run()
     assert not app.exception and not app.error
     loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
     over_samples = dataset_mean_distance(loaded, [load_image(p) for p in sorted(SAMPLES.glob("*.jpg"))])
     np.testing.assert_allclose(arr(figures(app)[0]["data"][0]["y"]), over_samples.mean.ravel(), rtol=1e-5)
-    assert figures(app)[0]["layout"]["title"]["text"].startswith("6 image(s)")
+    assert "6 images" in title_of(figures(app)[0])
+
+
+def test_distance_of_a_single_upload_is_the_uploads_not_the_sidebar_image(app, weights_dir):
+    open_page(app, "distance")
+    app.radio(key="vv_dist_mode").set_value("A set of uploads").run()
+    app.file_uploader(key="vv_dist_files").upload("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes(),
+                                                  "image/jpeg").run()
+    assert not app.exception and not app.error
+    loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
+    rocket = analyze_image(loaded, load_image(SAMPLES / "rocket.jpg")).mean_distance
+    cat = analyze_image(loaded, load_image(SAMPLES / "cat.jpg")).mean_distance
+    shown = arr(figures(app)[0]["data"][0]["y"])
+    np.testing.assert_allclose(shown, rocket.ravel(), rtol=1e-5)
+    assert not np.allclose(shown, cat.ravel(), rtol=1e-3)
 
 
 def test_facts_page_matches_table_one_format(app):
@@ -151,13 +202,28 @@ def test_facts_page_matches_table_one_format(app):
     assert list(table["model"])[1:] == ["paper: ViT-Base", "paper: ViT-Large", "paper: ViT-Huge"]
 
 
-def test_input_size_changes_the_grid(app):
+def test_input_size_changes_the_grid_and_is_in_the_link(app):
     app.select_slider(key="vv_size").set_value(336).run()
+    assert app.query_params["size"] == "336"
     open_page(app, "position")
-    assert "24×24 tiles" in figures(app)[0]["layout"]["title"]["text"]
+    assert "24×24 tiles" in title_of(figures(app)[0])
 
 
-def test_untrained_tiny_model_is_labelled_and_predicts(app):
+def test_input_size_is_capped_by_the_cache_budget(weights_dir, monkeypatch):
+    from vitviz.pipeline import estimate_analysis_nbytes
+
+    monkeypatch.setenv("VITVIZ_CACHE_BYTES", "400M")  # a quarter (100 MiB) per analysis
+    at = new_app(weights_dir, monkeypatch)
+    options = at.select_slider(key="vv_size").options
+    largest = int(options[-1])
+    limit = 400 * 2**20 // 4
+    assert estimate_analysis_nbytes(12, 6, 1, (largest // 14,) * 2, (14, 14)) <= limit
+    assert estimate_analysis_nbytes(12, 6, 1, (largest // 14 + 1,) * 2, (14, 14)) > limit
+    assert largest < 448  # 2 × native is offered when memory allows
+    assert any(f"Sizes above {largest} px are not offered" in c.value for c in at.sidebar.caption)
+
+
+def test_untrained_model_is_labelled_on_every_page(app):
     picker = app.selectbox(key="vv_model")
     assert picker.format_func(TINY).endswith("unavailable offline")  # no local weights, no hub here
     assert not picker.format_func(REAL).endswith("unavailable offline")
@@ -165,7 +231,16 @@ def test_untrained_tiny_model_is_labelled_and_predicts(app):
     assert any("unavailable" in w.value for w in app.sidebar.warning)
     assert any("untrained" in i.value for i in app.info)  # nothing computed until asked for
     app.checkbox(key="vv_untrained").check().run()
-    app.select_slider(key="vv_step").set_value("Prediction").run()
+    assert app.query_params["untrained"] == "1" and app.query_params["model"] == TINY
+    for name in PAGES:
+        open_page(app, name)
+        assert any("untrained (random) weights" in m.value for m in app.markdown), name  # the title-area badge
+        for fig in figures(app):
+            text = title_of(fig)
+            if text and name != "cnn":
+                assert "(untrained)" in text, (name, text)
+    open_page(app, "walkthrough")
+    app.select_slider(key="vv_step").set_value(8).run()
     bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]
     assert len(bars["y"]) == 5 and all(0 <= p <= 1 for p in arr(bars["x"]))
     open_page(app, "facts")
@@ -173,36 +248,117 @@ def test_untrained_tiny_model_is_labelled_and_predicts(app):
     assert app.dataframe[0].value.iloc[0]["heads"] == 3
 
 
-def test_bad_upload_shows_the_error_and_the_app_recovers(app):
+def test_bad_upload_shows_the_error_and_clearing_the_upload_clears_the_image(app):
     app.radio(key="vv_source").set_value("Upload").run()
+    assert any("Choose an image" in i.value for i in app.info)
     app.file_uploader(key="vv_upload").upload("holiday.jpg", b"definitely not a jpeg" * 20, "image/jpeg").run()
     assert not app.exception
     assert any("not an image format" in e.value for e in app.error)
     app.file_uploader(key="vv_upload").upload("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes(), "image/jpeg").run()
     assert not app.error and figures(app)
+    assert "sample" not in app.query_params
+    app.file_uploader(key="vv_upload").clear().run()
+    assert not figures(app) and any("Choose an image" in i.value for i in app.info)
     app.radio(key="vv_source").set_value("Sample").run()
     assert not app.error and figures(app)
 
 
-def test_sidebar_choices_survive_page_switches(app):
+def test_page_round_trip_keeps_every_view_setting(app):
+    app.select_slider(key="vv_step").set_value(4).run()
     app.selectbox(key="vv_sample").set_value("rocket").run()
-    for name in ("attention", "facts", "walkthrough"):
+    open_page(app, "attention")
+    app.slider(key="vv_layer").set_value(5).run()
+    app.selectbox(key="vv_head").set_value("mean").run()
+    app.selectbox(key="vv_head").set_value("1").run()
+    app.slider(key="vv_start").set_value(4).run()
+    for name in ("facts", "position", "walkthrough", "attention"):
         open_page(app, name)
         assert app.selectbox(key="vv_sample").value == "rocket"
-    assert app.query_params["sample"] == "rocket" and app.query_params["model"] == REAL
+    assert (app.slider(key="vv_layer").value, app.selectbox(key="vv_head").value) == (5, "1")
+    assert app.slider(key="vv_start").value == 4
+    assert "layer 5, head 1" in title_of(figures(app)[0])
+    open_page(app, "walkthrough")
+    assert app.select_slider(key="vv_step").value == 4
+    assert {k: app.query_params[k] for k in ("sample", "layer", "head", "start", "step")} == \
+        {"sample": "rocket", "layer": "5", "head": "1", "start": "4", "step": "4"}
 
 
-def test_cnn_page_compares_receptive_fields_with_attention_distance(app, expected):
+def test_a_link_reopens_the_view_in_a_fresh_session(weights_dir, monkeypatch):
+    at = new_app(weights_dir, monkeypatch, model=TINY, untrained="1", layer="2", head="1", step="5", sample="coffee")
+    assert at.selectbox(key="vv_model").value == TINY and at.checkbox(key="vv_untrained").value
+    assert at.select_slider(key="vv_step").value == 5 and "Prefix tokens" in at.subheader[0].value
+    open_page(at, "attention")
+    assert (at.slider(key="vv_layer").value, at.selectbox(key="vv_head").value) == (2, "1")
+    assert "layer 2, head 1" in title_of(figures(at)[0]) and "(untrained)" in title_of(figures(at)[0])
+    assert at.selectbox(key="vv_sample").value == "coffee"
+    assert not [w for w in at.warning if "is not valid" in w.value]
+
+
+def test_an_invalid_link_value_falls_back_with_a_notice(weights_dir, monkeypatch):
+    at = new_app(weights_dir, monkeypatch, layer="40", step="zero", sample="nonexistent")
+    notices = [w.value for w in at.warning]
+    assert any("`step=zero` is not valid" in n and "`step=1`" in n for n in notices), notices
+    assert any("`sample=nonexistent` is not valid" in n and "`sample=cat`" in n for n in notices), notices
+    assert at.select_slider(key="vv_step").value == 1
+    open_page(at, "attention")
+    assert any("`layer=40` is not valid" in w.value and "`layer=11`" in w.value for w in at.warning)
+    assert at.slider(key="vv_layer").value == 11
+    open_page(at, "facts")
+    assert not at.warning  # said once
+
+
+def test_presenter_mode_from_the_link(weights_dir, monkeypatch):
+    at = new_app(weights_dir, monkeypatch, present="1")
+    assert at.toggle(key="vv_present").value
+    assert at.expander and "About this view" in at.expander[0].label  # captions fold away
+    assert figures(at)[0]["layout"]["height"] <= 480
+    at.toggle(key="vv_present").set_value(False).run()
+    assert "present" not in at.query_params and not at.expander
+
+
+def test_cnn_page_starts_on_a_trained_local_cnn_with_predictions(app, expected):
     open_page(app, "cnn")
-    assert any("unavailable" in w.value for w in app.warning)  # offline: no ResNet weights here
-    assert not figures(app)
-    app.checkbox(key="vv_cnn_untrained").check().run()
-    assert not app.exception and not app.error
+    assert app.selectbox(key="vv_cnn").value == CNN and not app.checkbox(key="vv_cnn_untrained").value
+    assert not app.warning
+    bars = next(f for f in figures(app) if f["data"][0]["type"] == "bar")
+    assert list(bars["data"][0]["y"])[-1] == "Egyptian cat"  # best on top (plotted last)
+    assert "Top-5 predictions" in title_of(bars) and "MobileNetV2" in title_of(bars)
     comp = figures(app)[-1]
-    vit_heads, _, theoretical, effective = comp["data"]
+    vit_heads, _, theoretical, effective = comp["data"][:4]
     np.testing.assert_allclose(arr(vit_heads["y"]), expected.mean_distance.ravel(), rtol=1e-5)
-    assert arr(theoretical["y"]).max() == 427 / 2 and arr(theoretical["x"]).max() == 1.0
-    assert len(arr(effective["y"])) == 5
-    app.select_slider(key="vv_cnn_stage").set_value("layer4").run()
-    channels = [t for t in figures(app)[0]["data"] if t["type"] == "heatmap"]
-    assert len(channels) == 16 and arr(channels[0]["z"]).shape == (7, 7)
+    radius = arr(theoretical["y"])
+    assert np.all(np.diff(radius) >= 0) and arr(theoretical["x"]).max() == 1.0  # never appears to shrink
+    assert len(arr(effective["y"])) == len(app.select_slider(key="vv_cnn_stage").options)
+    last = app.select_slider(key="vv_cnn_stage").options[-1]
+    assert app.select_slider(key="vv_cnn_stage").value == last
+    app.checkbox(key="vv_cnn_untrained").check().run()
+    assert any("untrained (random) weights" in m.value for m in app.markdown)
+    assert any("labels are random" in c.value for c in app.caption)
+
+
+def test_unexpected_errors_show_an_id_that_is_in_the_server_log(app, monkeypatch, caplog):
+    import vitviz.analysis
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("simulated bug")
+
+    monkeypatch.setattr(vitviz.analysis, "attention_map", broken)
+    with caplog.at_level(logging.ERROR, logger="vitviz.app"):
+        app.switch_page("views/attention.py").run()
+    assert not app.exception
+    message = next(e.value for e in app.error if "Something went wrong" in e.value)
+    eid = re.search(r"Error id `([0-9a-f]{8})`", message)[1]
+    assert "simulated bug" not in message  # details go to the log, not to the audience
+    record = next(r for r in caplog.records if eid in r.getMessage())
+    assert "simulated bug" in record.getMessage() and record.exc_info is not None
+    monkeypatch.undo()
+    open_page(app, "filters")  # the app keeps serving
+
+
+def test_paper_page_shows_every_figure_and_exports_html(app):
+    open_page(app, "paper")
+    shown = figures(app)
+    assert len(shown) >= 6
+    assert all("DINOv2" in title_of(f) for f in shown if title_of(f))
+    button = next(b for b in app.get("download_button") if "HTML" in b.proto.label)
+    assert button.proto.label.startswith("Download this page")

@@ -6,6 +6,7 @@ work is one captured forward pass plus rollout, distances and predictions on its
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from .analysis import (
 from .analysis.cnn_features import describe_stages, stage_maps_and_output, stage_names
 from .analysis.receptive_field import receptive_fields
 from .analysis.filters import PAPER_NUM_COMPONENTS
-from .capture import capture
+from .capture import block_output_hooks, capture
 from .errors import UnsupportedModelError, VitvizError
 from .models import LoadedModel
 from .preprocess import PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
@@ -96,6 +97,8 @@ class ImageAnalysis:
         predictions: top-k classes (empty without a head).
         facts: Table-1 facts.
         static: the model's image-independent analyses.
+        token_norms: ``(layers, T)`` L2 norm of every block's output tokens (for high-norm
+            artefact tokens, :func:`vitviz.analysis.find_norm_outliers`).
     """
 
     prepared: PreparedImage
@@ -108,6 +111,7 @@ class ImageAnalysis:
     predictions: list[Prediction]
     facts: ModelFacts
     static: StaticAnalysis
+    token_norms: Optional[np.ndarray] = None
 
 
 def default_query(layout: TokenLayout):
@@ -127,7 +131,10 @@ def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None,
 def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5) -> ImageAnalysis:
     """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
-    result = capture(loaded.model, x)
+    norms: list[torch.Tensor] = []
+    # Norms are reduced as each block finishes, so the (layers, T, D) tokens are never all held.
+    with block_output_hooks(loaded.model, lambda _layer, out: norms.append(out[0].float().norm(dim=-1))):
+        result = capture(loaded.model, x)
     assert result.attention is not None
     layout = result.layout
     attention = result.attention[:, 0]
@@ -145,7 +152,67 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
         predictions=predictions,
         facts=model_facts(loaded.model, layout),
         static=static_analysis(loaded.model, layout.grid),
+        token_norms=torch.stack(norms).cpu().numpy(),
     )
+
+
+def analysis_nbytes(result: object) -> int:
+    """Bytes of every numpy array and tensor held by ``result`` (dataclasses, lists, dicts followed).
+
+    The static analyses are counted too although they are shared per model and grid, so the
+    figure is an upper bound of what one cached analysis adds.
+    """
+    seen: set[int] = set()
+
+    def walk(obj: object) -> int:
+        if id(obj) in seen:
+            return 0
+        seen.add(id(obj))
+        if isinstance(obj, np.ndarray):
+            return int(obj.nbytes)
+        if isinstance(obj, torch.Tensor):
+            return int(obj.element_size() * obj.nelement())
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return sum(walk(getattr(obj, f.name)) for f in dataclasses.fields(obj))
+        if isinstance(obj, (list, tuple)):
+            return sum(walk(v) for v in obj)
+        if isinstance(obj, dict):
+            return sum(walk(v) for v in obj.values())
+        return 0
+
+    return walk(result)
+
+
+def estimate_analysis_nbytes(layers: int, heads: int, num_prefix_tokens: int, grid: tuple[int, int],
+                             patch_size: tuple[int, int], *, attention_itemsize: int = 2) -> int:
+    """What one cached analysis holds, before computing it (an upper bound of :func:`analysis_nbytes`).
+
+    Attention ``layers · heads · T² · itemsize`` dominates; add the position-similarity grid
+    (``(gh·gw)²`` float64), the input tensor and display pixels, token norms, and 2 MiB for the
+    rest (filters, logits, maps). ViT-S/14 at 518 px, float16 attention: ≈ 300 MiB.
+    """
+    gh, gw = grid
+    tokens = num_prefix_tokens + gh * gw
+    h, w = gh * patch_size[0], gw * patch_size[1]
+    return (layers * heads * tokens * tokens * attention_itemsize + (gh * gw) ** 2 * 8 + h * w * 3 * 5
+            + layers * tokens * 4 + 2 * 1024 * 1024)
+
+
+def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:
+    """A copy for a cache shared by many sessions: attention as float16, every array read-only.
+
+    Attention probabilities become float16 (display maps and rollouts at other settings are
+    computed from them: relative error ≤ 2⁻¹¹ per entry); the reductions already computed
+    (rollout, mean distance, logits, token norms) stay float32. Read-only arrays make an
+    accidental in-place edit by one session raise instead of changing every session's view.
+    """
+    compact = dataclasses.replace(result, attention=result.attention.astype(np.float16))
+    for value in (compact.attention, compact.rollout, compact.mean_distance, compact.output, compact.logits,
+                  compact.token_norms, compact.prepared.display, compact.static.filters,
+                  compact.static.pos_similarity):
+        if isinstance(value, np.ndarray):
+            value.setflags(write=False)
+    return compact
 
 
 @dataclass(frozen=True)

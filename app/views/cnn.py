@@ -1,72 +1,111 @@
-"""CNN versus ViT: stage feature maps, and receptive-field growth next to attention distance."""
+"""CNN versus ViT: stage feature maps and predictions, and receptive-field growth next to attention distance."""
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from appstate import (analysis, availability, cached_cnn_analysis, cached_model, cnn_specs, csv_bytes, guarded,
-                      header, model, selection, show_figure)
+import compute
+import params
+from sidebar import availability
 from vitviz import plots
 from vitviz.analysis import depth_comparison
+from vitviz.catalog import list_models
+from vitviz.export import matrix_csv, table_csv
+from vitviz.registry import CNN
+from vitviz.weights import find_local_weights
+from widgets import current, fit, fragment, header, show_figure, title
 
-header("CNN vs ViT",
-       "A CNN sees through a window that widens layer by layer (its receptive field); a ViT can attend across the "
-       "whole image from the first block. Below: a CNN's feature maps per stage, then one plot with the ViT's mean "
-       "attention distance per head and the CNN's theoretical and effective receptive-field radius, on relative depth, "
-       "all in pixels of each network's input.")
+EXPLANATION = ("A CNN sees through a window that widens layer by layer (its receptive field); a ViT can attend "
+               "across the whole image from the first block. Below: a CNN's predictions and feature maps per stage, "
+               "then one plot with the ViT's mean attention distance per head and the CNN's theoretical and "
+               "effective receptive-field radius, on relative depth, all in pixels of each network's input.")
 
 
-def render(sel) -> None:
-    specs = {s.name: s for s in cnn_specs(sel.weights_dir)}
+def default_cnn(specs, folder, reasons) -> str:
+    """A CNN whose weights are available, local ones first; else the first registered."""
+    local = [n for n in specs if find_local_weights(n, Path(folder) if folder else None)]
+    usable = [n for n in specs if reasons[n] is None]
+    return (local or usable or list(specs))[0]
+
+
+@fragment
+def cnn_view(sel) -> None:
+    specs = {s.name: s for s in list_models(sel.weights_dir) if s.kind == CNN}
     if not specs:
         st.warning("No CNN is registered.")
         return
-    name = st.selectbox("CNN", list(specs), key="vv_cnn", format_func=lambda n: specs[n].label)
-    reason = availability(specs[name], sel.weights_dir)
-    pretrained = True
-    if reason:
-        st.warning(f"Pretrained weights for this CNN are unavailable: {reason}.")
-        if not st.checkbox("Use untrained (random) CNN weights", key="vv_cnn_untrained"):
-            return
-        pretrained = False
-    cnn = cached_model(name, sel.weights_dir, sel.device, pretrained)
-    result = cached_cnn_analysis(name, sel.weights_dir, sel.device, pretrained, sel.image_key, sel.image_bytes)
+    reasons = {n: availability(s, sel.weights_dir) for n, s in specs.items()}
+    default = default_cnn(specs, sel.weights_dir, reasons)
+    params.prepare("cnn", default, lambda v: v in specs)
+    a, b = st.columns([3, 2], vertical_alignment="bottom")
+    name = a.selectbox("CNN", list(specs), key="vv_cnn", persist_state="session",
+                       format_func=lambda n: specs[n].label + (" — unavailable offline" if reasons[n] else ""))
+    params.publish("cnn", name, default)
+    untrained = b.checkbox("Use untrained (random) CNN weights", key="vv_cnn_untrained", persist_state="session",
+                           help="The same architecture with random weights, as a contrast.")
+    if reasons[name] and not untrained:
+        st.warning(f"Pretrained weights for {specs[name].label} are unavailable: {reasons[name]}. Pick another CNN "
+                   "or tick *Use untrained (random) CNN weights*.")
+        return
+    cnn = compute.model(name, sel.weights_dir, sel.device, not untrained)
+    result = compute.cnn_analysis(name, sel.weights_dir, sel.device, not untrained, sel.image_key, sel.image_bytes)
+    cnn_title = lambda what, extra="": plots.figure_title(what, cnn.label, untrained=untrained, extra=extra)  # noqa: E731
+    if untrained:
+        st.markdown(f"**{cnn.label}** :red-badge[:material/warning: untrained (random) weights]")
 
-    st.subheader(f"Feature maps of {cnn.label}")
     stage_names = [f.name for f in result.features]
-    stage = st.select_slider("Stage", stage_names, key="vv_cnn_stage")
-    i = stage_names.index(stage)
-    feat, rf, erf = result.features[i], result.stages[i], result.effective[i]
-    st.caption(f"{feat.channels} channels on a {feat.top_maps.shape[1]}×{feat.top_maps.shape[2]} grid "
-               f"(one unit per {feat.reduction} px); theoretical receptive field {rf.size} px, effective radius "
-               f"{erf.radius:.1f} px.")
+    params.prepare("stage", stage_names[-1], lambda v: v in stage_names)
     left, right = st.columns([2, 1])
-    with left:
-        show_figure(plots.heads_grid(feat.top_maps, columns=8, subtitle="ch", labels=feat.top_channels,
-                                     title=f"{len(feat.top_channels)} most active channels"), "cnn-channels",
-                    npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
     with right:
-        show_figure(plots.rgb_figure(feat.pca_rgb, "first 3 principal components as RGB"), "cnn-pca",
-                    npz=lambda: {"pca_rgb": feat.pca_rgb, "explained": feat.pca_explained})
-        show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8),
-                                            value_name="|gradient|", title="effective receptive field (centre unit)"),
+        if result.predictions:
+            fig = plots.predictions_figure([p.label for p in result.predictions],
+                                           [p.probability for p in result.predictions],
+                                           cnn_title("Top-5 predictions"))
+            show_figure(fig, "cnn-predictions", csv=lambda: table_csv(
+                ["index", "label", "probability"],
+                ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)))
+            if untrained:
+                st.caption("Untrained weights: these labels are random.")
+        else:
+            st.caption("This CNN has no classifier head: no predictions.")
+    with left:
+        stage = st.select_slider("Stage", stage_names, key="vv_cnn_stage", persist_state="session")
+        params.publish("stage", stage, stage_names[-1])
+        i = stage_names.index(stage)
+        feat, rf, erf = result.features[i], result.stages[i], result.effective[i]
+        st.caption(f"{feat.channels} channels on a {feat.top_maps.shape[1]}×{feat.top_maps.shape[2]} grid "
+                   f"(one unit per {feat.reduction} px); theoretical receptive field {rf.size} px, effective "
+                   f"radius {erf.radius:.1f} px.")
+        show_figure(fit(plots.heads_grid(feat.top_maps, columns=8, subtitle="ch", labels=feat.top_channels,
+                                         title=cnn_title(f"{len(feat.top_channels)} most active channels", stage)),
+                        sel), "cnn-channels", npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
+    a, b = st.columns(2)
+    with a:
+        show_figure(plots.rgb_figure(feat.pca_rgb, cnn_title("First 3 principal components as RGB", stage)),
+                    "cnn-pca", npz=lambda: {"pca_rgb": feat.pca_rgb, "explained": feat.pca_explained})
+    with b:
+        show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8), value_name="|gradient|",
+                                            title=cnn_title("Effective receptive field", f"{stage}, centre unit")),
                     "cnn-erf", npz=lambda: {"gradient": erf.gradient})
 
     st.subheader("Receptive field vs attention distance")
-    vit = model(sel)
-    comp = depth_comparison(analysis(sel).mean_distance, result.layers, result.stages, result.effective)
-    show_figure(plots.depth_comparison_figure(comp, vit.label, cnn.label), "cnn-vs-vit",
+    vit = compute.analysis(sel)
+    comp = depth_comparison(vit.mean_distance, result.layers, result.stages, result.effective)
+    fig = plots.depth_comparison_figure(comp, sel.model_label + (" (untrained)" if sel.untrained else ""),
+                                        cnn.label, title=f"{sel.model_label} vs {cnn.label}")
+    show_figure(fig, "cnn-vs-vit", sel,
                 npz=lambda: {"vit_depth": comp.vit_depth, "vit_heads": comp.vit_heads,
                              "cnn_layer_depth": comp.cnn_layer_depth, "cnn_layer_radius": comp.cnn_layer_radius,
                              "cnn_stage_depth": comp.cnn_stage_depth,
                              "cnn_effective_radius": comp.cnn_effective_radius},
-                csv=lambda: csv_bytes(np.stack([comp.cnn_layer_depth, comp.cnn_layer_radius], 1),
-                                      ["relative_depth", "theoretical_rf_radius_px"], "layer"))
+                csv=lambda: matrix_csv(np.stack([comp.cnn_layer_depth, comp.cnn_layer_radius], 1),
+                                       ["relative_depth", "theoretical_rf_radius_px"], "layer"))
     first = comp.vit_heads[0]
-    st.caption(f"ViT first block: heads attend {first.min():.0f}–{first.max():.0f} px away on average; the CNN's first "
-               f"stage sees {comp.cnn_theoretical_radius[0]:.0f} px around a unit (theoretical radius).")
+    st.caption(f"ViT first block: heads attend {first.min():.0f}–{first.max():.0f} px away on average; the CNN's "
+               f"first stage sees {comp.cnn_theoretical_radius[0]:.0f} px around a unit (theoretical radius).")
 
 
-
-sel = selection("cnn")
+sel = current()
+header("CNN vs ViT", EXPLANATION, sel)
 if sel is not None:
-    with guarded():
-        render(sel)
+    cnn_view(sel)

@@ -1,66 +1,69 @@
 """Mean attention distance per head vs depth (paper Fig. 7 right)."""
 import streamlit as st
 
-from appstate import (analysis, availability, cached_dataset_distance, csv_bytes, guarded, header, images_key,
-                      model, sample_bytes, sample_names, selection, show_figure)
+import compute
+from sidebar import UPLOAD_TYPES, availability
 from vitviz import plots
 from vitviz.analysis import reference_distances
 from vitviz.catalog import list_models
+from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
+from widgets import current, fit, fragment, header, show_figure
 
-header("Attention distance",
-       "For each head: the average pixel distance between a patch and the patches it attends to, weighted by attention "
-       "(prefix tokens dropped, rows not renormalised, pixels of the network input) — the ViT analogue of a CNN's "
-       "receptive field. Some heads look far already in the first layers; others stay local. Lines: uniform attention "
-       "over the whole image, and a 3×3 patch window.")
+EXPLANATION = ("For each head: the average pixel distance between a patch and the patches it attends to, weighted "
+               "by attention (prefix tokens dropped, rows not renormalised, pixels of the network input) — the ViT "
+               "analogue of a CNN's receptive field. In the paper's Fig. 7 (right, ViT-L/16 over 128 images) some "
+               "heads attend far already in the lowest layers while others stay local, and all grow with depth. "
+               "Lines: uniform attention over the whole image and a 3×3 patch window, for each model's own grid.")
+MODES = ["This image", "All bundled samples", "A set of uploads"]
 
 
-def render(sel) -> None:
-    result = analysis(sel)
-    layout = result.layout
-    mode = st.radio("Images", ["This image", "All bundled samples", "A set of uploads"], horizontal=True,
-                    key="vv_dist_mode")
+@fragment
+def distances(sel) -> None:
+    result = compute.analysis(sel)
+    mode = st.radio("Images", MODES, horizontal=True, key="vv_dist_mode", persist_state="session")
     if mode == "This image":
-        images = (sel.image_bytes,)
+        images, single = (sel.image_bytes,), True
     elif mode == "All bundled samples":
-        images = tuple(sample_bytes(n) for n in sample_names())
+        images, single = tuple(compute.sample_bytes(n) for n in compute.sample_names()), False
     else:
-        files = st.file_uploader("Images", type=["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"],
-                                 accept_multiple_files=True, key="vv_dist_files")
-        images = tuple(f.getvalue() for f in files or [])
+        files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="vv_dist_files")
+        images, single = tuple(f.getvalue() for f in files or []), False  # even one upload is the upload's
         if not images:
             st.info("Upload a few images to average over.")
             return
     others = {s.name: s.label for s in list_models(sel.weights_dir) if s.kind == VIT and s.name != sel.model
               and availability(s, sel.weights_dir) is None}
     compare = st.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,
-                             key="vv_compare", format_func=others.get)
-    key = images_key(images)
-    series = {}
-    labels = {**others, sel.model: model(sel).label}
+                             key="vv_compare", format_func=others.get, persist_state="session")
+    key = compute.images_key(images)
+    series, refs = {}, {}
     for name, pretrained in [(sel.model, sel.pretrained)] + [(n, True) for n in compare]:
-        label = labels[name]
-        if len(images) == 1 and name == sel.model:
-            series[label] = result.mean_distance
-            continue
-        bar = st.progress(0.0, text=f"{label}: 0 / {len(images)} images")
-        done = cached_dataset_distance(
-            name, sel.weights_dir, sel.device, pretrained, sel.size, key, images,
-            _progress=lambda n, bar=bar, label=label: bar.progress(n / len(images), text=f"{label}: {n} / {len(images)} images"))
-        bar.empty()
-        series[label] = done.mean
-    refs = reference_distances(layout)
-    title = f"{len(images)} image(s), input {layout.input_hw[0]}×{layout.input_hw[1]} px"
+        label = sel.model_label if name == sel.model else others[name]
+        if single and name == sel.model:
+            series[label], layout = result.mean_distance, result.layout
+        else:
+            bar = st.progress(0.0, text=f"{label}: 0 / {len(images)} images")
+            done = compute.dataset_distance(
+                name, sel.weights_dir, sel.device, pretrained, sel.size, key, images,
+                _progress=lambda n, bar=bar, label=label: bar.progress(n / len(images),
+                                                                         text=f"{label}: {n} / {len(images)} images"))
+            bar.empty()
+            series[label], layout = done.mean, done.layout
+        refs[label] = reference_distances(layout)
+    h, w = result.layout.input_hw
+    fig = plots.distance_figure(series, refs, num_images=len(images), untrained=sel.untrained,
+                                title=f"input {h}×{w} px")
     main = next(iter(series.values()))
-    show_figure(plots.distance_figure(series, refs, title=title), "distance",
-                npz=lambda: {k: v for k, v in series.items()},
-                csv=lambda: csv_bytes(main, [f"head_{h}" for h in range(main.shape[1])], "layer"))
+    show_figure(fit(fig, sel, 520), "distance", sel, npz=lambda: dict(series),
+                csv=lambda: table_csv(DISTANCE_HEADER, distance_rows(main, len(images))))
     first, last = main[0], main[-1]
-    st.caption(f"First layer: heads span {first.min():.0f}–{first.max():.0f} px; last layer: "
-               f"{last.min():.0f}–{last.max():.0f} px. Uniform attention: {refs['uniform']:.1f} px.")
+    uniform = refs[sel.model_label]["uniform"]
+    st.caption(f"{sel.model_label}: first layer heads span {first.min():.0f}–{first.max():.0f} px; last layer "
+               f"{last.min():.0f}–{last.max():.0f} px. Uniform attention on this grid: {uniform:.1f} px.")
 
 
-sel = selection("distance")
+sel = current()
+header("Attention distance", EXPLANATION, sel)
 if sel is not None:
-    with guarded():
-        render(sel)
+    distances(sel)

@@ -1,17 +1,18 @@
 """The loaded model's facts next to the ViT paper's Table 1."""
 import streamlit as st
 
-from appstate import analysis, guarded, header, model, selection
+import compute
 from vitviz.analysis import PAPER_TABLE1
+from widgets import current, fragment, header
 
-header("Model facts",
-       "Layers, hidden size D, MLP size, heads and parameters as in the paper's Table 1, read off the loaded model, "
-       "plus the token sequence for the current input size.")
+EXPLANATION = ("Layers, hidden size D, MLP size, heads and parameters as in the paper's Table 1, read off the loaded "
+               "model, plus the token sequence for the current input size.")
 
 
-def render(sel) -> None:
-    loaded = model(sel)
-    f = analysis(sel).facts
+@fragment
+def facts(sel) -> None:
+    loaded = compute.model_for(sel)
+    f = compute.analysis(sel).facts
     st.subheader(loaded.label)
     st.caption(f"timm: `{loaded.spec.architecture if loaded.spec.local else loaded.name}` · weights: {loaded.source} · "
                f"device: {loaded.device} · dtype: {str(loaded.dtype).replace('torch.', '')}")
@@ -29,7 +30,7 @@ def render(sel) -> None:
         f"- **Classifier**: {head}")
 
 
-sel = selection("facts")
+sel = current()
+header("Model facts", EXPLANATION, sel)
 if sel is not None:
-    with guarded():
-        render(sel)
+    facts(sel)

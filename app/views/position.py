@@ -1,42 +1,78 @@
 """Position-embedding similarity (paper Fig. 7 centre)."""
 import streamlit as st
 
-from appstate import (analysis, apply_pick, clicked_point, grid_csv, guarded, header, int_input, selection,
-                      show_figure)
+import compute
+import params
 from vitviz import plots
+from vitviz.export import grid_csv
+from widgets import current, fit, fragment, header, show_figure, title
 
-header("Position embeddings",
-       "Each tile belongs to one patch position and shows the cosine similarity of its position embedding to every "
-       "other position's (prefix tokens left out). Neighbours come out similar and rows/columns share structure: the "
-       "model learned the 2-D layout from data. At a non-native input size the embeddings are resampled as the model does.")
+EXPLANATION = ("Each tile belongs to one input patch (row, column) and shows the cosine similarity of its position "
+               "embedding to every other position's (prefix tokens left out). In the paper's Fig. 7 (centre, "
+               "ViT-L/32) nearby patches have similar embeddings and rows/columns share structure: the model learned "
+               "the 2-D layout from data. Click a tile to see it large. At a non-native input size the embeddings "
+               "are resampled as the model does.")
 
 
-def render(sel) -> None:
-    result = analysis(sel)
+def pick_tile(event, grid) -> None:
+    """A click on a tile (grid picker trace) selects that tile."""
+    try:
+        points = event.selection.points or []
+    except AttributeError:
+        return
+    for point in points:
+        try:
+            row, col = plots.picked_tile(point, grid)
+        except (KeyError, IndexError):
+            continue
+        if (row, col) != (st.session_state.get("vv_pos_row"), st.session_state.get("vv_pos_col")):
+            st.session_state["_vv_pos_pick"] = (row, col)
+            st.rerun(scope="fragment")
+
+
+@fragment
+def tiles(sel) -> None:
+    result = compute.analysis(sel)
     sim = result.static.pos_similarity
     if sim is None:
         st.warning("This model has no learned absolute position embeddings.")
         return
     gh, gw = sim.shape[:2]
-    show_figure(plots.similarity_tiles(sim, f"{gh}×{gw} tiles of {gh}×{gw} similarities"), "pos-tiles",
-                npz=lambda: {"pos_embed_similarity": sim})
-    st.subheader("One position, large")
-    st.caption("Click a cell, or set row and column.")
-    apply_pick("vv_pos_pick", ("vv_pos_row", "vv_pos_col"))
-    a, b = st.columns(2)
-    row = int_input(a, "Row", 0, gh - 1, gh // 2, "vv_pos_row")
-    col = int_input(b, "Column", 0, gw - 1, gw // 2, "vv_pos_col")
-    fig = plots.similarity_tile(sim, int(row), int(col), f"similarity of position ({row}, {col}) to all positions")
-    trace = plots.add_patch_picker(fig, (gh, gw), values=sim[int(row), int(col)], value_name="similarity")
-    event = show_figure(fig, "pos-tile", on_select=True,
-                        csv=lambda: grid_csv(sim[int(row), int(col)]))
-    picked = clicked_point(event, trace)
-    if picked is not None and divmod(picked, gw) != (row, col):
-        st.session_state["vv_pos_pick"] = divmod(picked, gw)
-        st.rerun()
+    picked = st.session_state.pop("_vv_pos_pick", None)
+    if picked is not None:
+        st.session_state["vv_pos_row"], st.session_state["vv_pos_col"] = picked
+    row = params.prepare("row", gh // 2, lambda v: 0 <= v < gh)
+    col = params.prepare("col", gw // 2, lambda v: 0 <= v < gw)
+    note = "" if sel.pretrained else " (random init: no structure expected)"
+    left, right = st.columns([3, 2])
+    with left:
+        fig = plots.similarity_tiles(sim, title(sel, "Position embedding similarity",
+                                                f"{gh}×{gw} tiles of {gh}×{gw}{note}"), selected=(row, col))
+        event = show_figure(fit(fig, sel, 640), "position-tiles", sel, on_select=True,
+                            npz=lambda: {"pos_embed_similarity": sim})
+        pick_tile(event, (gh, gw))
+    with right:
+        a, b = st.columns(2)
+        row = int(a.number_input("Row", 0, gh - 1, key="vv_pos_row", persist_state="session"))
+        col = int(b.number_input("Column", 0, gw - 1, key="vv_pos_col", persist_state="session"))
+        params.publish("row", row, gh // 2)
+        params.publish("col", col, gw // 2)
+        fig = plots.similarity_tile(sim, row, col, title(sel, f"Input patch ({row}, {col})", "similarity to all"))
+        trace = plots.add_patch_picker(fig, (gh, gw), values=sim[row, col], value_name="similarity")
+        event = show_figure(fig, "position-tile", sel, on_select=True, csv=lambda: grid_csv(sim[row, col]))
+        try:
+            points = event.selection.points or []
+        except AttributeError:
+            points = []
+        for point in points:
+            if point.get("curve_number") == trace:
+                r, c = divmod(int(point.get("point_index", 0)), gw)
+                if (r, c) != (row, col):
+                    st.session_state["_vv_pos_pick"] = (r, c)
+                    st.rerun(scope="fragment")
 
 
-sel = selection("position")
+sel = current()
+header("Position embeddings", EXPLANATION, sel)
 if sel is not None:
-    with guarded():
-        render(sel)
+    tiles(sel)

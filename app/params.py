@@ -1,0 +1,142 @@
+"""One table of view parameters: session-state key, URL name, parsing, and the fallback notice.
+
+Every view setting lives in session state under its widget key (widgets use
+``persist_state="session"``, so a value survives page changes) and is mirrored in the URL under
+its short name, so a copied link reopens the same view. Adding a control is one row here.
+
+A link's values are read once, on the session's first run. A value that does not parse, or that
+the widget cannot take (``layer=40`` on a 12-layer model), falls back to the default with a
+one-line notice at the top of the page — never silently.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+import streamlit as st
+
+
+def _parse_bool(text: str) -> bool:
+    if text in ("1", "true"):
+        return True
+    if text in ("0", "false"):
+        return False
+    raise ValueError(text)
+
+
+def _format_bool(value: bool) -> str:
+    return "1" if value else "0"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A view setting: URL ``name``, session ``key``, and how its URL text maps to a value."""
+
+    name: str
+    key: str
+    parse: Callable[[str], Any] = str
+    format: Callable[[Any], str] = str
+    help: str = ""
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if value != value:  # NaN never validates
+        raise ValueError(text)
+    return value
+
+
+PARAMS: dict[str, Param] = {p.name: p for p in [
+    Param("model", "vv_model", help="model name (timm tag)"),
+    Param("sample", "vv_sample", help="bundled sample image"),
+    Param("untrained", "vv_untrained", _parse_bool, _format_bool, "1 = random weights"),
+    Param("size", "vv_size", int, help="input size in px"),
+    Param("layer", "vv_layer", int, help="attention layer (0-based)"),
+    Param("head", "vv_head", help="head number or 'mean'"),
+    Param("query", "vv_query", int, help="query token index"),
+    Param("fusion", "vv_fusion", help="rollout head fusion: mean, max, min"),
+    Param("discard", "vv_discard", _float, lambda v: f"{v:g}", "rollout discard ratio"),
+    Param("start", "vv_start", int, help="rollout start layer"),
+    Param("sinks", "vv_sinks", help="rollout: keep or drop attention sinks"),
+    Param("step", "vv_step", int, help="walk-through step, 1-based"),
+    Param("row", "vv_pos_row", int, help="position page: patch row"),
+    Param("col", "vv_pos_col", int, help="position page: patch column"),
+    Param("cnn", "vv_cnn", help="CNN model name"),
+    Param("stage", "vv_cnn_stage", help="CNN stage name"),
+    Param("present", "vv_present", _parse_bool, _format_bool, "1 = presenter mode"),
+]}
+
+_URL = "_vv_url"  # the link's values, consumed as each widget takes them
+_NOTICES = "_vv_notices"
+
+
+def read_link() -> None:
+    """On a session's first run, keep the URL's values for the widgets to take."""
+    if _URL not in st.session_state:
+        st.session_state[_URL] = {name: st.query_params[name] for name in PARAMS if name in st.query_params}
+        st.session_state[_NOTICES] = []
+
+
+def prepare(name: str, default: Any, valid: Callable[[Any], bool] = lambda _v: True) -> Any:
+    """Make the session value of ``name`` valid before its widget is drawn, and return it.
+
+    First the link's value (if it parses and ``valid`` accepts it, else the default with a notice);
+    afterwards the session's value, reset to ``default`` when it is no longer valid (another model
+    with fewer layers, say).
+    """
+    param = PARAMS[name]
+    link: dict = st.session_state.setdefault(_URL, {})
+    if name in link:
+        text = link.pop(name)
+        try:
+            value = param.parse(text)
+            ok = valid(value)
+        except (TypeError, ValueError):
+            ok = False
+        if ok:
+            st.session_state[param.key] = value
+        else:
+            st.session_state[param.key] = default
+            st.session_state.setdefault(_NOTICES, []).append(
+                f"The link's `{name}={text}` is not valid here; showing `{name}={param.format(default)}` instead.")
+    current = st.session_state.get(param.key, default)
+    try:
+        ok = valid(current)
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        current = default
+    st.session_state[param.key] = current
+    return current
+
+
+def publish(name: str, value: Any, default: Any) -> None:
+    """Mirror a setting in the URL; a default value is left out to keep links short."""
+    param = PARAMS[name]
+    if value is None or value == default:
+        if name in st.query_params:
+            del st.query_params[name]
+    else:
+        text = param.format(value)
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text
+
+
+def value(name: str, default: Any = None) -> Any:
+    """The session's current value of ``name`` (after :func:`prepare`)."""
+    return st.session_state.get(PARAMS[name].key, default)
+
+
+def show_notices(container: Optional[Any] = None) -> None:
+    """Show (once) the link values that fell back to defaults, one line each."""
+    notices = st.session_state.get(_NOTICES) or []
+    target = container or st
+    for text in notices:
+        target.warning(text, icon=":material/link_off:")
+    st.session_state[_NOTICES] = []
+
+
+def link_query() -> str:
+    """The current view's URL query (for a "copy link" hint), e.g. ``?layer=3&head=2``."""
+    items = [(k, v) for k, v in st.query_params.items()]
+    return "?" + "&".join(f"{k}={v}" for k, v in items) if items else ""

@@ -1,0 +1,178 @@
+"""The shared sidebar, drawn once per run by the entry script: model, weights, device, image, size.
+
+Returns one :class:`compute.Selection` (or None with a hint when there is nothing to show yet).
+Every setting goes through :mod:`params`, so it survives page changes and sits in the URL.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Optional
+
+import streamlit as st
+
+import compute
+import params
+from vitviz.catalog import list_models
+from vitviz.images import MAX_PIXELS
+from vitviz.registry import VIT, ModelSpec
+from vitviz.weights import find_local_weights, hub_cached_file
+
+REPO = Path(__file__).resolve().parents[1]
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+HINT = "_vv_hint"
+
+
+def weights_dir() -> Optional[str]:
+    """``$VITVIZ_WEIGHTS_DIR``, else ``weights/`` in the repository if it exists."""
+    value = os.environ.get("VITVIZ_WEIGHTS_DIR")
+    if value:
+        return value
+    local = REPO / "weights"
+    return str(local) if local.is_dir() else None
+
+
+def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
+    """None when pretrained weights can be had, else why not (for the pickers)."""
+    if find_local_weights(spec.name, Path(folder) if folder else None) or hub_cached_file(spec.name):
+        return None
+    from vitviz.models import hub_reachable
+
+    if hub_reachable(timeout=1.5):
+        return None
+    return "no local weights and the Hugging Face hub is unreachable"
+
+
+def default_model(specs: list[ModelSpec], reasons: dict[str, Optional[str]]) -> str:
+    """The first model whose weights are available (local ones first), else the first listed."""
+    folder = weights_dir()
+    local = [s.name for s in specs if find_local_weights(s.name, Path(folder) if folder else None)]
+    usable = [s.name for s in specs if reasons[s.name] is None]
+    return (local or usable or [specs[0].name])[0]
+
+
+def draw() -> Optional[compute.Selection]:
+    st.session_state[HINT] = None
+    side = st.sidebar
+    params.prepare("present", False, lambda v: isinstance(v, bool))
+    presenter = side.toggle("Presenter mode", key="vv_present",
+                            help="Sidebar folded, larger type, figures sized for a 1280×720 projector. "
+                                 "Walk-through: PageDown / PageUp (a presentation clicker) step forward / back.")
+    params.publish("present", presenter, False)
+
+    folder = weights_dir()
+    specs = [s for s in list_models(folder) if s.kind == VIT]
+    by_name = {s.name: s for s in specs}
+    reasons = {n: availability(s, folder) for n, s in by_name.items()}
+    side.markdown("### Model")
+    default = default_model(specs, reasons)
+    params.prepare("model", default, lambda v: v in by_name)
+    name = side.selectbox("Model", list(by_name), key="vv_model", label_visibility="collapsed",
+                          format_func=lambda n: f"{by_name[n].family} · {by_name[n].label}"
+                                                + (" — unavailable offline" if reasons[n] else ""))
+    params.publish("model", name, default)
+    spec, reason = by_name[name], reasons[name]
+    if reason:
+        side.warning(f"Pretrained weights unavailable: {reason}. See the README's *Weights* section.")
+    params.prepare("untrained", False, lambda v: isinstance(v, bool))
+    untrained = side.checkbox("Use untrained (random) weights", key="vv_untrained",
+                              help="The same architecture with random weights: a contrast to what training learns.")
+    params.publish("untrained", untrained, False)
+    if spec.description:
+        side.caption(spec.description)
+    device = _device_picker()
+
+    side.markdown("### Image")
+    data, label = _image_picker()
+    if data is None:
+        st.session_state[HINT] = "Choose an image in the sidebar: a sample, an upload or a camera photo."
+        return None
+    image_key = hashlib.sha256(data).hexdigest()
+    side.caption(f"Image id `{image_key[:10]}` ({label})")
+    if reason and not untrained:
+        st.session_state[HINT] = "Pick another model, or tick *Use untrained (random) weights* in the sidebar."
+        return None
+    sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
+    loaded = compute.model_for(sel)  # errors here are shown by the caller's guard
+    size = _size_picker(loaded)
+    return compute.Selection(name, not untrained, device, folder, label, image_key, data, size,
+                             model_label=loaded.label, presenter=presenter)
+
+
+def _device_picker() -> str:
+    import torch
+
+    side = st.sidebar
+    if torch.cuda.is_available():
+        choice = side.selectbox("Device", ["auto", "cpu", "cuda"], key="vv_device", persist_state="session")
+    else:
+        choice = "cpu"
+    device = compute.resolve_device(choice)
+    if st.session_state.get(compute.FORCE_CPU):
+        side.caption("Running on the CPU: the GPU ran out of memory earlier in this session.")
+    elif not torch.cuda.is_available():
+        side.caption("Device: CPU (no GPU on this machine).")
+    return device
+
+
+def _image_picker() -> tuple[Optional[bytes], str]:
+    side = st.sidebar
+    names = compute.sample_names()
+    if "vv_source" not in st.session_state:
+        st.session_state["vv_source"] = "Sample"
+    source = side.radio("Image source", ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
+                        label_visibility="collapsed")
+    if source == "Sample":
+        default = "cat" if "cat" in names else names[0]
+        params.prepare("sample", default, lambda v: v in names)
+        sample = side.selectbox("Sample image", names, key="vv_sample")
+        params.publish("sample", sample, None)  # always in the URL: a link names its image
+        return compute.sample_bytes(sample), f"sample: {sample}"
+    params.publish("sample", None, None)
+    limit = st.get_option("server.maxUploadSize")
+    if source == "Upload":
+        upload = side.file_uploader("Upload an image", type=UPLOAD_TYPES, key="vv_upload",
+                                    help=f"JPEG, PNG, WebP, BMP, TIFF or GIF (first frame); at most {limit} MB and "
+                                         f"{MAX_PIXELS // 10**6} megapixels. Read in memory, never saved.")
+        # No copy is kept: clearing the uploader clears the image.
+        return (upload.getvalue(), "your upload") if upload is not None else (None, "")
+    shot = side.camera_input("Take a photo", key="vv_camera")
+    return (shot.getvalue(), "camera photo") if shot is not None else (None, "")
+
+
+def _size_picker(loaded) -> Optional[tuple[int, int]]:
+    """Input-size slider in patch-size steps, capped by what one cached analysis may hold."""
+    from vitviz.pipeline import estimate_analysis_nbytes
+
+    side = st.sidebar
+    native = int(loaded.data_config["input_size"][1])
+    m = loaded.model
+    if not getattr(m, "dynamic_img_size", False):
+        side.caption(f"Input size: {native} px (fixed for this model)")
+        return None
+    p = int(m.patch_embed.patch_size[0])
+    prefix = int(getattr(m, "num_prefix_tokens", 1))
+    layers, heads = len(m.blocks), int(m.blocks[0].attn.num_heads)
+    budget = compute.per_analysis_budget()
+
+    def need(size: int) -> int:
+        return estimate_analysis_nbytes(layers, heads, prefix, (size // p, size // p), (p, p))
+
+    def fits(size: int) -> bool:
+        return need(size) <= budget
+
+    wanted = list(range(4 * p, min(1024, 2 * native) + 1, p))
+    if native not in wanted:
+        wanted = sorted(set(wanted) | {native})
+    options = [s for s in wanted if fits(s)] or [native]
+    params.prepare("size", native if native in options else options[-1], lambda v: v in options)
+    value = side.select_slider("Input size (px)", options=options, key="vv_size",
+                               help=f"Multiples of the patch size ({p} px); position embeddings are resampled.")
+    params.publish("size", value, native)
+    if options[-1] < wanted[-1]:
+        first_out = next(s for s in wanted if s > options[-1])
+        side.caption(f"Sizes above {options[-1]} px are not offered: one analysis at {first_out} px would hold "
+                     f"{need(first_out) / 2**20:.0f} MiB, over this server's per-analysis limit of "
+                     f"{budget / 2**20:.0f} MiB (a quarter of `{compute.CACHE_BYTES_VAR}`).")
+    return None if value == native else (value, value)
