@@ -115,3 +115,54 @@ def test_output_folder_names_are_sanitised(name, stem):
     from pathlib import Path
 
     assert safe_stem(Path(name)) == stem
+
+
+def test_version_prints_the_package_version(capsys):
+    import vitviz
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out == f"vitviz {vitviz.__version__}\n"
+
+
+def read_pyproject() -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        tomllib = pytest.importorskip("tomli")
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def test_version_has_a_single_source():
+    pyproject = read_pyproject()
+    assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
+    assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "vitviz.__version__"}
+    assert pyproject["project"]["scripts"] == {"vitviz": "vitviz.cli:main"}
+
+
+def test_package_dependencies_match_requirements_txt():
+    from packaging.requirements import Requirement
+
+    def by_name(lines):
+        reqs = [Requirement(line) for line in lines]
+        return {r.name.lower().replace("_", "-"): str(r.specifier) for r in reqs}
+
+    txt = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
+    declared = by_name(read_pyproject()["project"]["dependencies"])
+    assert declared == by_name([line for line in txt if line])
+    assert {"torch", "timm", "huggingface-hub", "safetensors", "streamlit"} <= set(declared)
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_verbose_adds_the_traceback_to_the_one_line_error(where, tmp_path, capsys):
+    args = ["analyze", str(SAMPLES / "cat.jpg"), "--model", "vit_nonexistent", "--out", str(tmp_path)]
+    assert main(args) == 2
+    quiet = capsys.readouterr().err
+    assert quiet.startswith("vitviz: error: ") and "unknown model" in quiet and len(quiet.splitlines()) == 1
+
+    assert main(["--verbose", *args] if where == "before" else [*args, "--verbose"]) == 2
+    loud = capsys.readouterr().err.splitlines()
+    assert loud[0] == "Traceback (most recent call last):"
+    assert any("vitviz/catalog.py" in line or "vitviz/models.py" in line for line in loud)
+    assert loud[-1] == quiet.strip()  # the same one-line message ends it

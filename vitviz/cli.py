@@ -1,6 +1,7 @@
-"""Command line: ``python -m vitviz {models,analyze,download}``.
+"""Command line: ``python -m vitviz {models,analyze,cnn,download}``.
 
-Errors a user can cause print one line to stderr and exit with status 2; no traceback.
+Errors a user can cause print one line to stderr and exit with status 2; no traceback
+unless ``--verbose`` asks for one.
 """
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ import csv
 import json
 import re
 import sys
+import traceback
 from pathlib import Path
 from typing import Optional, Sequence
 
+from . import __version__
 from .errors import VitvizError
 
 CONVENTIONS = {
@@ -62,6 +65,11 @@ def _unique(stem: str, taken: set[str]) -> str:
     return name
 
 
+def say(message: str) -> None:
+    """A progress line on stderr (stdout stays for results)."""
+    print(f"vitviz: {message}", file=sys.stderr, flush=True)
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from .catalog import list_models, weights_source
 
@@ -80,7 +88,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import analyze_image
 
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
-                        pretrained=not args.untrained)
+                        pretrained=not args.untrained, progress=say)
     images = expand_images(args.images)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -142,7 +150,8 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     from .models import load_model
     from .pipeline import analyze_cnn
 
-    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained)
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
+                        progress=say)
     result = analyze_cnn(loaded, load_image(args.image), args.image_size)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -161,29 +170,50 @@ def cmd_cnn(args: argparse.Namespace) -> int:
         arrays[f"{key}/effective_rf_gradient"] = erf.gradient
         arrays[f"{key}/rf"] = np.array([stage.size, stage.jump, erf.radius], dtype=np.float64)
     np.savez_compressed(out / "stage_features.npz", **arrays)
+    summary = {
+        "image": str(args.image),
+        "model": loaded.name,
+        "label": loaded.label,
+        "weights": loaded.source,
+        "pretrained": loaded.pretrained,
+        "input_size": list(result.prepared.hw),
+        "predictions": [{"index": p.index, "label": p.label, "probability": p.probability}
+                        for p in result.predictions],
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     for stage, erf in zip(result.stages, result.effective):
         print(f"{stage.name:>12}: theoretical RF {stage.size:4d} px (jump {stage.jump:2d}), "
               f"effective radius {erf.radius:6.1f} px")
-    print(f"-> {out / 'receptive_field.csv'}, {out / 'stage_features.npz'}")
+    if result.predictions:
+        best = result.predictions[0]
+        print(f"top-1: {best.label} (class {best.index}, {best.probability:.1%})")
+    print(f"-> {out / 'receptive_field.csv'}, {out / 'stage_features.npz'}, {out / 'summary.json'}")
     return 0
 
 
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download
 
-    for path in download(args.names, args.to):
+    for path in download(args.names, args.to, progress=say):
         print(f"saved {path}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vitviz", description="Open up pretrained Vision Transformers.")
+    # --verbose works before or after the command; SUPPRESS keeps a subcommand's default
+    # from overwriting a --verbose given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="print the traceback of an error, not just its one-line message")
+    parser = argparse.ArgumentParser(prog="python -m vitviz", description="Open up pretrained Vision Transformers.",
+                                     parents=[common])
+    parser.add_argument("--version", action="version", version=f"vitviz {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def weights_arg(p: argparse.ArgumentParser) -> None:
         p.add_argument("--weights-dir", default=None, help="local weights folder (default: $VITVIZ_WEIGHTS_DIR)")
 
-    p = sub.add_parser("models", help="list the models and where their weights would come from")
+    p = sub.add_parser("models", parents=[common], help="list the models and where their weights would come from")
     weights_arg(p)
     p.set_defaults(func=cmd_models)
 
@@ -196,28 +226,32 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
         p.add_argument("--out", required=True, help="output folder")
 
-    p = sub.add_parser("analyze", help="write every analysis of some images to a folder")
+    p = sub.add_parser("analyze", parents=[common], help="write every analysis of some images to a folder")
     p.add_argument("images", nargs="+", help="image files or folders of images")
     run_args(p, "model name (see 'models')")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("cnn", help="a CNN's receptive fields and stage feature maps for an image")
+    p = sub.add_parser("cnn", parents=[common], help="a CNN's receptive fields and stage feature maps for an image")
     p.add_argument("image", help="image file")
     run_args(p, "CNN model name (e.g. resnet50.a1_in1k)")
     p.set_defaults(func=cmd_cnn)
 
-    p = sub.add_parser("download", help="fetch weights through timm/Hugging Face into a local weights folder")
+    p = sub.add_parser("download", parents=[common],
+                       help="fetch weights through timm/Hugging Face into a local weights folder")
     p.add_argument("names", nargs="+", help="model names (timm tags)")
-    p.add_argument("--to", required=True, help="weights folder to write")
+    p.add_argument("--to", required=True, help="weights folder to write (files appear only when complete)")
     p.set_defaults(func=cmd_download)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; returns the exit status (2 for an error the user can fix)."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except VitvizError as exc:
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
         print(f"vitviz: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

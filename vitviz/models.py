@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 from torch import nn
@@ -27,7 +27,8 @@ from torch import nn
 from .catalog import get_spec, hub_repo_hint, list_models, weights_source  # noqa: F401 (re-exported)
 from .errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
 from .registry import VIT, ModelSpec
-from .weights import LocalWeights, find_local_weights, hub_cached_file, load_state_dict, sha256sum
+from .weights import (HubDownloadError, LocalWeights, fetch_from_hub, find_local_weights, hub_cached_file, hub_offline,
+                      load_state_dict, sha256sum)
 from .weights import weights_dir as resolve_weights_dir
 
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -126,6 +127,7 @@ def load_model(
     pretrained: bool = True,
     allow_download: bool = True,
     use_cache: bool = True,
+    progress: Optional[Callable[[str], None]] = None,
 ) -> LoadedModel:
     """Load a model by name, cached per (name, weights folder, device, dtype, pretrained).
 
@@ -136,6 +138,8 @@ def load_model(
         dtype: ``"float32"`` (default), or ``"bfloat16"``/``"float16"`` on CUDA.
         pretrained: False builds random weights, labelled "untrained".
         allow_download: False keeps the hub path to the local HF cache only.
+        progress: called with a one-line message before a download from the hub starts
+            (huggingface_hub's byte progress bar shows on a terminal's stderr as well).
 
     Raises:
         UnknownModelError, WeightsNotFoundError, WeightsError, VitvizError.
@@ -151,7 +155,7 @@ def load_model(
                 return _cache[key]
     spec = get_spec(name, folder)
     # A load that fails raises before anything is cached, so a retry starts clean.
-    loaded = _build(spec, folder, pretrained, allow_download)
+    loaded = _build(spec, folder, pretrained, allow_download, progress)
     loaded.model.to(device=dev, dtype=dt)
     loaded.device, loaded.dtype = dev, dt
     if use_cache:
@@ -185,7 +189,8 @@ def _create(spec: ModelSpec, pretrained: bool, **kwargs: Any) -> nn.Module:
         raise
 
 
-def _build(spec: ModelSpec, folder: Optional[Path], pretrained: bool, allow_download: bool) -> LoadedModel:
+def _build(spec: ModelSpec, folder: Optional[Path], pretrained: bool, allow_download: bool,
+           progress: Optional[Callable[[str], None]] = None) -> LoadedModel:
     if not pretrained:
         model = _create(spec, pretrained=False)
         return _finish(spec, model, "untrained")
@@ -198,13 +203,17 @@ def _build(spec: ModelSpec, folder: Optional[Path], pretrained: bool, allow_down
         return _finish(spec, model, f"hub-cache:{cached}")
     if not allow_download:
         hub_error = "not tried: downloads are off and the Hugging Face cache has no copy"
+    elif hub_offline():
+        hub_error = "not tried: HF_HUB_OFFLINE is set and the Hugging Face cache has no copy"
     elif not hub_reachable():
         hub_error = "the hub cannot be reached from this machine"
     else:
-        try:
-            return _finish(spec, _create(spec, pretrained=True), "hub")
-        except Exception as exc:  # HTTP, auth and timm errors all mean "not from the hub"
-            hub_error = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        if progress is not None:
+            progress(f"downloading {spec.name} from the Hugging Face hub ({hub_repo_hint(spec)})")
+        try:  # bounded: gives up after hub_timeout() s without progress
+            return _finish(spec, fetch_from_hub(spec.name, lambda: _create(spec, pretrained=True)), "hub")
+        except HubDownloadError as exc:
+            hub_error = exc.reason
     where = (f"no {spec.name}.safetensors in weights folder '{folder}'" if folder
              else "no weights folder is set (VITVIZ_WEIGHTS_DIR or --weights-dir)")
     raise WeightsNotFoundError(
@@ -233,7 +242,8 @@ def hub_reachable(timeout: float = 3.0, ttl: float = 60.0) -> bool:
         return _reachable[endpoint][1]
     url = urlparse(endpoint)
     try:
-        with socket.create_connection((url.hostname or "", url.port or 443), timeout=timeout):
+        port = url.port or (80 if url.scheme == "http" else 443)
+        with socket.create_connection((url.hostname or "", port), timeout=timeout):
             ok = True
     except OSError:
         ok = False
