@@ -84,6 +84,13 @@ class Selection:
     presenter: bool = False
 
     @property
+    def short_label(self) -> str:
+        """The label without its parenthesised description ("DINOv2 ViT-S/14"), for figure titles."""
+        import re
+
+        return re.sub(r"\s*\([^)]*\)", "", self.model_label).strip() or self.model
+
+    @property
     def untrained(self) -> bool:
         return not self.pretrained
 

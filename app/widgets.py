@@ -21,7 +21,7 @@ UNTRAINED_BADGE = ":red-badge[:material/warning: untrained (random) weights]"
 
 def title(sel: compute.Selection, what: str, extra: str = "") -> str:
     """A figure title naming the model, "(untrained)" when so, and ``extra``."""
-    return plots.figure_title(what, sel.model_label, untrained=sel.untrained, extra=extra)
+    return plots.figure_title(what, sel.short_label, untrained=sel.untrained, extra=extra)
 
 
 def header(page_title: str, explanation: str, sel: Optional[compute.Selection] = None,
@@ -75,9 +75,11 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
                 npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
                 csv: Optional[Callable[[], str]] = None, on_select: bool = False, height: Optional[int] = None):
     """A plotly figure with PNG export (camera button) and lazy CSV/NPZ downloads, named after the model."""
-    stem = file_stem(key, sel.model_label if sel else "", "untrained" if sel and sel.untrained else "")
+    stem = file_stem(key, sel.short_label if sel else "", "untrained" if sel and sel.untrained else "")
     config = {**PLOT_CONFIG, "toImageButtonOptions": {**PLOT_CONFIG["toImageButtonOptions"], "filename": stem}}
     extra = {"height": height} if height else {}
+    if fig.layout.width:  # a figure laid out for its width (small multiples) keeps it: panels stay square
+        extra["width"] = "content"
     event = st.plotly_chart(fig, key=key, config=config, on_select="rerun" if on_select else "ignore",
                             selection_mode="points", **extra)
     if npz is None and csv is None:
@@ -114,7 +116,7 @@ def current() -> Optional[compute.Selection]:
     return sel
 
 
-def fit(fig, sel: Optional[compute.Selection], height: int = 470):
+def fit(fig, sel: Optional[compute.Selection], height: int = 430):
     """In presenter mode, size a page's main figure so it fits a 1280×720 screen under the title."""
     if sel is not None and sel.presenter:
         fig.update_layout(height=height)

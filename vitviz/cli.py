@@ -6,7 +6,6 @@ unless ``--verbose`` asks for one.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import sys
@@ -81,6 +80,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
+    from .export import DISTANCE_HEADER, distance_rows, write_table_csv
     import numpy as np
 
     from .images import load_image
@@ -133,17 +133,13 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             if result.predictions else ""
         print(f"{image_path} -> {folder}{top}")
     mean = np.mean(distances, axis=0)
-    with open(out / "mean_attention_distance.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["layer", "head", "mean_attention_distance_px", "num_images"])
-        for layer in range(mean.shape[0]):
-            for head in range(mean.shape[1]):
-                writer.writerow([layer, head, f"{mean[layer, head]:.4f}", len(distances)])
+    write_table_csv(out / "mean_attention_distance.csv", DISTANCE_HEADER, distance_rows(mean, len(distances)))
     print(f"mean attention distance over {len(distances)} image(s) -> {out / 'mean_attention_distance.csv'}")
     return 0
 
 
 def cmd_cnn(args: argparse.Namespace) -> int:
+    from .export import write_table_csv
     import numpy as np
 
     from .images import load_image
@@ -156,11 +152,8 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     total = max(layer.depth for layer in result.layers)
-    with open(out / "receptive_field.csv", "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["layer", "depth", "theoretical_rf_px", "jump_px"])
-        for layer in result.layers:
-            writer.writerow([layer.name, f"{layer.depth / total:.4f}", layer.size, layer.jump])
+    write_table_csv(out / "receptive_field.csv", ["layer", "depth", "theoretical_rf_px", "jump_px"],
+                    ([layer.name, f"{layer.depth / total:.4f}", layer.size, layer.jump] for layer in result.layers))
     arrays = {}
     for feat, stage, erf in zip(result.features, result.stages, result.effective):
         key = feat.name.replace(".", "_")  # module names ("stages.0") are not file names: keep every part

@@ -61,8 +61,9 @@ def attention_view(sel) -> None:
             st.rerun(scope="fragment")
     with right:
         maps = compute.head_maps(aid, layer, query, result)
-        show_figure(plots.heads_grid(maps, columns=3 if heads <= 12 else 4,
-                                     title=title(sel, f"All {heads} heads", f"layer {layer}")),
+        show_figure(plots.heads_grid(maps, columns=3 if heads <= 12 else 4, width=520, background=display,
+                                     patch_size=layout.patch_size, query_patch=query_patch, marked=found.sinks,
+                                     value_name="attention", title=title(sel, f"All {heads} heads", f"layer {layer}")),
                     "attention-heads", sel, npz=lambda: {"maps": maps})
 
 

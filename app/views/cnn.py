@@ -1,4 +1,5 @@
 """CNN versus ViT: stage feature maps and predictions, and receptive-field growth next to attention distance."""
+import re
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +50,8 @@ def cnn_view(sel) -> None:
         return
     cnn = compute.model(name, sel.weights_dir, sel.device, not untrained)
     result = compute.cnn_analysis(name, sel.weights_dir, sel.device, not untrained, sel.image_key, sel.image_bytes)
-    cnn_title = lambda what, extra="": plots.figure_title(what, cnn.label, untrained=untrained, extra=extra)  # noqa: E731
+    cnn_short = re.sub(r"\s*\([^)]*\)", "", cnn.spec.label).strip() or name
+    cnn_title = lambda what, extra="": plots.figure_title(what, cnn_short, untrained=untrained, extra=extra)  # noqa: E731
     if untrained:
         st.markdown(f"**{cnn.label}** :red-badge[:material/warning: untrained (random) weights]")
 
@@ -76,7 +78,7 @@ def cnn_view(sel) -> None:
         st.caption(f"{feat.channels} channels on a {feat.top_maps.shape[1]}×{feat.top_maps.shape[2]} grid "
                    f"(one unit per {feat.reduction} px); theoretical receptive field {rf.size} px, effective "
                    f"radius {erf.radius:.1f} px.")
-        show_figure(fit(plots.heads_grid(feat.top_maps, columns=8, subtitle="ch", labels=feat.top_channels,
+        show_figure(fit(plots.heads_grid(feat.top_maps, columns=8, subtitle="ch", labels=feat.top_channels, width=820,
                                          title=cnn_title(f"{len(feat.top_channels)} most active channels", stage)),
                         sel), "cnn-channels", npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
     a, b = st.columns(2)
@@ -91,8 +93,10 @@ def cnn_view(sel) -> None:
     st.subheader("Receptive field vs attention distance")
     vit = compute.analysis(sel)
     comp = depth_comparison(vit.mean_distance, result.layers, result.stages, result.effective)
-    fig = plots.depth_comparison_figure(comp, sel.model_label + (" (untrained)" if sel.untrained else ""),
-                                        cnn.label, title=f"{sel.model_label} vs {cnn.label}")
+    vit_name = sel.short_label + (" (untrained)" if sel.untrained else "")
+    cnn_name = cnn_short + (" (untrained)" if untrained else "")
+    fig = plots.depth_comparison_figure(comp, vit_name, cnn_name,
+                                        title=f"Receptive field vs attention distance · {vit_name} vs {cnn_name}")
     show_figure(fig, "cnn-vs-vit", sel,
                 npz=lambda: {"vit_depth": comp.vit_depth, "vit_heads": comp.vit_heads,
                              "cnn_layer_depth": comp.cnn_layer_depth, "cnn_layer_radius": comp.cnn_layer_radius,

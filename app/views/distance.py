@@ -39,7 +39,7 @@ def distances(sel) -> None:
     key = compute.images_key(images)
     series, refs = {}, {}
     for name, pretrained in [(sel.model, sel.pretrained)] + [(n, True) for n in compare]:
-        label = sel.model_label if name == sel.model else others[name]
+        label = sel.short_label if name == sel.model else others[name]
         if single and name == sel.model:
             series[label], layout = result.mean_distance, result.layout
         else:
@@ -58,8 +58,8 @@ def distances(sel) -> None:
     show_figure(fit(fig, sel, 520), "distance", sel, npz=lambda: dict(series),
                 csv=lambda: table_csv(DISTANCE_HEADER, distance_rows(main, len(images))))
     first, last = main[0], main[-1]
-    uniform = refs[sel.model_label]["uniform"]
-    st.caption(f"{sel.model_label}: first layer heads span {first.min():.0f}–{first.max():.0f} px; last layer "
+    uniform = refs[sel.short_label]["uniform"]
+    st.caption(f"{sel.short_label}: first layer heads span {first.min():.0f}–{first.max():.0f} px; last layer "
                f"{last.min():.0f}–{last.max():.0f} px. Uniform attention on this grid: {uniform:.1f} px.")
 
 

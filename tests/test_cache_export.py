@@ -1,0 +1,202 @@
+"""The dashboard's byte-bounded cache, the compact shared analyses, the shared CSV/NPZ writers, and its locks."""
+import csv
+import io
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO, SAMPLES, make_vit
+from vitviz.cache import ByteLRU
+from vitviz.export import DISTANCE_HEADER, distance_rows, file_stem, grid_csv, npz_bytes, table_csv
+
+
+# ----------------------------------------------------------------------------- ByteLRU
+def test_byte_lru_evicts_least_recently_used_until_the_total_fits():
+    cache = ByteLRU(100)
+    cache.put("a", 1, 40)
+    cache.put("b", 2, 40)
+    assert cache.get("a") == 1  # a is now the most recent
+    cache.put("c", 3, 40)  # 120 > 100: b (least recent) goes
+    assert "b" not in cache and cache.get("a") == 1 and cache.get("c") == 3
+    assert cache.total_bytes == 80 and len(cache) == 2
+    cache.put("huge", 4, 101)  # larger than the whole budget: returned by callers, never kept
+    assert "huge" not in cache and cache.total_bytes == 80
+    cache.put("a", 5, 10)  # replacing an entry replaces its size
+    assert cache.total_bytes == 50 and cache.get("a") == 5
+
+
+def test_byte_lru_computes_a_key_once_for_concurrent_callers_and_caches_no_failure():
+    cache = ByteLRU(1000)
+    calls = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.2)
+        return "value"
+
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute("k", slow, lambda v: 10)))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == ["value"] * 4 and len(calls) == 1
+
+    def broken():
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_compute("x", broken, lambda v: 1)
+    assert "x" not in cache
+    assert cache.get_or_compute("x", lambda: 7, lambda v: 1) == 7
+
+
+def test_byte_lru_slow_key_does_not_block_other_keys():
+    cache = ByteLRU(1000)
+    release = threading.Event()
+    started = threading.Event()
+
+    def blocked():
+        started.set()
+        release.wait(10)
+        return 1
+
+    worker = threading.Thread(target=lambda: cache.get_or_compute("slow", blocked, lambda v: 1))
+    worker.start()
+    started.wait(5)
+    start = time.monotonic()
+    assert cache.get_or_compute("fast", lambda: 2, lambda v: 1) == 2
+    assert time.monotonic() - start < 1.0
+    release.set()
+    worker.join()
+
+
+# ----------------------------------------------------------------------------- compact, read-only analyses
+@pytest.fixture(scope="module")
+def small_analysis():
+    from vitviz.images import load_image
+    from vitviz.models import LoadedModel  # noqa: F401  (type only)
+    from vitviz.pipeline import analyze_prepared
+    from vitviz.preprocess import prepare_image
+
+    model = make_vit(depth=3)
+    from vitviz.models import _finish
+    from vitviz.catalog import get_spec
+
+    loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
+    prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config, (224, 224))
+    return analyze_prepared(loaded, prepared)
+
+
+def test_frozen_compact_keeps_reductions_and_makes_every_array_read_only(small_analysis):
+    from vitviz.pipeline import analysis_nbytes, frozen_compact
+
+    full = small_analysis
+    compact = frozen_compact(full)
+    assert compact.attention.dtype == np.float16 and full.attention.dtype == np.float32
+    np.testing.assert_allclose(compact.attention, full.attention, rtol=2 ** -10, atol=6e-8)
+    assert compact.rollout is full.rollout and compact.mean_distance.dtype != np.float16
+    for array in (compact.attention, compact.rollout, compact.mean_distance, compact.token_norms,
+                  compact.prepared.display):
+        with pytest.raises(ValueError):  # one session cannot change what every session sees
+            array[(0,) * array.ndim] = 1
+    saved = full.attention.nbytes - compact.attention.nbytes
+    assert analysis_nbytes(full) - analysis_nbytes(compact) == saved == full.attention.nbytes // 2
+
+
+def test_token_norms_are_the_block_outputs_norms(small_analysis):
+    from vitviz.capture import capture
+
+    model = make_vit(depth=3)
+    result = capture(model, small_analysis.prepared.tensor, keep_tokens=True)
+    np.testing.assert_allclose(small_analysis.token_norms, result.tokens[:, 0].norm(dim=-1).numpy(), rtol=1e-5)
+    assert small_analysis.token_norms.shape == (3, small_analysis.layout.num_tokens)
+
+
+@pytest.mark.parametrize("size", [224, 448])
+def test_the_size_estimate_matches_what_an_analysis_holds(size):
+    from vitviz.images import load_image
+    from vitviz.models import _finish
+    from vitviz.pipeline import analysis_nbytes, analyze_prepared, estimate_analysis_nbytes, frozen_compact
+    from vitviz.preprocess import prepare_image
+    from vitviz.catalog import get_spec
+
+    model = make_vit(depth=2)
+    loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
+    result = frozen_compact(analyze_prepared(loaded, prepare_image(load_image(SAMPLES / "cat.jpg"),
+                                                                   loaded.data_config, (size, size))))
+    layout = result.layout
+    estimate = estimate_analysis_nbytes(2, 3, layout.num_prefix_tokens, layout.grid, layout.patch_size)
+    actual = analysis_nbytes(result)
+    assert actual <= estimate  # the size slider never admits more than the budget
+    assert estimate < 1.25 * actual + 2 * 2**20
+
+
+# ----------------------------------------------------------------------------- shared writers
+def test_table_csv_quotes_labels_and_distance_rows_are_the_cli_format():
+    text = table_csv(["index", "label"], [(1, 'tabby, tabby cat'), (2, 'say "hi"')])
+    assert list(csv.reader(io.StringIO(text))) == [["index", "label"], ["1", "tabby, tabby cat"], ["2", 'say "hi"']]
+    mean = np.array([[1.0, 2.5], [3.25, 4.0]])
+    rows = distance_rows(mean, 7)
+    assert DISTANCE_HEADER == ("layer", "head", "mean_attention_distance_px", "num_images")
+    assert rows == [(0, 0, "1.0000", 7), (0, 1, "2.5000", 7), (1, 0, "3.2500", 7), (1, 1, "4.0000", 7)]
+    assert grid_csv(np.eye(2)).splitlines() == ["row,col_0,col_1", "0,1,0", "1,0,1"]
+
+
+def test_npz_bytes_round_trip_and_file_stems():
+    data = np.load(io.BytesIO(npz_bytes({"a": np.arange(3), "b": np.eye(2, dtype=np.float16)})))
+    assert data["a"].tolist() == [0, 1, 2] and data["b"].dtype == np.float16
+    assert file_stem("attention-map", "DINOv2 ViT-S/14 (untrained)") == "vitviz-attention-map-dinov2-vit-s-14-untrained"
+    assert file_stem("distance", "", "") == "vitviz-distance"
+
+
+def test_cli_writes_the_same_distance_csv_as_the_app(tmp_path):
+    from vitviz.cli import main
+
+    out = tmp_path / "out"
+    assert main(["analyze", str(SAMPLES / "cat.jpg"), "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+                 "--untrained", "--device", "cpu", "--out", str(out)]) == 0
+    written = (out / "mean_attention_distance.csv").read_text()
+    summary = np.load(out / "cat" / "analysis.npz")["mean_attention_distance"]
+    assert written == table_csv(DISTANCE_HEADER, distance_rows(summary, 1))
+
+
+# ----------------------------------------------------------------------------- the app's locks
+@pytest.fixture()
+def compute_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "app"))
+    sys.modules.pop("compute", None)
+    import compute
+
+    return compute
+
+
+def test_a_model_load_does_not_wait_for_the_forward_lock(compute_module):
+    """A (slow) load or hub download must not block other sessions' forwards, nor wait for them."""
+    done = threading.Event()
+    with compute_module.FORWARD_LOCK:  # another session is running a forward
+        worker = threading.Thread(target=lambda: (compute_module.model(
+            "vit_tiny_patch16_224.augreg_in21k_ft_in1k", None, "cpu", False), done.set()))
+        worker.start()
+        assert done.wait(120), "loading a model waited for the forward lock"
+    worker.join()
+
+
+def test_auto_device_resolves_before_it_becomes_a_cache_key(compute_module):
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert compute_module.resolve_device("auto") == expected
+    assert compute_module.resolve_device("cpu") == "cpu"
+
+
+def test_cache_budget_reads_the_environment(compute_module, monkeypatch):
+    monkeypatch.delenv("VITVIZ_CACHE_BYTES", raising=False)
+    assert compute_module.cache_budget() == 2 * 1024 ** 3
+    monkeypatch.setenv("VITVIZ_CACHE_BYTES", "512M")
+    assert compute_module.cache_budget() == 512 * 1024 ** 2 and compute_module.per_analysis_budget() == 128 * 2**20
+    monkeypatch.setenv("VITVIZ_CACHE_BYTES", "lots")
+    assert compute_module.cache_budget() == 2 * 1024 ** 3
