@@ -97,6 +97,59 @@ def dashboard_timings(model_name: str) -> dict[str, float]:
     return timings
 
 
+RATIO_MODELS = ["vit_tiny_patch16_224.augreg_in21k_ft_in1k", "vit_small_patch16_224.augreg_in21k_ft_in1k",
+                "vit_base_patch16_224.augreg2_in21k_ft_in1k", "vit_large_patch16_224.augreg_in21k_ft_in1k"]
+MEMORY_CASES = [("vit_small_patch14_dinov2.lvd142m", 224), ("vit_small_patch14_dinov2.lvd142m", 518),
+                ("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224)]
+
+
+def ratio_table(device: str, repeats: int = 5) -> list[tuple[str, str]]:
+    """analysis/forward for ViT-Ti, S, B and L (random init, one 224 px image)."""
+    from vitviz.images import load_image
+    from vitviz.models import load_model
+    from vitviz.pipeline import analyze_prepared
+    from vitviz.preprocess import prepare_image
+
+    sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    rows = []
+    for name in RATIO_MODELS:
+        loaded = load_model(name, pretrained=False, device=device, use_cache=False)
+        prepared = prepare_image(load_image(REPO / "assets" / "samples" / "cat.jpg"), loaded.data_config)
+        x = prepared.tensor.to(device)
+
+        def forward():
+            with torch.inference_mode():
+                return loaded.model(x)
+
+        t_forward = median_time(forward, repeats, sync=sync)
+        t_analysis = median_time(lambda: analyze_prepared(loaded, prepared), repeats, sync=sync)
+        rows.append((f"analysis/forward {name.split('.')[0]}",
+                     f"{t_analysis / t_forward:.2f} ({t_analysis * 1000:.0f} / {t_forward * 1000:.0f} ms)"))
+        del loaded
+    return rows
+
+
+def memory_table() -> list[tuple[str, str]]:
+    """MiB one cached dashboard analysis holds (float16 attention, as the app caches it) vs float32."""
+    from vitviz.images import load_image
+    from vitviz.models import load_model
+    from vitviz.pipeline import analysis_nbytes, analyze_image, estimate_analysis_nbytes, frozen_compact
+
+    rows = []
+    for name, size in MEMORY_CASES:
+        loaded = load_model(name, pretrained=False, device="cpu", use_cache=False)
+        full = analyze_image(loaded, load_image(REPO / "assets" / "samples" / "cat.jpg"), size)
+        compact = frozen_compact(full)
+        layout = full.layout
+        estimate = estimate_analysis_nbytes(len(loaded.model.blocks), full.attention.shape[1],
+                                            layout.num_prefix_tokens, layout.grid, layout.patch_size)
+        rows.append((f"cached analysis {name.split('.')[0]} @ {size} px (MiB)",
+                     f"{analysis_nbytes(compact) / 2**20:.1f} (float32 attention: {analysis_nbytes(full) / 2**20:.1f}; "
+                     f"size-slider estimate {estimate / 2**20:.1f}; {layout.num_tokens} tokens)"))
+        del loaded, full, compact
+    return rows
+
+
 def cold_start() -> dict[str, float]:
     times = []
     for _ in range(3):
@@ -116,8 +169,16 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--model", default=None, help=f"timm tag (default {FULL_MODEL}, --quick {QUICK_MODEL})")
     parser.add_argument("--no-dashboard", action="store_true", help="skip the AppTest timings")
+    parser.add_argument("--tables", action="store_true",
+                        help="only the analysis/forward table (ViT-Ti/S/B/L) and the memory per cached analysis")
     parser.add_argument("--rss-child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.tables:
+        rows = ratio_table(args.device) + memory_table()
+        width = max(len(k) for k, _ in rows)
+        for key, value in rows:
+            print(f"{key:<{width}}  {value}")
+        return
     model_name = args.model or (QUICK_MODEL if args.quick else FULL_MODEL)
     if args.rss_child is not None:
         rss_child(model_name, args.rss_child, args.device)

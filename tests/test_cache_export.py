@@ -134,7 +134,7 @@ def test_the_size_estimate_matches_what_an_analysis_holds(size):
     estimate = estimate_analysis_nbytes(2, 3, layout.num_prefix_tokens, layout.grid, layout.patch_size)
     actual = analysis_nbytes(result)
     assert actual <= estimate  # the size slider never admits more than the budget
-    assert estimate < 1.25 * actual + 2 * 2**20
+    assert estimate < 1.25 * actual + 4 * 2**20
 
 
 # ----------------------------------------------------------------------------- shared writers

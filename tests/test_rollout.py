@@ -147,6 +147,22 @@ def test_excluded_keys_rows_sum_to_one_and_receive_nothing():
     m = rollout_map(attn, LAY, exclude_keys=[sink])
     assert m[2, 3] == 0
     expected = attention_rollout(attn, exclude_keys=[sink])[0, 1:].reshape(3, 4).numpy()
-    np.testing.assert_allclose(m, expected)
+    np.testing.assert_allclose(m, expected, rtol=1e-6)  # one row carried as a vector: float rounding differs
     with pytest.raises(VitvizError, match="leave out"):
         attention_rollout(attn, exclude_keys=[LAY.num_tokens])
+
+
+@pytest.mark.parametrize("query", [0, 7, "mean"])
+@pytest.mark.parametrize("settings", [{}, {"head_fusion": "max", "discard_ratio": 0.5},
+                                      {"head_fusion": "min", "start_layer": 2}, {"exclude_keys": (3, 9)}])
+def test_rollout_map_row_equals_the_full_matrix_product(query, settings):
+    """rollout_map carries one row as a vector; it must equal the row of the full (T, T) rollout."""
+    from vitviz.analysis.rollout import attention_rollout, token_row_map
+    from vitviz.preprocess import TokenLayout
+
+    torch.manual_seed(3)
+    layout = TokenLayout(grid=(4, 5), patch_size=(16, 16), prefix_names=("cls",))
+    attn = torch.rand(4, 3, 21, 21).softmax(dim=-1)
+    full = attention_rollout(attn, num_prefix_tokens=1, **settings)
+    np.testing.assert_allclose(rollout_map(attn, layout, query=query, **settings),
+                               token_row_map(full, layout, query), rtol=1e-5, atol=1e-7)

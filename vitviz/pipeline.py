@@ -188,14 +188,14 @@ def estimate_analysis_nbytes(layers: int, heads: int, num_prefix_tokens: int, gr
     """What one cached analysis holds, before computing it (an upper bound of :func:`analysis_nbytes`).
 
     Attention ``layers · heads · T² · itemsize`` dominates; add the position-similarity grid
-    (``(gh·gw)²`` float64), the input tensor and display pixels, token norms, and 2 MiB for the
+    (``(gh·gw)²`` float64), the input tensor and display pixels, token norms, and 4 MiB for the
     rest (filters, logits, maps). ViT-S/14 at 518 px, float16 attention: ≈ 300 MiB.
     """
     gh, gw = grid
     tokens = num_prefix_tokens + gh * gw
     h, w = gh * patch_size[0], gw * patch_size[1]
     return (layers * heads * tokens * tokens * attention_itemsize + (gh * gw) ** 2 * 8 + h * w * 3 * 5
-            + layers * tokens * 4 + 2 * 1024 * 1024)
+            + layers * tokens * 4 + 4 * 1024 * 1024)
 
 
 def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:

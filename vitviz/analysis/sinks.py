@@ -79,7 +79,9 @@ def received_share_by_head(attention: Union[torch.Tensor, np.ndarray]) -> np.nda
     if attn.ndim == 5:  # pool the images' queries: (layers, heads, B·T, T)
         attn = attn.permute(0, 2, 1, 3, 4).flatten(2, 3)
     tokens = attn.shape[-1]
-    return (attn.double().mean(dim=-2) * tokens).float().cpu().numpy()
+    # One layer at a time in float64: a whole float16 cache converted at once would be 4× its size.
+    return torch.stack([attn[layer].double().mean(dim=-2) * tokens for layer in range(attn.shape[0])]
+                       ).float().cpu().numpy()
 
 
 def received_share(attention: Union[torch.Tensor, np.ndarray]) -> np.ndarray:
