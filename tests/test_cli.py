@@ -166,3 +166,20 @@ def test_verbose_adds_the_traceback_to_the_one_line_error(where, tmp_path, capsy
     assert loud[0] == "Traceback (most recent call last):"
     assert any("vitviz/catalog.py" in line or "vitviz/models.py" in line for line in loud)
     assert loud[-1] == quiet.strip()  # the same one-line message ends it
+
+
+def test_paper_command_writes_one_offline_html_with_every_figure(tmp_path, capsys):
+    import re
+
+    from conftest import SAMPLES
+
+    out = tmp_path / "paper"
+    images = [str(SAMPLES / "cat.jpg"), str(SAMPLES / "rocket.jpg")]
+    assert main(["paper", *images, "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", "--untrained",
+                 "--device", "cpu", "--out", str(out)]) == 0
+    html_files = list(out.glob("paper-figures-*.html"))
+    assert len(html_files) == 1 and str(html_files[0]) in capsys.readouterr().out
+    text = html_files[0].read_text(encoding="utf-8")
+    assert not re.search(r"<script[^>]+src=[\"']https?:", text)  # opens offline
+    assert text.count("Plotly.newPlot(") >= 6 and "(untrained)" in text
+    assert "cat" in text and "rocket" in text  # Fig. 6 names the images it was given

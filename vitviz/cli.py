@@ -184,6 +184,25 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_paper(args: argparse.Namespace) -> int:
+    from .models import load_model
+    from .paper import analyze_samples, sample_paths, write_paper_report
+
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
+                        progress=say)
+    paths = [Path(p) for p in args.images] if args.images else sample_paths()
+    analyses = analyze_samples(loaded, paths, args.image_size)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", loaded.name)
+    files = write_paper_report(out / f"paper-figures-{stem}.html", loaded, analyses, [p.stem for p in paths],
+                               png_dir=out / "png")
+    print(f"-> {files.html}" + (f" and {len(files.pngs)} PNG(s) in {out / 'png'}" if files.pngs else ""))
+    if files.png_skipped:
+        say(f"PNGs not written: {files.png_skipped}")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download
 
@@ -228,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("image", help="image file")
     run_args(p, "CNN model name (e.g. resnet50.a1_in1k)")
     p.set_defaults(func=cmd_cnn)
+
+    p = sub.add_parser("paper", parents=[common],
+                       help="the ViT paper's figures for a model as one standalone HTML file (opens offline)")
+    p.add_argument("images", nargs="*", help="images for Fig. 6 and Fig. 7 right (default: the bundled samples)")
+    run_args(p, "ViT model name (see 'models')")
+    p.set_defaults(func=cmd_paper)
 
     p = sub.add_parser("download", parents=[common],
                        help="fetch weights through timm/Hugging Face into a local weights folder")
