@@ -94,10 +94,26 @@ def draw() -> Optional[compute.Selection]:
         st.session_state[HINT] = "Pick another model, or tick *Use untrained (random) weights* in the sidebar."
         return None
     sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
-    loaded = compute.model_for(sel)  # errors here are shown by the caller's guard
+    loaded = load_with_progress(sel, spec)  # errors here are shown by the caller's guard
     size = _size_picker(loaded)
     return compute.Selection(name, not untrained, device, folder, label, image_key, data, size,
                              model_label=loaded.label, presenter=presenter)
+
+
+def load_with_progress(sel: compute.Selection, spec: ModelSpec):
+    """The selection's model; a download from the hub shows as a running status box, not a silent wait."""
+    folder = Path(sel.weights_dir) if sel.weights_dir else None
+    needs_download = sel.pretrained and not find_local_weights(spec.name, folder) and not hub_cached_file(spec.name)
+    if not needs_download:
+        return compute.model_for(sel)
+    from vitviz.weights import hub_repo_id
+
+    repo = hub_repo_id(spec.name) or spec.name
+    with st.status(f"Downloading {spec.label} from the Hugging Face hub ({repo})…", expanded=True) as box:
+        st.write("Weights are cached afterwards: the next start loads them from disk, also offline.")
+        loaded = compute.model_for(sel)
+        box.update(label=f"Downloaded {spec.label} from the Hugging Face hub", state="complete", expanded=False)
+    return loaded
 
 
 def _device_picker() -> str:

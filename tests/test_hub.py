@@ -224,3 +224,21 @@ def test_download_with_hf_hub_offline_names_the_setting(monkeypatch, tmp_path, c
     assert main(["download", NAME, "--to", str(tmp_path / "weights")]) == 2
     err = capsys.readouterr().err
     assert f"'{NAME}'" in err and "HF_HUB_OFFLINE is set" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_app_downloads_from_the_hub_with_visible_progress(hub, served, monkeypatch, tmp_path):
+    """The dashboard picks a model that is only on the hub: a status box says so while it downloads."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+
+    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(tmp_path / "empty"))
+    at = AppTest.from_file(str(REPO / "app" / "vitviz_app.py"), default_timeout=180)
+    at.query_params["model"] = NAME
+    at.query_params["sample"] = "cat"
+    at.run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    boxes = [b for b in at.get("status") if "Hugging Face hub" in b.label]
+    assert boxes and boxes[0].label.startswith("Downloaded ") and boxes[0].state == "complete"
+    assert ("GET", f"/{REPO_ID}/resolve/main/model.safetensors") in weights_requests(hub)
+    assert not any("untrained" in m.value for m in at.markdown)  # real (hub) weights, not random ones
