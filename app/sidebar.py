@@ -80,7 +80,8 @@ def draw() -> Optional[compute.Selection]:
                               help="The same architecture with random weights: a contrast to what training learns.")
     params.publish("untrained", untrained, False)
     if spec.description:
-        side.caption(spec.description)
+        with side.expander("About this model"):
+            st.caption(spec.description)
     device = _device_picker()
 
     side.markdown("### Image")

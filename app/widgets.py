@@ -24,23 +24,18 @@ def title(sel: compute.Selection, what: str, extra: str = "") -> str:
     return plots.figure_title(what, sel.short_label, untrained=sel.untrained, extra=extra)
 
 
-def header(page_title: str, explanation: str, sel: Optional[compute.Selection] = None,
-           model_label: Optional[str] = None, untrained: Optional[bool] = None) -> None:
+def header(page_title: str, explanation: str, sel: Optional[compute.Selection] = None) -> None:
     """Page title, the model it shows (with an untrained badge), and the page's caption.
 
-    In presenter mode the caption folds into an expander so the figure starts higher.
+    In presenter mode the caption moves into the title's help tooltip and the model line stays,
+    so the page's figure starts high enough to fit a 1280×720 projector.
     """
-    st.title(page_title)
-    label = model_label if model_label is not None else (sel.model_label if sel else "")
-    is_untrained = untrained if untrained is not None else (sel.untrained if sel else False)
-    if label:
-        badge = f" {UNTRAINED_BADGE}" if is_untrained else ""
-        image = f" · image: {sel.image_label}" if sel else ""
-        st.markdown(f"**{label}**{image}{badge}")
-    if sel is not None and sel.presenter:
-        with st.expander("About this view"):
-            st.caption(explanation)
-    else:
+    presenter = sel is not None and sel.presenter
+    st.title(page_title, help=explanation if presenter else None)
+    if sel is not None:
+        badge = f" {UNTRAINED_BADGE}" if sel.untrained else ""
+        st.markdown(f"**{sel.model_label}** · image: {sel.image_label}{badge}")
+    if not presenter:
         st.caption(explanation)
 
 

@@ -310,10 +310,12 @@ def test_an_invalid_link_value_falls_back_with_a_notice(weights_dir, monkeypatch
 def test_presenter_mode_from_the_link(weights_dir, monkeypatch):
     at = new_app(weights_dir, monkeypatch, present="1")
     assert at.toggle(key="vv_present").value
-    assert at.expander and "About this view" in at.expander[0].label  # captions fold away
-    assert figures(at)[0]["layout"]["height"] <= 480
+    explanation = "The paper's Fig. 1, one step at a time"
+    assert not any(explanation in c.value for c in at.main.caption)  # the caption moves to the title's tooltip
+    assert explanation in at.title[0].proto.help
+    assert figures(at)[0]["layout"]["height"] <= 400  # sized for a 1280×720 projector
     at.toggle(key="vv_present").set_value(False).run()
-    assert "present" not in at.query_params and not at.expander
+    assert "present" not in at.query_params and any(explanation in c.value for c in at.main.caption)
 
 
 def test_cnn_page_starts_on_a_trained_local_cnn_with_predictions(app, expected):

@@ -44,33 +44,34 @@ def tiles(sel) -> None:
     row = params.prepare("row", gh // 2, lambda v: 0 <= v < gh)
     col = params.prepare("col", gw // 2, lambda v: 0 <= v < gw)
     note = "" if sel.pretrained else " (random init: no structure expected)"
-    left, right = st.columns([3, 2])
-    with left:
-        fig = plots.similarity_tiles(sim, title(sel, "Position embedding similarity",
-                                                f"{gh}×{gw} tiles of {gh}×{gw}{note}"), selected=(row, col))
-        event = show_figure(fit(fig, sel, 640), "position-tiles", sel, on_select=True,
-                            npz=lambda: {"pos_embed_similarity": sim})
-        pick_tile(event, (gh, gw))
-    with right:
-        a, b = st.columns(2)
-        row = int(a.number_input("Row", 0, gh - 1, key="vv_pos_row", persist_state="session"))
-        col = int(b.number_input("Column", 0, gw - 1, key="vv_pos_col", persist_state="session"))
+    # The tile grid is the page's figure: full width (≥ 600 px plot area), the chosen tile below it.
+    fig = plots.similarity_tiles(sim, title(sel, "Position embedding similarity", f"{gh}×{gw} tiles of {gh}×{gw}{note}"),
+                                 selected=(row, col))
+    event = show_figure(fit(fig, sel, 460), "position-tiles", sel, on_select=True,
+                        npz=lambda: {"pos_embed_similarity": sim})
+    pick_tile(event, (gh, gw))
+    controls, large = st.columns([1, 2])
+    with controls:
+        st.markdown("**One input patch, large**")
+        st.caption("Click a tile above or in the large view, or set row and column (0-based).")
+        row = int(st.number_input("Row", 0, gh - 1, key="vv_pos_row", persist_state="session"))
+        col = int(st.number_input("Column", 0, gw - 1, key="vv_pos_col", persist_state="session"))
         params.publish("row", row, gh // 2)
         params.publish("col", col, gw // 2)
+    with large:
         fig = plots.similarity_tile(sim, row, col, title(sel, f"Input patch ({row}, {col})", "similarity to all"))
         trace = plots.add_patch_picker(fig, (gh, gw), values=sim[row, col], value_name="similarity")
         event = show_figure(fig, "position-tile", sel, on_select=True, csv=lambda: grid_csv(sim[row, col]))
-        try:
-            points = event.selection.points or []
-        except AttributeError:
-            points = []
-        for point in points:
-            if point.get("curve_number") == trace:
-                r, c = divmod(int(point.get("point_index", 0)), gw)
-                if (r, c) != (row, col):
-                    st.session_state["_vv_pos_pick"] = (r, c)
-                    st.rerun(scope="fragment")
-
+    try:
+        points = event.selection.points or []
+    except AttributeError:
+        points = []
+    for point in points:
+        if point.get("curve_number") == trace:
+            r, c = divmod(int(point.get("point_index", 0)), gw)
+            if (r, c) != (row, col):
+                st.session_state["_vv_pos_pick"] = (r, c)
+                st.rerun(scope="fragment")
 
 sel = current()
 header("Position embeddings", EXPLANATION, sel)

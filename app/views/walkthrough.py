@@ -35,19 +35,20 @@ def steps(sel) -> None:
     ph, pw = layout.patch_size
     gh, gw = layout.grid
     params.prepare("step", 1, lambda v: 1 <= v <= len(STEPS))
-    left, mid, right = st.columns([1, 6, 1], vertical_alignment="center")
+    left, mid, right = st.columns([2, 7, 2], vertical_alignment="center")
     left.button("◀ Back", on_click=_move, args=(-1,), key="vv_back", width="stretch", shortcut="PageUp")
     right.button("Next ▶", on_click=_move, args=(1,), key="vv_next", width="stretch", shortcut="PageDown")
     n = mid.select_slider("Step", list(range(1, len(STEPS) + 1)), key="vv_step", label_visibility="collapsed", persist_state="session",
                           format_func=lambda i: f"{i}. {STEPS[i - 1]}")
     params.publish("step", n, 1)
     step = STEPS[n - 1]
-    st.subheader(f"{n} / {len(STEPS)} · {step}")
+    if not sel.presenter:  # on a projector the step slider's label says it; the figure gets the room
+        st.subheader(f"{n} / {len(STEPS)} · {step}")
 
     if step == "Image":
         st.write(f"The network sees the image resized and centre-cropped to **{display.shape[0]}×{display.shape[1]} "
                  f"px** ({sel.image_label}), normalised with the model's mean and std.")
-        show_figure(fit(plots.image_figure(display, title(sel, "Network input")), sel), "walk-image", sel,
+        show_figure(fit(plots.image_figure(display, title(sel, "Network input")), sel, 380), "walk-image", sel,
                     npz=lambda: {"image": display})
     elif step == "Patch grid":
         sizes = [p for p in (ph, 2 * ph, 4 * ph, 8 * ph) if p <= min(display.shape[:2])]
@@ -59,7 +60,7 @@ def steps(sel) -> None:
         st.write(f"Cut into **{rows}×{cols} = {rows * cols} patches** of {shown}×{shown} px "
                  f"(the model: {gh}×{gw} = {layout.num_patches} patches of {ph}×{pw} px).")
         fig = plots.image_figure(display, title(sel, f"{rows}×{cols} patches of {shown} px"), patch_size=(shown, shown))
-        show_figure(fit(fig, sel), "walk-grid", sel, npz=lambda: {"image": display, "patch_size": np.array(shown)})
+        show_figure(fit(fig, sel, 380), "walk-grid", sel, npz=lambda: {"image": display, "patch_size": np.array(shown)})
     elif step == "Flattened patches":
         patches = patchify(display, (ph, pw))
         index = patch_index(layout)
@@ -119,7 +120,7 @@ def steps(sel) -> None:
                      "through all layers (the *Attention* page has its settings).")
             fig = plots.attention_overlay(display, result.rollout, layout.patch_size, value_name="rollout",
                                           title=title(sel, "Attention rollout"))
-            show_figure(fit(fig, sel), "walk-rollout", sel, npz=lambda: {"rollout": result.rollout})
+            show_figure(fit(fig, sel, 380), "walk-rollout", sel, npz=lambda: {"rollout": result.rollout})
         elif step == "Prediction":
             if result.predictions:
                 st.write("The head (a linear layer) turns the class token's final state into class scores; softmax "
@@ -128,7 +129,7 @@ def steps(sel) -> None:
                 fig = plots.predictions_figure([p.label for p in result.predictions],
                                                [p.probability for p in result.predictions],
                                                title(sel, "Top-5 predictions"))
-                show_figure(fit(fig, sel), "walk-pred", sel, csv=lambda: table_csv(
+                show_figure(fit(fig, sel, 380), "walk-pred", sel, csv=lambda: table_csv(
                     ["index", "label", "probability"],
                     ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)))
             else:
