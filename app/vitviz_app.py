@@ -31,7 +31,7 @@ st.set_page_config(page_title="vitviz — inside Vision Transformers", page_icon
 if presenter:  # larger type and less chrome for a projector; figures size themselves (widgets.show_figure)
     st.html("""<style>
       html { font-size: 19px; }
-      [data-testid="stMainBlockContainer"] { padding-top: 2.6rem; padding-bottom: 1rem; max-width: 100%; }
+      [data-testid="stMainBlockContainer"] { padding-top: 3.9rem; padding-bottom: 1rem; max-width: 100%; }
       h1 { font-size: 1.7rem !important; padding: 0 !important; }
       [data-testid="stVerticalBlock"] { gap: 0.6rem; }
     </style>""")

@@ -48,7 +48,7 @@ def steps(sel) -> None:
     if step == "Image":
         st.write(f"The network sees the image resized and centre-cropped to **{display.shape[0]}×{display.shape[1]} "
                  f"px** ({sel.image_label}), normalised with the model's mean and std.")
-        show_figure(fit(plots.image_figure(display, title(sel, "Network input")), sel, 380), "walk-image", sel,
+        show_figure(fit(plots.image_figure(display, title(sel, "Network input")), sel, 350), "walk-image", sel,
                     npz=lambda: {"image": display})
     elif step == "Patch grid":
         sizes = [p for p in (ph, 2 * ph, 4 * ph, 8 * ph) if p <= min(display.shape[:2])]
@@ -60,7 +60,7 @@ def steps(sel) -> None:
         st.write(f"Cut into **{rows}×{cols} = {rows * cols} patches** of {shown}×{shown} px "
                  f"(the model: {gh}×{gw} = {layout.num_patches} patches of {ph}×{pw} px).")
         fig = plots.image_figure(display, title(sel, f"{rows}×{cols} patches of {shown} px"), patch_size=(shown, shown))
-        show_figure(fit(fig, sel, 380), "walk-grid", sel, npz=lambda: {"image": display, "patch_size": np.array(shown)})
+        show_figure(fit(fig, sel, 350), "walk-grid", sel, npz=lambda: {"image": display, "patch_size": np.array(shown)})
     elif step == "Flattened patches":
         patches = patchify(display, (ph, pw))
         index = patch_index(layout)
@@ -120,7 +120,7 @@ def steps(sel) -> None:
                      "through all layers (the *Attention* page has its settings).")
             fig = plots.attention_overlay(display, result.rollout, layout.patch_size, value_name="rollout",
                                           title=title(sel, "Attention rollout"))
-            show_figure(fit(fig, sel, 380), "walk-rollout", sel, npz=lambda: {"rollout": result.rollout})
+            show_figure(fit(fig, sel, 350), "walk-rollout", sel, npz=lambda: {"rollout": result.rollout})
         elif step == "Prediction":
             if result.predictions:
                 st.write("The head (a linear layer) turns the class token's final state into class scores; softmax "
@@ -129,7 +129,7 @@ def steps(sel) -> None:
                 fig = plots.predictions_figure([p.label for p in result.predictions],
                                                [p.probability for p in result.predictions],
                                                title(sel, "Top-5 predictions"))
-                show_figure(fit(fig, sel, 380), "walk-pred", sel, csv=lambda: table_csv(
+                show_figure(fit(fig, sel, 350), "walk-pred", sel, csv=lambda: table_csv(
                     ["index", "label", "probability"],
                     ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)))
             else:
