@@ -292,3 +292,25 @@ def test_explained_variance_legend_is_outside_the_plot():
     fig = plots.explained_variance_figure(np.array([0.5, 0.3, 0.2]))
     assert fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"
     assert list(fig.data[1].y) == pytest.approx([0.5, 0.8, 1.0])
+
+
+def test_heads_over_the_image_share_one_small_jpeg_that_still_covers_the_image():
+    display = _display(224, 224)
+    maps = np.random.default_rng(0).random((6, 16, 16))
+    fig = plots.heads_grid(maps, columns=3, width=400, background=display, patch_size=(14, 14))
+    images = [t for t in fig.data if t.type == "image"]
+    assert len(images) == 6 and len({t.source for t in images}) == 1
+    trace = images[0]
+    assert trace.source.startswith("data:image/jpeg;base64,")
+    shrunk = np.asarray(Image.open(io.BytesIO(base64.b64decode(trace.source.split(",", 1)[1]))))
+    assert shrunk.shape[1] < 224  # smaller than the display: a panel is ~150 px wide
+    left = trace.x0 - trace.dx / 2
+    right = trace.x0 + (shrunk.shape[1] - 0.5) * trace.dx
+    assert left == pytest.approx(-0.5) and right == pytest.approx(223.5, abs=0.01)
+    assert len(fig.to_json()) < 250_000  # was ~0.8 MB with a full-size PNG per panel
+
+
+def test_attention_overlay_sends_the_photo_as_jpeg():
+    display = _display(224, 224)
+    fig = plots.attention_overlay(display, np.random.default_rng(1).random((16, 16)), (14, 14))
+    assert fig.data[0].source.startswith("data:image/jpeg;base64,")

@@ -129,16 +129,38 @@ def _png_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def _photo(image: np.ndarray, max_side: int = 0) -> tuple[str, float]:
+    """An RGB photo as a JPEG data URI (quality 90), shrunk to ``max_side`` px when larger, and the
+    shrink factor (1.0 = full size). 5–10× smaller than PNG: for images under a semi-transparent map,
+    where exact pixels are not the point."""
+    from PIL import Image
+
+    picture = Image.fromarray(np.ascontiguousarray(image[..., :3], dtype=np.uint8))
+    width = picture.size[0]
+    if max_side and max(picture.size) > max_side:
+        picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="JPEG", quality=90)
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), width / picture.size[0]
+
+
+def _photo_uri(image: np.ndarray) -> str:
+    return _photo(image)[0]
+
+
 def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequence[int]] = None,
-                 highlight: Optional[tuple[int, int]] = None, *, height: Optional[int] = 460) -> go.Figure:
+                 highlight: Optional[tuple[int, int]] = None, *, height: Optional[int] = 460,
+                 photo: bool = False) -> go.Figure:
     """The network input image, optionally with the patch grid and one highlighted patch; square pixels.
 
-    The image travels as a PNG data URI (``go.Image(source=...)``), not as a nested-list ``z``.
+    The image travels as a PNG data URI (``go.Image(source=...)``), not as a nested-list ``z``;
+    ``photo=True`` sends a JPEG instead (much smaller; for images under a map).
     Coordinates are pixels: pixel (y, x) is centred on (x, y), so patch (r, c) spans
     ``[c·pw − 0.5, (c+1)·pw − 0.5]`` horizontally.
     """
     h, w = display.shape[:2]
-    fig = go.Figure(go.Image(source=_png_uri(display), hovertemplate="x %{x} px, y %{y} px<extra></extra>"))
+    source = _photo_uri(display) if photo else _png_uri(display)
+    fig = go.Figure(go.Image(source=source, hovertemplate="x %{x} px, y %{y} px<extra></extra>"))
     if patch_size is not None:
         ph, pw = patch_size
         shapes = [dict(type="line", x0=x - 0.5, x1=x - 0.5, y0=-0.5, y1=h - 0.5) for x in range(0, w + 1, pw)]
@@ -213,7 +235,7 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
     """
     ph, pw = patch_size
     gh, gw = grid_map.shape
-    fig = image_figure(display, patch_size=None)
+    fig = image_figure(display, patch_size=None, photo=True)
     fig.add_trace(go.Heatmap(
         z=grid_map, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5,
         colorscale=SEQUENTIAL, opacity=opacity, colorbar=dict(title=dict(text=value_name), thickness=14),
@@ -267,13 +289,17 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
     fig = make_subplots(rows=rows, cols=columns, subplot_titles=[f"{subtitle} {labels[h]}" for h in range(heads)],
                         horizontal_spacing=gap_h / plot_w, vertical_spacing=gap_v / plot_h if rows > 1 else 0.0)
     zmax = float(np.nanmax(maps)) if maps.size else 1.0
-    uri = _png_uri(background) if background is not None else None
+    # One small JPEG shared by all panels: a panel is ~150 px wide, a full-size PNG per panel was ~0.7 MB.
+    uri, shrink = _photo(background, max_side=2 * int(panel_w)) if background is not None else (None, 1.0)
     hover = "%s %d<br>patch (%%{customdata[0]}, %%{customdata[1]})<br>%s%%{z:.4f}<extra></extra>"
     cells = np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1)
     for h in range(heads):
         r, c = h // columns + 1, h % columns + 1
         if uri is not None:
-            fig.add_trace(go.Image(source=uri, hoverinfo="skip"), row=r, col=c)
+            # A shrunk image keeps the full-size pixel coordinates: pixels of ``shrink`` units, the
+            # first centred so the image still spans [-0.5, W - 0.5].
+            fig.add_trace(go.Image(source=uri, hoverinfo="skip", dx=shrink, dy=shrink,
+                                   x0=(shrink - 1) / 2, y0=(shrink - 1) / 2), row=r, col=c)
             xs, ys = (np.arange(gw) + 0.5) * pw - 0.5, (np.arange(gh) + 0.5) * ph - 0.5
         else:
             xs, ys = np.arange(gw), np.arange(gh)
