@@ -118,6 +118,10 @@ def rollout_view(sel) -> None:
                          "median patch norm." if outliers is not None and not outliers.patches else "")
             st.caption(norm_note + " To see the object: *leave out* the sink (its key columns dropped, rows "
                        "renormalised), or start the rollout after the layer where it appears.")
+            if not layout.num_prefix_tokens > 1:
+                st.caption("For contrast: models with register tokens (Darcet et al. 2024, e.g. DINOv2 ViT-S/14 with "
+                           "4 registers, `vit_small_patch14_reg4_dinov2`) give such global attention a place of its "
+                           "own outside the image; their maps have fewer such patches.")
         else:
             st.caption(f"No attention sink here: no patch receives ≥ {found.threshold:.0f}× the uniform share in "
                        "any layer.")
