@@ -21,9 +21,8 @@ HEAD_MEAN = "mean"
 def attention_view(sel) -> None:
     result = compute.analysis(sel)
     aid = compute.analysis_id(sel)
-    layout, attn, display = result.layout, result.attention, result.prepared.display
+    layout, attn = result.layout, result.attention
     layers, heads = attn.shape[:2]
-    gw = layout.grid[1]
     picked = st.session_state.pop("_vv_query_pick", None)
     if picked is not None:
         st.session_state["vv_query"] = picked
@@ -42,18 +41,13 @@ def attention_view(sel) -> None:
         params.publish(name, value, default)
     head = None if head_choice == HEAD_MEAN else int(head_choice)
     grid_map = attention_map(attn, layout, layer, head, query)
-    query_patch = divmod(query - layout.num_prefix_tokens, gw) if query >= layout.num_prefix_tokens else None
-    found, _ = compute.sinks(aid, result)
     head_text = "mean of heads" if head is None else f"head {head}"
 
     left, right = st.columns([3, 2])
     with left:
-        fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity, query_patch=query_patch,
-                                      marked=found.sinks,
-                                      title=title(sel, "Attention", f"layer {layer}, {head_text}, "
-                                                                    f"query {layout.token_name(query)}"))
-        trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, "attention")
-        event = show_figure(fit(fig, sel), "attention-map", sel, on_select=True, npz=lambda: {"attention": attn},
+        fig_title = title(sel, "Attention", f"layer {layer}, {head_text}, query {layout.token_name(query)}")
+        fig, trace = attention_figure(aid, layer, head, query, opacity, fig_title, sel.presenter, result)
+        event = show_figure(fig, "attention-map", sel, on_select=True, npz=lambda: {"attention": attn},
                             csv=lambda: grid_csv(grid_map))
         point = clicked_point(event, trace)
         if point is not None and point + layout.num_prefix_tokens != query:
@@ -61,10 +55,38 @@ def attention_view(sel) -> None:
             st.rerun(scope="fragment")
     with right:
         maps = compute.head_maps(aid, layer, query, result)
-        show_figure(plots.heads_grid(maps, columns=3 if heads <= 12 else 4, width=520, background=display,
-                                     patch_size=layout.patch_size, query_patch=query_patch, marked=found.sinks,
-                                     value_name="attention", title=title(sel, f"All {heads} heads", f"layer {layer}")),
+        show_figure(heads_figure(aid, layer, query, title(sel, f"All {heads} heads", f"layer {layer}"), result),
                     "attention-heads", sel, npz=lambda: {"maps": maps})
+
+
+# Figures are cached per setting: a slider step back to a seen value sends without rebuilding
+# (make_subplots for the heads grid alone takes ~150 ms on 2 cores).
+@st.cache_resource(max_entries=128, show_spinner=False)
+def attention_figure(aid: str, layer: int, head, query: int, opacity: float, fig_title: str, presenter: bool,
+                     _result):
+    layout, display = _result.layout, _result.prepared.display
+    found, _ = compute.sinks(aid, _result)
+    grid_map = attention_map(_result.attention, layout, layer, head, query)
+    gw = layout.grid[1]
+    query_patch = divmod(query - layout.num_prefix_tokens, gw) if query >= layout.num_prefix_tokens else None
+    fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity, query_patch=query_patch,
+                                  marked=found.sinks, title=fig_title)
+    trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, "attention")
+    if presenter:
+        fig.update_layout(height=430)
+    return fig, trace
+
+
+@st.cache_resource(max_entries=128, show_spinner=False)
+def heads_figure(aid: str, layer: int, query: int, fig_title: str, _result):
+    layout, display = _result.layout, _result.prepared.display
+    found, _ = compute.sinks(aid, _result)
+    heads = _result.attention.shape[1]
+    gw = layout.grid[1]
+    query_patch = divmod(query - layout.num_prefix_tokens, gw) if query >= layout.num_prefix_tokens else None
+    return plots.heads_grid(compute.head_maps(aid, layer, query, _result), columns=3 if heads <= 12 else 4,
+                            width=520, background=display, patch_size=layout.patch_size, query_patch=query_patch,
+                            marked=found.sinks, value_name="attention", title=fig_title)
 
 
 @fragment

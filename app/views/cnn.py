@@ -14,7 +14,7 @@ from vitviz.catalog import list_models
 from vitviz.export import matrix_csv, table_csv
 from vitviz.registry import CNN
 from vitviz.weights import find_local_weights
-from widgets import current, fit, fragment, header, show_figure, title
+from widgets import current, fit, fragment, header, show_figure
 
 EXPLANATION = ("A CNN sees through a window that widens layer by layer (its receptive field); a ViT can attend "
                "across the whole image from the first block. Below: a CNN's predictions and feature maps per stage, "
