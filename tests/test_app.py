@@ -364,3 +364,42 @@ def test_paper_page_shows_every_figure_and_exports_html(app):
     assert all("DINOv2" in title_of(f) for f in shown if title_of(f))
     button = next(b for b in app.get("download_button") if "HTML" in b.proto.label)
     assert button.proto.label.startswith("Download this page")
+
+
+def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weights_dir, monkeypatch):
+    """After an OOM the session reruns on the CPU: no later call in that run goes back to the GPU."""
+    import torch
+
+    import vitviz.models
+    import vitviz.pipeline
+
+    real_load, real_analyze = vitviz.models.load_model, vitviz.pipeline.analyze_image
+    requested = []
+
+    def load_model(name, *, device="auto", **kwargs):  # this machine has no GPU: note the request, load on CPU
+        requested.append(device)
+        loaded = real_load(name, device="cpu", **kwargs)
+        loaded.requested_device = device
+        return loaded
+
+    def analyze_image(loaded, image, size=None, **kwargs):
+        if getattr(loaded, "requested_device", "cpu") == "cuda":
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
+        return real_analyze(loaded, image, size, **kwargs)
+
+    import streamlit as st
+
+    st.cache_resource.clear()  # models and analyses are cached server-wide: start from none
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(vitviz.models, "load_model", load_model)
+    monkeypatch.setattr(vitviz.pipeline, "analyze_image", analyze_image)
+    at = new_app(weights_dir, monkeypatch, sample="flower")  # an image no other test has cached
+    assert at.selectbox(key="vv_device").value == "auto"
+    assert requested[0] == "cuda"  # auto resolved to the GPU first ...
+    first_cpu = requested.index("cpu")
+    assert all(d == "cpu" for d in requested[first_cpu:])  # ... and after the OOM, never again
+    assert any("GPU ran out of memory" in c.value for c in at.sidebar.caption)
+    assert not at.error and figures(at)
+    open_page(at, "attention")
+    assert requested[-1] == "cpu" and not at.error
+    st.cache_resource.clear()  # leave no model loaded under a "cuda" key for other tests
