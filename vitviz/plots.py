@@ -562,7 +562,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     wrapped = _wrap_title(title)
     head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
     right = min(320, 20 + 7 * max((len(t[3]) for t in texts), default=0))
-    margin = dict(l=70, r=right, t=_title_top(wrapped) + 34, b=70 + 24 * head_rows)
+    margin = dict(l=70, r=right, t=_title_top(wrapped) + 56, b=70 + 24 * head_rows)  # the model legend sits on top: two lines
     plot_h = height - margin["t"] - margin["b"]
     ymax = 0.0
     for n, label in enumerate(labels):
