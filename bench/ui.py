@@ -153,7 +153,7 @@ def free_port() -> int:
 class Server:
     """`streamlit run app/vitviz_app.py` on a free port, its own process group, log in a temp file."""
 
-    def __init__(self, weights: Path, profile: bool = False):
+    def __init__(self, weights: Path, profile: bool = False, extra: tuple[str, ...] = ()):
         self.port = free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix="vitviz-ui-", suffix=".log", delete=False)
         env = {**os.environ, "VITVIZ_WEIGHTS_DIR": str(weights), "HF_HUB_OFFLINE": "1",
@@ -164,7 +164,7 @@ class Server:
             [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              # no file watcher: edits to app/ during a run would show "Source file changed" in the status widget
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none", *extra],
             cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
 
     @property
@@ -391,6 +391,26 @@ def run(args) -> int:
                 cold.stop()
                 servers.remove(cold)
 
+                # ---- cold, warmed as README's deployment section says: launch, one headless run of the
+                # app through Streamlit's script health check (fills the model and analysis caches),
+                # then the first student's page ---------------------------------------------------------
+                warmed = Server(weights, args.profile, ("--server.scriptHealthCheckEnabled", "true"))
+                servers.append(warmed)
+                warmed.wait_healthy()
+                with urllib.request.urlopen(f"{warmed.url}/_stcore/script-health-check", timeout=300) as r:
+                    r.read()
+                t_warm = time.monotonic()
+                probe = Probe(browser, warmed.url)
+                t_request = time.monotonic()
+                probe.page.goto(warmed.url + "/?sample=cat")
+                res = probe.wait({"minPlots": 1})
+                stable_at = time.monotonic() - (probe.page.evaluate("performance.now()") - res["tEnd"]) / 1000
+                results["ui_warmed_first_page_ms"] = (stable_at - t_request) * 1000
+                warm_up = (t_warm - warmed.launched) * 1000
+                probe.context.close()
+                warmed.stop()
+                servers.remove(warmed)
+
                 # ---- warm server: widget, rollout, new image, page switch ---------------------------
                 server = Server(weights, args.profile)
                 servers.append(server)
@@ -460,6 +480,8 @@ def run(args) -> int:
           f"these {os.cpu_count()} CPUs: a load over {os.cpu_count()} inflates every number)")
     missed = [n for n, t in targets.items() if results[n] > t]
     print("targets missed: " + (", ".join(missed) if missed else "none"))
+    print(f"ui_warmed_first_page_ms={results['ui_warmed_first_page_ms']:.0f} (after a warm-up of {warm_up:.0f} ms "
+          f"from launch: the script health check)")
     print(f"ui_cold_ms={results['ui_cold_ms']:.0f}")
     print(" ".join(f"{n}={results[n]:.0f}" for n in ("ui_widget_ms", "ui_rollout_ms", "ui_page_ms", "ui_new_image_ms")))
     return 0
