@@ -30,6 +30,14 @@ CONVENTIONS = {
     "filters_pca": "principal components of the centred patch-embedding filters (D rows of C*P*P), "
                    "explained variance ratio over all components",
 }
+# Written only with --explain.
+RELEVANCE_CONVENTION = ("Chefer, Gur & Wolf 2021 gradient-weighted rollout: R = I; per block from the first up, "
+                        "R <- R + mean_heads((dtarget/dA * A)^+) R; row of the class token (or mean over patch "
+                        "queries without one) over the patch columns, not renormalised; target: the class logit, "
+                        "or for a model without a head the L2 norm of the pooled output feature")
+GRAD_CAM_CONVENTION = ("Selvaraju et al. 2017: ReLU(sum_k alpha_k A_k), alpha_k = spatial mean of d logit / d A_k, "
+                       "A = the stage's activations; upsampled bilinearly to the network input, divided by its "
+                       "maximum (an all-zero map stays zero)")
 
 
 def safe_stem(path: Path) -> str:
@@ -90,6 +98,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
                         pretrained=not args.untrained, progress=say)
     images = expand_images(args.images)
+    explain = _explain_target(loaded.model, args.explain, label_free=True)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
@@ -113,6 +122,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             arrays["logits"] = result.logits.astype(np.float32)
         if result.static.pos_similarity is not None:
             arrays["pos_embed_similarity"] = result.static.pos_similarity.astype(np.float32)
+        if explain is not None:
+            from .explain import gradient_rollout
+
+            x = result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+            arrays["relevance"] = gradient_rollout(loaded.model, x, explain["class_index"]).astype(np.float32)
         np.savez_compressed(folder / "analysis.npz", **arrays)
         summary = {
             "image": str(image_path),
@@ -127,6 +141,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                      for p in result.predictions],
             "conventions": CONVENTIONS,
         }
+        if explain is not None:
+            summary["explanation"] = {"method": "gradient rollout (Chefer et al. 2021)", **explain}
+            summary["conventions"] = {**CONVENTIONS, "relevance": RELEVANCE_CONVENTION}
         (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         distances.append(result.mean_distance)
         top = f"; top-1: {result.predictions[0].label} ({result.predictions[0].probability:.1%})" \
@@ -148,6 +165,7 @@ def cmd_cnn(args: argparse.Namespace) -> int:
 
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
                         progress=say)
+    explain = _explain_target(loaded.model, args.explain, label_free=False)
     result = analyze_cnn(loaded, load_image(args.image), args.image_size)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,6 +191,19 @@ def cmd_cnn(args: argparse.Namespace) -> int:
         "predictions": [{"index": p.index, "label": p.label, "probability": p.probability}
                         for p in result.predictions],
     }
+    written = [out / "receptive_field.csv", out / "stage_features.npz", out / "summary.json"]
+    if explain is not None:
+        from .explain import grad_cam
+
+        x = result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+        cam = grad_cam(loaded.model, x, explain["class_index"])
+        folder = out / safe_stem(Path(args.image))
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(folder / "explanation.npz", map=cam.map, class_index=np.array(cam.class_index),
+                            stage=np.array(cam.stage))
+        summary["explanation"] = {"method": "Grad-CAM (Selvaraju et al. 2017)", **explain, "stage": cam.stage,
+                                  "file": str(folder / "explanation.npz"), "convention": GRAD_CAM_CONVENTION}
+        written.append(folder / "explanation.npz")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     for stage, erf in zip(result.stages, result.effective):
         print(f"{stage.name:>12}: theoretical RF {stage.size:4d} px (jump {stage.jump:2d}), "
@@ -180,8 +211,30 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     if result.predictions:
         best = result.predictions[0]
         print(f"top-1: {best.label} (class {best.index}, {best.probability:.1%})")
-    print(f"-> {out / 'receptive_field.csv'}, {out / 'stage_features.npz'}, {out / 'summary.json'}")
+    print(f"-> {', '.join(map(str, written))}")
     return 0
+
+
+def _explain_target(model: object, cls: Optional[str], *, label_free: bool) -> Optional[dict]:
+    """What ``--explain CLASS`` explains, resolved before any work: class index and label, or label-free.
+
+    A model without a classifier head is explained label-free when ``label_free`` (ViT gradient
+    rollout: the pooled feature's L2 norm; CLASS is then ignored, with a note), else it is an error.
+    """
+    if cls is None:
+        return None
+    from .analysis import class_names
+    from .explain import LABEL_FREE_TARGET, num_classes, resolve_class
+
+    if label_free and num_classes(model) == 0:
+        say(f"the model has no classifier head: '{cls}' is ignored, the explanation is label-free "
+            f"({LABEL_FREE_TARGET})")
+        return {"class_index": None, "label": None,
+                "target": f"label-free: {LABEL_FREE_TARGET} (the model has no classifier head)"}
+    index = resolve_class(model, cls)
+    names = class_names(model)
+    label = names[index] if names is not None else f"class {index}"
+    return {"class_index": index, "label": label, "target": f"logit of class {index} ({label})"}
 
 
 def cmd_paper(args: argparse.Namespace) -> int:
@@ -241,11 +294,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("analyze", parents=[common], help="write every analysis of some images to a folder")
     p.add_argument("images", nargs="+", help="image files or folders of images")
     run_args(p, "model name (see 'models')")
+    p.add_argument("--explain", metavar="CLASS", default=None,
+                   help="also write 'relevance' (gradient rollout, Chefer et al. 2021) for this class (index or "
+                        "name); label-free for a model without a classifier head")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("cnn", parents=[common], help="a CNN's receptive fields and stage feature maps for an image")
     p.add_argument("image", help="image file")
     run_args(p, "CNN model name (e.g. resnet50.a1_in1k)")
+    p.add_argument("--explain", metavar="CLASS", default=None,
+                   help="also write <out>/<image stem>/explanation.npz: Grad-CAM of this class (index or name) "
+                        "at the last stage")
     p.set_defaults(func=cmd_cnn)
 
     p = sub.add_parser("paper", parents=[common],
