@@ -1,6 +1,7 @@
 """End to end in a real browser: `streamlit run` on localhost, driven by Playwright in Debian's chromium.
 
-Screenshots go to artifacts/screenshots/ (git-ignored) for CI to keep.
+Screenshots go to artifacts/screenshots/ (git-ignored) for CI to keep: ``<page>.png`` (1440×900,
+full page) and ``<page>-present.png`` (presenter mode, 1280×720, what the projector shows).
 """
 import os
 import re
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -17,12 +19,24 @@ from conftest import REPO, SAMPLES
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
-PAGES = ["walkthrough", "filters", "position", "attention", "distance", "facts"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
+PLOT = ".js-plotly-plot"
+TABLE = '[data-testid="stDataFrame"]'
+ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
+# name (screenshot file), URL path, the element that shows the page has rendered
+PAGES = [("walkthrough", "", PLOT), ("filters", "filters", PLOT), ("position", "position", PLOT),
+         ("attention", "attention", PLOT), ("distance", "distance", PLOT), ("cnn", "cnn", PLOT),
+         ("paper", "paper", PLOT), ("facts", "facts", TABLE)]
+TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"  # random init needs no weights: offline and fast
+UNTRAINED = f"?sample=cat&model={TINY}&untrained=1"
+BADGE = "untrained (random) weights"
+PRESENTER = {"width": 1280, "height": 720}
+NORMAL = {"width": 1440, "height": 900}
 
 pytestmark = pytest.mark.browser
 SERVER_PIDS: dict[str, int] = {}
+NOT_FOUND_SEEN: list[str] = []  # deep links that got Streamlit's spurious "Page not found" dialog
 
 
 def free_port() -> int:
@@ -71,39 +85,146 @@ def server(weights_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser(server):
     from playwright.sync_api import sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport={"width": 1400, "height": 1100})
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture()
+def fresh(browser):
+    """``fresh(viewport)``: a tab in a new browser context (no cookies, no session), closed after the test."""
+    contexts = []
+
+    def make(viewport=NORMAL, **kwargs):
+        ctx = browser.new_context(viewport=viewport, **kwargs)
+        contexts.append(ctx)
+        tab = ctx.new_page()
         tab.set_default_timeout(90_000)
-        yield tab
-        browser.close()
+        return tab
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
 
 
-def settle(tab) -> None:
-    """Wait until Streamlit has finished the current run."""
+# ----------------------------------------------------------------------------- helpers
+def settle(tab, timeout: float = 90_000) -> None:
+    """Wait until Streamlit has finished the current run and plotly has drawn every figure."""
     tab.wait_for_timeout(300)
-    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=90_000)
+    tab.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout)
+    tab.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot')]
+                                     .every(el => el._fullLayout && el.querySelector('.main-svg'))""", timeout=timeout)
 
 
-def open_page(tab, server: str, name: str, query: str = "", target: str = ".js-plotly-plot") -> None:
-    """Open a page by URL, as a shared link would.
+def slow(path: str) -> float:
+    """The paper page runs the model on every bundled sample: minutes on a busy 2-core machine."""
+    return 300_000 if path == "paper" else 90_000
 
-    Streamlit can answer the first deep link into a fresh st.navigation app with a spurious
+
+def open_page(tab, server: str, path: str, query: str = "", target: str = PLOT) -> None:
+    """Open a page by URL, as a shared link would (``path`` "" is the default page, the walk-through).
+
+    Streamlit has answered the first deep link into a fresh st.navigation app with a spurious
     "Page not found" dialog (streamlit/streamlit#9992); a reload then opens the page, as it would
-    for a user.
+    for a user. Each time that happens is recorded in NOT_FOUND_SEEN and reported at the end.
     """
-    tab.goto(f"{server}/{name}{query}")
-    tab.wait_for_selector(target)
-    settle(tab)
+    tab.goto(f"{server}/{path}{query}")
+    tab.wait_for_selector(f"{target}, {ERROR}", timeout=slow(path))
+    settle(tab, slow(path))
     if tab.get_by_text("Page not found").count():
+        NOT_FOUND_SEEN.append(f"/{path}{query}")
         tab.reload()
-        tab.wait_for_selector(target)
-        settle(tab)
+        tab.wait_for_selector(f"{target}, {ERROR}", timeout=slow(path))
+        settle(tab, slow(path))
     assert tab.get_by_text("Page not found").count() == 0
+
+
+def nav(tab, title: str, target: str = PLOT, path: str = "") -> None:
+    """Go to another page with the sidebar's navigation link, as a user would."""
+    tab.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=re.compile(re.escape(title) + "$")).click()
+    tab.wait_for_selector(f"h1:has-text('{title}')")
+    tab.wait_for_selector(f"{target}, {ERROR}", timeout=slow(path))
+    settle(tab, slow(path))
+
+
+def assert_no_error(tab, where: str) -> None:
+    errors = tab.locator(ERROR)
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()}"
+
+
+def query_of(tab) -> dict[str, str]:
+    return dict(urllib.parse.parse_qsl(urllib.parse.urlparse(tab.url).query))
+
+
+def wait_for_query(tab, **expected) -> None:
+    """Wait until the URL carries ``expected`` (Streamlit updates it after the run)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        query = query_of(tab)
+        if all(query.get(k) == str(v) for k, v in expected.items()):
+            return
+        tab.wait_for_timeout(200)
+    raise AssertionError(f"URL {tab.url} lacks {expected}")
+
+
+def figure_titles(tab) -> list[str]:
+    """Every plotly figure title's text, in page order (a wrapped title's lines joined by spaces)."""
+    return tab.locator(PLOT).evaluate_all(
+        """els => els.map(el => {
+             const t = el.querySelector('.gtitle');
+             if (!t) return '';
+             const lines = [...t.querySelectorAll('tspan.line')].map(s => s.textContent);
+             return lines.length ? lines.join(' ') : t.textContent;
+           })""")
+
+
+def wait_for_title(tab, pattern: str, index: int = 0) -> str:
+    """Wait until figure ``index``'s title matches the regular expression ``pattern``; returns the title."""
+    deadline = time.monotonic() + 60
+    titles: list[str] = []
+    while time.monotonic() < deadline:
+        titles = figure_titles(tab)
+        if len(titles) > index and re.search(pattern, titles[index]):
+            settle(tab)
+            return figure_titles(tab)[index]
+        tab.wait_for_timeout(250)
+    raise AssertionError(f"no figure title {index} matching {pattern!r}; titles: {titles}")
+
+
+def step_title(tab) -> str:
+    return tab.locator("h3").filter(has_text=re.compile(r"^\d+ / \d+ · ")).first.inner_text()
+
+
+def main_area(tab):
+    return tab.locator('[data-testid="stMain"]')
+
+
+def main_figure_box(tab) -> dict:
+    return tab.locator(PLOT).first.bounding_box()
+
+
+def screenshot(tab, path: Path, full_page: bool) -> None:
+    """A screenshot of the viewport, or of the whole page.
+
+    Streamlit scrolls its main area inside the window, so Playwright's ``full_page`` alone shows
+    the first screen only: the window is made as tall as the page for the shot, then restored.
+    """
+    tab.wait_for_timeout(300)  # plotly's layout images decode after the plot is drawn
+    size = tab.viewport_size
+    if full_page:
+        height = tab.evaluate("""() => Math.max(...['[data-testid="stMain"]', '[data-testid="stAppViewContainer"]',
+                                                    '[data-testid="stSidebarContent"]']
+            .map(s => document.querySelector(s)).filter(Boolean).map(el => el.scrollHeight))""")
+        if height > size["height"]:
+            tab.set_viewport_size({"width": size["width"], "height": min(int(height), 12000)})
+            tab.wait_for_timeout(600)  # plotly relayouts on resize
+    tab.screenshot(path=str(path), full_page=full_page)
+    tab.set_viewport_size(size)
 
 
 def choose_source(tab, source: str) -> None:
@@ -112,77 +233,240 @@ def choose_source(tab, source: str) -> None:
     settle(tab)
 
 
-def assert_no_error(tab, where: str) -> None:
-    errors = tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
-    assert errors.count() == 0, f"{where}: {errors.first.inner_text()}"
+@pytest.fixture(scope="module", autouse=True)
+def report_page_not_found(request):
+    """Say at the end whether the "Page not found" reload in open_page was needed in this run."""
+    yield
+    reporter = request.config.pluginmanager.getplugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"[browser] spurious 'Page not found' dialogs: {len(NOT_FOUND_SEEN)} {NOT_FOUND_SEEN}")
 
 
-def test_every_page_renders_its_plots(server, page):
-    for name in PAGES:
-        target = '[data-testid="stDataFrame"]' if name == "facts" else ".js-plotly-plot"
-        open_page(page, server, name, "?sample=cat", target)
-        assert_no_error(page, name)
-        picker = page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Sample image")
-        assert "cat" in picker.inner_text() + picker.locator("input").first.input_value()  # deep link
-        if name != "facts":
-            assert page.locator(".js-plotly-plot").count() >= 1
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+# ----------------------------------------------------------------------------- every page
+PRESENTER_BOXES: dict[str, dict] = {}  # main figure boxes from the presenter screenshots, for the fit test
 
 
-def test_cnn_page_with_untrained_weights(server, page):
-    open_page(page, server, "cnn", "?sample=cat", target='[data-testid="stAlertContentWarning"]')
-    page.get_by_text("Use untrained (random) CNN weights").click()
-    page.wait_for_selector(".js-plotly-plot")
-    settle(page)
-    assert_no_error(page, "cnn")
-    assert page.locator(".js-plotly-plot").count() >= 4
-    page.screenshot(path=str(SHOTS / "cnn.png"), full_page=True)
+def test_every_page_renders_with_screenshots(server, fresh):
+    """Each page without errors: normal (full page, reached through the sidebar as a user does) and
+    in presenter mode (opened by link; the 1280×720 a projector shows)."""
+    normal = fresh(NORMAL)
+    open_page(normal, server, "", "?sample=cat")
+    for name, path, target in PAGES:
+        title = NAV[name]
+        if name != "walkthrough":
+            nav(normal, title, target, path)
+        assert_no_error(normal, name)
+        if target == PLOT:
+            assert normal.locator(PLOT).count() >= 1, f"{name}: no figure"
+        picker = normal.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Sample image")
+        assert "cat" in picker.inner_text() + picker.locator("input").first.input_value()  # the link's sample
+        wait_for_query(normal, sample="cat")
+        screenshot(normal, SHOTS / f"{name}.png", True)
+
+    present = fresh(PRESENTER)
+    for name, path, target in PAGES:
+        open_page(present, server, path, "?sample=cat&present=1", target)
+        assert_no_error(present, f"{name}, presenter mode")
+        side = present.locator('[data-testid="stSidebar"]').bounding_box()
+        assert side is None or side["x"] + side["width"] <= 1, f"{name}: presenter mode leaves the sidebar open"
+        if target == PLOT:
+            PRESENTER_BOXES[name] = main_figure_box(present)
+        screenshot(present, SHOTS / f"{name}-present.png", False)
 
 
-def test_upload_and_slider_change_the_view(server, page):
-    open_page(page, server, "attention")
-    choose_source(page, "Upload")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(SAMPLES / "rocket.jpg"))
-    page.wait_for_selector(".js-plotly-plot")
-    settle(page)
-    assert_no_error(page, "attention after upload")
-    page.wait_for_selector("text=layer 11, mean of heads")
-    thumb = page.locator('[data-testid="stSlider"]').filter(has=page.get_by_text("Layer", exact=True)) \
+NAV = {"walkthrough": "Walk-through", "filters": "Embedding filters", "position": "Position embeddings",
+       "attention": "Attention", "distance": "Attention distance", "cnn": "CNN vs ViT", "paper": "Paper figures",
+       "facts": "Model facts"}
+
+
+# ----------------------------------------------------------------------------- links and state
+def test_round_trip_keeps_layer_head_and_step(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "", "?sample=cat")
+    assert step_title(tab) == "1 / 8 · Image"
+    tab.get_by_role("button", name=re.compile("Next")).click()
+    tab.wait_for_selector("h3:has-text('2 / 8 · Patch grid')")
+    settle(tab)
+    wait_for_query(tab, step=2)
+
+    nav(tab, "Attention")
+    wait_for_title(tab, r"layer 11, mean of heads")
+    slider = tab.locator('[data-testid="stSlider"]').filter(has=tab.get_by_text("Layer", exact=True)) \
         .locator('input[type="range"]').first
-    thumb.focus()
-    for _ in range(3):
-        thumb.press("ArrowLeft")
-    page.wait_for_selector("text=layer 8, mean of heads")
-    settle(page)
-    assert_no_error(page, "attention after slider")
-    # Click a patch of the image: it becomes the query token.
-    box = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
-    page.wait_for_selector("text=/query patch \\(\\d+, \\d+\\)/")
-    settle(page)
-    assert_no_error(page, "attention after clicking a patch")
-    page.screenshot(path=str(SHOTS / "attention-upload-layer8.png"), full_page=True)
+    slider.focus()
+    for _ in range(2):
+        slider.press("ArrowLeft")
+    wait_for_title(tab, r"layer 9, mean of heads")
+    head = main_area(tab).locator('[data-testid="stSelectbox"]').filter(has=tab.get_by_text("Head", exact=True))
+    head.click()
+    tab.get_by_role("option", name="head 3", exact=True).click()
+    wait_for_title(tab, r"layer 9, head 3")
+    wait_for_query(tab, layer=9, head=3, sample="cat")
+    assert_no_error(tab, "attention after layer and head")
+
+    nav(tab, "Position embeddings")
+    assert_no_error(tab, "position")
+    nav(tab, "Attention")
+    wait_for_title(tab, r"layer 9, head 3")
+    assert slider.input_value() == "9"
+    wait_for_query(tab, layer=9, head=3)
+    nav(tab, "Walk-through")
+    assert step_title(tab) == "2 / 8 · Patch grid"
+    wait_for_query(tab, step=2, sample="cat")
+    assert_no_error(tab, "walk-through after the round trip")
 
 
-def test_bad_upload_shows_a_message_and_the_app_recovers(server, page):
-    open_page(page, server, "walkthrough")
-    choose_source(page, "Upload")
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
+def test_deep_links_reproduce_the_view(server, fresh):
+    """A copied link, opened in a browser that has never seen the app, shows the same view."""
+    tab = fresh()
+    open_page(tab, server, "attention", UNTRAINED + "&layer=2&head=1")
+    assert_no_error(tab, "attention deep link")
+    title = wait_for_title(tab, r"layer 2, head 1")
+    assert "(untrained)" in title and "ViT-Ti" in title, title
+    assert BADGE in main_area(tab).inner_text()
+    wait_for_query(tab, layer=2, head=1, untrained=1, model=TINY, sample="cat")
+    side = tab.locator('[data-testid="stSidebar"]')
+    assert side.get_by_role("checkbox", name="Use untrained (random) weights").is_checked()
+    model = side.locator('[data-testid="stSelectbox"]').first
+    assert "ViT-Ti" in model.inner_text() + model.locator("input").first.input_value()
+    layer = main_area(tab).locator('[data-testid="stSlider"]').filter(has=tab.get_by_text("Layer", exact=True))
+    assert layer.locator('input[type="range"]').first.input_value() == "2"
+
+    tab = fresh()
+    open_page(tab, server, "", UNTRAINED + "&step=3")
+    assert_no_error(tab, "walk-through deep link")
+    assert step_title(tab) == "3 / 8 · Flattened patches"
+    title = wait_for_title(tab, r"First 16 patches")
+    assert "(untrained)" in title and "ViT-Ti" in title, title
+    assert BADGE in main_area(tab).inner_text()
+    wait_for_query(tab, step=3, untrained=1, model=TINY)
+
+
+def test_every_page_shows_the_untrained_badge(server, fresh):
+    """Opened by link with untrained=1, then every page through the sidebar: the badge is on each."""
+    tab = fresh()
+    open_page(tab, server, "facts", UNTRAINED, TABLE)
+    for name, path, target in PAGES:
+        if name != "facts":
+            nav(tab, NAV[name], target, path)
+        assert_no_error(tab, f"{name}, untrained")
+        assert main_area(tab).get_by_text(BADGE).first.is_visible(), f"{name}: no untrained badge"
+        wait_for_query(tab, untrained=1, model=TINY)
+
+
+# ----------------------------------------------------------------------------- presenter mode
+@pytest.mark.parametrize("name, path", [
+    ("walkthrough", ""), ("attention", "attention"), ("position", "position"),
+    pytest.param("distance", "distance", marks=pytest.mark.xfail(
+        reason="app: the distance figure ends at y≈850 in presenter mode (Images radio and the empty "
+               "'Compare with' picker above it); see artifacts/screenshots/distance-present.png")),
+])
+def test_presenter_mode_fits_the_main_figure(server, fresh, name, path):
+    """On a 1280×720 projector the page's main figure is on screen without scrolling."""
+    box = PRESENTER_BOXES.get(name)
+    if box is None:  # this test run without the screenshot test
+        tab = fresh(PRESENTER)
+        open_page(tab, server, path, "?sample=cat&present=1")
+        box = main_figure_box(tab)
+    bottom, right = box["y"] + box["height"], box["x"] + box["width"]
+    assert bottom <= PRESENTER["height"] + 0.5 and right <= PRESENTER["width"] + 0.5, \
+        f"{name}: main figure ends at bottom {bottom:.0f}, right {right:.0f}, off the 1280×720 screen"
+
+
+def test_presenter_walkthrough_steps_by_keyboard(server, fresh):
+    """A presentation clicker sends PageDown / PageUp: Next / Back (the step slider's label shows the step)."""
+    tab = fresh(PRESENTER)
+    open_page(tab, server, "", "?sample=cat&present=1")
+    step = main_area(tab).locator('[data-testid="stSlider"]').first
+    assert "1. Image" in step.inner_text()
+    tab.mouse.click(8, PRESENTER["height"] // 2)  # focus on the page, not in a widget: as after a click on the slide
+    for key, n, expected in [("PageDown", 2, "2. Patch grid"), ("PageDown", 3, "3. Flattened patches"),
+                             ("PageUp", 2, "2. Patch grid")]:
+        tab.keyboard.press(key)
+        step.get_by_text(expected).wait_for()
+        settle(tab)
+        wait_for_query(tab, step=n, present=1)
+    assert_no_error(tab, "walk-through by keyboard")
+    assert "2. Patch grid" in step.inner_text()
+
+
+# ----------------------------------------------------------------------------- clicks in figures
+@pytest.mark.xfail(reason="app: a click on the tile grid selects the point in plotly (selectedpoints [r·gw+c]) but "
+                          "the page never reruns; a click on the large tile below does select", strict=False)
+def test_click_on_a_position_tile_selects_it(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "position", "?sample=cat")
+    wait_for_title(tab, r"Input patch \(\d+, \d+\)", index=1)
+    # The picker trace's points sit at tile centres, customdata (row, col): map tile (2, 3)'s centre
+    # through the axes to the screen. (2, 3) is not the default tile (the centre).
+    tab.locator(PLOT).first.scroll_into_view_if_needed()
+    where = tab.locator(PLOT).first.evaluate(
+        """el => {
+             const trace = el._fullData.find(t => t.customdata && t.customdata.length > 4);
+             const gw = Math.max(...trace.customdata.map(p => p[1])) + 1;
+             const i = 2 * gw + 3;
+             const xa = el._fullLayout.xaxis, ya = el._fullLayout.yaxis, box = el.getBoundingClientRect();
+             return {row: trace.customdata[i][0], col: trace.customdata[i][1],
+                     x: box.left + xa._offset + xa.l2p(trace.x[i]), y: box.top + ya._offset + ya.l2p(trace.y[i])};
+           }""")
+    assert (where["row"], where["col"]) == (2, 3)
+    tab.mouse.move(where["x"] - 2, where["y"] - 2)
+    tab.mouse.click(where["x"], where["y"])
+    wait_for_query(tab, row=2, col=3)
+    title = wait_for_title(tab, r"Input patch \(2, 3\)", index=1)
+    assert title.startswith("Input patch (2, 3)")
+    assert_no_error(tab, "position after a click")
+    screenshot(tab, SHOTS / "position-clicked.png", True)
+
+
+# ----------------------------------------------------------------------------- the offline report
+def test_paper_page_downloads_an_html_file_that_renders_offline(server, fresh, tmp_path):
+    tab = fresh()
+    open_page(tab, server, "paper", UNTRAINED)  # the small model: the page runs it on every sample
+    button = tab.get_by_role("button", name=re.compile("Download this page as one HTML file"))
+    with tab.expect_download(timeout=180_000) as info:
+        button.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.suffix == ".html"
+    text = saved.read_text()
+    assert not re.search(r"<script[^>]+src=[\"']?(https?:)?//", text), "the report loads a script from the web"
+    figures = text.count('class="plotly-graph-div"')
+    assert figures >= 3
+
+    offline = fresh()
+    requests: list[str] = []
+    offline.context.route(re.compile(r"^(?!file:).*"), lambda route: (requests.append(route.request.url),
+                                                                     route.abort()))
+    offline.context.set_offline(True)
+    offline.goto(saved.as_uri())
+    offline.wait_for_function(
+        f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}", timeout=60_000)
+    assert offline.locator(".plotly-graph-div").count() == figures
+    assert offline.locator(".js-plotly-plot").count() == figures
+    assert not requests, f"the report asked the network for {requests}"
+    screenshot(offline, SHOTS / "paper-report-offline.png", False)
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_bad_upload_shows_a_message_and_the_app_recovers(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "", "?sample=cat")
+    choose_source(tab, "Upload")
+    tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
         files=[{"name": "holiday.jpg", "mimeType": "image/jpeg", "buffer": b"this is not a photo" * 10}])
-    page.wait_for_selector('[data-testid="stAlertContentError"]')
-    assert "not an image" in page.locator('[data-testid="stAlertContentError"]').first.inner_text()
-    page.screenshot(path=str(SHOTS / "bad-upload.png"), full_page=True)
-    choose_source(page, "Sample")
-    page.wait_for_selector(".js-plotly-plot")
-    settle(page)
-    assert_no_error(page, "after returning to a sample")
+    tab.wait_for_selector('[data-testid="stAlertContentError"]')
+    assert "not an image" in tab.locator('[data-testid="stAlertContentError"]').first.inner_text()
+    choose_source(tab, "Sample")
+    tab.wait_for_selector(PLOT)
+    settle(tab)
+    assert_no_error(tab, "after returning to a sample")
 
 
 # ----------------------------------------------------------------------------- a classroom
 SESSIONS = 8
 RSS_BOUND_MIB = 2048
-ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
-PLOT_OR_ERROR = f".js-plotly-plot, {ERROR}"
+PLOT_OR_ERROR = f"{PLOT}, {ERROR}"
 NO_STATUS_WIDGET = """() => !document.querySelector('[data-testid="stStatusWidget"]')"""
 
 
@@ -253,19 +537,20 @@ def test_eight_concurrent_sessions_never_see_each_other(class_server, capsys):
 
         async def check(where):
             await settle()
-            errors = tab.locator('[data-testid="stException"], [data-testid="stAlertContentError"]')
+            errors = tab.locator(ERROR)
             assert await errors.count() == 0, f"session {i}, {where}: {await errors.first.inner_text()}"
             await tab.wait_for_selector(f"text={ids[i]}")  # its own image ...
             for j, other in enumerate(ids):  # ... and nobody else's
                 if j != i:
                     assert await tab.get_by_text(other).count() == 0, f"session {i} shows session {j}'s image"
 
-        await tab.goto(f"{server}/walkthrough")
-        await tab.wait_for_selector(".js-plotly-plot")
+        await tab.goto(f"{server}/")
+        await tab.wait_for_selector(PLOT)
         await settle()
         if await tab.get_by_text("Page not found").count():
+            NOT_FOUND_SEEN.append(f"classroom {i}: /")
             await tab.reload()
-            await tab.wait_for_selector(".js-plotly-plot")
+            await tab.wait_for_selector(PLOT)
         await side.get_by_text("Upload", exact=True).click()
         await settle()
         await tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
@@ -284,9 +569,10 @@ def test_eight_concurrent_sessions_never_see_each_other(class_server, capsys):
             await side.get_by_text("Use untrained (random) weights").click()
             await tab.wait_for_selector(PLOT_OR_ERROR)
             await check("after switching model")
-        for title, target in [("Attention", ".js-plotly-plot"), ("Attention distance", ".js-plotly-plot"),
-                              ("Model facts", '[data-testid="stDataFrame"]'), ("Walk-through", ".js-plotly-plot")]:
-            await side.get_by_role("link", name=re.compile(title + "$")).click()
+        for title, target in [("Attention", PLOT), ("Attention distance", PLOT), ("Model facts", TABLE),
+                              ("Walk-through", PLOT)]:
+            await side.locator('[data-testid="stSidebarNav"]').get_by_role(
+                "link", name=re.compile(re.escape(title) + "$")).click()
             await tab.wait_for_selector(f"{target}, {ERROR}")
             await check(title)
         await ctx.close()
