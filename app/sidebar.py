@@ -44,6 +44,13 @@ def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
     return "no local weights and the Hugging Face hub is unreachable"
 
 
+def short_label(label: str) -> str:
+    """A label without its parenthesised description: "DINOv2 ViT-S/14"."""
+    import re
+
+    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
+
+
 def default_model(specs: list[ModelSpec], reasons: dict[str, Optional[str]]) -> str:
     """The first model whose weights are available (local ones first), else the first listed."""
     folder = weights_dir()
@@ -69,8 +76,10 @@ def draw() -> Optional[compute.Selection]:
     default = default_model(specs, reasons)
     params.prepare("model", default, lambda v: v in by_name)
     name = side.selectbox("Model", list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: f"{by_name[n].family} · {by_name[n].label}"
-                                                + (" — unavailable offline" if reasons[n] else ""))
+                          format_func=lambda n: short_label(by_name[n].label)
+                                                + (" — unavailable offline" if reasons[n] else ""),
+                          help="Models whose weights are in the weights folder or the Hugging Face cache, or "
+                               "reachable on the hub. *About this model* below has the details.")
     params.publish("model", name, default)
     spec, reason = by_name[name], reasons[name]
     if reason:

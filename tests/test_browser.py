@@ -357,9 +357,7 @@ def test_every_page_shows_the_untrained_badge(server, fresh):
 # ----------------------------------------------------------------------------- presenter mode
 @pytest.mark.parametrize("name, path", [
     ("walkthrough", ""), ("attention", "attention"), ("position", "position"),
-    pytest.param("distance", "distance", marks=pytest.mark.xfail(
-        reason="app: the distance figure ends at y≈850 in presenter mode (Images radio and the empty "
-               "'Compare with' picker above it); see artifacts/screenshots/distance-present.png")),
+    ("distance", "distance"),
 ])
 def test_presenter_mode_fits_the_main_figure(server, fresh, name, path):
     """On a 1280×720 projector the page's main figure is on screen without scrolling."""
@@ -391,8 +389,6 @@ def test_presenter_walkthrough_steps_by_keyboard(server, fresh):
 
 
 # ----------------------------------------------------------------------------- clicks in figures
-@pytest.mark.xfail(reason="app: a click on the tile grid selects the point in plotly (selectedpoints [r·gw+c]) but "
-                          "the page never reruns; a click on the large tile below does select", strict=False)
 def test_click_on_a_position_tile_selects_it(server, fresh):
     tab = fresh()
     open_page(tab, server, "position", "?sample=cat")

@@ -314,3 +314,12 @@ def test_attention_overlay_sends_the_photo_as_jpeg():
     display = _display(224, 224)
     fig = plots.attention_overlay(display, np.random.default_rng(1).random((16, 16)), (14, 14))
     assert fig.data[0].source.startswith("data:image/jpeg;base64,")
+
+
+def test_picked_tile_reads_customdata_as_streamlit_sends_it():
+    # What st.plotly_chart's selection event holds for a click on tile (2, 3) of a 16×16 grid
+    # (captured from Chromium): customdata arrives as a dict with string keys.
+    point = {"curve_number": 2, "point_number": 35, "point_index": 35, "x": 58.5, "y": 41.5,
+             "customdata": {"0": 2, "1": 3}}
+    assert plots.picked_tile(point, (16, 16)) == (2, 3)
+    assert plots.picked_tile({"customdata": [5, 7]}, (16, 16)) == (5, 7)

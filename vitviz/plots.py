@@ -476,12 +476,14 @@ def picked_tile(point: Mapping, grid: Sequence[int]) -> tuple[int, int]:
     """(row, col) of a clicked picker point from a Streamlit/plotly selection ``point`` dict.
 
     Uses the point's ``customdata`` (``(row, col)``, as the pickers of :func:`similarity_tiles`
-    carry) when present, else its ``point_index`` / ``point_number`` / ``pointIndex`` (row-major,
+    carry; a list, or the ``{"0": row, "1": col}`` dict Streamlit's selection event gives) when present, else its ``point_index`` / ``point_number`` / ``pointIndex`` (row-major,
     :func:`tile_at`). Raises ``IndexError`` outside the ``(gh, gw)`` grid, ``KeyError`` when the
     point carries neither.
     """
     gh, gw = int(grid[0]), int(grid[1])
     custom = point.get("customdata")
+    if isinstance(custom, Mapping):  # Streamlit hands an array customdata over as {"0": row, "1": col}
+        custom = [custom[k] for k in sorted(custom, key=int)] if all(str(k).isdigit() for k in custom) else None
     if custom is not None and len(custom) >= 2:
         row, col = int(custom[0]), int(custom[1])
         if not (0 <= row < gh and 0 <= col < gw):

@@ -83,11 +83,11 @@ def cnn_view(sel) -> None:
                         sel), "cnn-channels", npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
     a, b = st.columns(2)
     with a:
-        show_figure(plots.rgb_figure(feat.pca_rgb, cnn_title("First 3 principal components as RGB", stage)),
+        show_figure(plots.rgb_figure(feat.pca_rgb, cnn_title("Channel PCA as RGB", stage)),
                     "cnn-pca", npz=lambda: {"pca_rgb": feat.pca_rgb, "explained": feat.pca_explained})
     with b:
         show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8), value_name="|gradient|",
-                                            title=cnn_title("Effective receptive field", f"{stage}, centre unit")),
+                                            title=cnn_title("Effective RF", f"{stage} centre unit")),
                     "cnn-erf", npz=lambda: {"gradient": erf.gradient})
 
     st.subheader("Receptive field vs attention distance")

@@ -21,7 +21,8 @@ MODES = ["This image", "All bundled samples", "A set of uploads"]
 @fragment
 def distances(sel) -> None:
     result = compute.analysis(sel)
-    mode = st.radio("Images", MODES, horizontal=True, key="vv_dist_mode", persist_state="session")
+    choose, versus = st.columns([1, 1], vertical_alignment="bottom")
+    mode = choose.radio("Images", MODES, horizontal=True, key="vv_dist_mode", persist_state="session")
     if mode == "This image":
         images, single = (sel.image_bytes,), True
     elif mode == "All bundled samples":
@@ -34,8 +35,12 @@ def distances(sel) -> None:
             return
     others = {s.name: s.label for s in list_models(sel.weights_dir) if s.kind == VIT and s.name != sel.model
               and availability(s, sel.weights_dir) is None}
-    compare = st.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,
-                             key="vv_compare", format_func=others.get, persist_state="session")
+    if others:
+        compare = versus.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,
+                                     key="vv_compare", format_func=others.get, persist_state="session")
+    else:
+        compare = []
+        versus.caption("No other model with weights here to compare with.")
     key = compute.images_key(images)
     series, refs = {}, {}
     for name, pretrained in [(sel.model, sel.pretrained)] + [(n, True) for n in compare]:
@@ -55,7 +60,7 @@ def distances(sel) -> None:
     fig = plots.distance_figure(series, refs, num_images=len(images), untrained=sel.untrained,
                                 title=f"input {h}×{w} px")
     main = next(iter(series.values()))
-    show_figure(fit(fig, sel, 520), "distance", sel, npz=lambda: dict(series),
+    show_figure(fit(fig, sel, 470), "distance", sel, npz=lambda: dict(series),
                 csv=lambda: table_csv(DISTANCE_HEADER, distance_rows(main, len(images))))
     first, last = main[0], main[-1]
     uniform = refs[sel.short_label]["uniform"]

@@ -43,7 +43,7 @@ def filters(sel) -> None:
         with left:
             fig = plots.filters_figure(pca.components, columns=7,
                                        title=title(sel, "Embedding filters", f"top {k} principal components"))
-            show_figure(fit(fig, sel), "filters-pca", sel,
+            show_figure(fit(fig, sel, 380), "filters-pca", sel,
                         npz=lambda: {"components": pca.components,
                                      "explained_variance_ratio": pca.explained_variance_ratio})
         with right:
@@ -57,7 +57,7 @@ def filters(sel) -> None:
                           persist_state="session")
         fig = plots.filters_figure(static.filters[:count], columns=7,
                                    title=title(sel, "Embedding filters", f"first {count} raw filters"))
-        show_figure(fit(fig, sel), "filters-raw", sel, npz=lambda: {"filters": static.filters})
+        show_figure(fit(fig, sel, 380), "filters-raw", sel, npz=lambda: {"filters": static.filters})
 
 
 sel = current()
