@@ -44,6 +44,17 @@ def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
     return "no local weights and the Hugging Face hub is unreachable"
 
 
+@st.cache_resource(ttl=30, show_spinner=False)
+def catalogue(folder: Optional[str]) -> tuple[list[ModelSpec], dict[str, Optional[str]]]:
+    """Every registered model and why its weights are unavailable (None: available), for 30 s.
+
+    Checking 19 models' files, the Hugging Face cache and the hub took ~250 ms: too much for every
+    rerun, and weights folders change rarely.
+    """
+    specs = list_models(folder)
+    return specs, {s.name: availability(s, folder) for s in specs}
+
+
 def short_label(label: str) -> str:
     """A label without its parenthesised description: "DINOv2 ViT-S/14"."""
     import re
@@ -69,9 +80,9 @@ def draw() -> Optional[compute.Selection]:
     params.publish("present", presenter, False)
 
     folder = weights_dir()
-    specs = [s for s in list_models(folder) if s.kind == VIT]
+    everything, reasons = catalogue(folder)
+    specs = [s for s in everything if s.kind == VIT]
     by_name = {s.name: s for s in specs}
-    reasons = {n: availability(s, folder) for n, s in by_name.items()}
     side.markdown("### Model")
     default = default_model(specs, reasons)
     params.prepare("model", default, lambda v: v in by_name)

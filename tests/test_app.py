@@ -121,7 +121,9 @@ def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
     app.selectbox(key="vv_fusion").set_value("max").run()
     np.testing.assert_allclose(heatmap(figures(app)[2]),
                                rollout_map(expected.attention, layout, head_fusion="max", discard_ratio=0.5), **F16)
-    assert len([t for t in figures(app)[1]["data"] if t["type"] == "heatmap"]) == 6
+    heads_fig = figures(app)[1]
+    assert [t["type"] for t in heads_fig["data"]] == ["image", "scatter"]  # one composed picture of all heads
+    assert [a["text"] for a in heads_fig["layout"]["annotations"]] == [f"head {h}" for h in range(6)]
     app.selectbox(key="vv_query").set_value(1 + 5 * 16 + 7).run()  # patch (5, 7)
     np.testing.assert_allclose(heatmap(figures(app)[0]),
                                attention_map(expected.attention, layout, 3, 2, query=1 + 5 * 16 + 7), **F16)

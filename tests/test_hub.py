@@ -228,10 +228,12 @@ def test_download_with_hf_hub_offline_names_the_setting(monkeypatch, tmp_path, c
 
 def test_the_app_downloads_from_the_hub_with_visible_progress(hub, served, monkeypatch, tmp_path):
     """The dashboard picks a model that is only on the hub: a status box says so while it downloads."""
+    import streamlit as st
     from streamlit.testing.v1 import AppTest
 
     from conftest import REPO
 
+    st.cache_resource.clear()  # the app caches which models are available (30 s): this hub is new
     monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(tmp_path / "empty"))
     at = AppTest.from_file(str(REPO / "app" / "vitviz_app.py"), default_timeout=180)
     at.query_params["model"] = NAME

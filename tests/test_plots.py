@@ -323,3 +323,21 @@ def test_picked_tile_reads_customdata_as_streamlit_sends_it():
              "customdata": {"0": 2, "1": 3}}
     assert plots.picked_tile(point, (16, 16)) == (2, 3)
     assert plots.picked_tile({"customdata": [5, 7]}, (16, 16)) == (5, 7)
+
+
+def test_heads_mosaic_is_one_image_with_each_head_blended_in_its_panel():
+    display = np.full((32, 32, 3), 200, np.uint8)
+    maps = np.zeros((4, 2, 2))
+    maps[1, 0, 1] = 1.0  # head 1: all attention on patch (0, 1)
+    fig = plots.heads_mosaic(maps, display, (16, 16), columns=2, opacity=1.0, marked=[(1, 1)], width=400)
+    assert [t.type for t in fig.data] == ["image", "scatter"]  # one picture + the colour bar
+    mosaic = np.asarray(Image.open(io.BytesIO(base64.b64decode(fig.data[0].source.split(",", 1)[1]))))
+    label_h = 16
+    panel1 = mosaic[label_h:label_h + 32, 32 + 6:32 + 6 + 32].astype(int)  # row 0, column 1
+    top = plots._colour_lut(plots.SEQUENTIAL)[-1].astype(int)
+    low = plots._colour_lut(plots.SEQUENTIAL)[0].astype(int)
+    assert np.abs(panel1[4:12, 20:28] - top).max() < 12  # patch (0, 1) at the top of the scale (JPEG tolerance)
+    assert np.abs(panel1[20:28, 4:12] - low).max() < 12
+    assert [a.text for a in fig.layout.annotations] == ["head 0", "head 1", "head 2", "head 3"]
+    assert sum(1 for sh in fig.layout.shapes if sh.name == "sink (1, 1)") == 4  # marked in every panel
+    assert fig.layout.yaxis.scaleanchor == "x"

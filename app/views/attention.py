@@ -59,8 +59,8 @@ def attention_view(sel) -> None:
                     "attention-heads", sel, npz=lambda: {"maps": maps})
 
 
-# Figures are cached per setting: a slider step back to a seen value sends without rebuilding
-# (make_subplots for the heads grid alone takes ~150 ms on 2 cores).
+# Figures are cached per setting: a slider step back to a seen value sends without rebuilding.
+# The heads are one server-composed picture: n plotly subplots took the browser ~0.5 s per step.
 @st.cache_resource(max_entries=128, show_spinner=False)
 def attention_figure(aid: str, layer: int, head, query: int, opacity: float, fig_title: str, presenter: bool,
                      _result):
@@ -84,9 +84,9 @@ def heads_figure(aid: str, layer: int, query: int, fig_title: str, _result):
     heads = _result.attention.shape[1]
     gw = layout.grid[1]
     query_patch = divmod(query - layout.num_prefix_tokens, gw) if query >= layout.num_prefix_tokens else None
-    return plots.heads_grid(compute.head_maps(aid, layer, query, _result), columns=3 if heads <= 12 else 4,
-                            width=520, background=display, patch_size=layout.patch_size, query_patch=query_patch,
-                            marked=found.sinks, value_name="attention", title=fig_title)
+    return plots.heads_mosaic(compute.head_maps(aid, layer, query, _result), display, layout.patch_size,
+                              columns=3 if heads <= 12 else 4, width=520, query_patch=query_patch,
+                              marked=found.sinks, value_name="attention", title=fig_title)
 
 
 @fragment

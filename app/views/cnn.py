@@ -7,10 +7,9 @@ import streamlit as st
 
 import compute
 import params
-from sidebar import availability
+from sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import depth_comparison
-from vitviz.catalog import list_models
 from vitviz.export import matrix_csv, table_csv
 from vitviz.registry import CNN
 from vitviz.weights import find_local_weights
@@ -31,11 +30,11 @@ def default_cnn(specs, folder, reasons) -> str:
 
 @fragment
 def cnn_view(sel) -> None:
-    specs = {s.name: s for s in list_models(sel.weights_dir) if s.kind == CNN}
+    everything, reasons = catalogue(sel.weights_dir)
+    specs = {s.name: s for s in everything if s.kind == CNN}
     if not specs:
         st.warning("No CNN is registered.")
         return
-    reasons = {n: availability(s, sel.weights_dir) for n, s in specs.items()}
     default = default_cnn(specs, sel.weights_dir, reasons)
     params.prepare("cnn", default, lambda v: v in specs)
     a, b = st.columns([3, 2], vertical_alignment="bottom")

@@ -2,10 +2,9 @@
 import streamlit as st
 
 import compute
-from sidebar import UPLOAD_TYPES, availability
+from sidebar import UPLOAD_TYPES, catalogue, short_label
 from vitviz import plots
 from vitviz.analysis import reference_distances
-from vitviz.catalog import list_models
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
 from widgets import current, fit, fragment, header, show_figure
@@ -33,8 +32,9 @@ def distances(sel) -> None:
         if not images:
             st.info("Upload a few images to average over.")
             return
-    others = {s.name: s.label for s in list_models(sel.weights_dir) if s.kind == VIT and s.name != sel.model
-              and availability(s, sel.weights_dir) is None}
+    everything, reasons = catalogue(sel.weights_dir)
+    others = {s.name: short_label(s.label) for s in everything if s.kind == VIT and s.name != sel.model
+              and reasons[s.name] is None}
     if others:
         compare = versus.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,
                                      key="vv_compare", format_func=others.get, persist_state="session")
