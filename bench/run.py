@@ -103,7 +103,7 @@ MEMORY_CASES = [("vit_small_patch14_dinov2.lvd142m", 224), ("vit_small_patch14_d
                 ("vit_base_patch16_224.augreg2_in21k_ft_in1k", 224)]
 
 
-def ratio_table(device: str, repeats: int = 5) -> list[tuple[str, str]]:
+def ratio_table(device: str, repeats: int = 9) -> list[tuple[str, str]]:
     """analysis/forward for ViT-Ti, S, B and L (random init, one 224 px image)."""
     from vitviz.images import load_image
     from vitviz.models import load_model
@@ -121,8 +121,16 @@ def ratio_table(device: str, repeats: int = 5) -> list[tuple[str, str]]:
             with torch.inference_mode():
                 return loaded.model(x)
 
-        t_forward = median_time(forward, repeats, sync=sync)
-        t_analysis = median_time(lambda: analyze_prepared(loaded, prepared), repeats, sync=sync)
+        # Interleaved, so both see the same machine state (this 2-core VM drifts by ±30 % over seconds).
+        for _ in range(2):
+            forward(), analyze_prepared(loaded, prepared)
+        pairs = []
+        for _ in range(repeats):
+            start = time.perf_counter(); forward(); sync(); mid = time.perf_counter()  # noqa: E702
+            analyze_prepared(loaded, prepared); sync(); end = time.perf_counter()  # noqa: E702
+            pairs.append((mid - start, end - mid))
+        t_forward = statistics.median(p[0] for p in pairs)
+        t_analysis = statistics.median(p[1] for p in pairs)
         rows.append((f"analysis/forward {name.split('.')[0]}",
                      f"{t_analysis / t_forward:.2f} ({t_analysis * 1000:.0f} / {t_forward * 1000:.0f} ms)"))
         del loaded
