@@ -185,6 +185,7 @@ def fake_hub(tmp_path, monkeypatch):
     monkeypatch.setattr(hub, "hf_hub_download", fake_download)
     monkeypatch.setattr(models, "hub_reachable", lambda *a, **k: True)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # conftest sets it; vitviz now honours it
     return served, requests
 
 

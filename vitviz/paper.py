@@ -257,18 +257,17 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
     fig.add_shape(type="rect", x0=104.0, x1=160.0, y0=13.0, y1=70.0, fillcolor=_COLOURS["block"],
                   line=dict(color=_INK, width=1.2), layer="below")
     _label(fig, 100.0, 41.5, f"<b>L = {facts.layers} ×</b>", size=15, anchor="right")
-    _box(fig, bx0, 16.0, bx1, 20.0, _COLOURS["norm"], "Norm", size=12)
-    _box(fig, bx0, 24.0, bx1, 33.0, _COLOURS["attn"],
-         f"<b>Multi-Head Attention</b><br>{facts.heads} heads × {d // max(facts.heads, 1)} dims", size=12)
-    fig.add_shape(type="circle", x0=134.5, x1=137.5, y0=36.5, y1=39.5, line=dict(color=_INK, width=1.2),
-                  fillcolor="white")
-    _label(fig, 136.0, 38.0, "+", size=14, colour=_INK)
-    _box(fig, bx0, 43.0, bx1, 47.0, _COLOURS["norm"], "Norm", size=12)
-    _box(fig, bx0, 51.0, bx1, 60.0, _COLOURS["mlp"],
-         f"<b>MLP</b><br>{d} → {facts.mlp_size} → {d} (GELU)", size=12)
-    fig.add_shape(type="circle", x0=134.5, x1=137.5, y0=63.5, y1=66.5, line=dict(color=_INK, width=1.2),
-                  fillcolor="white")
-    _label(fig, 136.0, 65.0, "+", size=14, colour=_INK)
+    def sublayer(top: float, colour: str, text: str) -> None:
+        """Norm, then the sublayer, then the residual "+" below it (the paper's Fig. 1 right)."""
+        _box(fig, bx0, top, bx1, top + 4.0, _COLOURS["norm"], "Norm", size=12)
+        _box(fig, bx0, top + 8.0, bx1, top + 17.0, colour, text, size=12)
+        fig.add_shape(type="circle", x0=134.5, x1=137.5, y0=top + 20.5, y1=top + 23.5,
+                      line=dict(color=_INK, width=1.2), fillcolor="white")
+        _label(fig, 136.0, top + 22.0, "+", size=14, colour=_INK)
+
+    sublayer(16.0, _COLOURS["attn"],
+             f"<b>Multi-Head Attention</b><br>{facts.heads} heads × {d // max(facts.heads, 1)} dims")
+    sublayer(43.0, _COLOURS["mlp"], f"<b>MLP</b><br>{d} → {facts.mlp_size} → {d} (GELU)")
     for y0, y1 in ((10.2, 15.8), (20.2, 23.8), (33.2, 36.3), (39.7, 42.8), (47.2, 50.8), (60.2, 63.3), (66.7, 74.0)):
         _arrow(fig, 136.0, y0, 136.0, y1, colour=_INK)
     for y_from, y_to in ((12.0, 38.0), (41.0, 65.0)):  # residual connections
