@@ -1,7 +1,6 @@
 """The dashboard's byte-bounded cache, the compact shared analyses, the shared CSV/NPZ writers, and its locks."""
 import csv
 import io
-import sys
 import threading
 import time
 
@@ -80,7 +79,6 @@ def test_byte_lru_slow_key_does_not_block_other_keys():
 @pytest.fixture(scope="module")
 def small_analysis():
     from vitviz.images import load_image
-    from vitviz.models import LoadedModel  # noqa: F401  (type only)
     from vitviz.pipeline import analyze_prepared
     from vitviz.preprocess import prepare_image
 
@@ -170,8 +168,8 @@ def test_cli_writes_the_same_distance_csv_as_the_app(tmp_path):
 @pytest.fixture()
 def compute_module(monkeypatch):
     monkeypatch.syspath_prepend(str(REPO / "app"))
-    sys.modules.pop("compute", None)
-    import compute
+    import compute  # the app's own module object when AppTest imported it already (never a second copy:
+    # the pages and widgets must share its exception classes)
 
     return compute
 
