@@ -24,9 +24,7 @@ image multiplied by the map scaled to its maximum, each patch one constant block
 """
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Optional, Sequence, Union
@@ -39,6 +37,7 @@ from plotly.subplots import make_subplots
 from . import paper_results as pr
 from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .preprocess import SizeArg, TokenLayout
+from .plots import _png_uri
 from .report import Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,13 +66,6 @@ def _text(value: object) -> str:
 
 def _fmt_params(params: int) -> str:
     return f"{params / 1e6:.1f}M" if params < 1e9 else f"{params / 1e9:.2f}B"
-
-
-def _png_uri(image: np.ndarray) -> str:
-    """An ``(H, W, 3)`` uint8 image as a PNG data URI (embedded, so the figure needs no server)."""
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _pair_text(pair: Sequence[int], sep: str = " × ") -> str:
@@ -624,7 +616,7 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
                      f"{label} at {hw_text}: patch {ph} × {pw} px, {layout.num_tokens} tokens, D = "
                      f"{facts.hidden_size}, L = {facts.layers}, {facts.heads} heads, MLP size {facts.mlp_size}, "
                      f"{head_text}. The paper's ViT-Base/Large/Huge all have a [class] token and an MLP head"
-                     + (f"; this model has " + "; ".join(fig1_notes) + "." if fig1_notes else "."))),
+                     + ("; this model has " + "; ".join(fig1_notes) + "." if fig1_notes else "."))),
         Section("Table 1 — Model variants", anchor="table1", table=table1(facts, label),
                 caption=(f"The paper's Table 1 (ViT-Base, ViT-Large, ViT-Huge, with the paper's rounded parameter "
                          f"counts) and the loaded model's row, counted from its weights: {label}, patch "

@@ -8,7 +8,7 @@ pixels of the network input, which is what every distance in vitviz is measured 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -63,12 +63,17 @@ class TokenLayout:
         ys, xs = np.meshgrid(np.arange(self.grid[0]), np.arange(self.grid[1]), indexing="ij")
         return np.stack([(ys.ravel() + 0.5) * self.patch_size[0], (xs.ravel() + 0.5) * self.patch_size[1]], 1)
 
+    def patch_of(self, index: int) -> Optional[tuple[int, int]]:
+        """``(row, col)`` of token ``index`` when it is a patch, None for a prefix token."""
+        if index < self.num_prefix_tokens:
+            return None
+        row, col = divmod(index - self.num_prefix_tokens, self.grid[1])
+        return int(row), int(col)
+
     def token_name(self, index: int) -> str:
         """``"cls"``/``"dist"``/``"reg0"`` for prefix tokens, ``"patch (row, col)"`` otherwise."""
-        if index < self.num_prefix_tokens:
-            return self.prefix_names[index]
-        row, col = divmod(index - self.num_prefix_tokens, self.grid[1])
-        return f"patch ({row}, {col})"
+        patch = self.patch_of(index)
+        return self.prefix_names[index] if patch is None else f"patch {patch}"
 
 
 def _pair(value: Union[int, Sequence[int]]) -> tuple[int, int]:

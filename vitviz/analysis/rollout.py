@@ -82,6 +82,17 @@ def exclude_key_columns(attn: torch.Tensor, keys: Sequence[int]) -> torch.Tensor
     return torch.where(total > 0, kept / total.clamp_min(torch.finfo(kept.dtype).tiny), kept)
 
 
+def _layer_links(layer_attn: torch.Tensor, head_fusion: HeadFusion, exclude_keys: Sequence[int],
+                 discard_ratio: float, num_prefix_tokens: int) -> torch.Tensor:
+    """One layer's attention as rollout uses it (steps 1–3): float32, heads fused, keys left out, discarded.
+
+    Converted layer by layer: a float16 cache is never widened whole.
+    """
+    fused = fuse_heads(layer_attn.float(), head_fusion)
+    fused = exclude_key_columns(fused, exclude_keys)
+    return discard_lowest(fused, discard_ratio, num_prefix_tokens)
+
+
 def attention_rollout(
     attn: Union[torch.Tensor, np.ndarray],
     *,
@@ -104,15 +115,13 @@ def attention_rollout(
     Returns:
         ``(T, T)`` (or ``(B, T, T)``) float32 row-stochastic joint attention.
     """
-    attn = _as_tensor(attn).float()
+    attn = _as_tensor(attn)
     layers = attn.shape[0]
     if not 0 <= start_layer < layers:
         raise VitvizError(f"start layer {start_layer} is out of range 0–{layers - 1}")
     result: Optional[torch.Tensor] = None
     for layer in range(start_layer, layers):
-        fused = fuse_heads(attn[layer], head_fusion)
-        fused = exclude_key_columns(fused, exclude_keys)
-        fused = discard_lowest(fused, discard_ratio, num_prefix_tokens)
+        fused = _layer_links(attn[layer], head_fusion, exclude_keys, discard_ratio, num_prefix_tokens)
         eye = torch.eye(fused.shape[-1], dtype=fused.dtype, device=fused.device)
         step = fused + eye
         step = step / step.sum(dim=-1, keepdim=True)
@@ -158,7 +167,6 @@ def rollout_map(
     # Only one row of the (T, T) product is shown, so it is carried as a vector from the query
     # side: v ← v·S_ℓ for ℓ = L−1 … start, O(L·T²) instead of O(L·T³). With F the fused (and
     # discarded / excluded) attention and d = rowsum(F) + 1, v·S = w·F + w for w = v / d.
-    # Layers are converted to float32 one at a time: the cached attention may be float16.
     attn = _as_tensor(attn)
     layers, p, tokens = attn.shape[0], layout.num_prefix_tokens, layout.num_tokens
     if attn.ndim != 4 or attn.shape[-1] != tokens:
@@ -173,9 +181,7 @@ def rollout_map(
     else:
         raise VitvizError(f"query token {query!r} is out of range 0–{tokens - 1}")
     for layer in range(layers - 1, start_layer - 1, -1):
-        fused = fuse_heads(attn[layer].float(), head_fusion)
-        fused = exclude_key_columns(fused, exclude_keys)
-        fused = discard_lowest(fused, discard_ratio, p)
+        fused = _layer_links(attn[layer], head_fusion, exclude_keys, discard_ratio, p)
         w = v / (fused.sum(dim=-1) + 1.0)
         v = w @ fused + w
     return v[p:].reshape(layout.grid).cpu().numpy()
