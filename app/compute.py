@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,6 +58,11 @@ def analysis_cache() -> ByteLRU:
     return ByteLRU(cache_budget())
 
 
+def short_label(label: str) -> str:
+    """A model label without its parenthesised description: "DINOv2 ViT-S/14", for titles and pickers."""
+    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
+
+
 def resolve_device(choice: str) -> str:
     """``auto`` → ``cuda`` when a GPU is usable, else ``cpu``; a session that ran out of GPU memory stays on CPU."""
     import torch
@@ -85,10 +91,7 @@ class Selection:
 
     @property
     def short_label(self) -> str:
-        """The label without its parenthesised description ("DINOv2 ViT-S/14"), for figure titles."""
-        import re
-
-        return re.sub(r"\s*\([^)]*\)", "", self.model_label).strip() or self.model
+        return short_label(self.model_label) if self.model_label else self.model
 
     @property
     def untrained(self) -> bool:
@@ -112,14 +115,13 @@ def analysis(sel: Selection):
     from vitviz.pipeline import analysis_nbytes, analyze_image, frozen_compact
 
     loaded = model_for(sel)
-    key = ("vit", sel.model, sel.weights_dir, sel.device, sel.pretrained, sel.image_key, sel.size)
 
     def compute():
         image = load_image(sel.image_bytes)
         with FORWARD_LOCK, oom_fallback():
             return frozen_compact(analyze_image(loaded, image, sel.size))
 
-    return analysis_cache().get_or_compute(key, compute, analysis_nbytes)
+    return analysis_cache().get_or_compute(analysis_id(sel), compute, analysis_nbytes)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

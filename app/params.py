@@ -122,11 +122,6 @@ def publish(name: str, value: Any, default: Any) -> None:
             st.query_params[name] = text
 
 
-def value(name: str, default: Any = None) -> Any:
-    """The session's current value of ``name`` (after :func:`prepare`)."""
-    return st.session_state.get(PARAMS[name].key, default)
-
-
 def show_notices(container: Optional[Any] = None) -> None:
     """Show (once) the link values that fell back to defaults, one line each."""
     notices = st.session_state.get(_NOTICES) or []
@@ -134,9 +129,3 @@ def show_notices(container: Optional[Any] = None) -> None:
     for text in notices:
         target.warning(text, icon=":material/link_off:")
     st.session_state[_NOTICES] = []
-
-
-def link_query() -> str:
-    """The current view's URL query (for a "copy link" hint), e.g. ``?layer=3&head=2``."""
-    items = [(k, v) for k, v in st.query_params.items()]
-    return "?" + "&".join(f"{k}={v}" for k, v in items) if items else ""

@@ -5,6 +5,7 @@ Every setting goes through :mod:`params`, so it survives page changes and sits i
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 from pathlib import Path
@@ -55,19 +56,11 @@ def catalogue(folder: Optional[str]) -> tuple[list[ModelSpec], dict[str, Optiona
     return specs, {s.name: availability(s, folder) for s in specs}
 
 
-def short_label(label: str) -> str:
-    """A label without its parenthesised description: "DINOv2 ViT-S/14"."""
-    import re
-
-    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
-
-
-def default_model(specs: list[ModelSpec], reasons: dict[str, Optional[str]]) -> str:
-    """The first model whose weights are available (local ones first), else the first listed."""
-    folder = weights_dir()
-    local = [s.name for s in specs if find_local_weights(s.name, Path(folder) if folder else None)]
-    usable = [s.name for s in specs if reasons[s.name] is None]
-    return (local or usable or [specs[0].name])[0]
+def default_choice(names: list[str], reasons: dict[str, Optional[str]], folder: Optional[str]) -> str:
+    """The first model whose weights are in the folder, else the first available, else the first listed."""
+    local = [n for n in names if find_local_weights(n, Path(folder) if folder else None)]
+    usable = [n for n in names if reasons[n] is None]
+    return (local or usable or names)[0]
 
 
 def draw() -> Optional[compute.Selection]:
@@ -84,10 +77,10 @@ def draw() -> Optional[compute.Selection]:
     specs = [s for s in everything if s.kind == VIT]
     by_name = {s.name: s for s in specs}
     side.markdown("### Model")
-    default = default_model(specs, reasons)
+    default = default_choice(list(by_name), reasons, folder)
     params.prepare("model", default, lambda v: v in by_name)
     name = side.selectbox("Model", list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: short_label(by_name[n].label)
+                          format_func=lambda n: compute.short_label(by_name[n].label)
                                                 + (" — unavailable offline" if reasons[n] else ""),
                           help="Models whose weights are in the weights folder or the Hugging Face cache, or "
                                "reachable on the hub. *About this model* below has the details.")
@@ -117,8 +110,7 @@ def draw() -> Optional[compute.Selection]:
     sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
     loaded = load_with_progress(sel, spec)  # errors here are shown by the caller's guard
     size = _size_picker(loaded)
-    return compute.Selection(name, not untrained, device, folder, label, image_key, data, size,
-                             model_label=loaded.label, presenter=presenter)
+    return dataclasses.replace(sel, size=size, model_label=loaded.label)
 
 
 def load_with_progress(sel: compute.Selection, spec: ModelSpec):

@@ -17,6 +17,7 @@ from vitviz.export import file_stem, npz_bytes
 LOG = logging.getLogger("vitviz.app")
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 UNTRAINED_BADGE = ":red-badge[:material/warning: untrained (random) weights]"
+PRESENTER_HEIGHT = 430  # px: a page's main figure under the title and controls on a 1280×720 screen
 
 
 def title(sel: compute.Selection, what: str, extra: str = "") -> str:
@@ -111,7 +112,7 @@ def current() -> Optional[compute.Selection]:
     return sel
 
 
-def fit(fig, sel: Optional[compute.Selection], height: int = 430):
+def fit(fig, sel: Optional[compute.Selection], height: int = PRESENTER_HEIGHT):
     """In presenter mode, size a page's main figure so it fits a 1280×720 screen under the title."""
     if sel is not None and sel.presenter:
         fig.update_layout(height=height)

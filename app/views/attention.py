@@ -7,7 +7,7 @@ from vitviz import plots
 from vitviz.analysis import SINK_EXPLANATION, attention_map
 from vitviz.export import grid_csv
 from vitviz.pipeline import default_query
-from widgets import clicked_point, current, fit, fragment, header, show_figure, title
+from widgets import PRESENTER_HEIGHT, clicked_point, current, fit, fragment, header, show_figure, title
 
 EXPLANATION = ("Top: where one query token looks in one layer — its row of the softmax attention matrix over the "
                "patches (prefix columns left out, not renormalised); click a patch to make it the query. Bottom: "
@@ -67,13 +67,12 @@ def attention_figure(aid: str, layer: int, head, query: int, opacity: float, fig
     layout, display = _result.layout, _result.prepared.display
     found, _ = compute.sinks(aid, _result)
     grid_map = attention_map(_result.attention, layout, layer, head, query)
-    gw = layout.grid[1]
-    query_patch = divmod(query - layout.num_prefix_tokens, gw) if query >= layout.num_prefix_tokens else None
-    fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity, query_patch=query_patch,
+    fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity,
+                                  query_patch=layout.patch_of(query),
                                   marked=found.sinks, title=fig_title)
     trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, "attention")
-    if presenter:
-        fig.update_layout(height=430)
+    if presenter:  # the size widgets.fit gives; applied here because the figure is shared by sessions
+        fig.update_layout(height=PRESENTER_HEIGHT)
     return fig, trace
 
 
@@ -82,10 +81,8 @@ def heads_figure(aid: str, layer: int, query: int, fig_title: str, _result):
     layout, display = _result.layout, _result.prepared.display
     found, _ = compute.sinks(aid, _result)
     heads = _result.attention.shape[1]
-    gw = layout.grid[1]
-    query_patch = divmod(query - layout.num_prefix_tokens, gw) if query >= layout.num_prefix_tokens else None
     return plots.heads_mosaic(compute.head_maps(aid, layer, query, _result), display, layout.patch_size,
-                              columns=3 if heads <= 12 else 4, width=520, query_patch=query_patch,
+                              columns=3 if heads <= 12 else 4, width=520, query_patch=layout.patch_of(query),
                               marked=found.sinks, value_name="attention", title=fig_title)
 
 

@@ -1,31 +1,21 @@
 """CNN versus ViT: stage feature maps and predictions, and receptive-field growth next to attention distance."""
-import re
-from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
 import compute
 import params
-from sidebar import catalogue
+from sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import depth_comparison
 from vitviz.export import matrix_csv, table_csv
 from vitviz.registry import CNN
-from vitviz.weights import find_local_weights
-from widgets import current, fit, fragment, header, show_figure
+from widgets import UNTRAINED_BADGE, current, fit, fragment, header, show_figure
 
 EXPLANATION = ("A CNN sees through a window that widens layer by layer (its receptive field); a ViT can attend "
                "across the whole image from the first block. Below: a CNN's predictions and feature maps per stage, "
                "then one plot with the ViT's mean attention distance per head and the CNN's theoretical and "
                "effective receptive-field radius, on relative depth, all in pixels of each network's input.")
-
-
-def default_cnn(specs, folder, reasons) -> str:
-    """A CNN whose weights are available, local ones first; else the first registered."""
-    local = [n for n in specs if find_local_weights(n, Path(folder) if folder else None)]
-    usable = [n for n in specs if reasons[n] is None]
-    return (local or usable or list(specs))[0]
 
 
 @fragment
@@ -35,7 +25,7 @@ def cnn_view(sel) -> None:
     if not specs:
         st.warning("No CNN is registered.")
         return
-    default = default_cnn(specs, sel.weights_dir, reasons)
+    default = default_choice(list(specs), reasons, sel.weights_dir)
     params.prepare("cnn", default, lambda v: v in specs)
     a, b = st.columns([3, 2], vertical_alignment="bottom")
     name = a.selectbox("CNN", list(specs), key="vv_cnn", persist_state="session",
@@ -49,10 +39,10 @@ def cnn_view(sel) -> None:
         return
     cnn = compute.model(name, sel.weights_dir, sel.device, not untrained)
     result = compute.cnn_analysis(name, sel.weights_dir, sel.device, not untrained, sel.image_key, sel.image_bytes)
-    cnn_short = re.sub(r"\s*\([^)]*\)", "", cnn.spec.label).strip() or name
+    cnn_short = compute.short_label(cnn.spec.label)
     cnn_title = lambda what, extra="": plots.figure_title(what, cnn_short, untrained=untrained, extra=extra)  # noqa: E731
     if untrained:
-        st.markdown(f"**{cnn.label}** :red-badge[:material/warning: untrained (random) weights]")
+        st.markdown(f"**{cnn.label}** {UNTRAINED_BADGE}")
 
     stage_names = [f.name for f in result.features]
     params.prepare("stage", stage_names[-1], lambda v: v in stage_names)

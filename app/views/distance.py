@@ -2,7 +2,7 @@
 import streamlit as st
 
 import compute
-from sidebar import UPLOAD_TYPES, catalogue, short_label
+from sidebar import UPLOAD_TYPES, catalogue
 from vitviz import plots
 from vitviz.analysis import reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
@@ -33,7 +33,7 @@ def distances(sel) -> None:
             st.info("Upload a few images to average over.")
             return
     everything, reasons = catalogue(sel.weights_dir)
-    others = {s.name: short_label(s.label) for s in everything if s.kind == VIT and s.name != sel.model
+    others = {s.name: compute.short_label(s.label) for s in everything if s.kind == VIT and s.name != sel.model
               and reasons[s.name] is None}
     if others:
         compare = versus.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,

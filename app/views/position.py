@@ -5,7 +5,7 @@ import compute
 import params
 from vitviz import plots
 from vitviz.export import grid_csv
-from widgets import current, fit, fragment, header, show_figure, title
+from widgets import clicked_point, current, fit, fragment, header, show_figure, title
 
 EXPLANATION = ("Each tile belongs to one input patch (row, column) and shows the cosine similarity of its position "
                "embedding to every other position's (prefix tokens left out). In the paper's Fig. 7 (centre, "
@@ -62,16 +62,10 @@ def tiles(sel) -> None:
         fig = plots.similarity_tile(sim, row, col, title(sel, f"Input patch ({row}, {col})", "similarity to all"))
         trace = plots.add_patch_picker(fig, (gh, gw), values=sim[row, col], value_name="similarity")
         event = show_figure(fig, "position-tile", sel, on_select=True, csv=lambda: grid_csv(sim[row, col]))
-    try:
-        points = event.selection.points or []
-    except AttributeError:
-        points = []
-    for point in points:
-        if point.get("curve_number") == trace:
-            r, c = divmod(int(point.get("point_index", 0)), gw)
-            if (r, c) != (row, col):
-                st.session_state["_vv_pos_pick"] = (r, c)
-                st.rerun(scope="fragment")
+    point = clicked_point(event, trace)
+    if point is not None and plots.tile_at(point, (gh, gw)) != (row, col):
+        st.session_state["_vv_pos_pick"] = plots.tile_at(point, (gh, gw))
+        st.rerun(scope="fragment")
 
 sel = current()
 header("Position embeddings", EXPLANATION, sel)
