@@ -8,7 +8,7 @@
 - **Analyses**: a byte-bounded LRU (:class:`vitviz.cache.ByteLRU`), total ``$VITVIZ_CACHE_BYTES``
   (default 2 GiB). Entries are stored compactly (attention in float16) with read-only arrays,
   because every session reads the same objects. One analysis may use at most a quarter of the
-  budget; the input-size slider stops there (:func:`max_tokens`).
+  budget; the input-size slider stops there (``sidebar._size_picker``).
 - **Derived maps** (rollout per setting, per-head maps per layer) are cached per analysis.
 - **GPU out of memory**: caches are freed, the session is switched to the CPU and rerun, so the
   device is decided once per run.

@@ -202,7 +202,8 @@ def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:
     """A copy for a cache shared by many sessions: attention as float16, every array read-only.
 
     Attention probabilities become float16 (display maps and rollouts at other settings are
-    computed from them: relative error ≤ 2⁻¹¹ per entry); the reductions already computed
+    computed from them: relative error ≤ 2⁻¹¹ per entry from 6·10⁻⁵ up, absolute error ≤ 3·10⁻⁸
+    below, where float16 is subnormal); the reductions already computed
     (rollout, mean distance, logits, token norms) stay float32. Read-only arrays make an
     accidental in-place edit by one session raise instead of changing every session's view.
     """
