@@ -15,6 +15,8 @@ from typing import Any, Callable, Optional
 
 import streamlit as st
 
+from vitviz.i18n import t
+
 
 def _parse_bool(text: str) -> bool:
     if text in ("1", "true"):
@@ -64,6 +66,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("cnn", "vv_cnn", help="CNN model name"),
     Param("stage", "vv_cnn_stage", help="CNN stage name"),
     Param("present", "vv_present", _parse_bool, _format_bool, "1 = presenter mode"),
+    Param("lang", "vv_lang", help="interface language: en or ko"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them
@@ -98,7 +101,7 @@ def prepare(name: str, default: Any, valid: Callable[[Any], bool] = lambda _v: T
         else:
             st.session_state[param.key] = default
             st.session_state.setdefault(_NOTICES, []).append(
-                f"The link's `{name}={text}` is not valid here; showing `{name}={param.format(default)}` instead.")
+                t("params.fallback", given=f"{name}={text}", shown=f"{name}={param.format(default)}"))
     current = st.session_state.get(param.key, default)
     try:
         ok = valid(current)

@@ -15,7 +15,9 @@ import streamlit as st
 
 import compute
 import params
+from vitviz import i18n
 from vitviz.catalog import list_models
+from vitviz.i18n import t
 from vitviz.images import MAX_PIXELS
 from vitviz.registry import VIT, ModelSpec
 from vitviz.weights import find_local_weights, hub_cached_file
@@ -35,14 +37,18 @@ def weights_dir() -> Optional[str]:
 
 
 def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
-    """None when pretrained weights can be had, else why not (for the pickers)."""
+    """None when pretrained weights can be had, else why not as a code for the pickers' text.
+
+    The one code is ``"offline"``: no local weights, nothing in the Hugging Face cache, and the hub is
+    unreachable.
+    """
     if find_local_weights(spec.name, Path(folder) if folder else None) or hub_cached_file(spec.name):
         return None
     from vitviz.models import hub_reachable
 
     if hub_reachable(timeout=1.5):
         return None
-    return "no local weights and the Hugging Face hub is unreachable"
+    return "offline"
 
 
 @st.cache_resource(ttl=30, show_spinner=False)
@@ -63,49 +69,66 @@ def default_choice(names: list[str], reasons: dict[str, Optional[str]], folder: 
     return (local or usable or names)[0]
 
 
+def browser_language() -> str:
+    """The browser's preferred supported language (``Accept-Language``), else English."""
+    locale = getattr(st.context, "locale", None)
+    if not locale:
+        try:
+            locale = st.context.headers.get("Accept-Language")
+        except Exception:  # noqa: BLE001 - no request context (AppTest, bare script)
+            locale = None
+    return i18n.best_language(locale)
+
+
+def language_from_link() -> str:
+    """This run's language: the session's choice, else ``?lang=``, else the browser's (read before any text)."""
+    return params.prepare("lang", browser_language(), lambda v: v in i18n.LANGUAGES)
+
+
 def draw() -> Optional[compute.Selection]:
     st.session_state[HINT] = None
     side = st.sidebar
+    lang = side.radio(t("sidebar.language"), list(i18n.LANGUAGES), key="vv_lang", horizontal=True,
+                      format_func=i18n.LANGUAGES.get)
+    # In the URL when it differs from the browser's language (the default): a link opens in the language
+    # its sharer chose, and a link from a same-language browser follows the reader's browser.
+    params.publish("lang", lang, browser_language())
     params.prepare("present", False, lambda v: isinstance(v, bool))
-    presenter = side.toggle("Presenter mode", key="vv_present",
-                            help="Sidebar folded, larger type, figures sized for a 1280×720 projector. "
-                                 "Walk-through: PageDown / PageUp (a presentation clicker) step forward / back.")
+    presenter = side.toggle(t("sidebar.presenter"), key="vv_present", help=t("sidebar.presenter_help"))
     params.publish("present", presenter, False)
 
     folder = weights_dir()
     everything, reasons = catalogue(folder)
     specs = [s for s in everything if s.kind == VIT]
     by_name = {s.name: s for s in specs}
-    side.markdown("### Model")
+    side.markdown(f"### {t('sidebar.model')}")
     default = default_choice(list(by_name), reasons, folder)
     params.prepare("model", default, lambda v: v in by_name)
-    name = side.selectbox("Model", list(by_name), key="vv_model", label_visibility="collapsed",
+    name = side.selectbox(t("sidebar.model"), list(by_name), key="vv_model", label_visibility="collapsed",
                           format_func=lambda n: compute.short_label(by_name[n].label)
-                                                + (" — unavailable offline" if reasons[n] else ""),
-                          help="Models whose weights are in the weights folder or the Hugging Face cache, or "
-                               "reachable on the hub. *About this model* below has the details.")
+                                                + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
+                          help=t("sidebar.model_help"))
     params.publish("model", name, default)
     spec, reason = by_name[name], reasons[name]
     if reason:
-        side.warning(f"Pretrained weights unavailable: {reason}. See the README's *Weights* section.")
+        side.warning(t("sidebar.unavailable"))
     params.prepare("untrained", False, lambda v: isinstance(v, bool))
-    untrained = side.checkbox("Use untrained (random) weights", key="vv_untrained",
-                              help="The same architecture with random weights: a contrast to what training learns.")
+    untrained = side.checkbox(t("sidebar.untrained"), key="vv_untrained", help=t("sidebar.untrained_help"))
     params.publish("untrained", untrained, False)
     if spec.description:
-        with side.expander("About this model"):
+        with side.expander(t("sidebar.about_model")):
             st.caption(spec.description)
     device = _device_picker()
 
-    side.markdown("### Image")
+    side.markdown(f"### {t('sidebar.image')}")
     data, label = _image_picker()
     if data is None:
-        st.session_state[HINT] = "Choose an image in the sidebar: a sample, an upload or a camera photo."
+        st.session_state[HINT] = t("sidebar.hint_image")
         return None
     image_key = hashlib.sha256(data).hexdigest()
-    side.caption(f"Image id `{image_key[:10]}` ({label})")
+    side.caption(t("sidebar.image_id", id=image_key[:10], label=label))
     if reason and not untrained:
-        st.session_state[HINT] = "Pick another model, or tick *Use untrained (random) weights* in the sidebar."
+        st.session_state[HINT] = t("sidebar.hint_model")
         return None
     sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
     loaded = load_with_progress(sel, spec)  # errors here are shown by the caller's guard
@@ -122,10 +145,10 @@ def load_with_progress(sel: compute.Selection, spec: ModelSpec):
     from vitviz.weights import hub_repo_id
 
     repo = hub_repo_id(spec.name) or spec.name
-    with st.status(f"Downloading {spec.label} from the Hugging Face hub ({repo})…", expanded=True) as box:
-        st.write("Weights are cached afterwards: the next start loads them from disk, also offline.")
+    with st.status(t("sidebar.downloading", model=spec.label, repo=repo), expanded=True) as box:
+        st.write(t("sidebar.download_cached"))
         loaded = compute.model_for(sel)
-        box.update(label=f"Downloaded {spec.label} from the Hugging Face hub", state="complete", expanded=False)
+        box.update(label=t("sidebar.downloaded", model=spec.label), state="complete", expanded=False)
     return loaded
 
 
@@ -134,14 +157,14 @@ def _device_picker() -> str:
 
     side = st.sidebar
     if torch.cuda.is_available():
-        choice = side.selectbox("Device", ["auto", "cpu", "cuda"], key="vv_device", persist_state="session")
+        choice = side.selectbox(t("sidebar.device"), ["auto", "cpu", "cuda"], key="vv_device", persist_state="session")
     else:
         choice = "cpu"
     device = compute.resolve_device(choice)
     if st.session_state.get(compute.FORCE_CPU):
-        side.caption("Running on the CPU: the GPU ran out of memory earlier in this session.")
+        side.caption(t("sidebar.cpu_after_oom"))
     elif not torch.cuda.is_available():
-        side.caption("Device: CPU (no GPU on this machine).")
+        side.caption(t("sidebar.cpu_only"))
     return device
 
 
@@ -150,43 +173,43 @@ def _image_picker() -> tuple[Optional[bytes], str]:
     names = compute.sample_names()
     if "vv_source" not in st.session_state:
         st.session_state["vv_source"] = "Sample"
-    source = side.radio("Image source", ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
-                        label_visibility="collapsed")
+    source = side.radio(t("sidebar.image_source"), ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
+                        label_visibility="collapsed", format_func=lambda s: t(f"sidebar.source_{s.lower()}"))
     if source == "Sample":
         default = "cat" if "cat" in names else names[0]
         params.prepare("sample", default, lambda v: v in names)
-        sample = side.selectbox("Sample image", names, key="vv_sample")
+        sample = side.selectbox(t("sidebar.sample"), names, key="vv_sample")
         params.publish("sample", sample, None)  # always in the URL: a link names its image
-        return compute.sample_bytes(sample), f"sample: {sample}"
+        return compute.sample_bytes(sample), t("sidebar.sample_label", name=sample)
     params.publish("sample", None, None)
     limit = st.get_option("server.maxUploadSize")
     if source == "Upload":
-        upload = side.file_uploader("Upload an image", type=UPLOAD_TYPES, key="vv_upload",
-                                    help=f"JPEG, PNG, WebP, BMP, TIFF or GIF (first frame); at most {limit} MB and "
-                                         f"{MAX_PIXELS // 10**6} megapixels. Read in memory, never saved.")
+        upload = side.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="vv_upload",
+                                    help=t("sidebar.upload_help", mb=limit, mp=MAX_PIXELS // 10**6))
         # No copy is kept: clearing the uploader clears the image.
-        return (upload.getvalue(), "your upload") if upload is not None else (None, "")
-    shot = side.camera_input("Take a photo", key="vv_camera")
-    return (shot.getvalue(), "camera photo") if shot is not None else (None, "")
+        return (upload.getvalue(), t("sidebar.upload_label")) if upload is not None else (None, "")
+    shot = side.camera_input(t("sidebar.camera"), key="vv_camera")
+    return (shot.getvalue(), t("sidebar.camera_label")) if shot is not None else (None, "")
 
 
 def _size_picker(loaded) -> Optional[tuple[int, int]]:
     """Input-size slider in patch-size steps, capped by what one cached analysis may hold."""
     from vitviz.pipeline import estimate_analysis_nbytes
+    from vitviz.preprocess import patch_size_of
 
     side = st.sidebar
     native = int(loaded.data_config["input_size"][1])
     m = loaded.model
     if not getattr(m, "dynamic_img_size", False):
-        side.caption(f"Input size: {native} px (fixed for this model)")
+        side.caption(t("sidebar.size_fixed", px=native))
         return None
-    p = int(m.patch_embed.patch_size[0])
+    p = int(patch_size_of(m)[0])  # a hybrid's pitch is its CNN stem's stride, not timm's 1×1 patch_size
     prefix = int(getattr(m, "num_prefix_tokens", 1))
-    layers, heads = len(m.blocks), int(m.blocks[0].attn.num_heads)
+    layers, heads, dim = len(m.blocks), int(m.blocks[0].attn.num_heads), int(m.embed_dim)
     budget = compute.per_analysis_budget()
 
     def need(size: int) -> int:
-        return estimate_analysis_nbytes(layers, heads, prefix, (size // p, size // p), (p, p))
+        return estimate_analysis_nbytes(layers, heads, prefix, (size // p, size // p), (p, p), embed_dim=dim)
 
     def fits(size: int) -> bool:
         return need(size) <= budget
@@ -196,12 +219,10 @@ def _size_picker(loaded) -> Optional[tuple[int, int]]:
         wanted = sorted(set(wanted) | {native})
     options = [s for s in wanted if fits(s)] or [native]
     params.prepare("size", native if native in options else options[-1], lambda v: v in options)
-    value = side.select_slider("Input size (px)", options=options, key="vv_size",
-                               help=f"Multiples of the patch size ({p} px); position embeddings are resampled.")
+    value = side.select_slider(t("sidebar.size"), options=options, key="vv_size", help=t("sidebar.size_help", p=p))
     params.publish("size", value, native)
     if options[-1] < wanted[-1]:
         first_out = next(s for s in wanted if s > options[-1])
-        side.caption(f"Sizes above {options[-1]} px are not offered: one analysis at {first_out} px would hold "
-                     f"{need(first_out) / 2**20:.0f} MiB, over this server's per-analysis limit of "
-                     f"{budget / 2**20:.0f} MiB (a quarter of `{compute.CACHE_BYTES_VAR}`).")
+        side.caption(t("sidebar.size_capped", top=options[-1], next=first_out, need=f"{need(first_out) / 2**20:.0f}",
+                       limit=f"{budget / 2**20:.0f}", var=compute.CACHE_BYTES_VAR))
     return None if value == native else (value, value)

@@ -23,11 +23,14 @@ import streamlit as st  # noqa: E402
 import params  # noqa: E402
 import sidebar  # noqa: E402
 import widgets  # noqa: E402
+from vitviz.i18n import t  # noqa: E402
 
 params.read_link()
+widgets.apply_language(sidebar.language_from_link())
 presenter = bool(st.session_state.get("vv_present", st.query_params.get("present") == "1"))
-st.set_page_config(page_title="vitviz — inside Vision Transformers", page_icon=":material/search:", layout="wide",
+st.set_page_config(page_title=t("app.page_title"), page_icon=":material/search:", layout="wide",
                    initial_sidebar_state="collapsed" if presenter else "auto")
+st.html(widgets.LAYOUT_CSS)  # phones and tablets: compact controls, stepper in thumb reach, captions folded
 if presenter:  # larger type and less chrome for a projector; figures size themselves (widgets.show_figure)
     st.html("""<style>
       html { font-size: 19px; }
@@ -37,16 +40,17 @@ if presenter:  # larger type and less chrome for a projector; figures size thems
     </style>""")
 
 PAGES = [
-    st.Page(HERE / "views" / "walkthrough.py", title="Walk-through", icon=":material/route:", default=True),
-    st.Page(HERE / "views" / "filters.py", title="Embedding filters", icon=":material/grid_view:", url_path="filters"),
-    st.Page(HERE / "views" / "position.py", title="Position embeddings", icon=":material/location_on:",
+    st.Page(HERE / "views" / "walkthrough.py", title=t("nav.walkthrough"), icon=":material/route:", default=True),
+    st.Page(HERE / "views" / "filters.py", title=t("nav.filters"), icon=":material/grid_view:", url_path="filters"),
+    st.Page(HERE / "views" / "position.py", title=t("nav.position"), icon=":material/location_on:",
             url_path="position"),
-    st.Page(HERE / "views" / "attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
-    st.Page(HERE / "views" / "distance.py", title="Attention distance", icon=":material/straighten:",
+    st.Page(HERE / "views" / "attention.py", title=t("nav.attention"), icon=":material/visibility:",
+            url_path="attention"),
+    st.Page(HERE / "views" / "distance.py", title=t("nav.distance"), icon=":material/straighten:",
             url_path="distance"),
-    st.Page(HERE / "views" / "cnn.py", title="CNN vs ViT", icon=":material/compare:", url_path="cnn"),
-    st.Page(HERE / "views" / "paper.py", title="Paper figures", icon=":material/article:", url_path="paper"),
-    st.Page(HERE / "views" / "facts.py", title="Model facts", icon=":material/table_chart:", url_path="facts"),
+    st.Page(HERE / "views" / "cnn.py", title=t("nav.cnn"), icon=":material/compare:", url_path="cnn"),
+    st.Page(HERE / "views" / "paper.py", title=t("nav.paper"), icon=":material/article:", url_path="paper"),
+    st.Page(HERE / "views" / "facts.py", title=t("nav.facts"), icon=":material/table_chart:", url_path="facts"),
 ]
 
 page = st.navigation(PAGES)
@@ -55,6 +59,6 @@ selection = None
 with widgets.guarded():
     selection = sidebar.draw()
 st.session_state["_vv_selection"] = selection
-st.sidebar.caption("vitviz · Dosovitskiy et al. 2021, *An Image is Worth 16x16 Words* · models from timm")
+st.sidebar.caption(t("app.footer"))
 page.run()
 params.show_notices(notices)

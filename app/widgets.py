@@ -1,7 +1,9 @@
 """Figure widgets, page headers, and the error guard every page runs under."""
 from __future__ import annotations
 
+import html
 import logging
+import re
 import uuid
 from contextlib import contextmanager
 from typing import Callable, Iterator, Mapping, Optional
@@ -10,14 +12,47 @@ import numpy as np
 import streamlit as st
 
 import compute
-from vitviz import plots
-from vitviz.errors import VitvizError
+from vitviz import i18n, plots
+from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
+    WeightsNotFoundError
 from vitviz.export import file_stem, npz_bytes
+from vitviz.i18n import t
 
 LOG = logging.getLogger("vitviz.app")
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
-UNTRAINED_BADGE = ":red-badge[:material/warning: untrained (random) weights]"
 PRESENTER_HEIGHT = 430  # px: a page's main figure under the title and controls on a 1280×720 screen
+LANG_KEY = "vv_lang"
+
+# Phones (≤ 640 px) and tablets: Streamlit stacks columns there, so control rows become 2 per line,
+# the walk-through's Back/Next stay side by side at the bottom of the screen (thumb reach), and the
+# page caption folds into an expander. Keyed containers (``st-key-…`` classes) are the hooks.
+LAYOUT_CSS = """<style>
+  .vv-alt { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
+  .st-key-vv-caption-folded { display: none; }
+  @media (max-width: 640px) {
+    [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; padding-top: 3.2rem; }
+    h1 { font-size: 1.45rem !important; }
+    .st-key-vv-caption-full { display: none; }
+    .st-key-vv-caption-folded { display: block; }
+    [class*="st-key-vv-controls"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.25rem 0.75rem; }
+    [class*="st-key-vv-controls"] [data-testid="stColumn"] { min-width: calc(50% - 0.5rem) !important;
+      flex: 1 1 calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important; }
+    .st-key-vv-stepper { position: sticky; bottom: 0; z-index: 5; background: var(--background-color, #fff);
+      padding: 0.4rem 0; }
+    .st-key-vv-stepper [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; }
+    .st-key-vv-stepper [data-testid="stColumn"] { min-width: 0 !important; }
+    [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow: hidden; }
+  }
+</style>"""
+
+
+def untrained_badge() -> str:
+    return f":red-badge[:material/warning: {t('ui.untrained_badge')}]"
+
+
+def apply_language(lang: str) -> None:
+    """This run's language for texts and figure labels (``vitviz.i18n`` reads it)."""
+    i18n.set_language(lang)
 
 
 def title(sel: compute.Selection, what: str, extra: str = "") -> str:
@@ -34,10 +69,18 @@ def header(page_title: str, explanation: str, sel: Optional[compute.Selection] =
     presenter = sel is not None and sel.presenter
     st.title(page_title, help=explanation if presenter else None)
     if sel is not None:
-        badge = f" {UNTRAINED_BADGE}" if sel.untrained else ""
-        st.markdown(f"**{sel.model_label}** · image: {sel.image_label}{badge}")
-    if not presenter:
-        st.caption(explanation)
+        badge = f" {untrained_badge()}" if sel.untrained else ""
+        st.markdown(f"**{sel.model_label}** · {t('ui.image')}: {sel.image_label}{badge}")
+    if not presenter:  # the full caption on wide screens; on a phone it folds (LAYOUT_CSS)
+        st.container(key="vv-caption-full").caption(explanation)
+        with st.container(key="vv-caption-folded"):
+            with st.expander(t("ui.about_view")):
+                st.caption(explanation)
+
+
+def controls(name: str, spec, **kwargs):
+    """``st.columns(spec)`` for a row of controls named ``name``; on a phone they sit two per line (LAYOUT_CSS)."""
+    return st.container(key=f"vv-controls-{name}").columns(spec, **kwargs)
 
 
 def error_id() -> str:
@@ -57,20 +100,36 @@ def guarded() -> Iterator[None]:
     except compute.GpuOutOfMemory:
         if not st.session_state.get(compute.FORCE_CPU):
             compute.switch_to_cpu_and_rerun()
-        st.error("Out of memory: pick a smaller model or input size.", icon=":material/memory:")
+        st.error(t("error.oom"), icon=":material/memory:")
     except VitvizError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(error_text(exc), icon=":material/error:")
     except Exception as exc:  # noqa: BLE001 - a page must survive anything; Streamlit's control flow is BaseException
         eid = error_id()
         LOG.exception("error id %s: %s: %s", eid, type(exc).__name__, exc)
-        st.error(f"Something went wrong ({type(exc).__name__}). Error id `{eid}` — the server log has the details.",
-                 icon=":material/error:")
+        st.error(t("error.unexpected", kind=type(exc).__name__, id=eid), icon=":material/error:")
+
+
+#: The translated lead sentence per error kind; the detail (names, sizes, paths) follows as raised.
+_ERROR_LEADS = [(ImageError, "error.image"), (UnknownModelError, "error.unknown_model"),
+                (WeightsNotFoundError, "error.weights_missing"), (WeightsError, "error.weights_bad"),
+                (UnsupportedModelError, "error.unsupported")]
+
+
+def error_text(exc: VitvizError) -> str:
+    """The user's line: the error's own message in English, led by a translated sentence when not English."""
+    if i18n.language() == "en":
+        return str(exc)
+    lead = next((key for kind, key in _ERROR_LEADS if isinstance(exc, kind)), "error.generic")
+    return f"{t(lead)} ({exc})"
 
 
 def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
                 npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
-                csv: Optional[Callable[[], str]] = None, on_select: bool = False, height: Optional[int] = None):
-    """A plotly figure with PNG export (camera button) and lazy CSV/NPZ downloads, named after the model."""
+                csv: Optional[Callable[[], str]] = None, on_select: bool = False, height: Optional[int] = None,
+                alt: str = ""):
+    """A plotly figure with PNG export (camera button), lazy CSV/NPZ downloads named after the model, and a
+    text alternative for screen readers: the figure's title, ``alt`` (what it shows, in words) and where its
+    data is."""
     stem = file_stem(key, sel.short_label if sel else "", "untrained" if sel and sel.untrained else "")
     config = {**PLOT_CONFIG, "toImageButtonOptions": {**PLOT_CONFIG["toImageButtonOptions"], "filename": stem}}
     extra = {"height": height} if height else {}
@@ -78,18 +137,25 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
         extra["width"] = "content"
     event = st.plotly_chart(fig, key=key, config=config, on_select="rerun" if on_select else "ignore",
                             selection_mode="points", **extra)
-    if npz is None and csv is None:
-        return event
     row = st.container(horizontal=True, gap="small")
+    row.html(f'<p class="vv-alt">{html.escape(alt_text(fig, alt, npz is not None or csv is not None))}</p>')
     if npz is not None:
-        row.download_button("NPZ", icon=":material/download:", help="The data behind this figure (NumPy .npz)",
+        row.download_button("NPZ", icon=":material/download:", help=t("ui.npz_help"),
                             data=lambda: npz_bytes(npz()), file_name=f"{stem}.npz",
                             mime="application/octet-stream", key=f"{key}-npz", on_click="ignore")
     if csv is not None:
-        row.download_button("CSV", icon=":material/download:", help="The data behind this figure (CSV)",
+        row.download_button("CSV", icon=":material/download:", help=t("ui.csv_help"),
                             data=lambda: csv().encode(), file_name=f"{stem}.csv", mime="text/csv",
                             key=f"{key}-csv", on_click="ignore")
     return event
+
+
+def alt_text(fig, alt: str = "", has_data: bool = False) -> str:
+    """A figure in words: its title (markup removed), what it shows, and where its data can be downloaded."""
+    title = fig.layout.title.text or ""
+    title = re.sub(r"<[^>]+>", " ", title).replace("  ", " ").strip()
+    parts = [t("ui.alt_figure", title=title) if title else "", alt, t("ui.alt_data") if has_data else ""]
+    return " ".join(p for p in parts if p)
 
 
 def clicked_point(event, trace: int) -> Optional[int]:
@@ -125,6 +191,7 @@ def fragment(fn):
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
+        apply_language(st.session_state.get(LANG_KEY, i18n.DEFAULT))  # a fragment-only rerun skips the entry script
         with guarded():
             fn(*args, **kwargs)
 

@@ -18,6 +18,8 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .i18n import t
+
 SEQUENTIAL = "Viridis"
 SIMILARITY = "Cividis"
 #: One distinct colour per head: Paul Tol's colour-blind-safe qualitative palette (plotly's "Safe",
@@ -46,8 +48,9 @@ def figure_title(what: str, model_label: str, *, untrained: bool = False, extra:
     already ends with "(untrained)" is not marked twice; empty parts are left out.
     """
     label = model_label.strip()
-    if untrained and not label.endswith("(untrained)"):
-        label = f"{label} (untrained)" if label else "(untrained)"
+    mark = t("plot.untrained")
+    if untrained and not label.endswith(mark):
+        label = f"{label} {mark}" if label else mark
     return " · ".join(part for part in (what.strip(), label, extra.strip()) if part)
 
 
@@ -176,12 +179,14 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
 
 
 def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[int] = (1, 1),
-                     values: Optional[np.ndarray] = None, value_name: str = "value") -> int:
+                     values: Optional[np.ndarray] = None, value_name: str = "value", *,
+                     axes: tuple[str, str] = ("x", "y")) -> int:
     """Add near-invisible markers at patch centres (row-major) so a click selects a patch.
 
     The markers carry the hover text (patch and, if given, its value from ``values``) and the
     heatmaps below stop answering hover, so the markers receive clicks. Returns the trace index;
     a selected point's index is the patch index ``r·gw + c`` (:func:`tile_at` turns it back).
+    ``axes`` names the subplot's axes (e.g. ``("x2", "y2")`` for the second panel).
     """
     gh, gw = grid
     ph, pw = patch_size
@@ -198,7 +203,7 @@ def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[i
                              marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
                              selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
                              text=text, hovertemplate="%{text}<br>click to select<extra></extra>",
-                             showlegend=False, name="pick a patch"))
+                             showlegend=False, name="pick a patch", xaxis=axes[0], yaxis=axes[1]))
     fig.update_layout(hovermode="closest")
     return len(fig.data) - 1
 
@@ -371,7 +376,7 @@ def heads_mosaic(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[
     for h in range(heads):
         r, c = divmod(h, columns)
         y0, x0 = r * (img_h + label_h + gap) + label_h, c * (img_w + gap)
-        labels.append(dict(x=x0 + img_w / 2, y=y0 - 1, text=f"head {h}", showarrow=False, yanchor="bottom",
+        labels.append(dict(x=x0 + img_w / 2, y=y0 - 1, text=t("plot.head_n", n=h), showarrow=False, yanchor="bottom",
                            font=dict(size=FONT_SIZE - 1)))
         if query_patch is not None:
             shapes.append(_patch_box(*query_patch, ph, pw, x0=x0, y0=y0))
@@ -434,12 +439,12 @@ def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "",
 def explained_variance_figure(ratio: np.ndarray, title: str = "", *, height: int = 340) -> go.Figure:
     """Explained variance ratio per component, with the cumulative share; legend right of the plot."""
     k = np.arange(1, len(ratio) + 1)
-    fig = go.Figure([go.Bar(x=k, y=ratio, name="per component", marker=dict(color=HEAD_COLOURS[0]),
+    fig = go.Figure([go.Bar(x=k, y=ratio, name=t("plot.per_component"), marker=dict(color=HEAD_COLOURS[0]),
                             hovertemplate="component %{x}<br>%{y:.1%} of the variance<extra></extra>"),
-                     go.Scatter(x=k, y=np.cumsum(ratio), name="cumulative", mode="lines+markers",
+                     go.Scatter(x=k, y=np.cumsum(ratio), name=t("plot.cumulative"), mode="lines+markers",
                                 marker=dict(color=HEAD_COLOURS[4], symbol="diamond"), line=dict(color=HEAD_COLOURS[4]),
                                 hovertemplate="components 1–%{x}<br>%{y:.1%} of the variance<extra></extra>")])
-    fig.update_xaxes(title="principal component").update_yaxes(title="share of variance", rangemode="tozero",
+    fig.update_xaxes(title=t("plot.component")).update_yaxes(title=t("plot.variance_share"), rangemode="tozero",
                                                                tickformat=".0%")
     _legend_right(fig)
     return _layout(fig, title, height=height, margin=dict(l=70, b=60))
@@ -502,13 +507,13 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
     # The image carries no colour scale: an empty marker trace shows the colour bar.
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
                              marker=dict(color=[0.0], colorscale=SIMILARITY, cmin=-1, cmax=1, showscale=True,
-                                         colorbar=dict(title=dict(text="cosine similarity", side="right"),
+                                         colorbar=dict(title=dict(text=t("plot.cosine"), side="right"),
                                                        thickness=14, x=1.02, xanchor="left"))))
     xc, yc = _tile_centres(gw, gw), _tile_centres(gh, gh)
     tick = dict(size=12 if max(gh, gw) <= 16 else 10)
-    fig.update_xaxes(title="input patch column", tickmode="array", tickvals=xc, ticktext=[str(j + 1) for j in range(gw)],
+    fig.update_xaxes(title=t("plot.patch_column"), tickmode="array", tickvals=xc, ticktext=[str(j + 1) for j in range(gw)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[-1, mosaic.shape[1]])
-    fig.update_yaxes(title="input patch row", tickmode="array", tickvals=yc, ticktext=[str(i + 1) for i in range(gh)],
+    fig.update_yaxes(title=t("plot.patch_row"), tickmode="array", tickvals=yc, ticktext=[str(i + 1) for i in range(gh)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[mosaic.shape[0], -1])
     wrapped = _wrap_title(title)
     margin = dict(l=70, r=110, t=_title_top(wrapped), b=60)
@@ -562,11 +567,11 @@ def picked_tile(point: Mapping, grid: Sequence[int]) -> tuple[int, int]:
 def similarity_tile(sim: np.ndarray, row: int, col: int, title: str = "", *, height: int = 520) -> go.Figure:
     """One large tile: similarity of patch (row, col)'s position embedding to every position; square cells."""
     fig = go.Figure(go.Heatmap(z=sim[row, col], colorscale=SIMILARITY, zmin=-1, zmax=1,
-                               colorbar=dict(title=dict(text="cosine similarity", side="right"), thickness=14),
+                               colorbar=dict(title=dict(text=t("plot.cosine"), side="right"), thickness=14),
                                hovertemplate="position (%{y}, %{x})<br>similarity %{z:.3f}<extra></extra>"))
     fig.add_shape(**_patch_box(row, col))
-    fig.update_xaxes(title="position column", showgrid=False, zeroline=False)
-    fig.update_yaxes(title="position row", autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_xaxes(title=t("plot.position_column"), showgrid=False, zeroline=False)
+    fig.update_yaxes(title=t("plot.position_row"), autorange="reversed", showgrid=False, zeroline=False)
     return _layout(fig, title, height=height, square=True, margin=dict(l=60, b=50))
 
 
@@ -585,6 +590,10 @@ def _by_model(references: Optional[References], models: Sequence[str]) -> dict[s
         return {str(m): {str(k): float(v) for k, v in refs.items()} for m, refs in references.items()}
     owner = str(models[0]) if len(models) == 1 else ""
     return {owner: {str(k): float(v) for k, v in references.items()}}
+
+
+#: Display names of :func:`vitviz.analysis.reference_distances`' guide lines, per language.
+_REFERENCE_KEYS = {"uniform": "plot.ref_uniform", "3×3 window": "plot.ref_window"}
 
 
 def distance_figure(series: Mapping[str, np.ndarray], references: Optional[References] = None, *,
@@ -614,20 +623,20 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     fig = go.Figure()
     labels = list(series)
     if num_images is not None:
-        names = [f"{m} (untrained)" if untrained and n == 0 and not m.endswith("(untrained)") else m
-                 for n, m in enumerate(labels)]
-        count = f"{num_images} image" + ("" if num_images == 1 else "s")
+        names = [figure_title("", m, untrained=untrained and n == 0) for n, m in enumerate(labels)]
+        count = t("plot.images_one" if num_images == 1 else "plot.images_n", n=num_images)
         extra = " · ".join(p for p in (count, title) if p)
-        title = figure_title("Mean attention distance", " vs ".join(names), extra=extra)
+        title = figure_title(t("plot.mean_distance"), t("plot.versus").join(names), extra=extra)
     max_heads = max((np.asarray(d).shape[1] for d in series.values()), default=0)
     refs = _by_model(references, labels)
     texts = []
     for model, group in refs.items():
         for name, value in group.items():
-            texts.append((value, model, name, f"{name} ({model}): {value:.1f} px" if model else f"{name}: {value:.1f} px"))
+            shown = t(_REFERENCE_KEYS[name]) if name in _REFERENCE_KEYS else name
+            texts.append((value, model, name, f"{shown} ({model}): {value:.1f} px" if model else f"{shown}: {value:.1f} px"))
     wrapped = _wrap_title(title)
     head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
-    right = min(320, 20 + 7 * max((len(t[3]) for t in texts), default=0))
+    right = min(320, 20 + 7 * max((len(ref[3]) for ref in texts), default=0))
     margin = dict(l=70, r=right, t=_title_top(wrapped) + 56, b=70 + 24 * head_rows)  # the model legend sits on top: two lines
     plot_h = height - margin["t"] - margin["b"]
     ymax = 0.0
@@ -651,29 +660,29 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
                                  marker=dict(color="#888888", size=11, symbol=MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)])))
     for h in range(max_heads):
         colour, symbol = head_style(h)
-        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=f"head {h}", legendgroup=f"head {h}",
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=t("plot.head_n", n=h), legendgroup=f"head {h}",
                                  legend="legend2", hoverinfo="skip", marker=dict(color=colour, size=11, symbol=symbol)))
-    ymax = max([ymax] + [t[0] for t in texts]) * 1.08 or 1.0
+    ymax = max([ymax] + [ref[0] for ref in texts]) * 1.08 or 1.0
     for value, model, name, _ in texts:
         n = labels.index(model) if model in labels else list(refs).index(model)
         fig.add_shape(type="line", xref="paper", x0=0, x1=1, y0=value, y1=value, name=f"{model}: {name}" if model else name,
                       line=dict(dash=MODEL_DASHES[n % len(MODEL_DASHES)], width=1.5, color="#777777"), layer="below")
     # Labels in the right margin at their line's height, nudged apart (in px) so none overlap.
     last = -1e9
-    for value, _, _, text in sorted(texts, key=lambda t: t[0]):
+    for value, _, _, text in sorted(texts, key=lambda ref: ref[0]):
         px = value / ymax * plot_h
         shift = max(px, last + 17) - px
         last = px + shift
         fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=value, yanchor="middle", yshift=shift, xshift=6,
                            text=text, showarrow=False, font=dict(size=FONT_SIZE - 2), align="left")
-    fig.update_xaxes(title="network depth (layer)", dtick=1, zeroline=False)
-    fig.update_yaxes(title="mean attention distance (input px)", range=[0, ymax])
+    fig.update_xaxes(title=t("plot.depth_layer"), dtick=1, zeroline=False)
+    fig.update_yaxes(title=t("plot.mean_distance_px"), range=[0, ymax])
     small = dict(size=FONT_SIZE - 1)
     fig.update_layout(
         legend=dict(orientation="h", x=0, xanchor="left", y=1.0 + 6 / max(plot_h, 1), yanchor="bottom", font=small,
-                    title=dict(text="symbol = model:", font=small)),
+                    title=dict(text=t("plot.symbol_model"), font=small)),
         legend2=dict(orientation="h", x=0, xanchor="left", y=-62 / max(plot_h, 1), yanchor="top", font=small,
-                     title=dict(text="colour = head:", font=small)))
+                     title=dict(text=t("plot.colour_head"), font=small)))
     return _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
 
 
@@ -683,7 +692,7 @@ def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], ti
     fig = go.Figure(go.Bar(x=probs, y=list(labels)[::-1], orientation="h", marker=dict(color=HEAD_COLOURS[4]),
                            text=[f"{p:.1%}" for p in probs], textposition="outside", cliponaxis=False,
                            hovertemplate="%{y}<br>%{x:.2%}<extra></extra>"))
-    fig.update_xaxes(title="probability", tickformat=".0%", range=[0, 1.12])
+    fig.update_xaxes(title=t("plot.probability"), tickformat=".0%", range=[0, 1.12])
     fig.update_yaxes(automargin=True, tickfont=dict(size=FONT_SIZE))
     return _layout(fig, title, height=90 + 36 * len(labels), margin=dict(b=50, r=20))
 
@@ -711,7 +720,7 @@ def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") ->
                                hovertemplate="token %{y}, dim %{x}<br>%{z:.3f}<extra></extra>"))
     if num_prefix:
         fig.add_hline(y=num_prefix - 0.5, line=dict(color=HIGHLIGHT, width=2))
-    fig.update_yaxes(autorange="reversed", title="token").update_xaxes(title="dimension")
+    fig.update_yaxes(autorange="reversed", title=t("plot.token")).update_xaxes(title=t("plot.dimension"))
     return _layout(fig, title, height=340, margin=dict(l=60, b=50))
 
 
@@ -749,7 +758,7 @@ def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN"
     fig = go.Figure()
     fig.add_trace(go.Scatter(
         x=np.repeat(comp.vit_depth, heads), y=comp.vit_heads.ravel(), mode="markers",
-        name=f"{vit_label}: mean attention distance of each head",
+        name=f"{vit_label}: {t('plot.vit_heads')}",
         marker=dict(size=8, opacity=0.85, color=head_idx, colorscale=_discrete_scale(colours), cmin=-0.5,
                     cmax=heads - 0.5, symbol=[head_style(h)[1] for h in head_idx],
                     line=dict(width=0.5, color="rgba(80,80,80,0.6)"),
@@ -757,26 +766,160 @@ def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN"
                                   len=0.9, y=0.5, yanchor="middle")),
         customdata=np.stack([np.repeat(np.arange(layers), heads), head_idx], -1),
         hovertemplate=vit_label + "<br>layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
-    fig.add_trace(go.Scatter(x=comp.vit_depth, y=comp.vit_mean, mode="lines", name=f"{vit_label}: mean ± std over heads",
+    fig.add_trace(go.Scatter(x=comp.vit_depth, y=comp.vit_mean, mode="lines", name=f"{vit_label}: {t('plot.vit_mean')}",
                              line=dict(color="#555555", width=2),
                              error_y=dict(type="data", array=comp.vit_std, visible=True, color="#555555"),
                              hovertemplate="depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
     raw = np.asarray(comp.cnn_layer_radius, dtype=np.float64)
     largest = np.maximum.accumulate(raw) if raw.size else raw
     fig.add_trace(go.Scatter(x=comp.cnn_layer_depth, y=largest, mode="lines", line=dict(dash="dash", color="#0072B2", width=2),
-                             name=f"{cnn_label}: largest theoretical RF radius so far", line_shape="hv",
+                             name=f"{cnn_label}: {t('plot.cnn_rf')}", line_shape="hv",
                              customdata=raw,
                              hovertemplate="depth %{x:.2f}<br>largest so far %{y:.0f} px<br>"
                                            "this layer %{customdata:.0f} px<extra></extra>"))
     fig.add_trace(go.Scatter(x=comp.cnn_stage_depth, y=comp.cnn_effective_radius, mode="lines+markers",
-                             name=f"{cnn_label}: effective RF radius ({comp.effective_share:.0%} of gradient mass)",
+                             name=f"{cnn_label}: {t('plot.cnn_erf', share=f'{comp.effective_share:.0%}')}",
                              text=list(comp.cnn_stage_names), marker=dict(symbol="diamond", size=11, color="#D55E00"),
                              line=dict(color="#D55E00", width=2),
                              hovertemplate="%{text}<br>depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
-    fig.update_xaxes(title="relative depth (0 = input, 1 = last layer)", range=[0, 1.02])
-    fig.update_yaxes(title="radius / distance (px of the input)", rangemode="tozero")
+    fig.update_xaxes(title=t("plot.relative_depth"), range=[0, 1.02])
+    fig.update_yaxes(title=t("plot.radius_px"), rangemode="tozero")
     top = _title_top(_wrap_title(title))
     margin = dict(l=70, r=20, t=top, b=155)
     _legend_below(fig, height - top - margin["b"])
     fig.update_layout(legend=dict(orientation="v"))
     return _layout(fig, title, height=height, margin=margin)
+
+
+#: Colour of background patches in :func:`token_pca_figure` with a foreground mask (DINOv2's masked view).
+BACKGROUND_RGB = (0, 0, 0)
+
+
+def _variance_text(explained: Optional[Sequence[float]]) -> str:
+    """``"PC1–3: 44 %, 14 %, 10 % of the variance"`` (empty without ratios)."""
+    if explained is None or len(explained) == 0:
+        return ""
+    shares = ", ".join(f"{100 * float(r):.0f} %" for r in explained[:3])
+    return f"PC1–{min(3, len(explained))}: {shares} of the variance" if len(explained) > 1 else \
+        f"PC1: {shares} of the variance"
+
+
+def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,
+                     patch_size: Sequence[int] = (1, 1), foreground: Optional[np.ndarray] = None,
+                     scores: Optional[np.ndarray] = None, explained: Optional[Sequence[float]] = None,
+                     title: str = "", height: Optional[int] = 460, picker: bool = False) -> go.Figure:
+    """Patch-token PCA as colours (``TokenPCA.rgb``), one square cell per patch, optionally beside the input.
+
+    Args:
+        rgb: ``(gh, gw, 3)`` in [0, 1]: components 1–3 as red, green, blue
+            (:mod:`vitviz.analysis.tokens` states the sign and scaling conventions).
+        display: ``(H, W, 3)`` uint8 network input; when given, it is the left panel and the
+            colours the right one, both in pixels of the network input (pass ``patch_size``).
+        patch_size: ``(ph, pw)`` input pixels per patch; ``(1, 1)`` puts the colours on patch-index axes.
+        foreground: ``(gh, gw)`` bool; patches outside it are drawn black (``BACKGROUND_RGB``) and
+            their hover says "background".
+        scores: ``(gh, gw, k)`` component scores, shown on hover.
+        explained: explained-variance ratios, written above the colours (the panel title).
+        title: the figure title (build it with :func:`figure_title`, naming the layer).
+        picker: add click markers on the colour panel (:func:`add_patch_picker`, point index ``r·gw + c``).
+
+    The colour panel is an ``go.Image`` trace whose pixels are the patches (``dx = pw``,
+    ``dy = ph``); it is the last trace, or the one before the picker.
+    """
+    rgb = np.asarray(rgb, dtype=np.float64)
+    if rgb.ndim != 3 or rgb.shape[-1] != 3:
+        raise ValueError(f"rgb must be (gh, gw, 3), got {rgb.shape}")
+    gh, gw = rgb.shape[:2]
+    ph, pw = int(patch_size[0]), int(patch_size[1])
+    pixels = (np.clip(rgb, 0.0, 1.0) * 255).round().astype(np.uint8)
+    text = [[f"patch ({r}, {c})" for c in range(gw)] for r in range(gh)]
+    if scores is not None:
+        sc = np.asarray(scores)
+        for r in range(gh):
+            for c in range(gw):
+                text[r][c] += "".join(f"<br>PC{j + 1} {sc[r, c, j]:.3g}" for j in range(min(3, sc.shape[-1])))
+    if foreground is not None:
+        mask = np.asarray(foreground, dtype=bool)
+        if mask.shape != (gh, gw):
+            raise ValueError(f"foreground must be ({gh}, {gw}), got {mask.shape}")
+        pixels[~mask] = BACKGROUND_RGB
+        for r in range(gh):
+            for c in range(gw):
+                text[r][c] += "<br>foreground" if mask[r, c] else "<br>background"
+    subtitle = _variance_text(explained)
+    cells = go.Image(z=pixels, x0=pw / 2 - 0.5, dx=pw, y0=ph / 2 - 0.5, dy=ph, text=text,
+                     hovertemplate="%{text}<extra></extra>", name="token PCA")
+    if display is None:
+        fig = go.Figure(cells)
+        axes = ("x", "y")
+        if subtitle:
+            fig.add_annotation(text=subtitle, x=0, xref="paper", y=1, yref="paper", yanchor="bottom",
+                               xanchor="left", showarrow=False, font=dict(size=FONT_SIZE - 1))
+    else:
+        fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.03,
+                            subplot_titles=("network input", subtitle or "top-3 principal components as RGB"))
+        fig.add_trace(go.Image(source=_photo_uri(display), hovertemplate="x %{x} px, y %{y} px<extra></extra>",
+                               name="input"), 1, 1)
+        fig.add_trace(cells, 1, 2)
+        fig.update_annotations(font=dict(size=FONT_SIZE - 1))
+        _square(fig, "x2", "y2")
+        fig.update_xaxes(matches="x")
+        fig.update_yaxes(matches="y")
+        axes = ("x2", "y2")
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    if picker:  # the markers take over the cells' hover text, so they receive the clicks
+        add_patch_picker(fig, (gh, gw), (ph, pw), axes=axes)
+        fig.data[-2].update(hoverinfo="skip", hovertemplate=None)
+        fig.data[-1].text = [t for row in text for t in row]
+    _layout(fig, title, height=height, square=True, margin=dict(t=_title_top(_wrap_title(title)) + 24))
+    return fig
+
+
+def token_similarity_figure(sim: np.ndarray, display: Optional[np.ndarray] = None, *,
+                            patch_size: Sequence[int] = (1, 1), query: Optional[tuple[int, int]] = None,
+                            title: str = "", opacity: float = 0.65, height: Optional[int] = 480,
+                            picker: bool = False) -> go.Figure:
+    """Cosine similarity of the query patch's token to every patch token, on a fixed [−1, 1] scale.
+
+    Args:
+        sim: ``(gh, gw)`` similarities (:func:`vitviz.analysis.tokens.token_similarity`).
+        display: ``(H, W, 3)`` uint8 network input drawn under the map (then pass ``patch_size``);
+            without it the map is drawn on patch-index axes.
+        patch_size: ``(ph, pw)`` input pixels per patch.
+        query: ``(row, col)`` of the query patch: a solid orange frame, as the Attention page's query.
+        title: the figure title (build it with :func:`figure_title`, naming layer and query).
+        opacity: of the map over the image.
+        picker: add click markers (:func:`add_patch_picker`) so a click picks the next query.
+
+    Colour map cividis (colour-blind safe), fixed to [−1, 1] so one colour means one similarity on
+    every click and layer: dark blue −1 (opposite), grey 0 (orthogonal), yellow 1 (same direction;
+    the query itself). The heatmap is the last trace, or the one before the picker.
+    """
+    sim = np.asarray(sim, dtype=np.float64)
+    if sim.ndim != 2:
+        raise ValueError(f"sim must be (gh, gw), got {sim.shape}")
+    gh, gw = sim.shape
+    ph, pw = int(patch_size[0]), int(patch_size[1])
+    fig = image_figure(display, patch_size=None, photo=True, height=height) if display is not None else go.Figure()
+    rows, cols = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
+    fig.add_trace(go.Heatmap(
+        z=sim, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5, zmin=-1, zmax=1,
+        colorscale=SIMILARITY, opacity=opacity if display is not None else 1.0,
+        colorbar=dict(title=dict(text="cosine similarity", side="right"), thickness=14,
+                      tickvals=[-1, -0.5, 0, 0.5, 1]),
+        customdata=np.stack([rows, cols], -1),
+        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})<br>similarity %{z:.3f}<extra></extra>",
+        name="token similarity"))
+    if display is None:
+        fig.update_xaxes(title="patch column", showgrid=False, zeroline=False)
+        fig.update_yaxes(title="patch row", autorange="reversed", showgrid=False, zeroline=False)
+    if query is not None:
+        row, col = int(query[0]), int(query[1])
+        if not (0 <= row < gh and 0 <= col < gw):
+            raise IndexError(f"query patch ({row}, {col}) is outside the {gh}×{gw} grid")
+        fig.add_shape(**_patch_box(row, col, ph, pw))
+    if picker:
+        add_patch_picker(fig, (gh, gw), (ph, pw), sim, "similarity")
+    margin = dict(l=60, b=50) if display is None else None
+    return _layout(fig, title, height=height, square=True, margin=margin)

@@ -7,40 +7,38 @@ from vitviz import plots
 from vitviz.analysis import reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
+from vitviz.i18n import t
 from widgets import current, fit, fragment, header, show_figure
 
-EXPLANATION = ("For each head: the average pixel distance between a patch and the patches it attends to, weighted "
-               "by attention (prefix tokens dropped, rows not renormalised, pixels of the network input) — the ViT "
-               "analogue of a CNN's receptive field. In the paper's Fig. 7 (right, ViT-L/16 over 128 images) some "
-               "heads attend far already in the lowest layers while others stay local, and all grow with depth. "
-               "Lines: uniform attention over the whole image and a 3×3 patch window, for each model's own grid.")
 MODES = ["This image", "All bundled samples", "A set of uploads"]
+MODE_KEYS = dict(zip(MODES, ["distance.mode_this", "distance.mode_samples", "distance.mode_uploads"]))
 
 
 @fragment
 def distances(sel) -> None:
     result = compute.analysis(sel)
     choose, versus = st.columns([1, 1], vertical_alignment="bottom")
-    mode = choose.radio("Images", MODES, horizontal=True, key="vv_dist_mode", persist_state="session")
+    mode = choose.radio(t("distance.images"), MODES, horizontal=True, key="vv_dist_mode", persist_state="session",
+                        format_func=lambda m: t(MODE_KEYS[m]))
     if mode == "This image":
         images, single = (sel.image_bytes,), True
     elif mode == "All bundled samples":
         images, single = tuple(compute.sample_bytes(n) for n in compute.sample_names()), False
     else:
-        files = st.file_uploader("Images", type=UPLOAD_TYPES, accept_multiple_files=True, key="vv_dist_files")
+        files = st.file_uploader(t("distance.images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="vv_dist_files")
         images, single = tuple(f.getvalue() for f in files or []), False  # even one upload is the upload's
         if not images:
-            st.info("Upload a few images to average over.")
+            st.info(t("distance.upload_hint"))
             return
     everything, reasons = catalogue(sel.weights_dir)
     others = {s.name: compute.short_label(s.label) for s in everything if s.kind == VIT and s.name != sel.model
               and reasons[s.name] is None}
     if others:
-        compare = versus.multiselect("Compare with (e.g. supervised vs DINO)", list(others), max_selections=2,
+        compare = versus.multiselect(t("distance.compare"), list(others), max_selections=2,
                                      key="vv_compare", format_func=others.get, persist_state="session")
     else:
         compare = []
-        versus.caption("No other model with weights here to compare with.")
+        versus.caption(t("distance.no_compare"))
     key = compute.images_key(images)
     series, refs = {}, {}
     for name, pretrained in [(sel.model, sel.pretrained)] + [(n, True) for n in compare]:
@@ -48,27 +46,28 @@ def distances(sel) -> None:
         if single and name == sel.model:
             series[label], layout = result.mean_distance, result.layout
         else:
-            bar = st.progress(0.0, text=f"{label}: 0 / {len(images)} images")
+            bar = st.progress(0.0, text=t("distance.progress", label=label, n=0, total=len(images)))
             done = compute.dataset_distance(
                 name, sel.weights_dir, sel.device, pretrained, sel.size, key, images,
-                _progress=lambda n, bar=bar, label=label: bar.progress(n / len(images),
-                                                                         text=f"{label}: {n} / {len(images)} images"))
+                _progress=lambda n, bar=bar, label=label: bar.progress(
+                    n / len(images), text=t("distance.progress", label=label, n=n, total=len(images))))
             bar.empty()
             series[label], layout = done.mean, done.layout
         refs[label] = reference_distances(layout)
     h, w = result.layout.input_hw
     fig = plots.distance_figure(series, refs, num_images=len(images), untrained=sel.untrained,
-                                title=f"input {h}×{w} px")
+                                title=t("distance.input_px", h=h, w=w))
     main = next(iter(series.values()))
-    show_figure(fit(fig, sel, 470), "distance", sel, npz=lambda: dict(series),
-                csv=lambda: table_csv(DISTANCE_HEADER, distance_rows(main, len(images))))
     first, last = main[0], main[-1]
     uniform = refs[sel.short_label]["uniform"]
-    st.caption(f"{sel.short_label}: first layer heads span {first.min():.0f}–{first.max():.0f} px; last layer "
-               f"{last.min():.0f}–{last.max():.0f} px. Uniform attention on this grid: {uniform:.1f} px.")
+    summary = t("distance.summary", model=sel.short_label, first=f"{first.min():.0f}–{first.max():.0f}",
+                last=f"{last.min():.0f}–{last.max():.0f}", uniform=f"{uniform:.1f}")
+    show_figure(fit(fig, sel, 470), "distance", sel, npz=lambda: dict(series),
+                csv=lambda: table_csv(DISTANCE_HEADER, distance_rows(main, len(images))), alt=summary)
+    st.caption(summary)
 
 
 sel = current()
-header("Attention distance", EXPLANATION, sel)
+header(t("distance.page"), t("distance.explanation"), sel)
 if sel is not None:
     distances(sel)

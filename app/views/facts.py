@@ -3,10 +3,8 @@ import streamlit as st
 
 import compute
 from vitviz.analysis import PAPER_TABLE1
+from vitviz.i18n import t
 from widgets import current, fragment, header
-
-EXPLANATION = ("Layers, hidden size D, MLP size, heads and parameters as in the paper's Table 1, read off the loaded "
-               "model, plus the token sequence for the current input size.")
 
 
 @fragment
@@ -14,23 +12,22 @@ def facts(sel) -> None:
     loaded = compute.model_for(sel)
     f = compute.analysis(sel).facts
     st.subheader(loaded.label)
-    st.caption(f"timm: `{loaded.spec.architecture if loaded.spec.local else loaded.name}` · weights: {loaded.source} · "
-               f"device: {loaded.device} · dtype: {str(loaded.dtype).replace('torch.', '')}")
-    rows = [{"model": "this model", "layers": f.layers, "hidden size D": f.hidden_size, "MLP size": f.mlp_size,
-             "heads": f.heads, "params": f"{f.params / 1e6:.1f}M"}]
-    rows += [{"model": f"paper: {name}", "layers": l, "hidden size D": d, "MLP size": m, "heads": h,
-              "params": f"{p / 1e6:.0f}M"} for name, l, d, m, h, p in PAPER_TABLE1]
+    st.caption(t("facts.source", arch=loaded.spec.architecture if loaded.spec.local else loaded.name,
+                 weights=loaded.source, device=loaded.device, dtype=str(loaded.dtype).replace("torch.", "")))
+    cols = [t(f"facts.col_{c}") for c in ("model", "layers", "hidden", "mlp", "heads", "params")]
+    rows = [dict(zip(cols, [t("facts.this_model"), f.layers, f.hidden_size, f.mlp_size, f.heads,
+                            f"{f.params / 1e6:.1f}M"]))]
+    rows += [dict(zip(cols, [t("facts.paper_model", name=name), l, d, m, h, f"{p / 1e6:.0f}M"]))
+             for name, l, d, m, h, p in PAPER_TABLE1]
     st.dataframe(rows, hide_index=True, width="stretch", key="vv_facts_table")
     ph, pw = f.patch_size
-    head = f"{loaded.num_classes} classes" if loaded.num_classes else "none (backbone)"
-    st.markdown(
-        f"- **Patch size**: {ph}×{pw} px → grid {f.grid[0]}×{f.grid[1]} = **{f.num_patches} patches**\n"
-        f"- **Prefix tokens**: {', '.join(f.prefix_names) or 'none'} ({f.num_prefix_tokens})\n"
-        f"- **Sequence length**: {f.tokens} tokens\n"
-        f"- **Classifier**: {head}")
+    head = t("facts.classes", n=loaded.num_classes) if loaded.num_classes else t("facts.no_head")
+    st.markdown(t("facts.list", ph=ph, pw=pw, gh=f.grid[0], gw=f.grid[1], n=f.num_patches,
+                  prefix=", ".join(f.prefix_names) or t("walk.none"), n_prefix=f.num_prefix_tokens, tokens=f.tokens,
+                  head=head))
 
 
 sel = current()
-header("Model facts", EXPLANATION, sel)
+header(t("facts.page"), t("facts.explanation"), sel)
 if sel is not None:
     facts(sel)

@@ -6,12 +6,8 @@ import streamlit as st
 
 import compute
 from vitviz.export import file_stem
+from vitviz.i18n import language, t
 from widgets import current, fragment, header, show_figure
-
-EXPLANATION = ("The paper's figures laid out as in the paper, computed for the model in the sidebar on the bundled "
-               "samples; the paper's own reported numbers (Table 2, the BiT vs ViT vs hybrid compute study) are "
-               "quoted with their source. Each caption says what the paper found, with which model, and how the "
-               "model on screen differs. Download the whole page as one HTML file that opens offline.")
 
 
 def sample_selections(sel) -> tuple[list[compute.Selection], list[str]]:
@@ -20,12 +16,12 @@ def sample_selections(sel) -> tuple[list[compute.Selection], list[str]]:
     for name in names:
         data = compute.sample_bytes(name)
         sels.append(dataclasses.replace(sel, image_key=hashlib.sha256(data).hexdigest(), image_bytes=data,
-                                        image_label=f"sample: {name}"))
+                                        image_label=t("sidebar.sample_label", name=name)))
     return sels, names
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def sections(key: str, _loaded, _analyses, names: tuple[str, ...]):
+def sections(key: str, lang: str, _loaded, _analyses, names: tuple[str, ...]):  # lang: texts follow it
     from vitviz.paper import paper_sections
 
     return paper_sections(_loaded, _analyses, list(names))
@@ -37,22 +33,22 @@ def paper(sel) -> None:
 
     loaded = compute.model_for(sel)
     sels, names = sample_selections(sel)
-    with st.spinner(f"Running {loaded.label} on the {len(names)} bundled samples…"):
+    with st.spinner(t("paper.running", model=loaded.label, n=len(names))):
         analyses = [compute.analysis(s) for s in sels]
     key = "|".join([compute.analysis_id(sel)] + [s.image_key for s in sels])
-    found = sections(key, loaded, analyses, tuple(names))
+    found = sections(key, language(), loaded, analyses, tuple(names))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
-    st.download_button("Download this page as one HTML file (figures embedded, opens offline)",
+    st.download_button(t("paper.download"),
                        icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,
                                                                             sections=found).encode(),
                        file_name=f"{stem}.html", mime="text/html", key="paper-html", on_click="ignore")
-    st.caption("Each figure's camera button saves it as PNG for slides.")
+    st.caption(t("paper.png_hint"))
     for section in found:
         st.subheader(section.title, anchor=section.anchor or None)
         if section.caption:
             st.caption(section.caption)
         if section.figure is not None:
-            show_figure(section.figure, f"paper-{section.anchor or len(section.title)}", sel)
+            show_figure(section.figure, f"paper-{section.anchor or len(section.title)}", sel, alt=section.caption)
         if section.table is not None:
             rows = [dict(zip(section.table.columns, map(str, row))) for row in section.table.rows]
             st.dataframe(rows, hide_index=True, width="stretch", key=f"paper-table-{section.anchor}")
@@ -61,6 +57,6 @@ def paper(sel) -> None:
 
 
 sel = current()
-header("Paper figures", EXPLANATION, sel)
+header(t("paper.page"), t("paper.explanation"), sel)
 if sel is not None:
     paper(sel)

@@ -1,0 +1,1 @@
+"""Interface text catalogues, one module per language (see vitviz.i18n)."""

@@ -1,0 +1,329 @@
+"""English interface texts (see :mod:`vitviz.i18n`). Keys must match ``ko.py``."""
+from ..analysis.sinks import SINK_EXPLANATION
+
+TEXT: dict[str, str] = {
+    # ------------------------------------------------------------------ frame and shared widgets
+    "app.page_title": "vitviz — inside Vision Transformers",
+    "app.footer": "vitviz · Dosovitskiy et al. 2021, *An Image is Worth 16x16 Words* · models from timm",
+    "nav.walkthrough": "Walk-through",
+    "nav.filters": "Embedding filters",
+    "nav.position": "Position embeddings",
+    "nav.attention": "Attention",
+    "nav.distance": "Attention distance",
+    "nav.cnn": "CNN vs ViT",
+    "nav.paper": "Paper figures",
+    "nav.facts": "Model facts",
+    "ui.untrained_badge": "untrained (random) weights",
+    "ui.image": "image",
+    "ui.about_view": "About this view",
+    "ui.npz_help": "The data behind this figure (NumPy .npz)",
+    "ui.csv_help": "The data behind this figure (CSV)",
+    "ui.alt_figure": "Figure: {title}.",
+    "ui.alt_data": "Its data can be downloaded with the NPZ / CSV buttons below the figure.",
+    "ui.alt_map_peak": "The map is strongest at patch (row {row}, column {col}), value {share}.",
+    "params.fallback": "The link's `{given}` is not valid here; showing `{shown}` instead.",
+    "error.oom": "Out of memory: pick a smaller model or input size.",
+    "error.unexpected": "Something went wrong ({kind}). Error id `{id}` — the server log has the details.",
+    "error.generic": "This cannot be shown.",
+    "error.image": "This file cannot be read as an image.",
+    "error.unknown_model": "This model is not known.",
+    "error.weights_missing": "The model's weights were not found.",
+    "error.weights_bad": "The model's weights cannot be used.",
+    "error.unsupported": "This model lacks what this view needs.",
+    # ------------------------------------------------------------------ sidebar
+    "sidebar.language": "Language · 언어",
+    "sidebar.presenter": "Presenter mode",
+    "sidebar.presenter_help": ("Sidebar folded, larger type, figures sized for a 1280×720 projector. "
+                               "Walk-through: PageDown / PageUp (a presentation clicker) step forward / back."),
+    "sidebar.model": "Model",
+    "sidebar.model_help": ("Models whose weights are in the weights folder or the Hugging Face cache, or "
+                           "reachable on the hub. *About this model* below has the details."),
+    "sidebar.unavailable_suffix": " — unavailable offline",
+    "sidebar.unavailable": ("Pretrained weights unavailable: no local weights and the Hugging Face hub is "
+                            "unreachable. See the README's *Weights* section."),
+    "sidebar.untrained": "Use untrained (random) weights",
+    "sidebar.untrained_help": "The same architecture with random weights: a contrast to what training learns.",
+    "sidebar.about_model": "About this model",
+    "sidebar.image": "Image",
+    "sidebar.image_source": "Image source",
+    "sidebar.source_sample": "Sample",
+    "sidebar.source_upload": "Upload",
+    "sidebar.source_camera": "Camera",
+    "sidebar.sample": "Sample image",
+    "sidebar.sample_label": "sample: {name}",
+    "sidebar.upload": "Upload an image",
+    "sidebar.upload_help": ("JPEG, PNG, WebP, BMP, TIFF or GIF (first frame); at most {mb} MB and {mp} megapixels. "
+                            "Read in memory, never saved."),
+    "sidebar.upload_label": "your upload",
+    "sidebar.camera": "Take a photo",
+    "sidebar.camera_label": "camera photo",
+    "sidebar.hint_image": "Choose an image in the sidebar: a sample, an upload or a camera photo.",
+    "sidebar.hint_model": "Pick another model, or tick *Use untrained (random) weights* in the sidebar.",
+    "sidebar.image_id": "Image id `{id}` ({label})",
+    "sidebar.downloading": "Downloading {model} from the Hugging Face hub ({repo})…",
+    "sidebar.download_cached": "Weights are cached afterwards: the next start loads them from disk, also offline.",
+    "sidebar.downloaded": "Downloaded {model} from the Hugging Face hub",
+    "sidebar.device": "Device",
+    "sidebar.cpu_after_oom": "Running on the CPU: the GPU ran out of memory earlier in this session.",
+    "sidebar.cpu_only": "Device: CPU (no GPU on this machine).",
+    "sidebar.size": "Input size (px)",
+    "sidebar.size_help": "Multiples of the patch size ({p} px); position embeddings are resampled.",
+    "sidebar.size_fixed": "Input size: {px} px (fixed for this model)",
+    "sidebar.size_capped": ("Sizes above {top} px are not offered: one analysis at {next} px would hold {need} MiB, "
+                            "over this server's per-analysis limit of {limit} MiB (a quarter of `{var}`)."),
+    # ------------------------------------------------------------------ walk-through
+    "walk.page": "Walk-through: from pixels to a prediction",
+    "walk.explanation": ("The paper's Fig. 1, one step at a time: the image is cut into P×P patches, each flattened "
+                         "and projected to D dimensions, learned prefix tokens (a class token) are prepended, "
+                         "position embeddings are added, and the encoder's output feeds the head. Back / Next (or "
+                         "PageUp / PageDown, as a presentation clicker sends) step through."),
+    "walk.back": "◀ Back",
+    "walk.next": "Next ▶",
+    "walk.step": "Step",
+    "walk.step_image": "Image",
+    "walk.step_grid": "Patch grid",
+    "walk.step_flatten": "Flattened patches",
+    "walk.step_projection": "Linear projection",
+    "walk.step_prefix": "Prefix tokens",
+    "walk.step_position": "Position embeddings",
+    "walk.step_encoder": "Transformer encoder",
+    "walk.step_prediction": "Prediction",
+    "walk.patch_index": "Patch (row-major index)",
+    "walk.image_text": ("The network sees the image resized and centre-cropped to **{h}×{w} px** ({label}), "
+                        "normalised with the model's mean and std."),
+    "walk.network_input": "Network input",
+    "walk.image_alt": "The image as the network sees it, {h}×{w} px.",
+    "walk.illus_size": "Patch size for illustration (px)",
+    "walk.illus_help": "The model always uses its own patch size; larger patches are easier to see.",
+    "walk.grid_text": ("Cut into **{rows}×{cols} = {n} patches** of {p}×{p} px (the model: {gh}×{gw} = {model_n} "
+                       "patches of {ph}×{pw} px)."),
+    "walk.grid_title": "{rows}×{cols} patches of {p} px",
+    "walk.grid_alt": "The input image with a {rows}×{cols} grid of {p} px patches drawn over it.",
+    "walk.flatten_text": ("The patches, read row by row, form a sequence of {n}. Patch {index} (row {row}, column "
+                          "{col}) flattens to **{ph}·{pw}·3 = {values} numbers**."),
+    "walk.strip_title": "First 16 patches in sequence order",
+    "walk.patch_n": "Patch {index}",
+    "walk.flat_title": "patch {index} flattened (pixel values 0–255)",
+    "walk.value_index": "value index",
+    "walk.projection_text": ("A learned matrix E ({rows}×{d}) maps every flattened patch to a **D = {d}** vector "
+                             "(a convolution with kernel = stride = {p}). Rows: patches; columns: dimensions."),
+    "walk.projection_title": "Patch embeddings x_p·E",
+    "walk.embedded_title": "patch {index} embedded",
+    "walk.dimension": "dimension",
+    "walk.none": "none",
+    "walk.role_pooled": "This model has no class token: its output pools the patch tokens.",
+    "walk.role_class": "In the paper, the class token's final state is what the head classifies; so it is here.",
+    "walk.role_feature": ("In the paper, the class token's final state is what the head classifies; this model has "
+                          "no head, so the class token's final state is its output feature."),
+    "walk.prefix_text": ("Learned tokens are put in front of the patches: **{names}** ({n} prefix token(s); sequence "
+                         "length {tokens}). {role}"),
+    "walk.prefix_title": "Prefix tokens (above the line) + patches",
+    "walk.position_text": ("A learned position embedding is added to every token, so the order of patches is known. "
+                           "This is z₀, the encoder's input. The *Position embeddings* page shows their similarity."),
+    "walk.position_title": "z₀ = tokens + E_pos",
+    "walk.encoder_text": ("**{layers} blocks**, each: LayerNorm → multi-head self-attention ({heads} heads) → "
+                          "residual, LayerNorm → MLP ({d}→{mlp}→{d}) → residual. Every token can attend to every "
+                          "other token from the first layer on. Below: attention rolled out through all layers "
+                          "(the *Attention* page has its settings)."),
+    "walk.prediction_text": ("The head (a linear layer) turns the class token's final state into class scores; "
+                             "softmax gives probabilities."),
+    "walk.random_labels": "**Untrained weights: the labels are random.**",
+    "walk.top5": "Top-5 predictions",
+    "walk.top5_alt": "Bar chart of the five most probable classes; the first is {label} ({p}).",
+    "walk.no_head_text": ("This model has **no classifier head** (a self-supervised or pre-training backbone): its "
+                          "output is a {d}-dimensional feature, used for retrieval, clustering or new heads."),
+    "walk.output_feature": "Output feature",
+    # ------------------------------------------------------------------ embedding filters
+    "filters.page": "Embedding filters",
+    "filters.explanation": ("The patch projection E is a bank of D filters of P×P×3 pixels. As in the paper's "
+                            "Fig. 7 (left) we show the top principal components of those filters (centred, each "
+                            "scaled to its own range). In the paper (ViT-L/32) they resemble plausible basis "
+                            "functions for a low-dimensional representation of the fine structure within each "
+                            "patch. Toggle to see the raw filters."),
+    "filters.note_random": "random weights: expect noise, not basis functions",
+    "filters.note_backbone": "a backbone without a classifier head (e.g. self-supervised DINO/DINOv2)",
+    "filters.note_patch": "{ph}×{pw} px patches (the paper's figure: 32×32)",
+    "filters.differs": "This model differs from the paper's: {notes}.",
+    "filters.show": "Show",
+    "filters.pca": "Principal components",
+    "filters.raw": "Raw filters",
+    "filters.pca_text": ("Top {k} of {n} filters' principal components; together they explain **{share}** of the "
+                         "filters' variance."),
+    "filters.top_k": "top {k} principal components",
+    "filters.pca_alt": "{k} small colour pictures, one per principal component of the patch-embedding filters.",
+    "filters.evr": "Explained variance",
+    "filters.count": "Filters shown",
+    "filters.first_n": "first {n} raw filters",
+    # ------------------------------------------------------------------ position embeddings
+    "position.page": "Position embeddings",
+    "position.explanation": ("Each tile belongs to one input patch (row, column) and shows the cosine similarity of "
+                             "its position embedding to every other position's (prefix tokens left out). In the "
+                             "paper's Fig. 7 (centre, ViT-L/32) nearby patches have similar embeddings and "
+                             "rows/columns share structure: the model learned the 2-D layout from data. Click a tile "
+                             "to see it large. At a non-native input size the embeddings are resampled as the model "
+                             "does."),
+    "position.none": "This model has no learned absolute position embeddings.",
+    "position.random_note": " (random init: no structure expected)",
+    "position.fig_title": "Position embedding similarity",
+    "position.tiles": "{gh}×{gw} tiles of {gh}×{gw}",
+    "position.tiles_alt": ("A {gh}×{gw} grid of small heat maps: tile (row, column) shows how similar that "
+                           "patch's position embedding is to every other patch's."),
+    "position.one_patch": "One input patch, large",
+    "position.pick_help": "Click a tile above or in the large view, or set row and column (0-based).",
+    "position.row": "Row",
+    "position.col": "Column",
+    "position.patch_title": "Input patch ({row}, {col})",
+    "position.similarity_to_all": "similarity to all",
+    "position.tile_alt": "Heat map of the cosine similarity of patch ({row}, {col})'s position embedding to all.",
+    # ------------------------------------------------------------------ attention
+    "attention.page": "Attention",
+    "attention.explanation": ("Top: where one query token looks in one layer — its row of the softmax attention "
+                              "matrix over the patches (prefix columns left out, not renormalised); click a patch "
+                              "to make it the query. Bottom: attention rollout (Abnar & Zuidema 2020), the paper's "
+                              "Fig. 6 method: heads fused, (A + I) renormalised and multiplied through the layers, "
+                              "read from the class token (or the mean patch query without one). Dashed magenta "
+                              "frames mark attention sinks."),
+    "attention.layer": "Layer",
+    "attention.layer_n": "layer {layer}",
+    "attention.head": "Head",
+    "attention.head_mean": "mean of heads",
+    "attention.head_n": "head {n}",
+    "attention.query": "Query token",
+    "attention.opacity": "Opacity",
+    "attention.fig_title": "Attention",
+    "attention.fig_setting": "layer {layer}, {head}, query {query}",
+    "attention.heads_title": "All {n} heads",
+    "attention.heads_alt": "The {n} heads' attention maps of this layer, each over the image.",
+    "attention.rollout": "Attention rollout",
+    "attention.fusion": "Head fusion",
+    "attention.fusion_mean": "mean",
+    "attention.fusion_max": "max",
+    "attention.fusion_min": "min",
+    "attention.discard": "Discard ratio",
+    "attention.discard_help": "Share of the weakest attention links dropped in every row (prefix→prefix kept).",
+    "attention.start": "Start layer",
+    "attention.sinks": "Attention sinks",
+    "attention.sinks_keep": "keep",
+    "attention.sinks_drop": "leave out",
+    "attention.sinks_help": "Leave the sink patches out as keys in every layer; rows renormalised.",
+    "attention.rollout_setting": "from layer {start}, {fusion} fusion, discard {discard}",
+    "attention.rollout_sinks_out": ", sinks left out",
+    "attention.sink_found_one": "**Attention sink at patch {where}.** Patch ({row}, {col}) receives up to **{score}×** the uniform share of attention (1/{tokens} per key), in layer(s) {layers}.",
+    "attention.sink_found_many": "**Attention sinks at patches {where}.** Patch ({row}, {col}) receives up to **{score}×** the uniform share of attention (1/{tokens} per key), in layer(s) {layers}.",
+    "attention.sink_explanation": SINK_EXPLANATION,
+    "attention.sink_not_high_norm": "It is not a high-norm token: its block outputs are ≤ {ratio}× the median patch norm.",
+    "attention.sink_howto": ("To see the object: *leave out* the sink (its key columns dropped, rows renormalised), "
+                             "or start the rollout after the layer where it appears."),
+    "attention.sink_registers": ("For contrast: models with register tokens (Darcet et al. 2024, e.g. DINOv2 ViT-S/14 "
+                                 "with 4 registers, `vit_small_patch14_reg4_dinov2`) give such global attention a "
+                                 "place of its own outside the image; their maps have fewer such patches."),
+    "attention.no_sink": "No attention sink here: no patch receives ≥ {threshold}× the uniform share in any layer.",
+    "attention.high_norm": ("High-norm tokens (Darcet et al. 2024) at {where}: output norm > {k}× the median "
+                            "patch's."),
+    # ------------------------------------------------------------------ attention distance
+    "distance.page": "Attention distance",
+    "distance.explanation": ("For each head: the average pixel distance between a patch and the patches it attends "
+                             "to, weighted by attention (prefix tokens dropped, rows not renormalised, pixels of the "
+                             "network input) — the ViT analogue of a CNN's receptive field. In the paper's Fig. 7 "
+                             "(right, ViT-L/16 over 128 images) some heads attend far already in the lowest layers "
+                             "while others stay local, and all grow with depth. Lines: uniform attention over the "
+                             "whole image and a 3×3 patch window, for each model's own grid."),
+    "distance.images": "Images",
+    "distance.mode_this": "This image",
+    "distance.mode_samples": "All bundled samples",
+    "distance.mode_uploads": "A set of uploads",
+    "distance.upload_hint": "Upload a few images to average over.",
+    "distance.compare": "Compare with (e.g. supervised vs DINO)",
+    "distance.no_compare": "No other model with weights here to compare with.",
+    "distance.progress": "{label}: {n} / {total} images",
+    "distance.input_px": "input {h}×{w} px",
+    "distance.summary": ("{model}: first layer heads span {first} px; last layer {last} px. Uniform attention on "
+                         "this grid: {uniform} px."),
+    # ------------------------------------------------------------------ CNN vs ViT
+    "cnn.page": "CNN vs ViT",
+    "cnn.explanation": ("A CNN sees through a window that widens layer by layer (its receptive field); a ViT can "
+                        "attend across the whole image from the first block. Below: a CNN's predictions and feature "
+                        "maps per stage, then one plot with the ViT's mean attention distance per head and the CNN's "
+                        "theoretical and effective receptive-field radius, on relative depth, all in pixels of each "
+                        "network's input."),
+    "cnn.none": "No CNN is registered.",
+    "cnn.untrained": "Use untrained (random) CNN weights",
+    "cnn.unavailable": ("Pretrained weights for {model} are unavailable offline. Pick another CNN or tick *Use "
+                        "untrained (random) CNN weights*."),
+    "cnn.random_labels": "Untrained weights: these labels are random.",
+    "cnn.no_head": "This CNN has no classifier head: no predictions.",
+    "cnn.stage": "Stage",
+    "cnn.stage_text": ("{channels} channels on a {h}×{w} grid (one unit per {reduction} px); theoretical receptive "
+                       "field {rf} px, effective radius {erf} px."),
+    "cnn.channels_title": "{n} most active channels",
+    "cnn.pca_title": "Channel PCA as RGB",
+    "cnn.erf_title": "Effective RF",
+    "cnn.centre_unit": "{stage} centre unit",
+    "cnn.versus": "Receptive field vs attention distance",
+    "cnn.versus_title": "Receptive field vs attention distance · {vit} vs {cnn}",
+    "cnn.versus_summary": ("ViT first block: heads attend {lo}–{hi} px away on average; the CNN's first stage sees "
+                           "{radius} px around a unit (theoretical radius)."),
+    # ------------------------------------------------------------------ paper figures
+    "paper.page": "Paper figures",
+    "paper.explanation": ("The paper's figures laid out as in the paper, computed for the model in the sidebar on "
+                          "the bundled samples; the paper's own reported numbers (Table 2, the BiT vs ViT vs hybrid "
+                          "compute study) are quoted with their source. Each caption says what the paper found, "
+                          "with which model, and how the model on screen differs. Download the whole page as one "
+                          "HTML file that opens offline."),
+    "paper.running": "Running {model} on the {n} bundled samples…",
+    "paper.download": "Download this page as one HTML file (figures embedded, opens offline)",
+    "paper.png_hint": "Each figure's camera button saves it as PNG for slides.",
+    # ------------------------------------------------------------------ model facts
+    "facts.page": "Model facts",
+    "facts.explanation": ("Layers, hidden size D, MLP size, heads and parameters as in the paper's Table 1, read "
+                          "off the loaded model, plus the token sequence for the current input size."),
+    "facts.source": "timm: `{arch}` · weights: {weights} · device: {device} · dtype: {dtype}",
+    "facts.col_model": "model",
+    "facts.col_layers": "layers",
+    "facts.col_hidden": "hidden size D",
+    "facts.col_mlp": "MLP size",
+    "facts.col_heads": "heads",
+    "facts.col_params": "params",
+    "facts.this_model": "this model",
+    "facts.paper_model": "paper: {name}",
+    "facts.classes": "{n} classes",
+    "facts.no_head": "none (backbone)",
+    "facts.list": ("- **Patch size**: {ph}×{pw} px → grid {gh}×{gw} = **{n} patches**\n"
+                   "- **Prefix tokens**: {prefix} ({n_prefix})\n"
+                   "- **Sequence length**: {tokens} tokens\n"
+                   "- **Classifier**: {head}"),
+    # ------------------------------------------------------------------ figures (vitviz.plots)
+    "plot.untrained": "(untrained)",
+    "plot.head_n": "head {n}",
+    "plot.per_component": "per component",
+    "plot.cumulative": "cumulative",
+    "plot.component": "principal component",
+    "plot.variance_share": "share of variance",
+    "plot.cosine": "cosine similarity",
+    "plot.patch_column": "input patch column",
+    "plot.patch_row": "input patch row",
+    "plot.position_column": "position column",
+    "plot.position_row": "position row",
+    "plot.depth_layer": "network depth (layer)",
+    "plot.mean_distance_px": "mean attention distance (input px)",
+    "plot.mean_distance": "Mean attention distance",
+    "plot.versus": " vs ",
+    "plot.images_one": "{n} image",
+    "plot.images_n": "{n} images",
+    "plot.ref_uniform": "uniform",
+    "plot.ref_window": "3×3 window",
+    "plot.symbol_model": "symbol = model:",
+    "plot.colour_head": "colour = head:",
+    "plot.probability": "probability",
+    "plot.token": "token",
+    "plot.dimension": "dimension",
+    "plot.vit_heads": "mean attention distance of each head",
+    "plot.vit_mean": "mean ± std over heads",
+    "plot.cnn_rf": "largest theoretical RF radius so far",
+    "plot.cnn_erf": "effective RF radius ({share} of gradient mass)",
+    "plot.relative_depth": "relative depth (0 = input, 1 = last layer)",
+    "plot.radius_px": "radius / distance (px of the input)",
+    "plot.attention": "attention",
+    "plot.rollout": "rollout",
+    "plot.similarity": "similarity",
+}

@@ -1,0 +1,326 @@
+"""한국어 인터페이스 문구 (Korean interface texts; see :mod:`vitviz.i18n`). Keys must match ``en.py``.
+
+기술 용어는 한국어 기술 문서의 관례대로 처음 나올 때 영어를 괄호에 둔다: 어텐션 롤아웃 (attention rollout).
+"""
+
+TEXT: dict[str, str] = {
+    # ------------------------------------------------------------------ frame and shared widgets
+    "app.page_title": "vitviz — 비전 트랜스포머 (Vision Transformer) 들여다보기",
+    "app.footer": "vitviz · Dosovitskiy 외 2021, *An Image is Worth 16x16 Words* · 모델 출처: timm",
+    "nav.walkthrough": "단계별 둘러보기",
+    "nav.filters": "임베딩 필터",
+    "nav.position": "위치 임베딩",
+    "nav.attention": "어텐션",
+    "nav.distance": "어텐션 거리",
+    "nav.cnn": "CNN과 ViT 비교",
+    "nav.paper": "논문 그림",
+    "nav.facts": "모델 정보",
+    "ui.untrained_badge": "학습되지 않은 (무작위) 가중치",
+    "ui.image": "이미지",
+    "ui.about_view": "이 화면 설명",
+    "ui.npz_help": "이 그림의 데이터 (NumPy .npz)",
+    "ui.csv_help": "이 그림의 데이터 (CSV)",
+    "ui.alt_figure": "그림: {title}.",
+    "ui.alt_data": "그림 아래의 NPZ / CSV 버튼으로 데이터를 내려받을 수 있습니다.",
+    "ui.alt_map_peak": "맵은 패치 ({row}행, {col}열)에서 가장 강하며, 값은 {share}입니다.",
+    "params.fallback": "링크의 `{given}` 값은 여기서 쓸 수 없어 `{shown}`(으)로 보여 줍니다.",
+    "error.oom": "메모리가 부족합니다: 더 작은 모델이나 입력 크기를 고르세요.",
+    "error.unexpected": "문제가 생겼습니다 ({kind}). 오류 ID `{id}` — 자세한 내용은 서버 로그에 있습니다.",
+    "error.generic": "이 내용을 보여 줄 수 없습니다.",
+    "error.image": "이 파일을 이미지로 읽을 수 없습니다.",
+    "error.unknown_model": "알 수 없는 모델입니다.",
+    "error.weights_missing": "모델 가중치 (weights)를 찾지 못했습니다.",
+    "error.weights_bad": "모델 가중치 (weights)를 사용할 수 없습니다.",
+    "error.unsupported": "이 모델에는 이 화면에 필요한 구성 요소가 없습니다.",
+    # ------------------------------------------------------------------ sidebar
+    "sidebar.language": "Language · 언어",
+    "sidebar.presenter": "발표 모드 (presenter mode)",
+    "sidebar.presenter_help": ("사이드바를 접고 글자를 키우며, 그림을 1280×720 프로젝터에 맞춥니다. "
+                               "단계별 둘러보기: PageDown / PageUp (발표용 리모컨)으로 앞뒤 단계로 이동합니다."),
+    "sidebar.model": "모델",
+    "sidebar.model_help": ("가중치가 가중치 폴더나 Hugging Face 캐시에 있거나 허브에서 받을 수 있는 모델입니다. "
+                           "자세한 내용은 아래 *이 모델에 대해*에 있습니다."),
+    "sidebar.unavailable_suffix": " — 오프라인에서 사용 불가",
+    "sidebar.unavailable": ("사전 학습 가중치를 쓸 수 없습니다: 로컬 가중치가 없고 Hugging Face 허브에 연결할 수 "
+                            "없습니다. README의 *Weights* 절을 보세요."),
+    "sidebar.untrained": "학습되지 않은 (무작위) 가중치 사용",
+    "sidebar.untrained_help": "같은 구조에 무작위 가중치를 넣은 모델: 학습이 무엇을 배우는지와 대비됩니다.",
+    "sidebar.about_model": "이 모델에 대해",
+    "sidebar.image": "이미지",
+    "sidebar.image_source": "이미지 출처",
+    "sidebar.source_sample": "예제",
+    "sidebar.source_upload": "업로드",
+    "sidebar.source_camera": "카메라",
+    "sidebar.sample": "예제 이미지",
+    "sidebar.sample_label": "예제: {name}",
+    "sidebar.upload": "이미지 업로드",
+    "sidebar.upload_help": ("JPEG, PNG, WebP, BMP, TIFF 또는 GIF (첫 프레임); 최대 {mb} MB, {mp} 메가픽셀. "
+                            "메모리에서만 읽고 저장하지 않습니다."),
+    "sidebar.upload_label": "업로드한 이미지",
+    "sidebar.camera": "사진 찍기",
+    "sidebar.camera_label": "카메라 사진",
+    "sidebar.hint_image": "사이드바에서 이미지를 고르세요: 예제, 업로드 또는 카메라 사진.",
+    "sidebar.hint_model": "다른 모델을 고르거나, 사이드바에서 *학습되지 않은 (무작위) 가중치 사용*을 체크하세요.",
+    "sidebar.image_id": "이미지 ID `{id}` ({label})",
+    "sidebar.downloading": "Hugging Face 허브에서 {model} 내려받는 중 ({repo})…",
+    "sidebar.download_cached": "가중치는 캐시에 저장되어, 다음 실행부터는 오프라인에서도 디스크에서 읽습니다.",
+    "sidebar.downloaded": "Hugging Face 허브에서 {model}을(를) 내려받았습니다",
+    "sidebar.device": "장치 (device)",
+    "sidebar.cpu_after_oom": "CPU에서 실행 중: 이 세션에서 앞서 GPU 메모리가 부족했습니다.",
+    "sidebar.cpu_only": "장치: CPU (이 컴퓨터에는 GPU가 없습니다).",
+    "sidebar.size": "입력 크기 (px)",
+    "sidebar.size_help": "패치 크기 ({p} px)의 배수; 위치 임베딩은 다시 샘플링됩니다.",
+    "sidebar.size_fixed": "입력 크기: {px} px (이 모델은 고정)",
+    "sidebar.size_capped": ("{top} px보다 큰 크기는 제공하지 않습니다: {next} px에서 분석 하나가 {need} MiB를 "
+                            "차지해, 이 서버의 분석당 한도 {limit} MiB (`{var}`의 4분의 1)를 넘습니다."),
+    # ------------------------------------------------------------------ walk-through
+    "walk.page": "단계별 둘러보기: 픽셀에서 예측까지",
+    "walk.explanation": ("논문의 그림 1을 한 단계씩: 이미지를 P×P 패치 (patch)로 자르고, 각 패치를 펼쳐 D차원으로 "
+                         "사영 (projection)한 뒤, 학습된 접두 토큰 (prefix token, 클래스 토큰)을 앞에 붙이고, 위치 "
+                         "임베딩 (position embedding)을 더하면, 인코더의 출력이 헤드 (head)로 들어갑니다. 이전 / 다음 "
+                         "(또는 발표용 리모컨이 보내는 PageUp / PageDown)으로 이동합니다."),
+    "walk.back": "◀ 이전",
+    "walk.next": "다음 ▶",
+    "walk.step": "단계",
+    "walk.step_image": "이미지",
+    "walk.step_grid": "패치 격자",
+    "walk.step_flatten": "펼친 패치",
+    "walk.step_projection": "선형 사영 (linear projection)",
+    "walk.step_prefix": "접두 토큰 (prefix token)",
+    "walk.step_position": "위치 임베딩 (position embedding)",
+    "walk.step_encoder": "트랜스포머 인코더 (Transformer encoder)",
+    "walk.step_prediction": "예측",
+    "walk.patch_index": "패치 (행 우선 번호)",
+    "walk.image_text": ("네트워크는 이미지를 **{h}×{w} px**로 크기 조정하고 가운데를 잘라 ({label}), 모델의 평균과 "
+                        "표준편차로 정규화해서 봅니다."),
+    "walk.network_input": "네트워크 입력",
+    "walk.image_alt": "네트워크가 보는 이미지, {h}×{w} px.",
+    "walk.illus_size": "설명용 패치 크기 (px)",
+    "walk.illus_help": "모델은 항상 자기 패치 크기를 씁니다; 큰 패치가 눈으로 보기 쉽습니다.",
+    "walk.grid_text": ("**{rows}×{cols} = {n}개 패치** ({p}×{p} px)로 자릅니다 (모델: {ph}×{pw} px 패치 "
+                       "{gh}×{gw} = {model_n}개)."),
+    "walk.grid_title": "{p} px 패치 {rows}×{cols}개",
+    "walk.grid_alt": "입력 이미지 위에 {p} px 패치의 {rows}×{cols} 격자를 그린 그림.",
+    "walk.flatten_text": ("패치를 행 순서대로 읽으면 길이 {n}의 시퀀스가 됩니다. 패치 {index} ({row}행, {col}열)는 "
+                          "**{ph}·{pw}·3 = {values}개의 숫자**로 펼쳐집니다."),
+    "walk.strip_title": "시퀀스 순서의 처음 16개 패치",
+    "walk.patch_n": "패치 {index}",
+    "walk.flat_title": "펼친 패치 {index} (픽셀 값 0–255)",
+    "walk.value_index": "값 번호",
+    "walk.projection_text": ("학습된 행렬 E ({rows}×{d})가 펼친 패치 각각을 **D = {d}** 벡터로 보냅니다 (커널 = "
+                             "스트라이드 = {p}인 합성곱). 행: 패치, 열: 차원."),
+    "walk.projection_title": "패치 임베딩 (patch embedding) x_p·E",
+    "walk.embedded_title": "임베딩된 패치 {index}",
+    "walk.dimension": "차원",
+    "walk.none": "없음",
+    "walk.role_pooled": "이 모델에는 클래스 토큰이 없습니다: 출력은 패치 토큰을 풀링 (pooling)한 것입니다.",
+    "walk.role_class": "논문에서는 클래스 토큰의 최종 상태를 헤드가 분류합니다; 여기서도 그렇습니다.",
+    "walk.role_feature": ("논문에서는 클래스 토큰의 최종 상태를 헤드가 분류합니다; 이 모델은 헤드가 없어서 클래스 "
+                          "토큰의 최종 상태가 곧 출력 특징 (feature)입니다."),
+    "walk.prefix_text": ("학습된 토큰을 패치 앞에 붙입니다: **{names}** (접두 토큰 {n}개; 시퀀스 길이 {tokens}). "
+                         "{role}"),
+    "walk.prefix_title": "접두 토큰 (선 위) + 패치",
+    "walk.position_text": ("모든 토큰에 학습된 위치 임베딩을 더해 패치의 순서를 알 수 있게 합니다. 이것이 인코더의 "
+                           "입력 z₀입니다. *위치 임베딩* 화면에서 그 유사도를 볼 수 있습니다."),
+    "walk.position_title": "z₀ = 토큰 + E_pos",
+    "walk.encoder_text": ("**블록 {layers}개**, 각각: LayerNorm → 멀티헤드 셀프 어텐션 (multi-head self-attention, "
+                          "헤드 {heads}개) → 잔차 연결 (residual), LayerNorm → MLP ({d}→{mlp}→{d}) → 잔차 연결. "
+                          "첫 층부터 모든 토큰이 다른 모든 토큰에 어텐션할 수 있습니다. 아래: 모든 층을 거친 어텐션 "
+                          "롤아웃 (attention rollout) (*어텐션* 화면에서 설정을 바꿀 수 있습니다)."),
+    "walk.prediction_text": ("헤드 (선형 층)가 클래스 토큰의 최종 상태를 클래스 점수로 바꾸고, 소프트맥스 "
+                             "(softmax)가 확률을 줍니다."),
+    "walk.random_labels": "**학습되지 않은 가중치: 레이블은 무작위입니다.**",
+    "walk.top5": "상위 5개 예측",
+    "walk.top5_alt": "확률이 가장 높은 다섯 클래스의 막대그래프; 첫째는 {label} ({p}).",
+    "walk.no_head_text": ("이 모델에는 **분류 헤드가 없습니다** (자기 지도 학습 또는 사전 학습 백본): 출력은 "
+                          "{d}차원 특징으로, 검색이나 군집화, 새 헤드에 쓰입니다."),
+    "walk.output_feature": "출력 특징 (feature)",
+    # ------------------------------------------------------------------ embedding filters
+    "filters.page": "임베딩 필터",
+    "filters.explanation": ("패치 사영 E는 P×P×3 픽셀 필터 D개의 묶음입니다. 논문 그림 7 (왼쪽)처럼 이 필터들의 "
+                            "상위 주성분 (principal component)을 보여 줍니다 (중심화하고 각각 자기 범위로 조정). "
+                            "논문 (ViT-L/32)에서는 패치 안의 미세 구조를 저차원으로 표현하는 그럴듯한 기저 함수를 "
+                            "닮았습니다. 원래 필터를 보려면 전환하세요."),
+    "filters.note_random": "무작위 가중치: 기저 함수가 아니라 잡음이 보일 것입니다",
+    "filters.note_backbone": "분류 헤드가 없는 백본 (예: 자기 지도 학습 DINO/DINOv2)",
+    "filters.note_patch": "{ph}×{pw} px 패치 (논문 그림: 32×32)",
+    "filters.differs": "이 모델은 논문의 모델과 다릅니다: {notes}.",
+    "filters.show": "보기",
+    "filters.pca": "주성분 (principal components)",
+    "filters.raw": "원래 필터",
+    "filters.pca_text": "필터 {n}개의 상위 주성분 {k}개; 모두 합쳐 필터 분산의 **{share}**를 설명합니다.",
+    "filters.top_k": "상위 주성분 {k}개",
+    "filters.pca_alt": "패치 임베딩 필터의 주성분마다 하나씩, 작은 컬러 그림 {k}개.",
+    "filters.evr": "설명된 분산 (explained variance)",
+    "filters.count": "보여 줄 필터 수",
+    "filters.first_n": "처음 {n}개의 원래 필터",
+    # ------------------------------------------------------------------ position embeddings
+    "position.page": "위치 임베딩",
+    "position.explanation": ("타일 하나는 입력 패치 하나 (행, 열)에 해당하며, 그 위치 임베딩과 다른 모든 위치의 "
+                             "임베딩 사이의 코사인 유사도 (cosine similarity)를 보여 줍니다 (접두 토큰 제외). 논문 "
+                             "그림 7 (가운데, ViT-L/32)에서는 가까운 패치일수록 임베딩이 비슷하고 행과 열이 구조를 "
+                             "공유합니다: 모델이 데이터에서 2차원 배치를 배운 것입니다. 타일을 누르면 크게 보입니다. "
+                             "기본 크기가 아닌 입력에서는 모델처럼 임베딩을 다시 샘플링합니다."),
+    "position.none": "이 모델에는 학습된 절대 위치 임베딩이 없습니다.",
+    "position.random_note": " (무작위 초기화: 구조가 없을 것으로 예상)",
+    "position.fig_title": "위치 임베딩 유사도",
+    "position.tiles": "{gh}×{gw} 타일, 각각 {gh}×{gw}",
+    "position.tiles_alt": ("작은 히트맵 {gh}×{gw}개의 격자: (행, 열) 타일은 그 패치의 위치 임베딩이 다른 모든 "
+                           "패치와 얼마나 비슷한지 보여 줍니다."),
+    "position.one_patch": "입력 패치 하나를 크게",
+    "position.pick_help": "위의 타일이나 큰 그림을 누르거나, 행과 열 (0부터)을 정하세요.",
+    "position.row": "행",
+    "position.col": "열",
+    "position.patch_title": "입력 패치 ({row}, {col})",
+    "position.similarity_to_all": "전체와의 유사도",
+    "position.tile_alt": "패치 ({row}, {col})의 위치 임베딩과 전체의 코사인 유사도 히트맵.",
+    # ------------------------------------------------------------------ attention
+    "attention.page": "어텐션",
+    "attention.explanation": ("위: 한 층에서 쿼리 토큰 (query token) 하나가 어디를 보는지 — 소프트맥스 어텐션 행렬에서 "
+                              "그 행을 패치 위에 그린 것 (접두 토큰 열 제외, 재정규화 안 함); 패치를 누르면 그 패치가 "
+                              "쿼리가 됩니다. 아래: 논문 그림 6의 방법인 어텐션 롤아웃 (attention rollout, Abnar & "
+                              "Zuidema 2020): 헤드를 합치고 (A + I)를 재정규화해 층마다 곱한 뒤, 클래스 토큰에서 "
+                              "(없으면 패치 쿼리의 평균에서) 읽습니다. 자홍색 점선 테두리는 어텐션 싱크 (attention "
+                              "sink)입니다."),
+    "attention.layer": "층 (layer)",
+    "attention.layer_n": "{layer}층",
+    "attention.head": "헤드 (head)",
+    "attention.head_mean": "헤드 평균",
+    "attention.head_n": "헤드 {n}",
+    "attention.query": "쿼리 토큰 (query token)",
+    "attention.opacity": "불투명도",
+    "attention.fig_title": "어텐션",
+    "attention.fig_setting": "{layer}층, {head}, 쿼리 {query}",
+    "attention.heads_title": "헤드 {n}개 전체",
+    "attention.heads_alt": "이 층의 헤드 {n}개의 어텐션 맵, 각각 이미지 위에 그림.",
+    "attention.rollout": "어텐션 롤아웃 (attention rollout)",
+    "attention.fusion": "헤드 결합 방식 (head fusion)",
+    "attention.fusion_mean": "평균",
+    "attention.fusion_max": "최댓값",
+    "attention.fusion_min": "최솟값",
+    "attention.discard": "버림 비율 (discard ratio)",
+    "attention.discard_help": "각 행에서 가장 약한 어텐션 연결을 버리는 비율 (접두→접두 연결은 유지).",
+    "attention.start": "시작 층",
+    "attention.sinks": "어텐션 싱크 (attention sink)",
+    "attention.sinks_keep": "유지",
+    "attention.sinks_drop": "제외",
+    "attention.sinks_help": "모든 층에서 싱크 패치를 키 (key)에서 제외; 행은 재정규화.",
+    "attention.rollout_setting": "{start}층부터, {fusion} 결합, 버림 {discard}",
+    "attention.rollout_sinks_out": ", 싱크 제외",
+    "attention.sink_found_one": "**패치 {where}에 어텐션 싱크.** 패치 ({row}, {col})는 균등 몫 (키마다 1/{tokens})의 최대 **{score}배** 어텐션을 받습니다 ({layers}층).",
+    "attention.sink_found_many": "**패치 {where}에 어텐션 싱크들.** 패치 ({row}, {col})는 균등 몫 (키마다 1/{tokens})의 최대 **{score}배** 어텐션을 받습니다 ({layers}층).",
+    "attention.sink_explanation": ("어텐션 싱크 (attention sink)는 무엇을 보여 주든 거의 모든 쿼리가 균등 몫 (1/T)을 "
+                                   "훨씬 넘게 어텐션하는 패치입니다; 그것이 나타나는 층을 거쳐 곱하는 롤아웃은 모든 "
+                                   "행에서 이를 물려받아, 맵의 최댓값이 물체가 아니라 싱크를 가리키게 됩니다."),
+    "attention.sink_not_high_norm": "노름이 큰 토큰 (high-norm token)은 아닙니다: 블록 출력이 패치 노름 중앙값의 {ratio}배 이하입니다.",
+    "attention.sink_howto": ("물체를 보려면: 싱크를 *제외*하거나 (키 열을 버리고 행을 재정규화), 싱크가 나타나는 "
+                             "층 다음부터 롤아웃을 시작하세요."),
+    "attention.sink_registers": ("비교: 레지스터 토큰 (register token)이 있는 모델 (Darcet 외 2024, 예: 레지스터 4개를 "
+                                 "가진 DINOv2 ViT-S/14, `vit_small_patch14_reg4_dinov2`)은 이런 전역 어텐션을 이미지 "
+                                 "밖의 자리에 둡니다; 그런 모델의 맵에는 이런 패치가 적습니다."),
+    "attention.no_sink": "여기에는 어텐션 싱크가 없습니다: 어느 층에서도 균등 몫의 {threshold}배 이상을 받는 패치가 없습니다.",
+    "attention.high_norm": "노름이 큰 토큰 (high-norm token, Darcet 외 2024): {where}; 출력 노름이 패치 중앙값의 {k}배 초과.",
+    # ------------------------------------------------------------------ attention distance
+    "distance.page": "어텐션 거리",
+    "distance.explanation": ("헤드마다: 패치와 그 패치가 어텐션하는 패치들 사이의 평균 픽셀 거리를 어텐션으로 가중한 "
+                             "값 (접두 토큰 제외, 행 재정규화 안 함, 네트워크 입력의 픽셀 단위) — CNN의 수용 영역 "
+                             "(receptive field)에 해당하는 ViT의 값입니다. 논문 그림 7 (오른쪽, ViT-L/16, 이미지 "
+                             "128장)에서는 가장 낮은 층에서도 멀리 보는 헤드와 가까이만 보는 헤드가 함께 있고, 깊어질수록 "
+                             "모두 커집니다. 선: 이미지 전체에 대한 균등 어텐션과 3×3 패치 창, 모델마다 자기 격자로."),
+    "distance.images": "이미지",
+    "distance.mode_this": "이 이미지",
+    "distance.mode_samples": "예제 이미지 전부",
+    "distance.mode_uploads": "업로드한 여러 이미지",
+    "distance.upload_hint": "평균을 낼 이미지를 몇 장 업로드하세요.",
+    "distance.compare": "비교할 모델 (예: 지도 학습 대 DINO)",
+    "distance.no_compare": "여기에는 비교할 가중치를 가진 다른 모델이 없습니다.",
+    "distance.progress": "{label}: 이미지 {n} / {total}",
+    "distance.input_px": "입력 {h}×{w} px",
+    "distance.summary": ("{model}: 첫 층의 헤드는 {first} px, 마지막 층은 {last} px. 이 격자에서 균등 어텐션은 "
+                         "{uniform} px."),
+    # ------------------------------------------------------------------ CNN vs ViT
+    "cnn.page": "CNN과 ViT 비교",
+    "cnn.explanation": ("CNN은 층마다 넓어지는 창 (수용 영역, receptive field)으로 보고, ViT는 첫 블록부터 이미지 전체에 "
+                        "어텐션할 수 있습니다. 아래: CNN의 예측과 단계 (stage)별 특징 맵, 그리고 ViT의 헤드별 평균 "
+                        "어텐션 거리와 CNN의 이론적·유효 수용 영역 반지름을 상대 깊이 위에 함께 그린 그림 (모두 각 "
+                        "네트워크 입력의 픽셀 단위)."),
+    "cnn.none": "등록된 CNN이 없습니다.",
+    "cnn.untrained": "학습되지 않은 (무작위) CNN 가중치 사용",
+    "cnn.unavailable": ("{model}의 사전 학습 가중치는 오프라인에서 쓸 수 없습니다. 다른 CNN을 고르거나 *학습되지 않은 "
+                        "(무작위) CNN 가중치 사용*을 체크하세요."),
+    "cnn.random_labels": "학습되지 않은 가중치: 이 레이블은 무작위입니다.",
+    "cnn.no_head": "이 CNN에는 분류 헤드가 없어 예측이 없습니다.",
+    "cnn.stage": "단계 (stage)",
+    "cnn.stage_text": ("{h}×{w} 격자 위의 채널 {channels}개 ({reduction} px마다 유닛 하나); 이론적 수용 영역 {rf} px, "
+                       "유효 반지름 {erf} px."),
+    "cnn.channels_title": "가장 활성이 큰 채널 {n}개",
+    "cnn.pca_title": "채널 PCA를 RGB로",
+    "cnn.erf_title": "유효 수용 영역 (effective RF)",
+    "cnn.centre_unit": "{stage} 가운데 유닛",
+    "cnn.versus": "수용 영역 대 어텐션 거리",
+    "cnn.versus_title": "수용 영역 대 어텐션 거리 · {vit} 대 {cnn}",
+    "cnn.versus_summary": ("ViT 첫 블록: 헤드는 평균 {lo}–{hi} px 떨어진 곳에 어텐션합니다; CNN의 첫 단계는 유닛 "
+                           "주위 {radius} px를 봅니다 (이론적 반지름)."),
+    # ------------------------------------------------------------------ paper figures
+    "paper.page": "논문 그림",
+    "paper.explanation": ("논문의 그림을 논문의 배치대로, 사이드바의 모델로 예제 이미지에서 계산해 보여 줍니다; 논문이 "
+                          "보고한 수치 (표 2, BiT 대 ViT 대 하이브리드의 계산량 연구)는 출처와 함께 인용합니다. 각 "
+                          "설명은 논문이 어떤 모델로 무엇을 찾았는지, 화면의 모델이 어떻게 다른지 말합니다. 페이지 "
+                          "전체를 오프라인에서 열리는 HTML 파일 하나로 내려받을 수 있습니다."),
+    "paper.running": "{model}을(를) 예제 이미지 {n}장에 실행하는 중…",
+    "paper.download": "이 페이지를 HTML 파일 하나로 내려받기 (그림 포함, 오프라인에서 열림)",
+    "paper.png_hint": "각 그림의 카메라 버튼으로 슬라이드용 PNG를 저장할 수 있습니다.",
+    # ------------------------------------------------------------------ model facts
+    "facts.page": "모델 정보",
+    "facts.explanation": ("논문 표 1처럼 층 수, 은닉 크기 D, MLP 크기, 헤드 수, 파라미터 수를 불러온 모델에서 읽고, "
+                          "현재 입력 크기의 토큰 시퀀스를 덧붙입니다."),
+    "facts.source": "timm: `{arch}` · 가중치: {weights} · 장치: {device} · dtype: {dtype}",
+    "facts.col_model": "모델",
+    "facts.col_layers": "층 수",
+    "facts.col_hidden": "은닉 크기 D",
+    "facts.col_mlp": "MLP 크기",
+    "facts.col_heads": "헤드 수",
+    "facts.col_params": "파라미터",
+    "facts.this_model": "이 모델",
+    "facts.paper_model": "논문: {name}",
+    "facts.classes": "클래스 {n}개",
+    "facts.no_head": "없음 (백본)",
+    "facts.list": ("- **패치 크기**: {ph}×{pw} px → 격자 {gh}×{gw} = **패치 {n}개**\n"
+                   "- **접두 토큰**: {prefix} ({n_prefix}개)\n"
+                   "- **시퀀스 길이**: 토큰 {tokens}개\n"
+                   "- **분류기**: {head}"),
+    # ------------------------------------------------------------------ figures (vitviz.plots)
+    "plot.untrained": "(학습 안 됨)",
+    "plot.head_n": "헤드 {n}",
+    "plot.per_component": "성분별",
+    "plot.cumulative": "누적",
+    "plot.component": "주성분 (principal component)",
+    "plot.variance_share": "분산 비율",
+    "plot.cosine": "코사인 유사도",
+    "plot.patch_column": "입력 패치 열",
+    "plot.patch_row": "입력 패치 행",
+    "plot.position_column": "위치 열",
+    "plot.position_row": "위치 행",
+    "plot.depth_layer": "네트워크 깊이 (층)",
+    "plot.mean_distance_px": "평균 어텐션 거리 (입력 px)",
+    "plot.mean_distance": "평균 어텐션 거리 (mean attention distance)",
+    "plot.versus": " 대 ",
+    "plot.images_one": "이미지 {n}장",
+    "plot.images_n": "이미지 {n}장",
+    "plot.ref_uniform": "균등",
+    "plot.ref_window": "3×3 창",
+    "plot.symbol_model": "기호 = 모델:",
+    "plot.colour_head": "색 = 헤드:",
+    "plot.probability": "확률",
+    "plot.token": "토큰",
+    "plot.dimension": "차원",
+    "plot.vit_heads": "헤드별 평균 어텐션 거리",
+    "plot.vit_mean": "헤드 평균 ± 표준편차",
+    "plot.cnn_rf": "지금까지 가장 큰 이론적 수용 영역 반지름",
+    "plot.cnn_erf": "유효 수용 영역 반지름 (기울기 질량의 {share})",
+    "plot.relative_depth": "상대 깊이 (0 = 입력, 1 = 마지막 층)",
+    "plot.radius_px": "반지름 / 거리 (입력 px)",
+    "plot.attention": "어텐션",
+    "plot.rollout": "롤아웃",
+    "plot.similarity": "유사도",
+}
