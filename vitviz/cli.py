@@ -144,6 +144,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if explain is not None:
             summary["explanation"] = {"method": "gradient rollout (Chefer et al. 2021)", **explain}
             summary["conventions"] = {**CONVENTIONS, "relevance": RELEVANCE_CONVENTION}
+        if args.faithfulness:
+            from .faithfulness import vit_faithfulness
+
+            faith = vit_faithfulness(loaded, result, class_index=explain["class_index"] if explain else None,
+                                     steps=args.faithfulness_steps)
+            summary["faithfulness"] = _write_faithfulness(folder, faith)
         (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
         distances.append(result.mean_distance)
         top = f"; top-1: {result.predictions[0].label} ({result.predictions[0].probability:.1%})" \
@@ -204,6 +210,15 @@ def cmd_cnn(args: argparse.Namespace) -> int:
         summary["explanation"] = {"method": "Grad-CAM (Selvaraju et al. 2017)", **explain, "stage": cam.stage,
                                   "file": str(folder / "explanation.npz"), "convention": GRAD_CAM_CONVENTION}
         written.append(folder / "explanation.npz")
+    if args.faithfulness:
+        from .faithfulness import cnn_faithfulness
+
+        folder = out / safe_stem(Path(args.image))
+        folder.mkdir(parents=True, exist_ok=True)
+        faith = cnn_faithfulness(loaded, result.prepared, class_index=explain["class_index"] if explain else None,
+                                 steps=args.faithfulness_steps)
+        summary["faithfulness"] = _write_faithfulness(folder, faith)
+        written += [folder / "faithfulness.csv", folder / "faithfulness_auc.csv"]
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     for stage, erf in zip(result.stages, result.effective):
         print(f"{stage.name:>12}: theoretical RF {stage.size:4d} px (jump {stage.jump:2d}), "
@@ -213,6 +228,30 @@ def cmd_cnn(args: argparse.Namespace) -> int:
         print(f"top-1: {best.label} (class {best.index}, {best.probability:.1%})")
     print(f"-> {', '.join(map(str, written))}")
     return 0
+
+
+FAITHFULNESS_HELP = (
+    "also write <out>/<image stem>/faithfulness.csv (columns map, curve, step, fraction, score, score_std: one row per "
+    "map, curve and step; curve 'deletion' removes cells in the map's order, 'insertion' reveals them on a "
+    "blank input; score_std only for 'random', the mean of 8 seeded random orders) and faithfulness_auc.csv "
+    "(map, deletion_auc, insertion_auc and, for random, their std): trapezoid area over the fraction of cells "
+    "in [0, 1], lower deletion and higher insertion = more faithful. Removed cells become the model's mean "
+    "colour (0 after normalisation). Score: the class's softmax probability ({cls}){free}. Maps: {maps}")
+
+
+def _write_faithfulness(folder: Path, result) -> dict:
+    """Write faithfulness.csv and faithfulness_auc.csv into ``folder``, print the areas; the summary entry."""
+    from .export import (FAITHFULNESS_AUC_HEADER, FAITHFULNESS_HEADER, faithfulness_auc_rows, faithfulness_rows,
+                         write_table_csv)
+
+    write_table_csv(folder / "faithfulness.csv", FAITHFULNESS_HEADER, faithfulness_rows(result))
+    write_table_csv(folder / "faithfulness_auc.csv", FAITHFULNESS_AUC_HEADER, faithfulness_auc_rows(result))
+    for curves in result.maps:
+        spread = (f" (± {curves.deletion_auc_std:.3f} / ± {curves.insertion_auc_std:.3f} over {result.repeats} "
+                  f"orders)" if curves.deletion_auc_std is not None else "")
+        print(f"  faithfulness of {curves.name}: deletion AUC {curves.deletion_auc:.3f}, insertion AUC "
+              f"{curves.insertion_auc:.3f}{spread}")
+    return {**result.summary(), "files": [str(folder / "faithfulness.csv"), str(folder / "faithfulness_auc.csv")]}
 
 
 def _explain_target(model: object, cls: Optional[str], *, label_free: bool) -> Optional[dict]:
@@ -297,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", metavar="CLASS", default=None,
                    help="also write 'relevance' (gradient rollout, Chefer et al. 2021) for this class (index or "
                         "name); label-free for a model without a classifier head")
+    p.add_argument("--faithfulness", action="store_true", help=FAITHFULNESS_HELP.format(
+        cls="--explain's class, else the top-1",
+        free="; for a model without a head the cosine similarity of the pooled feature to the unperturbed image's",
+        maps="rollout, gradient rollout (classifiers), class-token attention of the last layer, on the patch grid"))
+    p.add_argument("--faithfulness-steps", type=int, default=16, metavar="S",
+                   help="steps of the faithfulness curves (default 16; at most one per cell)")
     p.set_defaults(func=cmd_analyze)
 
     p = sub.add_parser("cnn", parents=[common], help="a CNN's receptive fields and stage feature maps for an image")
@@ -305,6 +350,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--explain", metavar="CLASS", default=None,
                    help="also write <out>/<image stem>/explanation.npz: Grad-CAM of this class (index or name) "
                         "at the last stage")
+    p.add_argument("--faithfulness", action="store_true", help=FAITHFULNESS_HELP.format(
+        cls="--explain's class, else the top-1", free="",
+        maps="Grad-CAM of the last stage averaged over 14x14 equal cells of the input"))
+    p.add_argument("--faithfulness-steps", type=int, default=16, metavar="S",
+                   help="steps of the faithfulness curves (default 16; at most one per cell)")
     p.set_defaults(func=cmd_cnn)
 
     p = sub.add_parser("paper", parents=[common],

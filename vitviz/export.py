@@ -52,6 +52,36 @@ def distance_rows(mean: np.ndarray, num_images: int) -> list[tuple[int, int, str
             for layer in range(mean.shape[0]) for head in range(mean.shape[1])]
 
 
+FAITHFULNESS_HEADER = ("map", "curve", "step", "fraction", "score", "score_std")
+FAITHFULNESS_AUC_HEADER = ("map", "deletion_auc", "insertion_auc", "deletion_auc_std", "insertion_auc_std")
+
+
+def _g(value: object) -> str:
+    return "" if value is None else f"{float(value):.6g}"
+
+
+def faithfulness_rows(result) -> list[tuple]:
+    """Rows of ``faithfulness.csv`` (long format) from a :class:`vitviz.analysis.faithfulness.Faithfulness`.
+
+    One row per map, curve (deletion, insertion) and step ``0 … S``; ``fraction`` is the share of
+    cells removed or revealed; ``score_std`` is the spread over the random orders (random rows only).
+    """
+    rows = []
+    for curves in result.maps:
+        for kind in ("deletion", "insertion"):
+            spread = curves.std(kind)
+            for step, (fraction, score) in enumerate(zip(result.fractions, curves.curve(kind))):
+                rows.append((curves.name, kind, step, f"{fraction:.6g}", _g(score),
+                             _g(None if spread is None else spread[step])))
+    return rows
+
+
+def faithfulness_auc_rows(result) -> list[tuple]:
+    """Rows of ``faithfulness_auc.csv``: per map its deletion and insertion area (std: random only)."""
+    return [(m.name, _g(m.deletion_auc), _g(m.insertion_auc), _g(m.deletion_auc_std), _g(m.insertion_auc_std))
+            for m in result.maps]
+
+
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """``np.savez_compressed`` into memory."""
     buf = io.BytesIO()

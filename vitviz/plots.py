@@ -923,3 +923,57 @@ def token_similarity_figure(sim: np.ndarray, display: Optional[np.ndarray] = Non
         add_patch_picker(fig, (gh, gw), (ph, pw), sim, "similarity")
     margin = dict(l=60, b=50) if display is None else None
     return _layout(fig, title, height=height, square=True, margin=margin)
+
+
+def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Figure:
+    """Deletion (left) and insertion (right) curves of every map against the random baseline.
+
+    ``result`` is a :class:`vitviz.analysis.faithfulness.Faithfulness`. Each map is one colour and
+    one marker (:func:`head_style` with :data:`MODEL_SYMBOLS`) in both panels, named in the legend
+    with both areas: ``"Grad-CAM: deletion AUC 0.060 · insertion AUC 0.591"``. The random baseline is
+    a dashed grey line with ``x`` markers and a grey ±1 std band over its orders. Lower deletion
+    and higher insertion area is more faithful. x is the fraction of cells removed / revealed,
+    y the score (``result.target``). Build ``title`` with :func:`figure_title`.
+
+    Traces: per map its deletion (``xaxis``) then insertion (``xaxis2``) line, both named after the
+    map and sharing a legend group (the insertion line has no legend entry); then per panel the
+    random band (two traces named ``"random ± std"``, no legend entry) and the random line.
+    """
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("Deletion: lower area = more faithful",
+                                        "Insertion: higher area = more faithful"))
+    x = np.asarray(result.fractions, dtype=np.float64)
+    verbs = {"deletion": "removed", "insertion": "revealed"}
+    maps = [m for m in result.maps if m.name != "random"]
+    for n, curves in enumerate(maps):
+        colour, symbol = head_style(n, MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)])
+        name = f"{curves.name}: deletion AUC {curves.deletion_auc:.3f} · insertion AUC {curves.insertion_auc:.3f}"
+        for col, kind in enumerate(("deletion", "insertion"), start=1):
+            fig.add_trace(go.Scatter(
+                x=x, y=curves.curve(kind), mode="lines+markers", name=name, legendgroup=curves.name,
+                showlegend=col == 1, line=dict(color=colour, width=2), marker=dict(color=colour, symbol=symbol, size=8),
+                hovertemplate=f"{curves.name}<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
+                row=1, col=col)
+    for curves in [m for m in result.maps if m.name == "random"]:
+        name = (f"random ({result.repeats} orders, ± std): deletion AUC {curves.deletion_auc:.3f} ± "
+                f"{curves.deletion_auc_std:.3f} · insertion AUC {curves.insertion_auc:.3f} ± {curves.insertion_auc_std:.3f}")
+        for col, kind in enumerate(("deletion", "insertion"), start=1):
+            mean, spread = curves.curve(kind), curves.std(kind)
+            for edge, fill in ((mean + spread, None), (mean - spread, "tonexty")):
+                fig.add_trace(go.Scatter(x=x, y=edge, mode="lines", line=dict(width=0, color="#999999"), fill=fill,
+                                         fillcolor="rgba(136,136,136,0.2)", name="random ± std", showlegend=False,
+                                         legendgroup="random", hoverinfo="skip"), row=1, col=col)
+            fig.add_trace(go.Scatter(
+                x=x, y=mean, mode="lines+markers", name=name, legendgroup="random", showlegend=col == 1,
+                line=dict(color="#888888", width=2, dash="dash"), marker=dict(color="#888888", symbol="x", size=8),
+                hovertemplate=f"random<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
+                row=1, col=col)
+    for col, kind in enumerate(("deletion", "insertion"), start=1):
+        fig.update_xaxes(title=f"fraction of {result.grid[0]}×{result.grid[1]} cells {verbs[kind]}",
+                         range=[-0.02, 1.02], tickformat=".0%", row=1, col=col)
+    fig.update_yaxes(title=result.target, row=1, col=1)
+    top = _title_top(_wrap_title(title))
+    margin = dict(l=70, r=20, t=top + 24, b=110 + 24 * len(result.maps))
+    _legend_below(fig, height - margin["t"] - margin["b"])
+    fig.update_layout(legend=dict(orientation="v"))
+    return _layout(fig, title, height=height, margin=margin)
