@@ -295,7 +295,10 @@ def test_faithfulness_figure_has_one_styled_line_per_map_and_curve():
     assert len(bands) == 4 and not any(t.showlegend for t in bands)
     np.testing.assert_allclose(bands[0].y - bands[1].y, 2 * result.random.deletion_std)
     assert fig.layout.xaxis.title.text == "fraction of 4×4 cells removed"
-    assert fig.layout.yaxis.title.text == "logit of class 0"
+    assert fig.layout.yaxis.title.text == "score"
+    note = [a.text for a in fig.layout.annotations if a.name == "score"]
+    assert note == ["score: logit of class 0 · a removed cell becomes 0 in the normalised input: the model's mean "
+                    "colour"]
 
 
 # ----------------------------------------------------------------------------- the real MobileNetV2

@@ -933,7 +933,8 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     with both areas: ``"Grad-CAM: deletion AUC 0.060 · insertion AUC 0.591"``. The random baseline is
     a dashed grey line with ``x`` markers and a grey ±1 std band over its orders. Lower deletion
     and higher insertion area is more faithful. x is the fraction of cells removed / revealed,
-    y the score (``result.target``). Build ``title`` with :func:`figure_title`.
+    y the score; an annotation named ``"score"`` above the panels says what the score is
+    (``result.target``) and what a removed cell becomes. Build ``title`` with :func:`figure_title`.
 
     Traces: per map its deletion (``xaxis``) then insertion (``xaxis2``) line, both named after the
     map and sharing a legend group (the insertion line has no legend entry); then per panel the
@@ -971,9 +972,12 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     for col, kind in enumerate(("deletion", "insertion"), start=1):
         fig.update_xaxes(title=f"fraction of {result.grid[0]}×{result.grid[1]} cells {verbs[kind]}",
                          range=[-0.02, 1.02], tickformat=".0%", row=1, col=col)
-    fig.update_yaxes(title=result.target, row=1, col=1)
+    fig.update_yaxes(title="score", row=1, col=1)
+    fig.add_annotation(text=f"score: {result.target} · a removed cell becomes {result.baseline}", xref="paper",
+                       yref="paper", x=0, xanchor="left", y=1, yanchor="bottom", yshift=30, showarrow=False,
+                       font=dict(size=FONT_SIZE - 1), name="score")
     top = _title_top(_wrap_title(title))
-    margin = dict(l=70, r=20, t=top + 24, b=110 + 24 * len(result.maps))
+    margin = dict(l=70, r=20, t=top + 56, b=90 + 22 * len(result.maps))
     _legend_below(fig, height - margin["t"] - margin["b"])
     fig.update_layout(legend=dict(orientation="v"))
     return _layout(fig, title, height=height, margin=margin)
