@@ -70,7 +70,8 @@ def target_class(model: nn.Module, output: torch.Tensor | np.ndarray, class_inde
         return None
     if class_index is not None:
         return resolve_class(model, class_index)
-    return int(np.argmax(np.asarray(torch.as_tensor(output).detach().float().cpu()).reshape(-1)))
+    values = output.detach().float().cpu().numpy() if isinstance(output, torch.Tensor) else np.asarray(output)
+    return int(np.argmax(values.reshape(-1)))
 
 
 def _scorer(model: nn.Module, clean: torch.Tensor, target: Optional[Target],
