@@ -4,12 +4,14 @@ from __future__ import annotations
 import dataclasses
 import re
 
+import numpy as np
 import pytest
 import torch
 from timm.data import resolve_data_config
 
-from vitviz import paper
+from vitviz import i18n, paper
 from vitviz import paper_results as pr
+from vitviz.i18n import MISSING, use
 from vitviz.models import LoadedModel
 from vitviz.preprocess import token_layout
 from vitviz.analysis import model_facts
@@ -156,6 +158,97 @@ def test_model_differences_name_headless_self_supervised_and_size():
     supervised = _loaded(headed, label="ViT-B/16", source="hub")
     assert paper.model_differences(supervised, "ViT-B/16", vit_b) == []
     assert paper.model_differences(supervised, "ViT-L/32", vit_b)[0].startswith("a different size")
+
+
+# ------------------------------------------------------------------------------------ Korean
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+MARK = MISSING.split("{")[0]  # "⟦": how a key missing from a catalogue shows
+
+
+def _numbers(text: str) -> set[str]:
+    return set(NUMBER.findall(text or ""))
+
+
+@pytest.fixture(scope="module")
+def korean(tiny):
+    """The same page built under ``use("ko")`` from the same analyses (no model run)."""
+    loaded, analyses, names, _ = tiny
+    with use("ko"):
+        return paper.paper_sections(loaded, analyses, names)
+
+
+def test_korean_page_has_korean_titles_captions_and_figure_titles(tiny, korean):
+    _, _, _, english = tiny
+    assert [s.anchor for s in korean] == [s.anchor for s in english]
+    for en, ko in zip(english, korean):
+        texts = [("title", en.title, ko.title), ("caption", en.caption, ko.caption)]
+        if en.footnote:
+            texts.append(("footnote", en.footnote, ko.footnote))
+        if en.figure is not None:
+            texts.append(("figure title", en.figure.layout.title.text, ko.figure.layout.title.text))
+        for what, en_text, ko_text in texts:
+            assert HANGUL.search(ko_text) and MARK not in ko_text, (ko.anchor, what, ko_text)
+            assert not HANGUL.search(en_text), (en.anchor, what)
+            # The same numbers in both languages: translation moves them, never changes them.
+            assert _numbers(ko_text) == _numbers(en_text), (ko.anchor, what, _numbers(ko_text) ^ _numbers(en_text))
+        if ko.figure is not None:
+            labels = [a.text or "" for a in ko.figure.layout.annotations]
+            labels += [ko.figure.layout.xaxis.title.text or "", ko.figure.layout.yaxis.title.text or ""]
+            assert not any(MARK in text for text in labels), ko.anchor
+            # Untrained is marked once, in Korean, in titles and captions.
+            assert "(학습 안 됨)" in ko.figure.layout.title.text and "untrained" not in ko.figure.layout.title.text
+        assert "untrained" not in ko.caption, ko.anchor
+        if ko.table is not None:
+            assert not any(MARK in str(c) for c in ko.table.columns), ko.anchor
+            assert len(ko.table.rows) == len(en.table.rows)
+    assert i18n.language() == "en"  # the block does not leak: the CLI's default stays English
+
+
+def test_korean_captions_carry_the_same_measured_numbers(tiny, korean):
+    _, analyses, _, english = tiny
+    en, ko = _by_anchor(english), _by_anchor(korean)
+    # Fig. 7 left: the share of variance, computed here independently of the caption code.
+    share = f"{float(np.sum(analyses[0].static.filter_pca.explained_variance_ratio)):.0%}"
+    assert f"together {share} of the filters' variance" in en["fig7-left"].caption
+    assert f"필터 분산의 {share}" in ko["fig7-left"].caption
+    # Fig. 7 right: first- and last-layer ranges of the mean distance over the images.
+    mean = np.mean([np.asarray(a.mean_distance, dtype=np.float64) for a in analyses], axis=0)
+    first = f"{mean[0].min():.0f}–{mean[0].max():.0f} px"
+    last = f"{mean[-1].min():.0f}–{mean[-1].max():.0f} px"
+    assert f"first layer {first}, last layer {last}" in en["fig7-right"].caption
+    assert f"첫 층 {first}, 마지막 층 {last}" in ko["fig7-right"].caption
+    # The measured figures' data do not change with the language.
+    np.testing.assert_array_equal(en["fig7-right"].figure.data[0].y, ko["fig7-right"].figure.data[0].y)
+    assert en["table6"].table.rows[0][2:] == ko["table6"].table.rows[0][2:]
+    # Fig. 1's caption leaves the size out as in English (the notes are picked by kind, not by their wording).
+    assert "a different size" not in en["fig1"].caption and "다른 크기" not in ko["fig1"].caption
+    assert "no classification head" in en["fig1"].caption and "분류 헤드 없음" in ko["fig1"].caption
+    assert "다른 크기: L = 2층 (논문: 24)" in ko["fig6"].caption
+
+
+def test_korean_fig1_paper_figures_and_report(tiny):
+    loaded, analyses, names, _ = tiny
+    model = make_vit(depth=1, num_classes=10, patch_size=8, embed_dim=64, num_heads=4, mlp_ratio=2.0)
+    layout = token_layout(model, (96, 128))
+    facts = model_facts(model, layout)
+    fig_en = paper.fig1_architecture(facts, layout, model_label="tiny", num_classes=10)
+    with use("ko"):
+        fig_ko = paper.fig1_architecture(facts, layout, model_label="tiny", num_classes=10)
+        fig5 = paper.fig5_compute_figure(model_label="tiny")
+        table6 = paper.table6()
+        report = paper.paper_report(loaded, analyses[:1], names[:1])
+    ko_text, en_text = _annotations(fig_ko), _annotations(fig_en)
+    assert MARK not in ko_text and "클래스 (class)</b>: 10개 중 하나" in ko_text and "L = 1층 · D = 64 · 헤드 4개" in ko_text
+    assert _numbers(ko_text) == _numbers(en_text) and fig_ko.layout.meta == fig_en.layout.meta
+    assert HANGUL.search(fig_ko.layout.title.text) and _numbers(fig_ko.layout.title.text) == _numbers(
+        fig_en.layout.title.text)
+    # The paper's numbers: family names translated where they are words, values untouched.
+    assert [t.name for t in fig5.data] == ["ViT", "ResNet (BiT)", "하이브리드"]
+    assert sorted(x for t in fig5.data for x in t.x) == sorted(r[-1] for r in pr.TABLE6_ROWS)
+    assert table6.columns[:3] == ("모델", "계열", "에폭") and table6.columns[3:] == pr.TABLE6_COLUMNS[2:]
+    assert [row[0] for row in table6.rows] == [r[0] for r in pr.TABLE6_ROWS]
+    assert "<h1>ViT-Ti/16 test (학습 안 됨)에 대한 ViT 논문의 그림</h1>" in report and MARK not in report
 
 
 # ------------------------------------------------------------------------------ paper numbers

@@ -17,6 +17,11 @@ The page (what the app's "Paper figures" page and the CLI show):
   (:func:`model_differences`: size, no head, self-supervised, untrained);
 * :func:`paper_report` / :func:`write_paper_report` — the standalone HTML of :mod:`vitviz.report`.
 
+Language: every title, caption, table head and figure label comes from the :mod:`vitviz.i18n`
+catalogues (keys ``paper.*``) in the current language; English unless :func:`vitviz.i18n.use`
+says otherwise (the CLI stays English). The paper's captions are quoted in English
+(:mod:`vitviz.paper_results`) and rendered in Korean, marked as the paper's caption.
+
 Conventions: the rollout is vitviz's default (mean head fusion, no discard, ``(A + I)`` renormalised,
 row of the class token over the patch columns; the mean over patch queries without a class token),
 as in ``python -m vitviz analyze``. In the "mask" style the map is drawn as the paper does: the
@@ -36,6 +41,7 @@ from plotly.subplots import make_subplots
 
 from . import paper_results as pr
 from .analysis.facts import PAPER_TABLE1, ModelFacts
+from .i18n import t
 from .preprocess import SizeArg, TokenLayout
 from .plots import _png_uri
 from .report import Section, Table
@@ -144,7 +150,8 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
         fig.add_layout_image(source=Image.fromarray(display), xref="x", yref="y", x=ix0, y=iy1, sizex=img_w,
                              sizey=img_h, xanchor="left", yanchor="top", sizing="stretch", layer="below")
     else:
-        _box(fig, ix0, iy0, ix0 + img_w, iy1, "#f3f4f6", f"{height_px}×{width_px}×{channels}<br>image", size=11)
+        _box(fig, ix0, iy0, ix0 + img_w, iy1, "#f3f4f6",
+             t("paper.fig1_image", h=height_px, w=width_px, c=channels), size=11)
     grid_line = dict(color="white" if display is not None else "#9ca3af", width=0.6)
     step = max(1, max(gh, gw) // 16)  # a very fine grid would be a grey wash: draw every step-th line
     for c in range(0, gw + 1, step):
@@ -153,7 +160,7 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
     for r in range(0, gh + 1, step):
         y = iy1 - img_h * r / gh
         fig.add_shape(type="line", x0=ix0, x1=ix0 + img_w, y0=y, y1=y, line=grid_line)
-    _label(fig, ix0 + img_w / 2, iy0 - 1.8, f"input {height_px} × {width_px} px", size=11)
+    _label(fig, ix0 + img_w / 2, iy0 - 1.8, t("paper.fig1_input", h=height_px, w=width_px), size=11)
     _arrow(fig, ix0 + img_w + 0.5, (iy0 + iy1) / 2, ix0 + img_w + 5.5, 16.5)
 
     # Patch thumbnails: the first few in sequence order, then "…", then the last one.
@@ -175,14 +182,14 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
         _arrow(fig, x + size / 2, py0 + size + 0.3, x + size / 2, 27.8)
     if n > 4:
         _label(fig, xs[-2] + size + 3.5, py0 + size / 2, "…", size=18)
-    _label(fig, 30.0, 6.5, f"N = gh × gw = {gh} × {gw} = {n} patches of {ph} × {pw} px ({p_text})",
+    _label(fig, 30.0, 6.5, t("paper.fig1_patches", gh=gh, gw=gw, n=n, ph=ph, pw=pw, p=p_text),
            size=12, anchor="left")
-    _label(fig, 30.0, 3.2, f"each flattened to P²·C = {ph * pw}·{channels} = {ph * pw * channels} values",
+    _label(fig, 30.0, 3.2, t("paper.fig1_flattened", pp=ph * pw, c=channels, values=ph * pw * channels),
            size=12, anchor="left")
 
     # --- linear projection (y 28..33)
     _box(fig, 20.0, 28.0, 95.0, 33.5, _COLOURS["proj"],
-         f"<b>Linear Projection of Flattened Patches</b>   E: {ph * pw * channels} → D = {d}", size=13, radius=True)
+         t("paper.fig1_projection", values=ph * pw * channels, d=d), size=13, radius=True)
 
     # --- tokens with position embeddings (y 38..44)
     prefix = [f"[{name}]" for name in layout.prefix_names]
@@ -215,16 +222,15 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
     for centre in token_centres[n_prefix:]:
         _arrow(fig, centre, 33.7, centre, 39.0)
     tokens_end = tx
-    prefix_text = " + ".join(layout.prefix_names) if layout.prefix_names else "none"
+    prefix_text = " + ".join(layout.prefix_names) if layout.prefix_names else t("paper.fig1_no_prefix")
     _label(fig, min(tokens_end + 1.0, 60.0), 41.0,
-           f"<b>Patch + Position Embedding</b><br>T = {layout.num_prefix_tokens} + {n} = {layout.num_tokens} tokens "
-           f"of D = {d}<br>prefix tokens: {layout.num_prefix_tokens} ({_text(prefix_text)}); "
-           f"* extra learnable embedding", size=11, anchor="left")
+           t("paper.fig1_embedding", p=layout.num_prefix_tokens, n=n, tokens=layout.num_tokens, d=d,
+             names=_text(prefix_text)), size=11, anchor="left")
 
     # --- encoder (y 48..62)
     _box(fig, 2.0, 48.0, 95.0, 62.0, _COLOURS["enc"],
-         f"<b>Transformer Encoder</b><br>L = {facts.layers} layers · D = {d} · {facts.heads} heads · MLP size "
-         f"{facts.mlp_size}", size=14, radius=True)
+         t("paper.fig1_encoder", layers=facts.layers, d=d, heads=facts.heads, mlp=facts.mlp_size), size=14,
+         radius=True)
     for centre in token_centres:
         _arrow(fig, centre, 43.2, centre, 47.8)
 
@@ -232,47 +238,46 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
     head_from = token_centres[0]
     _arrow(fig, head_from, 62.2, head_from, 67.0)
     if num_classes > 0:
-        _box(fig, 2.0, 67.0, 34.0, 73.5, _COLOURS["head"], f"<b>MLP Head</b>  D = {d} → {num_classes}",
+        _box(fig, 2.0, 67.0, 34.0, 73.5, _COLOURS["head"], t("paper.fig1_head", d=d, n=num_classes),
              size=12, radius=True)
         _arrow(fig, 34.3, 70.25, 41.0, 70.25)
-        _label(fig, 42.0, 70.25, f"<b>Class</b>: one of {num_classes} classes", size=13, anchor="left")
+        _label(fig, 42.0, 70.25, t("paper.fig1_class", n=num_classes), size=13, anchor="left")
     else:
-        _box(fig, 2.0, 67.0, 34.0, 73.5, "rgba(0,0,0,0)", "<b>no head: features</b>", size=12, dash="dash",
+        _box(fig, 2.0, 67.0, 34.0, 73.5, "rgba(0,0,0,0)", t("paper.fig1_no_head"), size=12, dash="dash",
              radius=True)
         _arrow(fig, 34.3, 70.25, 41.0, 70.25)
-        _label(fig, 42.0, 70.25, f"a D = {d} feature vector per image (backbone, no classifier)", size=13,
-               anchor="left")
+        _label(fig, 42.0, 70.25, t("paper.fig1_feature", d=d), size=13, anchor="left")
 
     # --- one encoder block, as in the paper's right panel (x 112..158)
     bx0, bx1 = 120.0, 152.0
-    _box(fig, 106.0, 4.0, 158.0, 10.0, _COLOURS["emb"], "<b>Embedded Patches</b>", size=12)
+    _box(fig, 106.0, 4.0, 158.0, 10.0, _COLOURS["emb"], t("paper.fig1_embedded"), size=12)
     fig.add_shape(type="rect", x0=104.0, x1=160.0, y0=13.0, y1=70.0, fillcolor=_COLOURS["block"],
                   line=dict(color=_INK, width=1.2), layer="below")
     _label(fig, 100.0, 41.5, f"<b>L = {facts.layers} ×</b>", size=15, anchor="right")
     def sublayer(top: float, colour: str, text: str) -> None:
         """Norm, then the sublayer, then the residual "+" below it (the paper's Fig. 1 right)."""
-        _box(fig, bx0, top, bx1, top + 4.0, _COLOURS["norm"], "Norm", size=12)
+        _box(fig, bx0, top, bx1, top + 4.0, _COLOURS["norm"], t("paper.fig1_norm"), size=12)
         _box(fig, bx0, top + 8.0, bx1, top + 17.0, colour, text, size=12)
         fig.add_shape(type="circle", x0=134.5, x1=137.5, y0=top + 20.5, y1=top + 23.5,
                       line=dict(color=_INK, width=1.2), fillcolor="white")
         _label(fig, 136.0, top + 22.0, "+", size=14, colour=_INK)
 
     sublayer(16.0, _COLOURS["attn"],
-             f"<b>Multi-Head Attention</b><br>{facts.heads} heads × {d // max(facts.heads, 1)} dims")
+             t("paper.fig1_attention", heads=facts.heads, dims=d // max(facts.heads, 1)))
     sublayer(43.0, _COLOURS["mlp"], f"<b>MLP</b><br>{d} → {facts.mlp_size} → {d} (GELU)")
     for y0, y1 in ((10.2, 15.8), (20.2, 23.8), (33.2, 36.3), (39.7, 42.8), (47.2, 50.8), (60.2, 63.3), (66.7, 74.0)):
         _arrow(fig, 136.0, y0, 136.0, y1, colour=_INK)
     for y_from, y_to in ((12.0, 38.0), (41.0, 65.0)):  # residual connections
         fig.add_shape(type="path", path=f"M 136,{y_from} L 110,{y_from} L 110,{y_to} L 134.3,{y_to}",
                       line=dict(color=_INK, width=1.2))
-    _label(fig, 136.0, 76.0, f"<b>Transformer Encoder</b> (one of L = {facts.layers} blocks)", size=12)
-    _label(fig, 136.0, 80.5, f"{_fmt_params(facts.params)} parameters in total", size=11)
+    _label(fig, 136.0, 76.0, t("paper.fig1_block", layers=facts.layers), size=12)
+    _label(fig, 136.0, 80.5, t("paper.fig1_params", params=_fmt_params(facts.params)), size=11)
     for y_left, y_right in ((48.0, 13.0), (62.0, 70.0)):  # the block is a zoom of the encoder
         fig.add_shape(type="line", x0=95.0, x1=104.0, y0=y_left, y1=y_right, line=dict(color="#9ca3af", dash="dot"))
 
-    title = f"Fig. 1 (model overview) for {_text(model_label)}" if model_label else "Fig. 1 (model overview)"
-    title += (f" — {p_text}, {gh} × {gw} = {n} patches at {height_px} × {width_px} px, L = {facts.layers}, "
-              f"D = {d}, {facts.heads} heads")
+    title = t("paper.fig1_title_for", label=_text(model_label)) if model_label else t("paper.fig1_title")
+    title += t("paper.fig1_title_numbers", p=p_text, gh=gh, gw=gw, n=n, h=height_px, w=width_px, layers=facts.layers,
+               d=d, heads=facts.heads)
     # The drawn numbers, machine-readable: tests and the app compare them with the model's facts.
     fig.update_layout(meta=dict(figure="fig1", patch_size=[ph, pw], grid=[gh, gw], num_patches=n,
                                 num_prefix_tokens=layout.num_prefix_tokens, tokens=layout.num_tokens,
@@ -303,7 +308,7 @@ def masked_image(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence
 
 def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.ndarray], labels: Sequence[str], *,
                         pairs_per_row: int = 2, style: Literal["mask", "heatmap"] = "mask", title: str = "",
-                        map_title: str = "rollout") -> go.Figure:
+                        map_title: Optional[str] = None) -> go.Figure:
     """Paper Fig. 6: for each image, the image and its attention-rollout map side by side.
 
     Args:
@@ -313,7 +318,7 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
         pairs_per_row: image+map pairs per row (1 = one row per image, 2 = a two-column grid).
         style: ``"mask"`` (the paper's look: image × map/max) or ``"heatmap"`` (the map's values,
             viridis, hover shows the value per patch).
-        map_title: the title over each map.
+        map_title: the title over each map (default: "rollout" in the current language).
 
     The figure has exactly two traces per image, image first, in the order given.
     """
@@ -323,6 +328,7 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
     if count == 0:
         raise ValueError("no images for Fig. 6")
     per_row = max(1, min(pairs_per_row, count))
+    map_title = t("plot.rollout") if map_title is None else map_title
     rows = math.ceil(count / per_row)
     titles: list[str] = []
     for r in range(rows):
@@ -362,6 +368,18 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
 _FAMILY_STYLE = {"ViT": ("circle", "#1f77b4"), "ResNet (BiT)": ("square", "#7f7f7f"), "Hybrid": ("diamond", "#ff7f0e")}
 
 
+def _family_label(family: str) -> str:
+    """A Table 6 family as shown: ``"Hybrid"`` in the current language; the names ViT, ResNet (BiT) as they are."""
+    return t("paper.family_hybrid") if family == "Hybrid" else family
+
+
+def _reported_not_computed(model_label: str) -> str:
+    """The second title line of a figure of the paper's numbers: reported, not computed for the model."""
+    if model_label:
+        return t("paper.reported_not_computed_for", label=_text(model_label))
+    return t("paper.reported_not_computed")
+
+
 def fig5_compute_figure(dataset: str = "ImageNet", model_label: str = "") -> go.Figure:
     """The paper's Table 6 (the points of its Fig. 5): transfer accuracy vs pre-training compute.
 
@@ -381,19 +399,18 @@ def fig5_compute_figure(dataset: str = "ImageNet", model_label: str = "") -> go.
         rows = rows_by_family[family]
         symbol, colour = _FAMILY_STYLE[family]
         fig.add_trace(go.Scatter(
-            x=[r[-1] for r in rows], y=[r[col[dataset]] for r in rows], mode="lines+markers", name=family,
-            marker=dict(symbol=symbol, size=10, color=colour), line=dict(color=colour, width=1.5),
-            text=[f"{r[0]} ({r[1]} epochs)" for r in rows],
-            hovertemplate="%{text}<br>%{x} exaFLOPs<br>%{y:.2f}%<extra>" + family + "</extra>"))
+            x=[r[-1] for r in rows], y=[r[col[dataset]] for r in rows], mode="lines+markers",
+            name=_family_label(family), marker=dict(symbol=symbol, size=10, color=colour),
+            line=dict(color=colour, width=1.5), text=[t("paper.fig5_point", model=r[0], epochs=r[1]) for r in rows],
+            hovertemplate="%{text}<br>%{x} exaFLOPs<br>%{y:.2f}%<extra>" + _family_label(family) + "</extra>"))
     buttons = [dict(label=name, method="update",
                     args=[{"y": [[r[col[name]] for r in rows_by_family[f]] for f in families]},
-                          {"yaxis.title.text": f"{name} transfer accuracy (%)"}]) for name in pr.TABLE6_DATASETS]
+                          {"yaxis.title.text": t("paper.fig5_accuracy", dataset=name)}]) for name in pr.TABLE6_DATASETS]
     fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.16,
                                         yanchor="top", active=pr.TABLE6_DATASETS.index(dataset), showactive=True)])
-    fig.update_xaxes(type="log", title="total pre-training compute (exaFLOPs, log scale)")
-    fig.update_yaxes(title=f"{dataset} transfer accuracy (%)")
-    title = ("Paper's Fig. 5 (Table 6): accuracy vs pre-training compute on JFT-300M<br>"
-             "reported numbers, " + (f"not computed for {_text(model_label)}" if model_label else "not computed here"))
+    fig.update_xaxes(type="log", title=t("paper.fig5_compute"))
+    fig.update_yaxes(title=t("paper.fig5_accuracy", dataset=dataset))
+    title = t("paper.fig5_title") + "<br>" + _reported_not_computed(model_label)
     fig.update_layout(title=title, height=480,
                       legend=dict(orientation="h", y=-0.18), margin=dict(l=10, r=10, t=80, b=10))
     return fig
@@ -406,15 +423,15 @@ def table1(facts: Optional[ModelFacts] = None, model_label: str = "") -> Table:
     highlight: list[int] = []
     if facts is not None:
         highlight.append(len(rows))
-        rows.append([f"{model_label or 'this model'} (loaded)", facts.layers, facts.hidden_size, facts.mlp_size,
-                     facts.heads, _fmt_params(facts.params)])
-    return Table(columns=("Model", "Layers", "Hidden size D", "MLP size", "Heads", "Params"), rows=rows,
-                 highlight=highlight)
+        rows.append([t("paper.table1_loaded", label=model_label or t("paper.this_model")), facts.layers,
+                     facts.hidden_size, facts.mlp_size, facts.heads, _fmt_params(facts.params)])
+    columns = tuple(t(f"paper.col_{c}") for c in ("model", "layers", "hidden", "mlp", "heads", "params"))
+    return Table(columns=columns, rows=rows, highlight=highlight)
 
 
 def table2() -> Table:
     """The paper's Table 2, cells exactly as printed."""
-    columns = ["Benchmark"] + [f"{group} ({arch})" for group, arch in pr.TABLE2_MODELS]
+    columns = [t("paper.col_benchmark")] + [f"{group} ({arch})" for group, arch in pr.TABLE2_MODELS]
     return Table(columns=columns, rows=[[name, *cells] for name, cells in pr.TABLE2_ROWS])
 
 
@@ -442,10 +459,9 @@ def table2_figure(model_label: str = "") -> go.Figure:
         fig.add_trace(go.Bar(x=xs, y=ys, name=f"{group} ({arch})", text=texts, textposition="none",
                              error_y=dict(type="data", array=errs, visible=True),
                              hovertemplate="%{x}: %{text}%<extra>" + _text(f"{group} ({arch})") + "</extra>"))
-    title = ("Paper's Table 2: comparison with the state of the art<br>reported numbers, "
-             + (f"not computed for {_text(model_label)}" if model_label else "not computed here"))
+    title = t("paper.table2_chart_title") + "<br>" + _reported_not_computed(model_label)
     fig.update_xaxes(categoryorder="array", categoryarray=benchmarks)
-    fig.update_yaxes(title="accuracy (%)", range=[70, 100])
+    fig.update_yaxes(title=t("paper.accuracy"), range=[70, 100])
     fig.update_layout(title=title, barmode="group", height=480, legend=dict(orientation="h", y=-0.18),
                       margin=dict(l=10, r=10, t=80, b=10))
     return fig
@@ -453,9 +469,11 @@ def table2_figure(model_label: str = "") -> go.Figure:
 
 def table6() -> Table:
     """The paper's Table 6 (appendix C), with each row's family."""
-    rows = [[name, pr.table6_family(name), epochs, *[f"{v:.2f}" for v in accs], flops]
+    rows = [[name, _family_label(pr.table6_family(name)), epochs, *[f"{v:.2f}" for v in accs], flops]
             for name, epochs, *accs, flops in pr.TABLE6_ROWS]
-    return Table(columns=(pr.TABLE6_COLUMNS[0], "Family", *pr.TABLE6_COLUMNS[1:]), rows=rows)
+    # The paper's column heads, the words ("Model", "Epochs") in the current language; dataset names as printed.
+    columns = (t("paper.col_model"), t("paper.col_family"), t("paper.col_epochs"), *pr.TABLE6_COLUMNS[2:])
+    return Table(columns=columns, rows=rows)
 
 
 # ------------------------------------------------------------------------- the paper's own models
@@ -485,43 +503,54 @@ def model_differences(loaded: "LoadedModel", paper_model: str, facts: Optional[M
 
     Architecture (layers, width, heads, patch size; when ``facts`` is given), the classification
     head (the paper's models have one), the training (self-supervised DINO/DINOv2 instead of the
-    paper's supervised pre-training) and random weights. Empty when none of these differ.
+    paper's supervised pre-training) and random weights. Empty when none of these differ. The
+    phrases are in the current language (:mod:`vitviz.i18n`).
     """
-    notes: list[str] = []
+    return [text for _kind, text in _difference_notes(loaded, paper_model, facts)]
+
+
+def _difference_notes(loaded: "LoadedModel", paper_model: str,
+                      facts: Optional[ModelFacts] = None) -> list[tuple[str, str]]:
+    """:func:`model_differences` as ``(kind, phrase)`` pairs; kind is ``"size"``, ``"hybrid"``, ``"head"``,
+    ``"self-supervised"`` or ``"untrained"`` (so callers can pick notes whatever the language)."""
+    notes: list[tuple[str, str]] = []
     size, _, patch = paper_model.partition("-")[2].partition("/")
     arch = _PAPER_ARCH.get(size)
     if facts is not None and arch is not None:
         layers, d, heads = arch
         parts = []
         if facts.layers != layers:
-            parts.append(f"L = {facts.layers} layers (paper: {layers})")
+            parts.append(t("paper.diff_layers", layers=facts.layers, paper=layers))
         if facts.hidden_size != d:
-            parts.append(f"D = {facts.hidden_size} (paper: {d})")
+            parts.append(t("paper.diff_width", d=facts.hidden_size, paper=d))
         if facts.heads != heads:
-            parts.append(f"{facts.heads} heads (paper: {heads})")
+            parts.append(t("paper.diff_heads", heads=facts.heads, paper=heads))
         if patch and facts.patch_size != (int(patch), int(patch)):
-            parts.append(f"{_pair_text(facts.patch_size, '×')} px patches (paper: {patch}×{patch})")
+            parts.append(t("paper.diff_patch", patch=_pair_text(facts.patch_size, '×'), paper=f"{patch}×{patch}"))
         if parts:
-            notes.append("a different size: " + ", ".join(parts))
+            notes.append(("size", t("paper.diff_size", parts=", ".join(parts))))
     if loaded.num_classes == 0:
-        notes.append("no classification head (a backbone whose output is a feature vector; the paper's "
-                     "models end in an MLP head)")
+        notes.append(("head", t("paper.diff_no_head")))
     method = self_supervised_method(loaded)
     if method is not None:
-        notes.append(f"self-supervised pre-training ({method}, no labels) instead of the paper's supervised "
-                     f"pre-training on labelled images")
+        notes.append(("self-supervised", t("paper.diff_self_supervised", method=method)))
     if not loaded.pretrained:
-        notes.append("random, untrained weights: the paper's findings are about trained models and are not "
-                     "expected to show here")
+        notes.append(("untrained", t("paper.diff_untrained")))
     return notes
+
+
+def _model_label(loaded: "LoadedModel") -> str:
+    """:attr:`~vitviz.models.LoadedModel.label` with its "(untrained)" mark in the current language
+    (``"ViT-B/16 (untrained)"``, in Korean ``"ViT-B/16 (학습 안 됨)"``)."""
+    return loaded.spec.label if loaded.pretrained else f"{loaded.spec.label} {t('plot.untrained')}"
 
 
 def _differs(loaded: "LoadedModel", paper_model: str, facts: Optional[ModelFacts]) -> str:
     """One sentence saying how the loaded model differs from the paper's model (or that it matches)."""
     notes = model_differences(loaded, paper_model, facts)
     if not notes:
-        return f"{loaded.label} matches the paper's {paper_model} in size, head and training kind."
-    return f"The loaded model, {loaded.label}, differs from the paper's {paper_model}: " + "; ".join(notes) + "."
+        return t("paper.matches", label=_model_label(loaded), paper_model=paper_model)
+    return t("paper.differs", label=_model_label(loaded), paper_model=paper_model, notes="; ".join(notes))
 
 
 # ---------------------------------------------------------------------------- running the model
@@ -551,7 +580,7 @@ def image_labels(analyses: Sequence["ImageAnalysis"], names: Optional[Sequence[s
     """Fig. 6 labels: the image's name (default ``"image 1"``, …), plus the top-1 class when predicted."""
     out = []
     for i, analysis in enumerate(analyses):
-        label = names[i] if names is not None else f"image {i + 1}"
+        label = names[i] if names is not None else t("paper.image_n", n=i + 1)
         if analysis.predictions:
             top = analysis.predictions[0]
             label += f" — {top.label} ({top.probability:.0%})"
@@ -568,7 +597,10 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
     ``fig7-centre``, ``fig7-right`` via :mod:`vitviz.plots`; ``table2`` and ``table2-chart`` the
     paper's Table 2; ``fig5`` and ``table6`` the paper's compute study. Every figure title names
     ``loaded.label`` (which carries "(untrained)" for random weights); captions state the paper's
-    finding for the paper's model and how the loaded model differs.
+    finding for the paper's model and how the loaded model differs. Titles, captions, table heads
+    and figure labels are in the current language (:func:`vitviz.i18n.use`; ``with use("ko"):`` gives
+    ``"그림 1 (Fig. 1) — 모델 개요"`` for ``"Fig. 1 — Model overview"``); numbers and the paper's
+    model and dataset names are the same in every language.
 
     Args:
         loaded: the model the analyses came from.
@@ -590,7 +622,7 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
     first = analyses[0]
     if any(a.layout != first.layout for a in analyses):
         raise VitvizError("the paper figures need every image analysed at the same input size")
-    label = loaded.label
+    label = _model_label(loaded)
     untrained = not loaded.pretrained
 
     def title(what: str, extra: str = "") -> str:
@@ -601,97 +633,85 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
     ph, pw = layout.patch_size
     hw_text = f"{layout.input_hw[0]} × {layout.input_hw[1]} px"
     count = len(analyses)
-    query = "class token" if layout.has_class_token else "mean over patch queries (the model has no class token)"
+    query = t("paper.query_class") if layout.has_class_token else t("paper.query_mean")
 
-    head_text = (f"an MLP head over {loaded.num_classes} classes" if loaded.num_classes
-                 else f"no head: its output is a D = {facts.hidden_size} feature vector per image")
-    fig1_notes = [n for n in model_differences(loaded, "ViT-B/16") if not n.startswith("a different size")]
+    head_text = (t("paper.head_mlp", n=loaded.num_classes) if loaded.num_classes
+                 else t("paper.head_none", d=facts.hidden_size))
+    fig1_notes = [text for kind, text in _difference_notes(loaded, "ViT-B/16") if kind != "size"]
     sections = [
-        Section("Fig. 1 — Model overview", anchor="fig1", figure=fig1_architecture(
+        Section(t("paper.fig1_section"), anchor="fig1", figure=fig1_architecture(
             facts, layout, display=first.prepared.display, model_label=title(""),
             num_classes=loaded.num_classes, channels=_in_channels(loaded.model)),
-            caption=(f"The paper's Fig. 1 (model overview: split an image into fixed-size patches, embed each "
-                     f"linearly, add position embeddings, feed the sequence to a standard Transformer encoder; "
-                     f"an extra learnable [class] token and an MLP head classify) drawn with the numbers of "
-                     f"{label} at {hw_text}: patch {ph} × {pw} px, {layout.num_tokens} tokens, D = "
-                     f"{facts.hidden_size}, L = {facts.layers}, {facts.heads} heads, MLP size {facts.mlp_size}, "
-                     f"{head_text}. The paper's ViT-Base/Large/Huge all have a [class] token and an MLP head"
-                     + ("; this model has " + "; ".join(fig1_notes) + "." if fig1_notes else "."))),
-        Section("Table 1 — Model variants", anchor="table1", table=table1(facts, label),
-                caption=(f"The paper's Table 1 (ViT-Base, ViT-Large, ViT-Huge, with the paper's rounded parameter "
-                         f"counts) and the loaded model's row, counted from its weights: {label}, patch "
-                         f"{ph} × {pw} px, {facts.num_prefix_tokens} prefix token(s).")),
+            caption=(t("paper.fig1_caption", label=label, hw=hw_text, ph=ph, pw=pw, tokens=layout.num_tokens,
+                       d=facts.hidden_size, layers=facts.layers, heads=facts.heads, mlp=facts.mlp_size,
+                       head=head_text)
+                     + (t("paper.fig1_caption_notes", notes="; ".join(fig1_notes)) if fig1_notes
+                        else t("paper.fig1_caption_end")))),
+        Section(t("paper.table1_section"), anchor="table1", table=table1(facts, label),
+                caption=t("paper.table1_caption", label=label, ph=ph, pw=pw, n=facts.num_prefix_tokens)),
     ]
     rollouts = [np.asarray(a.rollout, dtype=np.float64) for a in analyses]
     sections.append(Section(
-        f"Fig. 6 — Attention rollout, {count} image(s)", anchor="fig6",
+        t("paper.fig6_section", count=count), anchor="fig6",
         figure=fig6_rollout_figure([a.prepared.display for a in analyses], rollouts, image_labels(analyses, names),
-                                   title=title("Fig. 6: attention rollout", f"{query}, {count} image(s)")),
-        caption=(f"The paper's finding (Fig. 6, {PAPER_FIGURE_MODELS['fig6']}): attention from the output token to "
-                 f"the input space, computed with attention rollout, falls on image regions that are semantically "
-                 f"relevant for classification. Here: rollout of {label} (Abnar & Zuidema 2020, as in the paper's "
-                 f"App. D.8: mean over heads, (A + I) renormalised, multiplied over all {facts.layers} layers), "
-                 f"row of the {query} over the {gh} × {gw} patches, drawn as the paper does: each image multiplied "
-                 f"by its map scaled to the map's maximum. "
-                 + _differs(loaded, PAPER_FIGURE_MODELS["fig6"], facts))))
+                                   title=title(t("paper.fig6_title"),
+                                               t("paper.fig6_title_extra", query=query, count=count))),
+        caption=(t("paper.fig6_caption", paper_model=PAPER_FIGURE_MODELS["fig6"], label=label, layers=facts.layers,
+                   query=query, gh=gh, gw=gw)
+                 + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig6"], facts))))
 
     pca = static.filter_pca
     explained = float(np.sum(pca.explained_variance_ratio))
+    left_finding = t("paper.fig7_left_finding", paper_model=PAPER_FIGURE_MODELS["fig7-left"]) + " "
     sections.append(Section(
-        "Fig. 7 (left) — Patch-embedding filters", anchor="fig7-left",
+        t("paper.fig7_left_section"), anchor="fig7-left",
         figure=plots.filters_figure(pca.components, columns=7,
-                                    title=title("Fig. 7 left: patch-embedding filters",
-                                                f"top {len(pca.components)} principal components, {ph}×{pw} px")),
-        caption=(f"The paper's finding (Fig. 7 left, {PAPER_FIGURE_MODELS['fig7-left']}): the top principal "
-                 f"components of the learned embedding filters resemble plausible basis functions for a "
-                 f"low-dimensional representation of the fine structure within each patch. Here: the top "
-                 f"{len(pca.components)} components of {label}'s linear embedding E (RGB, each scaled to its own "
-                 f"range), together {explained:.0%} of the filters' variance. "
-                 + _differs(loaded, PAPER_FIGURE_MODELS["fig7-left"], facts))))
-    centre_caption = (f"The paper's finding (Fig. 7 centre, {PAPER_FIGURE_MODELS['fig7-centre']}): the model learns "
-                      f"to encode distance within the image in the similarity of position embeddings — closer "
-                      f"patches have more similar embeddings, and a row-column structure appears. ")
+                                    title=title(t("paper.fig7_left_title"),
+                                                t("paper.fig7_left_title_extra", k=len(pca.components), ph=ph,
+                                                  pw=pw))),
+        caption=(left_finding + t("paper.fig7_left_here", k=len(pca.components), label=label,
+                                  share=f"{explained:.0%}")
+                 + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-left"], facts))))
+    centre_caption = t("paper.fig7_centre_finding", paper_model=PAPER_FIGURE_MODELS["fig7-centre"]) + " "
     if static.pos_similarity is not None:
         sections.append(Section(
-            "Fig. 7 (centre) — Position-embedding similarity", anchor="fig7-centre",
-            figure=plots.similarity_tiles(static.pos_similarity, title("Fig. 7 centre: position-embedding "
-                                                                       "similarity", f"{gh}×{gw} tiles"),
+            t("paper.fig7_centre_section"), anchor="fig7-centre",
+            figure=plots.similarity_tiles(static.pos_similarity,
+                                          title(t("paper.fig7_centre_title"),
+                                                t("paper.fig7_centre_title_extra", gh=gh, gw=gw)),
                                           picker=False),
-            caption=(centre_caption + f"Here: tile (i, j) shows the cosine similarity between the position "
-                     f"embedding of {label}'s patch (i, j) and those of all other patches. "
-                     + _differs(loaded, PAPER_FIGURE_MODELS["fig7-centre"], facts))))
+            caption=(centre_caption + t("paper.fig7_centre_here", label=label)
+                     + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-centre"], facts))))
     else:
-        sections.append(Section("Fig. 7 (centre) — Position-embedding similarity", anchor="fig7-centre",
-                                caption=centre_caption + f"{label} has no learned position embeddings to compare."))
+        sections.append(Section(t("paper.fig7_centre_section"), anchor="fig7-centre",
+                                caption=centre_caption + t("paper.fig7_centre_none", label=label)))
     mean = np.mean([np.asarray(a.mean_distance, dtype=np.float64) for a in analyses], axis=0)
     sections.append(Section(
-        "Fig. 7 (right) — Mean attention distance", anchor="fig7-right",
+        t("paper.fig7_right_section"), anchor="fig7-right",
         figure=plots.distance_figure({label: mean}, reference_distances(layout),
-                                     title=title("Fig. 7 right: mean attention distance per head",
-                                                 f"{count} image(s), input {hw_text}")),
-        caption=(f"The paper's finding (Fig. 7 right, {PAPER_FIGURE_MODELS['fig7-right']}, 128 images of 224 px): "
-                 f"some heads attend to most of the image already in the lowest layers while others stay "
-                 f"local there, and the attention distance grows with network depth. Here: {label}, averaged "
-                 f"over {count} image(s), in pixels of the {hw_text} input; first layer "
-                 f"{mean[0].min():.0f}–{mean[0].max():.0f} px, last layer {mean[-1].min():.0f}–"
-                 f"{mean[-1].max():.0f} px. " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-right"], facts))))
-    not_ours = f"Reported by the paper ({{}}), not computed here and not numbers of {label}."
+                                     title=title(t("paper.fig7_right_title"),
+                                                 t("paper.fig7_right_title_extra", count=count, hw=hw_text))),
+        caption=(t("paper.fig7_right_caption", paper_model=PAPER_FIGURE_MODELS["fig7-right"], label=label,
+                   count=count, hw=hw_text, first=f"{mean[0].min():.0f}–{mean[0].max():.0f}",
+                   last=f"{mean[-1].min():.0f}–{mean[-1].max():.0f}")
+                 + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-right"], facts))))
+
+    def not_ours(source_key: str) -> str:
+        return t("paper.not_ours", source=t(source_key), label=label)
+
+    # The paper's captions (quoted in English, rendered in Korean; vitviz.paper_results holds the English quote).
     sections += [
-        Section("Table 2 — Comparison with the state of the art (paper's numbers)", anchor="table2", table=table2(),
-                caption=(f"{pr.TABLE2_CAPTION} Columns: ViT-H/14 and ViT-L/16 pre-trained on JFT-300M, ViT-L/16 on "
-                         f"ImageNet-21k, BiT-L (ResNet152x4) and Noisy Student (EfficientNet-L2). "
-                         + not_ours.format(pr.TABLE2_SOURCE)),
-                footnote=pr.TABLE2_FOOTNOTE),
-        Section("Table 2 as a chart (paper's numbers)", anchor="table2-chart", figure=table2_figure(label),
-                caption="The accuracy rows of Table 2; error bars are the paper's standard deviations. "
-                        + not_ours.format(pr.TABLE2_SOURCE)),
-        Section("Fig. 5 — BiT vs ViT vs hybrids: performance vs pre-training compute (paper's numbers)",
-                anchor="fig5", figure=fig5_compute_figure(model_label=label),
-                caption=(f"{pr.FIG5_CAPTION} The points are the paper's Table 6 (below): 7 ResNets (BiT), "
-                         f"6 ViTs and 5 R50+ViT hybrids pre-trained on JFT-300M; the menu switches datasets. "
-                         + not_ours.format(pr.TABLE6_SOURCE))),
-        Section("Table 6 — Model scaling experiments (paper's numbers)", anchor="table6", table=table6(),
-                caption=f"{pr.TABLE6_CAPTION} " + not_ours.format(pr.TABLE6_SOURCE)),
+        Section(t("paper.table2_section"), anchor="table2", table=table2(),
+                caption=(t("paper.table2_caption") + " " + t("paper.table2_columns") + " "
+                         + not_ours("paper.source_table2")),
+                footnote=t("paper.table2_footnote")),
+        Section(t("paper.table2_chart_section"), anchor="table2-chart", figure=table2_figure(label),
+                caption=t("paper.table2_chart_caption") + " " + not_ours("paper.source_table2")),
+        Section(t("paper.fig5_section"), anchor="fig5", figure=fig5_compute_figure(model_label=label),
+                caption=(t("paper.fig5_caption") + " " + t("paper.fig5_points") + " "
+                         + not_ours("paper.source_table6"))),
+        Section(t("paper.table6_section"), anchor="table6", table=table6(),
+                caption=t("paper.table6_caption") + " " + not_ours("paper.source_table6")),
     ]
     return sections
 
@@ -716,12 +736,10 @@ def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
 
     sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
     hw = analyses[0].layout.input_hw
-    shown = ", ".join(names) if names is not None else f"{len(analyses)} image(s)"
-    subtitle = f"{loaded.name} · weights: {loaded.source} · input {hw[0]} × {hw[1]} px · images: {shown}"
-    return paper_report_html(f"The ViT paper's figures for {loaded.label}", sections, subtitle=subtitle,
-                             generated=generated,
-                             footer=(f"Paper: {pr.CITATION}. Figures other than the paper's reported numbers are "
-                                     f"computed by vitviz for the model above."))
+    shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
+    subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1], images=shown)
+    return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
+                             generated=generated, footer=t("paper.report_footer", citation=pr.CITATION))
 
 
 def write_paper_report(path: Union[str, Path], loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],

@@ -8,6 +8,13 @@ transcription of appendix C and a PDF-to-text conversion. Table 2 cells keep the
 (e.g. ``"88.55 ± 0.04"``, ``"88.4/88.5*"``, ``"—"`` for "not reported") so nothing is lost to float
 formatting; :func:`cell_mean` and :func:`cell_std` read the numbers back.
 
+The captions (``TABLE2_CAPTION``, ``TABLE2_FOOTNOTE``, ``TABLE6_CAPTION``, ``FIG5_CAPTION``) quote
+the paper in English. Pages show them, and the ``*_SOURCE`` references, through the
+:mod:`vitviz.i18n` catalogues: ``vitviz/locales/en.py`` reads these constants (keys
+``paper.table2_caption``, …); ``ko.py`` holds a Korean rendering that says it is the paper's
+caption, translated. Model names,
+dataset names and every number stay as printed in any language.
+
 Left out on purpose: the curves of Fig. 5 themselves (the paper gives their points as Table 6,
 used here) and its "Average-5" panel, whose averaging the paper does not spell out per point.
 """

@@ -1,5 +1,7 @@
 """English interface texts (see :mod:`vitviz.i18n`). Keys must match ``ko.py``."""
 from ..analysis.sinks import SINK_EXPLANATION
+from ..paper_results import (FIG5_CAPTION, TABLE2_CAPTION, TABLE2_FOOTNOTE, TABLE2_SOURCE, TABLE6_CAPTION,
+                             TABLE6_SOURCE)
 
 TEXT: dict[str, str] = {
     # ------------------------------------------------------------------ frame and shared widgets
@@ -326,4 +328,140 @@ TEXT: dict[str, str] = {
     "plot.attention": "attention",
     "plot.rollout": "rollout",
     "plot.similarity": "similarity",
+    # ---- paper figures page (vitviz.paper)
+    "paper.fig1_section": "Fig. 1 — Model overview",
+    "paper.fig1_title": "Fig. 1 (model overview)",
+    "paper.fig1_title_for": "Fig. 1 (model overview) for {label}",
+    "paper.fig1_title_numbers": " — {p}, {gh} × {gw} = {n} patches at {h} × {w} px, L = {layers}, D = {d}, {heads} heads",
+    "paper.fig1_image": "{h}×{w}×{c}<br>image",
+    "paper.fig1_input": "input {h} × {w} px",
+    "paper.fig1_patches": "N = gh × gw = {gh} × {gw} = {n} patches of {ph} × {pw} px ({p})",
+    "paper.fig1_flattened": "each flattened to P²·C = {pp}·{c} = {values} values",
+    "paper.fig1_projection": "<b>Linear Projection of Flattened Patches</b>   E: {values} → D = {d}",
+    "paper.fig1_hybrid_cells": ("N = gh × gw = {gh} × {gw} = {n} cells of the CNN feature map, one per {ph} × {pw} px "
+                                "(stem stride {stride}{rf})"),
+    "paper.fig1_hybrid_rf": ", each seeing {rf} px",
+    "paper.fig1_hybrid_stem": "CNN stem ({stem}): each cell a C = {c} feature vector",
+    "paper.fig1_hybrid_projection": "<b>Hybrid: CNN stem + {kh}×{kw} projection</b>   E: {inputs} → D = {d}",
+    "paper.fig1_no_prefix": "none",
+    "paper.fig1_embedding": ("<b>Patch + Position Embedding</b><br>T = {p} + {n} = {tokens} tokens of D = {d}<br>"
+                             "prefix tokens: {p} ({names}); * extra learnable embedding"),
+    "paper.fig1_encoder": "<b>Transformer Encoder</b><br>L = {layers} layers · D = {d} · {heads} heads · MLP size {mlp}",
+    "paper.fig1_head": "<b>MLP Head</b>  D = {d} → {n}",
+    "paper.fig1_class": "<b>Class</b>: one of {n} classes",
+    "paper.fig1_no_head": "<b>no head: features</b>",
+    "paper.fig1_feature": "a D = {d} feature vector per image (backbone, no classifier)",
+    "paper.fig1_embedded": "<b>Embedded Patches</b>",
+    "paper.fig1_norm": "Norm",
+    "paper.fig1_attention": "<b>Multi-Head Attention</b><br>{heads} heads × {dims} dims",
+    "paper.fig1_block": "<b>Transformer Encoder</b> (one of L = {layers} blocks)",
+    "paper.fig1_params": "{params} parameters in total",
+    "paper.head_mlp": "an MLP head over {n} classes",
+    "paper.head_none": "no head: its output is a D = {d} feature vector per image",
+    "paper.fig1_caption": ("The paper's Fig. 1 (model overview: split an image into fixed-size patches, embed each "
+                           "linearly, add position embeddings, feed the sequence to a standard Transformer encoder; an "
+                           "extra learnable [class] token and an MLP head classify) drawn with the numbers of {label} at "
+                           "{hw}: patch {ph} × {pw} px, {tokens} tokens, D = {d}, L = {layers}, {heads} heads, MLP "
+                           "size {mlp}, {head}. The paper's ViT-Base/Large/Huge all have a [class] token and an MLP "
+                           "head"),
+    "paper.fig1_caption_notes": "; this model has {notes}.",
+    "paper.fig1_caption_end": ".",
+    "paper.table1_section": "Table 1 — Model variants",
+    "paper.table1_caption": ("The paper's Table 1 (ViT-Base, ViT-Large, ViT-Huge, with the paper's rounded parameter "
+                             "counts) and the loaded model's row, counted from its weights: {label}, patch {ph} × {pw} "
+                             "px, {n} prefix token(s)."),
+    "paper.table1_loaded": "{label} (loaded)",
+    "paper.this_model": "this model",
+    "paper.col_model": "Model",
+    "paper.col_layers": "Layers",
+    "paper.col_hidden": "Hidden size D",
+    "paper.col_mlp": "MLP size",
+    "paper.col_heads": "Heads",
+    "paper.col_params": "Params",
+    "paper.col_benchmark": "Benchmark",
+    "paper.col_family": "Family",
+    "paper.col_epochs": "Epochs",
+    "paper.query_class": "class token",
+    "paper.query_mean": "mean over patch queries (the model has no class token)",
+    "paper.image_n": "image {n}",
+    "paper.images_n": "{n} image(s)",
+    "paper.fig6_section": "Fig. 6 — Attention rollout, {count} image(s)",
+    "paper.fig6_title": "Fig. 6: attention rollout",
+    "paper.fig6_title_extra": "{query}, {count} image(s)",
+    "paper.fig6_caption": ("The paper's finding (Fig. 6, {paper_model}): attention from the output token to the input "
+                           "space, computed with attention rollout, falls on image regions that are semantically "
+                           "relevant for classification. Here: rollout of {label} (Abnar & Zuidema 2020, as in the "
+                           "paper's App. D.8: mean over heads, (A + I) renormalised, multiplied over all {layers} "
+                           "layers), row of the {query} over the {gh} × {gw} patches, drawn as the paper does: each "
+                           "image multiplied by its map scaled to the map's maximum."),
+    "paper.fig7_left_section": "Fig. 7 (left) — Patch-embedding filters",
+    "paper.fig7_left_title": "Fig. 7 left: patch-embedding filters",
+    "paper.fig7_left_title_extra": "top {k} principal components, {ph}×{pw} px",
+    "paper.fig7_left_finding": ("The paper's finding (Fig. 7 left, {paper_model}): the top principal components of "
+                                "the learned embedding filters resemble plausible basis functions for a "
+                                "low-dimensional representation of the fine structure within each patch."),
+    "paper.fig7_left_here": ("Here: the top {k} components of {label}'s linear embedding E (RGB, each scaled to its "
+                             "own range), together {share} of the filters' variance."),
+    "paper.fig7_left_not_drawn": "Not drawn for {label}: {note}.",
+    "paper.fig7_centre_section": "Fig. 7 (centre) — Position-embedding similarity",
+    "paper.fig7_centre_title": "Fig. 7 centre: position-embedding similarity",
+    "paper.fig7_centre_title_extra": "{gh}×{gw} tiles",
+    "paper.fig7_centre_finding": ("The paper's finding (Fig. 7 centre, {paper_model}): the model learns to encode "
+                                  "distance within the image in the similarity of position embeddings — closer "
+                                  "patches have more similar embeddings, and a row-column structure appears."),
+    "paper.fig7_centre_here": ("Here: tile (i, j) shows the cosine similarity between the position embedding of "
+                               "{label}'s patch (i, j) and those of all other patches."),
+    "paper.fig7_centre_none": "{label} has no learned position embeddings to compare.",
+    "paper.fig7_right_section": "Fig. 7 (right) — Mean attention distance",
+    "paper.fig7_right_title": "Fig. 7 right: mean attention distance per head",
+    "paper.fig7_right_title_extra": "{count} image(s), input {hw}",
+    "paper.fig7_right_caption": ("The paper's finding (Fig. 7 right, {paper_model}, 128 images of 224 px): some heads "
+                                 "attend to most of the image already in the lowest layers while others stay local "
+                                 "there, and the attention distance grows with network depth. Here: {label}, averaged "
+                                 "over {count} image(s), in pixels of the {hw} input; first layer {first} px, last "
+                                 "layer {last} px."),
+    "paper.diff_size": "a different size: {parts}",
+    "paper.diff_layers": "L = {layers} layers (paper: {paper})",
+    "paper.diff_width": "D = {d} (paper: {paper})",
+    "paper.diff_heads": "{heads} heads (paper: {paper})",
+    "paper.diff_patch": "{patch} px patches (paper: {paper})",
+    "paper.diff_hybrid": ("a CNN stem ({stem}) that makes the tokens from its feature map at stride {stride} px (a "
+                          "hybrid, as in the paper's Sec. 3.1) instead of a linear projection of pixel patches"),
+    "paper.diff_no_head": ("no classification head (a backbone whose output is a feature vector; the paper's models "
+                           "end in an MLP head)"),
+    "paper.diff_self_supervised": ("self-supervised pre-training ({method}, no labels) instead of the paper's "
+                                   "supervised pre-training on labelled images"),
+    "paper.diff_untrained": ("random, untrained weights: the paper's findings are about trained models and are not "
+                             "expected to show here"),
+    "paper.matches": "{label} matches the paper's {paper_model} in size, head and training kind.",
+    "paper.differs": "The loaded model, {label}, differs from the paper's {paper_model}: {notes}.",
+    "paper.not_ours": "Reported by the paper ({source}), not computed here and not numbers of {label}.",
+    "paper.source_table2": TABLE2_SOURCE,
+    "paper.source_table6": TABLE6_SOURCE,
+    "paper.reported_not_computed": "reported numbers, not computed here",
+    "paper.reported_not_computed_for": "reported numbers, not computed for {label}",
+    "paper.accuracy": "accuracy (%)",
+    "paper.table2_section": "Table 2 — Comparison with the state of the art (paper's numbers)",
+    "paper.table2_caption": TABLE2_CAPTION,  # the paper's caption, quoted (vitviz.paper_results)
+    "paper.table2_columns": ("Columns: ViT-H/14 and ViT-L/16 pre-trained on JFT-300M, ViT-L/16 on ImageNet-21k, BiT-L "
+                             "(ResNet152x4) and Noisy Student (EfficientNet-L2)."),
+    "paper.table2_footnote": TABLE2_FOOTNOTE,
+    "paper.table2_chart_section": "Table 2 as a chart (paper's numbers)",
+    "paper.table2_chart_title": "Paper's Table 2: comparison with the state of the art",
+    "paper.table2_chart_caption": "The accuracy rows of Table 2; error bars are the paper's standard deviations.",
+    "paper.fig5_section": "Fig. 5 — BiT vs ViT vs hybrids: performance vs pre-training compute (paper's numbers)",
+    "paper.fig5_title": "Paper's Fig. 5 (Table 6): accuracy vs pre-training compute on JFT-300M",
+    "paper.fig5_caption": FIG5_CAPTION,  # the paper's caption, quoted
+    "paper.fig5_points": ("The points are the paper's Table 6 (below): 7 ResNets (BiT), 6 ViTs and 5 R50+ViT hybrids "
+                          "pre-trained on JFT-300M; the menu switches datasets."),
+    "paper.fig5_point": "{model} ({epochs} epochs)",
+    "paper.fig5_accuracy": "{dataset} transfer accuracy (%)",
+    "paper.fig5_compute": "total pre-training compute (exaFLOPs, log scale)",
+    "paper.family_hybrid": "Hybrid",
+    "paper.table6_section": "Table 6 — Model scaling experiments (paper's numbers)",
+    "paper.table6_caption": TABLE6_CAPTION,  # the paper's caption, quoted
+    "paper.report_title": "The ViT paper's figures for {label}",
+    "paper.report_subtitle": "{name} · weights: {source} · input {h} × {w} px · images: {images}",
+    "paper.report_footer": ("Paper: {citation}. Figures other than the paper's reported numbers are computed by vitviz "
+                            "for the model above."),
 }

@@ -323,4 +323,145 @@ TEXT: dict[str, str] = {
     "plot.attention": "어텐션",
     "plot.rollout": "롤아웃",
     "plot.similarity": "유사도",
+    # ---- paper figures page (vitviz.paper)
+    "paper.fig1_section": "그림 1 (Fig. 1) — 모델 개요",
+    "paper.fig1_title": "그림 1 (Fig. 1, 모델 개요)",
+    "paper.fig1_title_for": "{label}의 그림 1 (Fig. 1, 모델 개요)",
+    "paper.fig1_title_numbers": " — {p}, {h} × {w} px에서 패치 {gh} × {gw} = {n}개, L = {layers}, D = {d}, 헤드 {heads}개",
+    "paper.fig1_image": "{h}×{w}×{c}<br>이미지",
+    "paper.fig1_input": "입력 {h} × {w} px",
+    "paper.fig1_patches": "N = gh × gw = {gh} × {gw} = 패치 {n}개, 각 {ph} × {pw} px ({p})",
+    "paper.fig1_flattened": "각각 P²·C = {pp}·{c} = {values}개 값으로 펼침",
+    "paper.fig1_projection": "<b>펼친 패치의 선형 사영 (linear projection)</b>   E: {values} → D = {d}",
+    "paper.fig1_hybrid_cells": ("N = gh × gw = {gh} × {gw} = CNN 특징 맵 (feature map)의 셀 {n}개, {ph} × {pw} px마다 "
+                                "하나 (스템 스트라이드 {stride}{rf})"),
+    "paper.fig1_hybrid_rf": ", 셀마다 {rf} px를 봄",
+    "paper.fig1_hybrid_stem": "CNN 스템 (stem, {stem}): 셀마다 C = {c} 특징 벡터",
+    "paper.fig1_hybrid_projection": "<b>하이브리드 (hybrid): CNN 스템 + {kh}×{kw} 사영</b>   E: {inputs} → D = {d}",
+    "paper.fig1_no_prefix": "없음",
+    "paper.fig1_embedding": ("<b>패치 + 위치 임베딩 (position embedding)</b><br>T = {p} + {n} = 토큰 {tokens}개, 각 "
+                             "D = {d}<br>접두 토큰 (prefix token): {p}개 ({names}); * 학습되는 추가 임베딩"),
+    "paper.fig1_encoder": ("<b>트랜스포머 인코더 (Transformer encoder)</b><br>L = {layers}층 · D = {d} · 헤드 {heads}개 · "
+                           "MLP 크기 {mlp}"),
+    "paper.fig1_head": "<b>MLP 헤드</b>  D = {d} → {n}",
+    "paper.fig1_class": "<b>클래스 (class)</b>: {n}개 중 하나",
+    "paper.fig1_no_head": "<b>헤드 없음: 특징 출력</b>",
+    "paper.fig1_feature": "이미지마다 D = {d} 특징 벡터 (백본, 분류기 없음)",
+    "paper.fig1_embedded": "<b>임베딩된 패치 (embedded patches)</b>",
+    "paper.fig1_norm": "정규화 (Norm)",
+    "paper.fig1_attention": "<b>멀티헤드 어텐션</b><br>헤드 {heads}개 × {dims}차원",
+    "paper.fig1_block": "<b>트랜스포머 인코더</b> (블록 L = {layers}개 중 하나)",
+    "paper.fig1_params": "파라미터 총 {params}개",
+    "paper.head_mlp": "클래스 {n}개에 대한 MLP 헤드",
+    "paper.head_none": "헤드 없음: 출력은 이미지마다 D = {d} 특징 벡터",
+    "paper.fig1_caption": ("논문의 그림 1 (Fig. 1, 모델 개요: 이미지를 고정 크기 패치로 나누고, 각 패치를 선형으로 "
+                           "임베딩하고, 위치 임베딩 (position embedding)을 더해, 그 시퀀스를 표준 트랜스포머 인코더 "
+                           "(Transformer encoder)에 넣습니다; 학습되는 추가 [class] 토큰과 MLP 헤드가 분류합니다)을 "
+                           "{hw}의 {label} 수치로 그렸습니다: 패치 {ph} × {pw} px, 토큰 {tokens}개, D = {d}, "
+                           "L = {layers}, 헤드 {heads}개, MLP 크기 {mlp}, {head}. 논문의 ViT-Base/Large/Huge는 모두 "
+                           "[class] 토큰과 MLP 헤드를 가집니다"),
+    "paper.fig1_caption_notes": "; 이 모델은 다음이 다릅니다: {notes}.",
+    "paper.fig1_caption_end": ".",
+    "paper.table1_section": "표 1 (Table 1) — 모델 변형",
+    "paper.table1_caption": ("논문의 표 1 (Table 1; ViT-Base, ViT-Large, ViT-Huge, 파라미터 수는 논문의 반올림 값)과, "
+                             "가중치에서 센 불러온 모델의 행: {label}, 패치 {ph} × {pw} px, 접두 토큰 (prefix token) "
+                             "{n}개."),
+    "paper.table1_loaded": "{label} (불러온 모델)",
+    "paper.this_model": "이 모델",
+    "paper.col_model": "모델",
+    "paper.col_layers": "층 수",
+    "paper.col_hidden": "은닉 크기 D",
+    "paper.col_mlp": "MLP 크기",
+    "paper.col_heads": "헤드 수",
+    "paper.col_params": "파라미터",
+    "paper.col_benchmark": "벤치마크",
+    "paper.col_family": "계열",
+    "paper.col_epochs": "에폭",
+    "paper.query_class": "클래스 토큰 (class token)",
+    "paper.query_mean": "패치 쿼리의 평균 (이 모델에는 클래스 토큰이 없음)",
+    "paper.image_n": "이미지 {n}",
+    "paper.images_n": "이미지 {n}장",
+    "paper.fig6_section": "그림 6 (Fig. 6) — 어텐션 롤아웃 (attention rollout), 이미지 {count}장",
+    "paper.fig6_title": "그림 6: 어텐션 롤아웃",
+    "paper.fig6_title_extra": "{query}, 이미지 {count}장",
+    "paper.fig6_caption": ("논문의 발견 (그림 6 (Fig. 6), {paper_model}): 어텐션 롤아웃 (attention rollout)으로 계산한, "
+                           "출력 토큰에서 입력 공간으로의 어텐션은 분류에 의미 있는 이미지 영역에 놓입니다. 여기서는: "
+                           "{label}의 롤아웃 (Abnar & Zuidema 2020, 논문 부록 D.8 (App. D.8)처럼: 헤드 평균, (A + I) "
+                           "재정규화, {layers}개 층 전체에 걸쳐 곱함)에서 {gh} × {gw} 패치 위의 {query} 행을 논문처럼 "
+                           "그렸습니다: 각 이미지에 맵을 그 최댓값으로 나눈 값을 곱했습니다."),
+    "paper.fig7_left_section": "그림 7 (Fig. 7, 왼쪽) — 패치 임베딩 필터",
+    "paper.fig7_left_title": "그림 7 왼쪽: 패치 임베딩 필터",
+    "paper.fig7_left_title_extra": "상위 주성분 {k}개, {ph}×{pw} px",
+    "paper.fig7_left_finding": ("논문의 발견 (그림 7 (Fig. 7) 왼쪽, {paper_model}): 학습된 임베딩 필터의 상위 주성분 "
+                                "(principal component)은 각 패치 안의 미세 구조를 저차원으로 표현하는 그럴듯한 기저 "
+                                "함수를 닮았습니다."),
+    "paper.fig7_left_here": ("여기서는: {label}의 선형 임베딩 E의 상위 성분 {k}개 (RGB, 각각 자기 범위로 조정)이며, "
+                             "모두 합쳐 필터 분산의 {share}를 설명합니다."),
+    "paper.fig7_left_not_drawn": "{label}에 대해서는 그리지 않습니다: {note}.",
+    "paper.fig7_centre_section": "그림 7 (Fig. 7, 가운데) — 위치 임베딩 유사도",
+    "paper.fig7_centre_title": "그림 7 가운데: 위치 임베딩 유사도",
+    "paper.fig7_centre_title_extra": "{gh}×{gw} 타일",
+    "paper.fig7_centre_finding": ("논문의 발견 (그림 7 (Fig. 7) 가운데, {paper_model}): 모델은 이미지 안의 거리를 위치 "
+                                  "임베딩 (position embedding)의 유사도로 나타내도록 배웁니다 — 가까운 패치일수록 "
+                                  "임베딩이 비슷하고, 행-열 구조가 나타납니다."),
+    "paper.fig7_centre_here": ("여기서는: 타일 (i, j)는 {label}의 패치 (i, j)의 위치 임베딩과 다른 모든 패치의 위치 "
+                               "임베딩 사이의 코사인 유사도 (cosine similarity)를 보여 줍니다."),
+    "paper.fig7_centre_none": "{label}에는 비교할 학습된 위치 임베딩이 없습니다.",
+    "paper.fig7_right_section": "그림 7 (Fig. 7, 오른쪽) — 평균 어텐션 거리",
+    "paper.fig7_right_title": "그림 7 오른쪽: 헤드별 평균 어텐션 거리",
+    "paper.fig7_right_title_extra": "이미지 {count}장, 입력 {hw}",
+    "paper.fig7_right_caption": ("논문의 발견 (그림 7 (Fig. 7) 오른쪽, {paper_model}, 224 px 이미지 128장): 가장 낮은 "
+                                 "층에서도 일부 헤드는 이미지의 대부분에 어텐션하고 다른 헤드는 가까운 곳에 머물며, "
+                                 "어텐션 거리 (attention distance)는 네트워크가 깊어질수록 커집니다. 여기서는: "
+                                 "{label}, 이미지 {count}장의 평균, {hw} 입력의 픽셀 단위; 첫 층 {first} px, 마지막 "
+                                 "층 {last} px."),
+    "paper.diff_size": "다른 크기: {parts}",
+    "paper.diff_layers": "L = {layers}층 (논문: {paper})",
+    "paper.diff_width": "D = {d} (논문: {paper})",
+    "paper.diff_heads": "헤드 {heads}개 (논문: {paper})",
+    "paper.diff_patch": "{patch} px 패치 (논문: {paper})",
+    "paper.diff_hybrid": ("픽셀 패치의 선형 사영 대신 CNN 스템 (stem, {stem})이 스트라이드 {stride} px의 특징 맵에서 "
+                          "토큰을 만듦 (논문 3.1절 (Sec. 3.1)과 같은 하이브리드 (hybrid))"),
+    "paper.diff_no_head": "분류 헤드 없음 (출력이 특징 벡터인 백본 (backbone); 논문의 모델은 MLP 헤드로 끝남)",
+    "paper.diff_self_supervised": ("논문의 레이블 있는 이미지에 대한 지도 사전 학습 대신 자기 지도 사전 학습 "
+                                   "(self-supervised pre-training; {method}, 레이블 없음)"),
+    "paper.diff_untrained": ("무작위의 학습되지 않은 가중치: 논문의 발견은 학습된 모델에 관한 것이라 여기서는 나타나지 "
+                             "않을 것입니다"),
+    "paper.matches": "{label}은(는) 크기, 헤드, 학습 방식에서 논문의 {paper_model}과(와) 같습니다.",
+    "paper.differs": "불러온 모델 {label}은(는) 논문의 {paper_model}과(와) 다릅니다: {notes}.",
+    "paper.not_ours": "논문이 보고한 수치 ({source})로, 여기서 계산한 것이 아니며 {label}의 수치도 아닙니다.",
+    "paper.source_table2": "표 2 (Table 2), arXiv:2010.11929v2 (4.2절)",
+    "paper.source_table6": "표 6 (Table 6, 부록 C), 그림 5 (Fig. 5)의 점들, arXiv:2010.11929v2",
+    "paper.reported_not_computed": "논문이 보고한 수치, 여기서 계산하지 않음",
+    "paper.reported_not_computed_for": "논문이 보고한 수치, {label}에 대해 계산하지 않음",
+    "paper.accuracy": "정확도 (%)",
+    "paper.table2_section": "표 2 (Table 2) — 최신 기법 (state of the art)과의 비교 (논문의 수치)",
+    "paper.table2_caption": ("논문의 표 2 (Table 2) 캡션 (번역): 널리 쓰이는 이미지 분류 벤치마크에서 최신 기법과의 "
+                             "비교. 정확도 (%)의 평균과 표준편차는 세 번의 미세 조정 (fine-tuning) 실행에 대한 "
+                             "평균이며, 사전 학습 비용은 TPUv3-코어-일 (TPUv3-core-days)입니다."),
+    "paper.table2_columns": ("열: JFT-300M으로 사전 학습한 ViT-H/14와 ViT-L/16, ImageNet-21k로 사전 학습한 ViT-L/16, "
+                             "BiT-L (ResNet152x4), Noisy Student (EfficientNet-L2)."),
+    "paper.table2_footnote": "*논문의 각주 (번역): Touvron 외 (2020)가 보고한, 약간 개선된 88.5% 결과.",
+    "paper.table2_chart_section": "표 2 (Table 2)를 그래프로 (논문의 수치)",
+    "paper.table2_chart_title": "논문의 표 2: 최신 기법과의 비교",
+    "paper.table2_chart_caption": "표 2의 정확도 행; 오차 막대는 논문의 표준편차입니다.",
+    "paper.fig5_section": "그림 5 (Fig. 5) — BiT 대 ViT 대 하이브리드: 사전 학습 계산량에 따른 성능 (논문의 수치)",
+    "paper.fig5_title": "논문의 그림 5 (표 6): JFT-300M 사전 학습 계산량에 따른 정확도",
+    "paper.fig5_caption": ("논문의 그림 5 (Fig. 5) 캡션 (번역): 비전 트랜스포머 (Vision Transformer), ResNet (BiT), "
+                           "하이브리드 (hybrid)의 사전 학습 계산량 대비 성능. 논문에 따르면 ViT는 같은 성능 (데이터셋 5개 "
+                           "평균)에 이르는 데 계산량이 약 2–4배 적게 들고, 하이브리드는 작은 계산 예산에서 ViT보다 약간 "
+                           "낫지만 큰 모델에서는 그 차이가 사라지며, ViT는 시도한 범위 안에서 포화되지 않는 것으로 "
+                           "보입니다."),
+    "paper.fig5_points": ("점들은 논문의 표 6 (Table 6, 아래)입니다: JFT-300M으로 사전 학습한 ResNet (BiT) 7개, ViT "
+                          "6개, R50+ViT 하이브리드 5개; 메뉴로 데이터셋을 바꿉니다."),
+    "paper.fig5_point": "{model} ({epochs} 에폭)",
+    "paper.fig5_accuracy": "{dataset} 전이 정확도 (%)",
+    "paper.fig5_compute": "전체 사전 학습 계산량 (exaFLOPs, 로그 눈금)",
+    "paper.family_hybrid": "하이브리드",
+    "paper.table6_section": "표 6 (Table 6) — 모델 규모 실험 (논문의 수치)",
+    "paper.table6_caption": ("논문의 표 6 (Table 6) 캡션 (번역): 모델 규모 실험의 자세한 결과 (그림 5의 점들). JFT-300M "
+                             "사전 학습 후의 전이 정확도 (%)와 사전 학습 계산량 (exaFLOPs)."),
+    "paper.report_title": "{label}에 대한 ViT 논문의 그림",
+    "paper.report_subtitle": "{name} · 가중치: {source} · 입력 {h} × {w} px · 이미지: {images}",
+    "paper.report_footer": "논문: {citation}. 논문이 보고한 수치 외의 그림은 vitviz가 위 모델로 계산한 것입니다.",
 }
