@@ -12,6 +12,12 @@ distance, as in the paper's own code (google-research/vision_transformer#162). W
 
 Worked values: uniform attention on 14×14 patches of 16 px is 116.49 px; on 24×24 (384 px)
 200.05 px; attention to self only is 0.
+
+Hybrids: a token's patch is one cell of the CNN stem's feature map, so ``c`` is that cell's centre
+and the pitch is the stem's stride times the projection kernel (``TokenLayout.patch_size``).
+R50+ViT-B/16 at 224 px: stride 16, 1×1 projection → 14×14 cells of 16 px, uniform 116.49 px as
+for ViT-B/16; R26+ViT-S/32: stride 32 → 7×7 cells of 32 px, uniform 115.50 px. The distance is
+between cell centres; each cell's own receptive field (hundreds of px for R50) is not counted.
 """
 from __future__ import annotations
 
@@ -85,7 +91,9 @@ class MeanDistanceAccumulator:
             raise VitvizError(f"attention has {probs.shape[-1]} tokens, expected {self.layout.num_tokens}")
         distances = patch_distance_matrix(self.layout, probs.device)
         per_image = _per_image(probs, distances, self.layout.num_prefix_tokens, self.renormalize)
-        self._sums[layer] += per_image.sum(dim=0).double().cpu()
+        # float64 before the sum over the batch, so summing adds no float32 rounding that depends
+        # on how the images were batched or sharded.
+        self._sums[layer] += per_image.double().sum(dim=0).cpu()
         self._counts[layer] += probs.shape[0]
 
     __call__ = update
@@ -93,6 +101,11 @@ class MeanDistanceAccumulator:
     @property
     def num_images(self) -> int:
         return int(self._counts.min())
+
+    @property
+    def sums(self) -> np.ndarray:
+        """``(layers, heads)`` float64 sums over images of each image's mean distance (px), a copy."""
+        return self._sums.numpy().copy()
 
     def result(self) -> np.ndarray:
         """``(layers, heads)`` mean distance in pixels; raises if some layer saw no image."""
