@@ -18,6 +18,14 @@ shape, the ``"unfused"`` method switches ``fused_attn`` off for the call and hoo
 Every replaced ``forward``, every hook and every ``fused_attn`` flag is restored, even when the
 forward or a callback raises. Probabilities are float32 whatever the model's dtype (for a float16
 or bfloat16 model the values are computed in float32 and cast back).
+
+**Layer features** (:func:`layer_patch_tokens`, :func:`patch_features`). Layer ℓ (0-based, as the
+attention layers) is the output of block ℓ, passed through the model's final norm (timm's
+``model.norm``, the LayerNorm before pooling) and with prefix tokens (class, distillation,
+registers) dropped: the patch features DINOv2 visualises at the last layer (``x_norm_patchtokens``)
+and feeds from intermediate layers (``get_intermediate_layers(norm=True)``); the norm puts every
+layer on one scale. Models that normalise after pooling instead (``fc_norm``, e.g. with
+``global_pool="avg"``) have an identity ``norm``, so their features are the raw block outputs.
 """
 from __future__ import annotations
 
@@ -188,6 +196,41 @@ def block_output_hooks(model: nn.Module, callback: AttentionCallback) -> Iterato
     finally:
         for handle in handles:
             handle.remove()
+
+
+def final_norm(model: nn.Module) -> nn.Module:
+    """The model's norm after the last block (timm's ``model.norm``), an identity when it has none."""
+    norm = getattr(model, "norm", None)
+    return norm if isinstance(norm, nn.Module) else nn.Identity()
+
+
+def patch_features(model: nn.Module, block_output: torch.Tensor, layout: TokenLayout, *,
+                   norm: bool = True) -> torch.Tensor:
+    """``(B, T, D)`` block output → ``(B, gh, gw, D)`` float32 patch features (module docstring).
+
+    The final norm is applied when ``norm``; prefix tokens are dropped; patches are row-major.
+    """
+    batch, tokens, dim = block_output.shape
+    if tokens != layout.num_tokens:
+        raise UnsupportedModelError(f"block output has {tokens} tokens, the layout expects {layout.num_tokens}")
+    with torch.inference_mode():
+        out = final_norm(model)(block_output) if norm else block_output
+    return out[:, layout.num_prefix_tokens:].float().reshape(batch, *layout.grid, dim)
+
+
+def layer_patch_tokens(model: nn.Module, x: torch.Tensor, *, norm: bool = True) -> tuple[torch.Tensor, TokenLayout]:
+    """Every layer's patch features for input ``x`` ``(B, 3, H, W)`` in one forward pass.
+
+    Returns ``(layers, B, gh, gw, D)`` float32 on the CPU — layer ℓ is block ℓ's output after the
+    final norm (when ``norm``), prefix tokens dropped (module docstring) — and the token layout.
+    Each block's features are reduced as it finishes, so the raw outputs are never all held.
+    """
+    layout = token_layout(model, (int(x.shape[-2]), int(x.shape[-1])))
+    layers: list[torch.Tensor] = []
+    with torch.inference_mode(), block_output_hooks(
+            model, lambda _layer, out: layers.append(patch_features(model, out, layout, norm=norm).cpu())):
+        model(x)
+    return torch.stack(layers), layout
 
 
 def capture(

@@ -16,6 +16,7 @@ from .receptive_field import (EffectiveRF, LayerRF, effective_receptive_field, e
 from .rollout import attention_map, attention_rollout, rollout_map, token_row_map
 from .sinks import (NORM_OUTLIER_EXPLANATION, SINK_EXPLANATION, AttentionSinks, NormOutliers, find_attention_sinks,
                     find_norm_outliers, received_share, received_share_by_head)
+from .tokens import TokenPCA, TokenPCAFit, fit_token_pca, joint_token_pca, token_pca, token_similarity
 
 __all__ = [
     "MeanDistanceAccumulator", "mean_attention_distance", "patch_distance_matrix", "reference_distances",
@@ -30,4 +31,5 @@ __all__ = [
     "attention_map", "attention_rollout", "rollout_map", "token_row_map",
     "NORM_OUTLIER_EXPLANATION", "SINK_EXPLANATION", "AttentionSinks", "NormOutliers", "find_attention_sinks",
     "find_norm_outliers", "received_share", "received_share_by_head",
+    "TokenPCA", "TokenPCAFit", "fit_token_pca", "joint_token_pca", "token_pca", "token_similarity",
 ]
