@@ -28,15 +28,38 @@ class TokenLayout:
     The sequence is ``prefix tokens`` (class, distillation, registers, in timm's order)
     followed by ``gh·gw`` patch tokens in row-major order.
 
+    For a hybrid (the paper's Sec. 3.1, e.g. R50+ViT-B/16), a CNN stem turns the image into a
+    feature map and each token is one cell of it (or one p×p block of cells) projected to D: the
+    token's "patch" is the ``stem_stride × p`` px square of the input that cell sits over, although
+    the cell sees a larger receptive field. ``patch_size`` is that pitch in input pixels, so grid,
+    patch centres and every distance read the same for hybrids and plain ViTs; R50+ViT-B/16 at
+    224 px: stride 16, 1×1 projection → 14×14 patches of 16 px, 197 tokens.
+
     Attributes:
         grid: ``(gh, gw)`` patch grid.
-        patch_size: ``(ph, pw)`` in input pixels.
+        patch_size: ``(ph, pw)`` in input pixels (for a hybrid: stem stride × projection kernel).
         prefix_names: e.g. ``("cls",)``, ``("cls", "dist")``, ``("cls", "reg0", …)``, ``()``.
+        stem_stride: ``(sh, sw)`` input pixels per cell of a hybrid's CNN feature map; None for a
+            plain ViT, whose patches are cut from the pixels directly.
     """
 
     grid: tuple[int, int]
     patch_size: tuple[int, int]
     prefix_names: tuple[str, ...]
+    stem_stride: Optional[tuple[int, int]] = None
+
+    @property
+    def hybrid(self) -> bool:
+        """True when a CNN stem, not a linear map of pixels, makes the patch tokens."""
+        return self.stem_stride is not None
+
+    @property
+    def projection_kernel(self) -> tuple[int, int]:
+        """The patch projection's kernel: in pixels for a plain ViT (= ``patch_size``), in stem
+        feature cells for a hybrid (``(1, 1)`` for timm's R50/R26 hybrids)."""
+        if self.stem_stride is None:
+            return self.patch_size
+        return self.patch_size[0] // self.stem_stride[0], self.patch_size[1] // self.stem_stride[1]
 
     @property
     def num_prefix_tokens(self) -> int:
@@ -80,12 +103,34 @@ def _pair(value: Union[int, Sequence[int]]) -> tuple[int, int]:
     return (int(value), int(value)) if isinstance(value, (int, np.integer)) else (int(value[0]), int(value[1]))
 
 
+def stem_stride_of(model: nn.Module) -> Optional[tuple[int, int]]:
+    """Input pixels per cell of a hybrid's CNN feature map, or None for a plain ViT.
+
+    timm's ``HybridEmbed`` (``timm/layers/hybrid_embed.py``) runs ``patch_embed.backbone`` on the
+    image and measures ``feature_ratio = img_size // feature_size`` with one forward at build time:
+    16 for the paper's R50 stem (``vit_base_r50_s16_224``: ResNetV2 stages of 3, 4, 9 blocks,
+    224 px → 14×14 × 1024 channels), 32 for R26 (``vit_small_r26_s32_224``: 4 stages of 2 blocks,
+    224 px → 7×7 × 2048 channels). Both stems pad 'same', so any multiple of the stride maps to
+    exactly ``side / stride`` cells.
+    """
+    embed = getattr(model, "patch_embed", None)
+    if getattr(embed, "backbone", None) is None or not hasattr(embed, "feature_ratio"):
+        return None
+    return _pair(embed.feature_ratio)
+
+
 def patch_size_of(model: nn.Module) -> tuple[int, int]:
-    """The patch size of a ViT's patch embedding."""
+    """Input pixels per patch token: the patch embedding's patch size for a plain ViT; for a hybrid,
+    the CNN stem's stride times the projection kernel (R50+ViT-B/16: 16 × 1 = 16 px; R26+ViT-S/32:
+    32 × 1 = 32 px), not timm's ``patch_embed.patch_size`` (1, in feature cells)."""
     embed = getattr(model, "patch_embed", None)
     if embed is None or not hasattr(embed, "patch_size"):
         raise UnsupportedModelError(f"{type(model).__name__} has no patch embedding; is it a ViT?")
-    return _pair(embed.patch_size)
+    patch = _pair(embed.patch_size)
+    stride = stem_stride_of(model)
+    if stride is None:
+        return patch
+    return patch[0] * stride[0], patch[1] * stride[1]
 
 
 def token_layout(model: nn.Module, input_hw: tuple[int, int]) -> TokenLayout:
@@ -104,7 +149,7 @@ def token_layout(model: nn.Module, input_hw: tuple[int, int]) -> TokenLayout:
     if expected != len(names):
         raise UnsupportedModelError(
             f"{type(model).__name__} has {expected} prefix tokens but vitviz recognised {names}")
-    return TokenLayout(grid=grid, patch_size=patch, prefix_names=tuple(names))
+    return TokenLayout(grid=grid, patch_size=patch, prefix_names=tuple(names), stem_stride=stem_stride_of(model))
 
 
 def input_hw(config: dict[str, Any], size: SizeArg = None) -> tuple[int, int]:
@@ -127,9 +172,12 @@ def check_input_hw(model: nn.Module, hw: tuple[int, int]) -> None:
         raise VitvizError(f"this model takes only {native[0]}×{native[1]} px input")
     if hw[0] % ph or hw[1] % pw or min(hw) < max(ph, pw) or max(hw) > MAX_INPUT_SIDE:
         near = (max(ph, round(hw[0] / ph) * ph), max(pw, round(hw[1] / pw) * pw))
+        stride = stem_stride_of(model)
+        why = "" if stride is None else \
+            f" (the CNN stem's stride {stride[0]} × its {ph // stride[0]}×{pw // stride[1]} projection)"
         raise VitvizError(
             f"input size {hw[0]}×{hw[1]} is not usable: sides must be multiples of the patch size "
-            f"{ph} px, at most {MAX_INPUT_SIDE} px (try {near[0]}×{near[1]})")
+            f"{ph} px{why}, at most {MAX_INPUT_SIDE} px (try {near[0]}×{near[1]})")
 
 
 @dataclass

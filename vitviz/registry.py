@@ -21,8 +21,8 @@ class ModelSpec:
     Attributes:
         name: what users pick; a full timm tag (``arch.pretrained_tag``) or a local name.
         label: short human label, e.g. ``"ViT-B/16 (AugReg, IN-21k → IN-1k)"``.
-        family: grouping in pickers: ``"ViT"``, ``"DeiT"``, ``"DINO"``, ``"DINOv2"``,
-            ``"Registers"``, ``"CNN"`` or a local folder's own family.
+        family: grouping in pickers: ``"ViT"``, ``"Hybrid"`` (CNN stem + ViT), ``"DeiT"``, ``"DINO"``,
+            ``"DINOv2"``, ``"Registers"``, ``"CNN"`` or a local folder's own family.
         kind: ``"vit"`` or ``"cnn"``.
         architecture: timm architecture passed to ``timm.create_model``.
         kwargs: extra ``create_model`` keyword arguments.
@@ -70,6 +70,11 @@ REGISTRY: tuple[ModelSpec, ...] = (
          description="The paper's ViT-L/32 pre-trained on ImageNet-21k; backbone only."),
     _vit("vit_huge_patch14_224.orig_in21k", "ViT-H/14 (original, IN-21k, no head)",
          description="The paper's ViT-Huge, 32 layers, D=1280, 14 px patches; backbone only."),
+    _vit("vit_base_r50_s16_224.orig_in21k", "R50+ViT-B/16 hybrid (original, IN-21k, no head)", "Hybrid",
+         "The paper's hybrid (Sec. 3.1): a ResNet-50 stem (stages of 3, 4, 9 blocks) turns the image into "
+         "14×14 cells of 16 px at 224 px, each projected 1×1 to a token; backbone only."),
+    _vit("vit_small_r26_s32_224.augreg_in21k_ft_in1k", "R26+ViT-S/32 hybrid (AugReg, IN-21k → IN-1k)", "Hybrid",
+         "A ResNet-26 stem at stride 32 feeding ViT-Small (Steiner et al. 2021): 7×7 tokens at 224 px."),
     _vit("vit_small_patch16_224.augreg_in21k_ft_in1k", "ViT-S/16 (AugReg, IN-21k → IN-1k)",
          description="ViT-Small (Steiner et al. 2021), 6 heads, D=384."),
     _vit("vit_tiny_patch16_224.augreg_in21k_ft_in1k", "ViT-Ti/16 (AugReg, IN-21k → IN-1k)",

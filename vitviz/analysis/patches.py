@@ -3,6 +3,12 @@
 Convention: patches are taken in row-major order over the ``(gh, gw)`` grid, the same order
 as timm's patch tokens; each patch is flattened in ``(row, column, channel)`` order, the
 paper's ``P·P·C``. (timm's conv weight is ``(D, C, P, P)``: the same numbers, channel-first.)
+
+For a hybrid (``TokenLayout.hybrid``) the pixels of a P×P patch (P = the CNN stem's stride ×
+the projection kernel, 16 px for R50+ViT-B/16) are the region the token's feature cell sits over,
+not the token's input: the model projects the stem's C-channel feature cell
+(:attr:`vitviz.analysis.embedding.EmbeddingStages.stem_features`), whose receptive field is
+larger than the patch. Cutting the image with that P still gives the token grid and order.
 """
 from __future__ import annotations
 
