@@ -150,7 +150,8 @@ def memory_table() -> list[tuple[str, str]]:
         compact = frozen_compact(full)
         layout = full.layout
         estimate = estimate_analysis_nbytes(len(loaded.model.blocks), full.attention.shape[1],
-                                            layout.num_prefix_tokens, layout.grid, layout.patch_size)
+                                            layout.num_prefix_tokens, layout.grid, layout.patch_size,
+                                            embed_dim=int(loaded.model.embed_dim))
         rows.append((f"cached analysis {name.split('.')[0]} @ {size} px (MiB)",
                      f"{analysis_nbytes(compact) / 2**20:.1f} (float32 attention: {analysis_nbytes(full) / 2**20:.1f}; "
                      f"size-slider estimate {estimate / 2**20:.1f}; {layout.num_tokens} tokens)"))

@@ -99,12 +99,17 @@ def test_frozen_compact_keeps_reductions_and_makes_every_array_read_only(small_a
     assert compact.attention.dtype == np.float16 and full.attention.dtype == np.float32
     np.testing.assert_allclose(compact.attention, full.attention, rtol=2 ** -10, atol=6e-8)
     assert compact.rollout is full.rollout and compact.mean_distance.dtype != np.float16
+    assert compact.patch_tokens.dtype == np.float16 and full.patch_tokens.dtype == np.float32
+    np.testing.assert_allclose(compact.patch_tokens, full.patch_tokens, rtol=2 ** -10, atol=6e-8)
+    assert compact.token_pca is full.token_pca
     for array in (compact.attention, compact.rollout, compact.mean_distance, compact.token_norms,
-                  compact.prepared.display):
+                  compact.prepared.display, compact.patch_tokens, compact.token_pca[0].rgb,
+                  compact.token_pca[-1].fit.components):
         with pytest.raises(ValueError):  # one session cannot change what every session sees
             array[(0,) * array.ndim] = 1
-    saved = full.attention.nbytes - compact.attention.nbytes
-    assert analysis_nbytes(full) - analysis_nbytes(compact) == saved == full.attention.nbytes // 2
+    saved = full.attention.nbytes - compact.attention.nbytes + full.patch_tokens.nbytes - compact.patch_tokens.nbytes
+    assert analysis_nbytes(full) - analysis_nbytes(compact) == saved
+    assert saved == (full.attention.nbytes + full.patch_tokens.nbytes) // 2
 
 
 def test_token_norms_are_the_block_outputs_norms(small_analysis):
@@ -129,7 +134,8 @@ def test_the_size_estimate_matches_what_an_analysis_holds(size):
     result = frozen_compact(analyze_prepared(loaded, prepare_image(load_image(SAMPLES / "cat.jpg"),
                                                                    loaded.data_config, (size, size))))
     layout = result.layout
-    estimate = estimate_analysis_nbytes(2, 3, layout.num_prefix_tokens, layout.grid, layout.patch_size)
+    estimate = estimate_analysis_nbytes(2, 3, layout.num_prefix_tokens, layout.grid, layout.patch_size,
+                                        embed_dim=int(model.embed_dim))
     actual = analysis_nbytes(result)
     assert actual <= estimate  # the size slider never admits more than the budget
     assert estimate < 1.25 * actual + 4 * 2**20

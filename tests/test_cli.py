@@ -25,7 +25,7 @@ def test_analyze_writes_the_documented_files(weights_dir, tmp_path, capsys):
         # DINOv2 ViT-S/14 at 224 px: 12 layers, 6 heads, 16×16 patches + CLS, no head.
         assert set(npz.files) == {"attention", "rollout", "mean_attention_distance", "pos_embed_similarity",
                                   "filters_pca", "filters_explained_variance", "grid", "patch_size",
-                                  "num_prefix_tokens"}
+                                  "num_prefix_tokens", "token_pca_rgb", "token_pca_foreground"}
         assert npz["attention"].shape == (12, 6, 257, 257) and npz["attention"].dtype == np.float32
         np.testing.assert_allclose(npz["attention"].sum(-1), 1.0, atol=1e-4)
         assert npz["rollout"].shape == (16, 16)
@@ -34,7 +34,13 @@ def test_analyze_writes_the_documented_files(weights_dir, tmp_path, capsys):
         assert npz["filters_pca"].shape == (28, 3, 14, 14)
         assert npz["filters_explained_variance"].shape == (28,)
         assert list(npz["grid"]) == [16, 16] and int(npz["patch_size"]) == 14 and int(npz["num_prefix_tokens"]) == 1
+        assert npz["token_pca_rgb"].shape == (12, 16, 16, 3) and npz["token_pca_rgb"].dtype == np.float32
+        assert npz["token_pca_rgb"].min() >= 0 and npz["token_pca_rgb"].max() <= 1
+        assert npz["token_pca_foreground"].shape == (12, 16, 16) and npz["token_pca_foreground"].dtype == bool
         summary = json.loads((out / stem / "summary.json").read_text())
+        explained = np.array(summary["token_pca_explained_variance"])
+        assert explained.shape == (12, 3) and np.all(np.diff(explained, axis=1) <= 0) and np.all(explained.sum(1) <= 1)
+        assert "token_pca" in summary["conventions"]
         assert summary["facts"]["layers"] == 12 and summary["facts"]["heads"] == 6
         assert summary["facts"]["hidden_size"] == 384 and summary["facts"]["mlp_size"] == 1536
         assert summary["top5"] == [] and summary["pretrained"] is True

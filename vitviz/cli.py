@@ -1,4 +1,4 @@
-"""Command line: ``python -m vitviz {models,analyze,cnn,download}``.
+"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download}``.
 
 Errors a user can cause print one line to stderr and exit with status 2; no traceback
 unless ``--verbose`` asks for one.
@@ -28,7 +28,16 @@ CONVENTIONS = {
     "pos_embed_similarity": "cosine similarity of patch position embeddings (prefix rows dropped), resampled "
                             "as the model does for this grid; [i, j] is the tile of patch (i, j)",
     "filters_pca": "principal components of the centred patch-embedding filters (D rows of C*P*P), "
-                   "explained variance ratio over all components",
+                   "explained variance ratio over all components; absent for a hybrid (its projection is 1x1 "
+                   "over CNN stem features, see 'filters')",
+    "token_pca": "per layer l (block l's output after the model's final norm, prefix tokens dropped): PCA of "
+                 "the gh*gw patch tokens of this image, centred on their mean; token_pca_rgb = components 1-3 as "
+                 "red, green, blue, each mapped from its 1st (0) to 99th (1) percentile over the patches and "
+                 "clipped; each component's sign makes the border patches' mean score negative (else the "
+                 "largest-|score| patch positive); token_pca_foreground = first-component score > 0 (the mean); "
+                 "token_pca_explained_variance = ratios over all components",
+    "patch_size": "input pixels per patch token; for a hybrid the CNN stem's stride (stem_stride) times its "
+                  "projection kernel, so distances are in pixels of the network input either way",
 }
 # Written only with --explain.
 RELEVANCE_CONVENTION = ("Chefer, Gur & Wolf 2021 gradient-weighted rollout: R = I; per block from the first up, "
@@ -112,12 +121,18 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "attention": result.attention.astype(np.float32),
             "rollout": result.rollout.astype(np.float32),
             "mean_attention_distance": result.mean_distance,
-            "filters_pca": result.static.filter_pca.components,
-            "filters_explained_variance": result.static.filter_pca.explained_variance_ratio,
             "grid": np.array(result.layout.grid),
             "patch_size": np.array(result.layout.patch_size[0]),
             "num_prefix_tokens": np.array(result.layout.num_prefix_tokens),
         }
+        if result.static.filter_pca is not None:  # None for a hybrid: summary.json says why
+            arrays["filters_pca"] = result.static.filter_pca.components
+            arrays["filters_explained_variance"] = result.static.filter_pca.explained_variance_ratio
+        if result.layout.stem_stride is not None:
+            arrays["stem_stride"] = np.array(result.layout.stem_stride)
+        if result.token_pca is not None:
+            arrays["token_pca_rgb"] = np.stack([p.rgb for p in result.token_pca]).astype(np.float32)
+            arrays["token_pca_foreground"] = np.stack([p.foreground for p in result.token_pca])
         if result.logits is not None:
             arrays["logits"] = result.logits.astype(np.float32)
         if result.static.pos_similarity is not None:
@@ -141,6 +156,11 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                      for p in result.predictions],
             "conventions": CONVENTIONS,
         }
+        if result.token_pca is not None:
+            summary["token_pca_explained_variance"] = [[round(float(r), 6) for r in p.explained_variance_ratio]
+                                                       for p in result.token_pca]
+        if result.static.filters_note is not None:
+            summary["filters"] = f"not written: {result.static.filters_note}"
         if explain is not None:
             summary["explanation"] = {"method": "gradient rollout (Chefer et al. 2021)", **explain}
             summary["conventions"] = {**CONVENTIONS, "relevance": RELEVANCE_CONVENTION}
@@ -295,6 +315,58 @@ def cmd_paper(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_distance(args: argparse.Namespace) -> int:
+    import torch
+
+    from .distance_stream import (Interrupted, ProgressLine, default_workers, process_group, rank_device,
+                                  ranks_from_env, stream_mean_distance, write_outputs)
+    from .models import load_model
+
+    ranks = ranks_from_env()
+    if args.untrained:
+        torch.manual_seed(0)  # the same random weights in every process and every resumed run
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=rank_device(args.device, ranks),
+                        pretrained=not args.untrained, progress=say if ranks.is_main else None)
+    shown = ProgressLine() if ranks.is_main and not args.quiet else None
+    with process_group(ranks, loaded.device):
+        try:
+            result = stream_mean_distance(
+                loaded, args.folder, args.out, args.image_size, batch_size=args.batch_size,
+                workers=default_workers(ranks) if args.workers is None else args.workers,
+                save_every=args.save_every, restart=args.restart, ranks=ranks, progress=shown)
+        except Interrupted as stop:
+            if shown is not None:
+                shown.close()
+            say(f"rank {ranks.rank}: {stop}" if ranks.distributed else str(stop))
+            return 130
+        finally:
+            if shown is not None:
+                shown.close()
+    if not ranks.is_main:
+        return 0 if result.num_images else 2
+    files = write_outputs(result, loaded, args.folder, args.out)
+    if result.skipped:
+        say(f"skipped {len(result.skipped)} unreadable file(s), listed in {files.skipped}:")
+        for name, reason in result.skipped[:10]:
+            say(f"  {name}: {reason}")
+        if len(result.skipped) > 10:
+            say(f"  ... and {len(result.skipped) - 10} more")
+    if result.other_files:
+        say(f"{result.other_files} file(s) without an image suffix ({', '.join(sorted(IMAGE_SUFFIXES))}) "
+            f"were not considered")
+    if result.not_in_folder:
+        say(f"{result.not_in_folder} image(s) counted earlier are no longer in {args.folder}; they stay in the "
+            f"mean (--restart recounts from scratch)")
+    if not result.num_images:
+        raise VitvizError(f"no image under {args.folder} could be read ({len(result.skipped)} skipped, see "
+                          f"{files.skipped})")
+    how = f"{result.counted_now} this run, {result.counted_before} from saved progress" + (
+        f", {result.world_size} processes" if result.world_size > 1 else "")
+    print(f"mean attention distance over {result.num_images} image(s) ({how}) -> {files.csv}, {files.png}, "
+          f"{files.html}")
+    return 0
+
+
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download
 
@@ -362,6 +434,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="*", help="images for Fig. 6 and Fig. 7 right (default: the bundled samples)")
     run_args(p, "ViT model name (see 'models')")
     p.set_defaults(func=cmd_paper)
+
+    p = sub.add_parser("distance", parents=[common],
+                       help="mean attention distance (paper Fig. 7 right) over every image in a folder: streamed, "
+                            "resumable, data-parallel under torchrun")
+    p.add_argument("folder", help="folder of images (sub-folders included)")
+    run_args(p, "ViT model name (see 'models'); --untrained weights are seeded, the same in every process")
+    p.add_argument("--batch-size", type=int, default=32, help="images per forward pass (default 32)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="DataLoader processes decoding images per process (default: CPU cores / processes on this "
+                        "node, at most 4; 0 decodes in the main process)")
+    p.add_argument("--save-every", type=float, default=60.0, metavar="SECONDS",
+                   help="save progress to OUT/distance-state/ at most this often (default 60); also on Ctrl-C/SIGTERM")
+    p.add_argument("--restart", action="store_true", help="discard saved progress in OUT and count every image again")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_distance)
 
     p = sub.add_parser("download", parents=[common],
                        help="fetch weights through timm/Hugging Face into a local weights folder")

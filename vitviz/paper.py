@@ -14,7 +14,7 @@ The page (what the app's "Paper figures" page and the CLI show):
 * :func:`paper_sections` / :func:`paper_figures` — every figure and table above plus Fig. 7 (via
   :mod:`vitviz.plots`) from a list of :class:`~vitviz.pipeline.ImageAnalysis`, with captions that
   state the paper's finding for the paper's model and how the loaded model differs
-  (:func:`model_differences`: size, no head, self-supervised, untrained);
+  (:func:`model_differences`: size, hybrid stem, no head, self-supervised, untrained);
 * :func:`paper_report` / :func:`write_paper_report` — the standalone HTML of :mod:`vitviz.report`.
 
 Language: every title, caption, table head and figure label comes from the :mod:`vitviz.i18n`
@@ -182,14 +182,25 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
         _arrow(fig, x + size / 2, py0 + size + 0.3, x + size / 2, 27.8)
     if n > 4:
         _label(fig, xs[-2] + size + 3.5, py0 + size / 2, "…", size=18)
-    _label(fig, 30.0, 6.5, t("paper.fig1_patches", gh=gh, gw=gw, n=n, ph=ph, pw=pw, p=p_text),
-           size=12, anchor="left")
-    _label(fig, 30.0, 3.2, t("paper.fig1_flattened", pp=ph * pw, c=channels, values=ph * pw * channels),
-           size=12, anchor="left")
+    if facts.hybrid:  # the paper's Sec. 3.1: patches of a CNN feature map, not of the image
+        kh, kw = facts.projection_kernel or (1, 1)
+        c = facts.stem_channels or 0
+        rf = t("paper.fig1_hybrid_rf", rf=facts.stem_receptive_field) if facts.stem_receptive_field else ""
+        _label(fig, 30.0, 6.5, t("paper.fig1_hybrid_cells", gh=gh, gw=gw, n=n, ph=ph, pw=pw,
+                                 stride=_pair_text(facts.stem_stride or (ph, pw), '×'), rf=rf),
+               size=12, anchor="left")
+        _label(fig, 30.0, 3.2, t("paper.fig1_hybrid_stem", stem=_text(facts.stem), c=c), size=12, anchor="left")
+        _box(fig, 20.0, 28.0, 95.0, 33.5, _COLOURS["proj"],
+             t("paper.fig1_hybrid_projection", kh=kh, kw=kw, inputs=kh * kw * c, d=d), size=13, radius=True)
+    else:
+        _label(fig, 30.0, 6.5, t("paper.fig1_patches", gh=gh, gw=gw, n=n, ph=ph, pw=pw, p=p_text),
+               size=12, anchor="left")
+        _label(fig, 30.0, 3.2, t("paper.fig1_flattened", pp=ph * pw, c=channels, values=ph * pw * channels),
+               size=12, anchor="left")
 
-    # --- linear projection (y 28..33)
-    _box(fig, 20.0, 28.0, 95.0, 33.5, _COLOURS["proj"],
-         t("paper.fig1_projection", values=ph * pw * channels, d=d), size=13, radius=True)
+        # --- linear projection (y 28..33)
+        _box(fig, 20.0, 28.0, 95.0, 33.5, _COLOURS["proj"],
+             t("paper.fig1_projection", values=ph * pw * channels, d=d), size=13, radius=True)
 
     # --- tokens with position embeddings (y 38..44)
     prefix = [f"[{name}]" for name in layout.prefix_names]
@@ -283,7 +294,9 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
                                 num_prefix_tokens=layout.num_prefix_tokens, tokens=layout.num_tokens,
                                 hidden_size=d, layers=facts.layers, heads=facts.heads, mlp_size=facts.mlp_size,
                                 params=facts.params, num_classes=num_classes, input_hw=[height_px, width_px],
-                                channels=channels))
+                                channels=channels, hybrid=facts.hybrid,
+                                stem_stride=list(facts.stem_stride) if facts.stem_stride else None,
+                                stem_channels=facts.stem_channels))
     fig.update_xaxes(range=[-1, 161], visible=False, fixedrange=True)
     fig.update_yaxes(range=[0, 84], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=640, margin=dict(l=10, r=10, t=50, b=10),
@@ -501,8 +514,8 @@ def self_supervised_method(loaded: "LoadedModel") -> Optional[str]:
 def model_differences(loaded: "LoadedModel", paper_model: str, facts: Optional[ModelFacts] = None) -> list[str]:
     """Ways the loaded model differs from the paper's ``paper_model`` (e.g. ``"ViT-L/16"``), as phrases.
 
-    Architecture (layers, width, heads, patch size; when ``facts`` is given), the classification
-    head (the paper's models have one), the training (self-supervised DINO/DINOv2 instead of the
+    Architecture (layers, width, heads, patch size, a hybrid's CNN stem; when ``facts`` is given), the
+    classification head (the paper's models have one), the training (self-supervised DINO/DINOv2 instead of the
     paper's supervised pre-training) and random weights. Empty when none of these differ. The
     phrases are in the current language (:mod:`vitviz.i18n`).
     """
@@ -529,6 +542,9 @@ def _difference_notes(loaded: "LoadedModel", paper_model: str,
             parts.append(t("paper.diff_patch", patch=_pair_text(facts.patch_size, '×'), paper=f"{patch}×{patch}"))
         if parts:
             notes.append(("size", t("paper.diff_size", parts=", ".join(parts))))
+    if facts is not None and facts.hybrid:
+        notes.append(("hybrid", t("paper.diff_hybrid", stem=facts.stem,
+                                  stride=_pair_text(facts.stem_stride or facts.patch_size, '×'))))
     if loaded.num_classes == 0:
         notes.append(("head", t("paper.diff_no_head")))
     method = self_supervised_method(loaded)
@@ -555,8 +571,12 @@ def _differs(loaded: "LoadedModel", paper_model: str, facts: Optional[ModelFacts
 
 # ---------------------------------------------------------------------------- running the model
 def _in_channels(model) -> int:
-    """Input channels C of the patch embedding (3 for RGB when it cannot be read)."""
-    proj = getattr(getattr(model, "patch_embed", None), "proj", None)
+    """Image channels C the patch embedding reads (3 for RGB when it cannot be read); for a hybrid
+    the stem's input, not the projection's (which takes the stem's feature channels)."""
+    embed = getattr(model, "patch_embed", None)
+    if getattr(embed, "backbone", None) is not None:
+        return int(getattr(embed, "in_chans", 3))
+    proj = getattr(embed, "proj", None)
     return int(getattr(proj, "in_channels", 3))
 
 
@@ -637,7 +657,7 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
 
     head_text = (t("paper.head_mlp", n=loaded.num_classes) if loaded.num_classes
                  else t("paper.head_none", d=facts.hidden_size))
-    fig1_notes = [text for kind, text in _difference_notes(loaded, "ViT-B/16") if kind != "size"]
+    fig1_notes = [text for kind, text in _difference_notes(loaded, "ViT-B/16", facts) if kind != "size"]
     sections = [
         Section(t("paper.fig1_section"), anchor="fig1", figure=fig1_architecture(
             facts, layout, display=first.prepared.display, model_label=title(""),
@@ -661,17 +681,22 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
                  + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig6"], facts))))
 
     pca = static.filter_pca
-    explained = float(np.sum(pca.explained_variance_ratio))
     left_finding = t("paper.fig7_left_finding", paper_model=PAPER_FIGURE_MODELS["fig7-left"]) + " "
-    sections.append(Section(
-        t("paper.fig7_left_section"), anchor="fig7-left",
-        figure=plots.filters_figure(pca.components, columns=7,
-                                    title=title(t("paper.fig7_left_title"),
-                                                t("paper.fig7_left_title_extra", k=len(pca.components), ph=ph,
-                                                  pw=pw))),
-        caption=(left_finding + t("paper.fig7_left_here", k=len(pca.components), label=label,
-                                  share=f"{explained:.0%}")
-                 + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-left"], facts))))
+    if pca is None:  # e.g. a hybrid: its projection reads CNN features, not pixels
+        sections.append(Section(t("paper.fig7_left_section"), anchor="fig7-left",
+                                caption=left_finding + t("paper.fig7_left_not_drawn", label=label,
+                                                         note=static.filters_note)))
+    else:
+        explained = float(np.sum(pca.explained_variance_ratio))
+        sections.append(Section(
+            t("paper.fig7_left_section"), anchor="fig7-left",
+            figure=plots.filters_figure(pca.components, columns=7,
+                                        title=title(t("paper.fig7_left_title"),
+                                                    t("paper.fig7_left_title_extra", k=len(pca.components),
+                                                      ph=ph, pw=pw))),
+            caption=(left_finding + t("paper.fig7_left_here", k=len(pca.components), label=label,
+                                      share=f"{explained:.0%}")
+                     + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-left"], facts))))
     centre_caption = t("paper.fig7_centre_finding", paper_model=PAPER_FIGURE_MODELS["fig7-centre"]) + " "
     if static.pos_similarity is not None:
         sections.append(Section(

@@ -39,7 +39,8 @@ from .analysis import (
 from .analysis.cnn_features import describe_stages, stage_maps_and_output, stage_names
 from .analysis.receptive_field import receptive_fields
 from .analysis.filters import PAPER_NUM_COMPONENTS
-from .capture import block_output_hooks, capture
+from .analysis.tokens import TokenPCA, token_pca
+from .capture import block_output_hooks, capture, patch_features
 from .errors import UnsupportedModelError, VitvizError
 from .models import LoadedModel
 from .preprocess import PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
@@ -50,14 +51,17 @@ class StaticAnalysis:
     """Per-model results that do not depend on the image.
 
     Attributes:
-        filters: raw patch-embedding filters ``(D, C, ph, pw)``.
-        filter_pca: top principal components of those filters.
+        filters: raw patch-embedding filters ``(D, C, ph, pw)``; None when the model has none that
+            read pixels (a hybrid's projection is 1×1 over CNN features), and ``filters_note`` says why.
+        filter_pca: top principal components of those filters (None with ``filters``).
         pos_similarity: ``(gh, gw, gh, gw)`` cosine similarity, or None without position embeddings.
+        filters_note: one line for users when ``filters`` is None, else None.
     """
 
-    filters: np.ndarray
-    filter_pca: FilterComponents
+    filters: Optional[np.ndarray]
+    filter_pca: Optional[FilterComponents]
     pos_similarity: Optional[np.ndarray]
+    filters_note: Optional[str] = None
 
 
 _static_cache: "weakref.WeakKeyDictionary[nn.Module, dict]" = weakref.WeakKeyDictionary()
@@ -71,12 +75,18 @@ def static_analysis(model: nn.Module, grid: tuple[int, int], k: int = PAPER_NUM_
         hit = _static_cache.get(model, {}).get(key)
     if hit is not None:
         return hit
-    filters = patch_embedding_filters(model)
+    filters: Optional[np.ndarray]
+    note: Optional[str] = None
+    try:
+        filters = patch_embedding_filters(model)
+    except UnsupportedModelError as exc:  # e.g. a hybrid: its projection reads CNN features, not pixels
+        filters, note = None, str(exc)
     try:
         similarity = position_embedding_similarity(patch_position_embeddings(model, grid))
     except UnsupportedModelError:
         similarity = None
-    result = StaticAnalysis(filters=filters, filter_pca=filter_components(filters, k), pos_similarity=similarity)
+    result = StaticAnalysis(filters=filters, filter_pca=filter_components(filters, k) if filters is not None else None,
+                            pos_similarity=similarity, filters_note=note)
     with _static_lock:
         _static_cache.setdefault(model, {})[key] = result
     return result
@@ -99,6 +109,13 @@ class ImageAnalysis:
         static: the model's image-independent analyses.
         token_norms: ``(layers, T)`` L2 norm of every block's output tokens (for high-norm
             artefact tokens, :func:`vitviz.analysis.find_norm_outliers`).
+        patch_tokens: ``(layers, gh, gw, D)`` every layer's patch features — block ℓ's output
+            after the model's final norm, prefix tokens dropped (:func:`vitviz.capture.patch_features`);
+            float32 here, float16 in :func:`frozen_compact`. For
+            :func:`vitviz.analysis.tokens.token_similarity` and joint PCA fits over several images.
+        token_pca: per layer, the PCA of that layer's patch features fitted on this image
+            (:func:`vitviz.analysis.tokens.token_pca`, k = 3, foreground threshold 0), computed
+            from the float32 features.
     """
 
     prepared: PreparedImage
@@ -112,6 +129,8 @@ class ImageAnalysis:
     facts: ModelFacts
     static: StaticAnalysis
     token_norms: Optional[np.ndarray] = None
+    patch_tokens: Optional[np.ndarray] = None
+    token_pca: Optional[tuple[TokenPCA, ...]] = None
 
 
 def default_query(layout: TokenLayout):
@@ -131,16 +150,25 @@ def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None,
 def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5) -> ImageAnalysis:
     """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+    model = loaded.model
     norms: list[torch.Tensor] = []
-    # Norms are reduced as each block finishes, so the (layers, T, D) tokens are never all held.
-    with block_output_hooks(loaded.model, lambda _layer, out: norms.append(out[0].float().norm(dim=-1))):
-        result = capture(loaded.model, x)
+    features: list[torch.Tensor] = []
+    grid_layout = token_layout(model, prepared.hw)
+
+    def on_block(_layer: int, out: torch.Tensor) -> None:
+        # Reduced as each block finishes: the raw (layers, T, D) outputs are never all held on the device.
+        norms.append(out[0].float().norm(dim=-1))
+        features.append(patch_features(model, out[:1], grid_layout)[0].cpu())
+
+    with block_output_hooks(model, on_block):
+        result = capture(model, x)
     assert result.attention is not None
     layout = result.layout
     attention = result.attention[:, 0]
     output = result.output[0].float().cpu().numpy()
     logits = output if result.has_head else None
     predictions = top_k(logits, k, class_names(loaded.model)) if logits is not None else []
+    tokens = torch.stack(features).numpy()
     return ImageAnalysis(
         prepared=prepared,
         layout=layout,
@@ -153,6 +181,8 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
         facts=model_facts(loaded.model, layout),
         static=static_analysis(loaded.model, layout.grid),
         token_norms=torch.stack(norms).cpu().numpy(),
+        patch_tokens=tokens,
+        token_pca=tuple(token_pca(layer) for layer in tokens),
     )
 
 
@@ -184,33 +214,46 @@ def analysis_nbytes(result: object) -> int:
 
 
 def estimate_analysis_nbytes(layers: int, heads: int, num_prefix_tokens: int, grid: tuple[int, int],
-                             patch_size: tuple[int, int], *, attention_itemsize: int = 2) -> int:
+                             patch_size: tuple[int, int], *, embed_dim: int, attention_itemsize: int = 2,
+                             token_itemsize: int = 2) -> int:
     """What one cached analysis holds, before computing it (an upper bound of :func:`analysis_nbytes`).
 
     Attention ``layers · heads · T² · itemsize`` dominates; add the position-similarity grid
-    (``(gh·gw)²`` float64), the input tensor and display pixels, token norms, and 4 MiB for the
-    rest (filters, logits, maps). ViT-S/14 at 518 px, float16 attention: ≈ 300 MiB.
+    (``(gh·gw)²`` float64), the input tensor and display pixels, token norms, the patch features
+    ``layers · gh·gw · embed_dim · token_itemsize`` with each layer's token PCA (colours and
+    scores float32, mask, mean and components float64), and 4 MiB for the rest (filters,
+    logits, maps). The itemsizes default to :func:`frozen_compact`'s float16. ViT-S/14 at 518 px:
+    ≈ 314 MiB, of which the features are 12 MiB.
     """
     gh, gw = grid
-    tokens = num_prefix_tokens + gh * gw
+    patches = gh * gw
+    tokens = num_prefix_tokens + patches
     h, w = gh * patch_size[0], gw * patch_size[1]
-    return (layers * heads * tokens * tokens * attention_itemsize + (gh * gw) ** 2 * 8 + h * w * 3 * 5
-            + layers * tokens * 4 + 4 * 1024 * 1024)
+    features = layers * (patches * embed_dim * token_itemsize + patches * (3 * 4 + 3 * 4 + 1) + 4 * embed_dim * 8)
+    return (layers * heads * tokens * tokens * attention_itemsize + patches ** 2 * 8 + h * w * 3 * 5
+            + layers * tokens * 4 + features + 4 * 1024 * 1024)
 
 
 def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:
-    """A copy for a cache shared by many sessions: attention as float16, every array read-only.
+    """A copy for a cache shared by many sessions: attention and patch features as float16, every array read-only.
 
     Attention probabilities become float16 (display maps and rollouts at other settings are
     computed from them: relative error ≤ 2⁻¹¹ per entry from 6·10⁻⁵ up, absolute error ≤ 3·10⁻⁸
-    below, where float16 is subnormal); the reductions already computed
-    (rollout, mean distance, logits, token norms) stay float32. Read-only arrays make an
-    accidental in-place edit by one session raise instead of changing every session's view.
+    below, where float16 is subnormal); so do the patch features (similarities and joint PCA
+    fits are computed from them; after the final norm their entries are far inside float16's
+    range, ±65504). The reductions already computed (rollout, mean distance, logits, token
+    norms, per-layer token PCA) stay as they are. Read-only arrays make an accidental in-place
+    edit by one session raise instead of changing every session's view.
     """
-    compact = dataclasses.replace(result, attention=result.attention.astype(np.float16))
+    tokens = result.patch_tokens
+    compact = dataclasses.replace(result, attention=result.attention.astype(np.float16),
+                                  patch_tokens=tokens.astype(np.float16) if tokens is not None else None)
+    pca_arrays = [a for p in compact.token_pca or () for a in (p.rgb, p.scores, p.foreground, p.fit.mean,
+                                                               p.fit.components, p.fit.explained_variance_ratio,
+                                                               p.fit.low, p.fit.high, p.fit.score_std)]
     for value in (compact.attention, compact.rollout, compact.mean_distance, compact.output, compact.logits,
-                  compact.token_norms, compact.prepared.display, compact.static.filters,
-                  compact.static.pos_similarity):
+                  compact.token_norms, compact.patch_tokens, compact.prepared.display, compact.static.filters,
+                  compact.static.pos_similarity, *pca_arrays):
         if isinstance(value, np.ndarray):
             value.setflags(write=False)
     return compact

@@ -618,7 +618,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     each model's lines in its own dash style (:data:`MODEL_DASHES`, in the order of ``series``);
     every line is a layout shape named
     ``"name"`` or ``"model: name"``, labelled right of the plot by an annotation that starts with
-    the name: ``"uniform: 104.3 px"`` or ``"uniform (model): 104.3 px"``.
+    the name: ``"uniform: 104.3 px"``, or ``"uniform (model): 104.3 px"`` when several models have lines.
     """
     fig = go.Figure()
     labels = list(series)
@@ -633,7 +633,8 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     for model, group in refs.items():
         for name, value in group.items():
             shown = t(_REFERENCE_KEYS[name]) if name in _REFERENCE_KEYS else name
-            texts.append((value, model, name, f"{shown} ({model}): {value:.1f} px" if model else f"{shown}: {value:.1f} px"))
+            named = model and len(refs) > 1  # one model: the title names it, the margin stays narrow (phones)
+            texts.append((value, model, name, f"{shown} ({model}): {value:.1f} px" if named else f"{shown}: {value:.1f} px"))
     wrapped = _wrap_title(title)
     head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
     right = min(320, 20 + 7 * max((len(ref[3]) for ref in texts), default=0))
@@ -857,7 +858,7 @@ def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,
                                xanchor="left", showarrow=False, font=dict(size=FONT_SIZE - 1))
     else:
         fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.03,
-                            subplot_titles=("network input", subtitle or "top-3 principal components as RGB"))
+                            subplot_titles=(t("plot.network_input"), subtitle or t("plot.pca_rgb")))
         fig.add_trace(go.Image(source=_photo_uri(display), hovertemplate="x %{x} px, y %{y} px<extra></extra>",
                                name="input"), 1, 1)
         fig.add_trace(cells, 1, 2)
@@ -866,13 +867,14 @@ def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,
         fig.update_xaxes(matches="x")
         fig.update_yaxes(matches="y")
         axes = ("x2", "y2")
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    # Fixed ranges: the picker's markers must not pad the axes around the picture.
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, range=[-0.5, gw * pw - 0.5])
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, range=[gh * ph - 0.5, -0.5])
     if picker:  # the markers take over the cells' hover text, so they receive the clicks
         add_patch_picker(fig, (gh, gw), (ph, pw), axes=axes)
         fig.data[-2].update(hoverinfo="skip", hovertemplate=None)
         fig.data[-1].text = [t for row in text for t in row]
-    _layout(fig, title, height=height, square=True, margin=dict(t=_title_top(_wrap_title(title)) + 24))
+    _layout(fig, title, height=height, square=True, margin=dict(t=_title_top(_wrap_title(title)) + 30))
     return fig
 
 
@@ -906,11 +908,14 @@ def token_similarity_figure(sim: np.ndarray, display: Optional[np.ndarray] = Non
     fig.add_trace(go.Heatmap(
         z=sim, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5, zmin=-1, zmax=1,
         colorscale=SIMILARITY, opacity=opacity if display is not None else 1.0,
-        colorbar=dict(title=dict(text="cosine similarity", side="right"), thickness=14,
+        colorbar=dict(title=dict(text=t("plot.cosine"), side="right"), thickness=14,
                       tickvals=[-1, -0.5, 0, 0.5, 1]),
         customdata=np.stack([rows, cols], -1),
         hovertemplate="patch (%{customdata[0]}, %{customdata[1]})<br>similarity %{z:.3f}<extra></extra>",
         name="token similarity"))
+    # Fixed ranges: the picker's markers must not pad the axes around the map.
+    fig.update_xaxes(range=[-0.5, gw * pw - 0.5])
+    fig.update_yaxes(range=[gh * ph - 0.5, -0.5])
     if display is None:
         fig.update_xaxes(title="patch column", showgrid=False, zeroline=False)
         fig.update_yaxes(title="patch row", autorange="reversed", showgrid=False, zeroline=False)
@@ -941,10 +946,9 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     random band (two traces named ``"random ± std"``, no legend entry) and the random line.
     """
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=("Deletion: lower area = more faithful",
-                                        "Insertion: higher area = more faithful"))
+                        subplot_titles=(t("plot.deletion_title"), t("plot.insertion_title")))
     x = np.asarray(result.fractions, dtype=np.float64)
-    verbs = {"deletion": "removed", "insertion": "revealed"}
+    verbs = {"deletion": t("plot.removed"), "insertion": t("plot.revealed")}
     maps = [m for m in result.maps if m.name != "random"]
     for n, curves in enumerate(maps):
         colour, symbol = head_style(n, MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)])
@@ -970,10 +974,10 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
                 hovertemplate=f"random<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
                 row=1, col=col)
     for col, kind in enumerate(("deletion", "insertion"), start=1):
-        fig.update_xaxes(title=f"fraction of {result.grid[0]}×{result.grid[1]} cells {verbs[kind]}",
+        fig.update_xaxes(title=t("plot.cells_fraction", grid=f"{result.grid[0]}×{result.grid[1]}", verb=verbs[kind]),
                          range=[-0.02, 1.02], tickformat=".0%", row=1, col=col)
-    fig.update_yaxes(title="score", row=1, col=1)
-    fig.add_annotation(text=f"score: {result.target} · a removed cell becomes {result.baseline}", xref="paper",
+    fig.update_yaxes(title=t("plot.score"), row=1, col=1)
+    fig.add_annotation(text=t("plot.score_note", target=result.target, baseline=result.baseline), xref="paper",
                        yref="paper", x=0, xanchor="left", y=1, yanchor="bottom", yshift=30, showarrow=False,
                        font=dict(size=FONT_SIZE - 1), name="score")
     top = _title_top(_wrap_title(title))
