@@ -67,6 +67,10 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("stage", "vv_cnn_stage", help="CNN stage name"),
     Param("present", "vv_present", _parse_bool, _format_bool, "1 = presenter mode"),
     Param("lang", "vv_lang", help="interface language: en or ko"),
+    Param("fit", "vv_token_fit", help="tokens page: PCA fitted on this image or jointly on the samples"),
+    Param("mask", "vv_token_mask", _parse_bool, _format_bool, "tokens page: 1 = foreground mask"),
+    Param("cls", "vv_class", int, help="explanations page: the ViT's class index to explain"),
+    Param("cnncls", "vv_cnn_class", int, help="explanations page: the CNN's class index to explain"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them

@@ -28,20 +28,25 @@ LANG_KEY = "vv_lang"
 # page caption folds into an expander. Keyed containers (``st-key-…`` classes) are the hooks.
 LAYOUT_CSS = """<style>
   .vv-alt { position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }
-  .st-key-vv-caption-folded { display: none; }
+  [class*="st-key-vv-caption-folded"] { display: none; }
   @media (max-width: 640px) {
     [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; padding-top: 3.2rem; }
     h1 { font-size: 1.45rem !important; }
-    .st-key-vv-caption-full { display: none; }
-    .st-key-vv-caption-folded { display: block; }
+    [class*="st-key-vv-caption-full"] { display: none; }
+    [class*="st-key-vv-caption-folded"] { display: block; }
     [class*="st-key-vv-controls"] [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.25rem 0.75rem; }
     [class*="st-key-vv-controls"] [data-testid="stColumn"] { min-width: calc(50% - 0.5rem) !important;
       flex: 1 1 calc(50% - 0.5rem) !important; width: calc(50% - 0.5rem) !important; }
-    .st-key-vv-stepper { position: sticky; bottom: 0; z-index: 5; background: var(--background-color, #fff);
-      padding: 0.4rem 0; }
-    .st-key-vv-stepper [data-testid="stHorizontalBlock"] { flex-wrap: nowrap; }
-    .st-key-vv-stepper [data-testid="stColumn"] { min-width: 0 !important; }
+    .st-key-vv-stepper { position: fixed; left: 0; right: 0; bottom: 0; z-index: 50; padding: 0.4rem 0.75rem;
+      background: var(--background-color, #fff); box-shadow: 0 -2px 8px rgba(0, 0, 0, 0.15); }
+    .st-key-vv-stepper [data-testid="stHorizontalBlock"] { flex-wrap: wrap; gap: 0.2rem 0.75rem; }
+    .st-key-vv-stepper [data-testid="stColumn"] { min-width: 0 !important; flex: 1 1 40% !important; }
+    .st-key-vv-stepper [data-testid="stColumn"]:nth-child(2) { order: -1; flex-basis: 100% !important; }
+    .st-key-vv-stepper button { min-height: 3rem; }
+    .st-key-vv-stepper kbd, .st-key-vv-stepper [data-testid="stButtonShortcut"] { display: none; }
+    [data-testid="stMainBlockContainer"]:has(.st-key-vv-stepper) { padding-bottom: 9rem; }
     [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow: hidden; }
+    .js-plotly-plot .gtitle { font-size: 12px !important; }  /* titles sized for a projector run off a phone */
   }
 </style>"""
 
@@ -71,11 +76,16 @@ def header(page_title: str, explanation: str, sel: Optional[compute.Selection] =
     if sel is not None:
         badge = f" {untrained_badge()}" if sel.untrained else ""
         st.markdown(f"**{sel.model_label}** · {t('ui.image')}: {sel.image_label}{badge}")
-    if not presenter:  # the full caption on wide screens; on a phone it folds (LAYOUT_CSS)
-        st.container(key="vv-caption-full").caption(explanation)
-        with st.container(key="vv-caption-folded"):
-            with st.expander(t("ui.about_view")):
-                st.caption(explanation)
+    if not presenter:
+        folding_caption(explanation, "page")
+
+
+def folding_caption(text: str, key: str, label: str = "") -> None:
+    """A caption in full on wide screens; on a phone folded into an expander (LAYOUT_CSS), so figures come first."""
+    st.container(key=f"vv-caption-full-{key}").caption(text)
+    with st.container(key=f"vv-caption-folded-{key}"):
+        with st.expander(label or t("ui.about_view")):
+            st.caption(text)
 
 
 def controls(name: str, spec, **kwargs):

@@ -24,7 +24,7 @@ APP = str(REPO / "app" / "vitviz_app.py")
 REAL = "vit_small_patch14_dinov2.imgfocus"
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
 CNN = "mobilenetv2_100.tv_in1k_int8"
-PAGES = ["walkthrough", "filters", "position", "attention", "distance", "cnn", "paper", "facts"]
+PAGES = ["walkthrough", "filters", "position", "attention", "distance", "tokens", "explain", "cnn", "paper", "facts"]
 F16 = dict(rtol=2e-3, atol=3e-5)  # maps computed from the cache's float16 attention (subnormal below 6e-5)
 
 
@@ -219,8 +219,8 @@ def test_input_size_is_capped_by_the_cache_budget(weights_dir, monkeypatch):
     options = at.select_slider(key="vv_size").options
     largest = int(options[-1])
     limit = 400 * 2**20 // 4
-    assert estimate_analysis_nbytes(12, 6, 1, (largest // 14,) * 2, (14, 14)) <= limit
-    assert estimate_analysis_nbytes(12, 6, 1, (largest // 14 + 1,) * 2, (14, 14)) > limit
+    assert estimate_analysis_nbytes(12, 6, 1, (largest // 14,) * 2, (14, 14), embed_dim=384) <= limit
+    assert estimate_analysis_nbytes(12, 6, 1, (largest // 14 + 1,) * 2, (14, 14), embed_dim=384) > limit
     assert largest < 448  # 2 × native is offered when memory allows
     assert any(f"Sizes above {largest} px are not offered" in c.value for c in at.sidebar.caption)
 
@@ -405,3 +405,48 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
     open_page(at, "attention")
     assert requested[-1] == "cpu" and not at.error
     st.cache_resource.clear()  # leave no model loaded under a "cuda" key for other tests
+
+
+def test_tokens_page_shows_the_layers_pca_and_the_query_patch_similarity(weights_dir, monkeypatch, expected):
+    """The link's layer and query are the Attention page's: the PCA colours and the similarity map are those
+    of that layer and patch, computed from the cached (float16) tokens."""
+    from vitviz.analysis.tokens import token_similarity
+
+    layout = expected.layout
+    row, col = 4, 9
+    query = layout.num_prefix_tokens + row * layout.grid[1] + col
+    at = new_app(weights_dir, monkeypatch, layer="5", query=str(query))
+    open_page(at, "tokens")
+    pca_fig, sim_fig = figures(at)[:2]
+    cells = next(t for t in pca_fig["data"] if t["type"] == "image" and "z" in t)
+    rgb = arr(cells["z"]).astype(float).reshape(*layout.grid, 3) / 255
+    np.testing.assert_allclose(rgb, expected.token_pca[5].rgb, atol=0.06)  # colours of layer 5, not another
+    assert not np.allclose(rgb, expected.token_pca[11].rgb, atol=0.06)
+    sim = heatmap(sim_fig)
+    np.testing.assert_allclose(sim, token_similarity(expected.patch_tokens[5], (row, col)), atol=5e-3)
+    assert sim[row, col] == pytest.approx(1.0, abs=1e-3) and "layer 5, patch (4, 9)" in title_of(sim_fig)
+    open_page(at, "attention")  # the same layer and query there
+    assert at.slider(key="vv_layer").value == 5 and at.selectbox(key="vv_query").value == query
+
+
+def test_explanations_page_shows_label_free_rollout_and_the_cnns_grad_cam(app, weights_dir, expected):
+    """DINOv2 has no head: its gradient rollout is the label-free one; the CNN's Grad-CAM is of the chosen class."""
+    from vitviz.explain import grad_cam, gradient_rollout
+    from vitviz.pipeline import analyze_cnn
+
+    open_page(app, "explain")
+    figs = figures(app)
+    assert any("no classifier head" in c.value for c in app.caption)
+    loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
+    relevance = gradient_rollout(loaded.model, expected.prepared.tensor, None)
+    np.testing.assert_allclose(heatmap(figs[1]), relevance, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(heatmap(figs[0]), expected.rollout, rtol=1e-3, atol=1e-6)
+    cnn = load_model(CNN, weights_dir=weights_dir, device="cpu")
+    prepared = analyze_cnn(cnn, load_image(SAMPLES / "cat.jpg")).prepared
+    picker = app.selectbox(key="vv_cnn_class")
+    assert picker.value == 285  # Egyptian cat, the CNN's top-1, first in the list
+    picker.set_value(281).run()  # tabby
+    cam = grad_cam(cnn.model, prepared.tensor, 281)
+    np.testing.assert_allclose(heatmap(figures(app)[3]), cam.map, rtol=1e-4, atol=1e-6)
+    assert "tabby" in title_of(figures(app)[3])
+    assert app.query_params["cnncls"] == "281"  # the class is in the link

@@ -26,7 +26,8 @@ TABLE = '[data-testid="stDataFrame"]'
 ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # name (screenshot file), URL path, the element that shows the page has rendered
 PAGES = [("walkthrough", "", PLOT), ("filters", "filters", PLOT), ("position", "position", PLOT),
-         ("attention", "attention", PLOT), ("distance", "distance", PLOT), ("cnn", "cnn", PLOT),
+         ("attention", "attention", PLOT), ("distance", "distance", PLOT), ("tokens", "tokens", PLOT),
+         ("explain", "explain", PLOT), ("cnn", "cnn", PLOT),
          ("paper", "paper", PLOT), ("facts", "facts", TABLE)]
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"  # random init needs no weights: offline and fast
 UNTRAINED = f"?sample=cat&model={TINY}&untrained=1"
@@ -275,7 +276,8 @@ def test_every_page_renders_with_screenshots(server, fresh):
 
 
 NAV = {"walkthrough": "Walk-through", "filters": "Embedding filters", "position": "Position embeddings",
-       "attention": "Attention", "distance": "Attention distance", "cnn": "CNN vs ViT", "paper": "Paper figures",
+       "attention": "Attention", "distance": "Attention distance", "tokens": "What the tokens know",
+       "explain": "Explanations", "cnn": "CNN vs ViT", "paper": "Paper figures",
        "facts": "Model facts"}
 
 
@@ -386,6 +388,116 @@ def test_presenter_walkthrough_steps_by_keyboard(server, fresh):
         wait_for_query(tab, step=n, present=1)
     assert_no_error(tab, "walk-through by keyboard")
     assert "2. Patch grid" in step.inner_text()
+
+
+# ----------------------------------------------------------------------------- languages, phones, keyboard
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 820, "height": 1180}
+HANGUL = re.compile("[\uac00-\ud7a3]")
+PAGE_KEYS = {"walkthrough": "walk.page"}  # else "<name>.page"
+
+
+def page_title(name: str, lang: str) -> str:
+    from vitviz.i18n import t
+
+    return t(PAGE_KEYS.get(name, f"{name}.page"), lang=lang)
+
+
+def assert_fits_the_screen(tab, where: str, target: str) -> None:
+    """No sideways scrolling; the page's main figure (or table) within the width and starting on the first screen."""
+    facts = tab.evaluate("""sel => {
+        const el = document.querySelector(sel), r = el.getBoundingClientRect();
+        return {scroll: document.documentElement.scrollWidth, width: window.innerWidth, height: window.innerHeight,
+                left: r.left, right: r.right, top: r.top};
+      }""", target)
+    assert facts["scroll"] <= facts["width"], f"{where}: the page scrolls sideways ({facts['scroll']} px wide)"
+    assert facts["left"] >= 0 and facts["right"] <= facts["width"] + 0.5, f"{where}: main figure {facts}"
+    # At least 200 px of it on the first screen, under the title, the model line and compact controls.
+    assert facts["top"] <= facts["height"] - 200, f"{where}: main figure starts at {facts['top']:.0f} px"
+
+
+@pytest.mark.parametrize("lang, viewport, tag", [("ko", PHONE, "ko-phone"), ("en", TABLET, "tablet")])
+def test_every_page_in_a_language_on_phones_and_tablets(server, fresh, lang, viewport, tag):
+    """?lang=ko shows Korean on every page, no catalogue key is missing (⟦key⟧), and at phone and tablet
+    size nothing scrolls sideways and the main figure fits the width and starts on the first screen."""
+    from vitviz.i18n import MISSING
+
+    tab = fresh(viewport)
+    for name, path, target in PAGES:
+        open_page(tab, server, path, f"?sample=cat&lang={lang}", target)
+        assert_no_error(tab, f"{name} ({tag})")
+        heading = main_area(tab).locator("h1").first.inner_text()
+        assert heading.startswith(page_title(name, lang)), (name, heading)
+        text = main_area(tab).inner_text() + tab.locator('[data-testid="stSidebar"]').inner_text()
+        assert MISSING.split("{")[0] not in text, f"{name}: a catalogue key is missing"
+        if lang == "ko":
+            assert HANGUL.search(heading) and len(HANGUL.findall(text)) > 40, f"{name}: not in Korean"
+            assert figure_titles(tab) == [] or any(HANGUL.search(t) for t in figure_titles(tab)), name
+        assert_fits_the_screen(tab, f"{name} ({tag})", target)
+        screenshot(tab, SHOTS / f"{tag}-{name}.png", True)
+
+
+def test_phone_walkthrough_keeps_back_and_next_in_thumb_reach(server, fresh):
+    tab = fresh(PHONE)
+    open_page(tab, server, "", "?sample=cat&lang=ko")
+    for _ in range(2):
+        tab.mouse.wheel(0, 600)
+        tab.wait_for_timeout(200)
+    bar = tab.locator(".st-key-vv-stepper").bounding_box()
+    assert bar["y"] + bar["height"] <= PHONE["height"] + 0.5 and bar["y"] >= PHONE["height"] - 160, bar
+    tab.get_by_role("button", name=re.compile("다음")).click()
+    wait_for_query(tab, step=2, lang="ko")
+    assert_no_error(tab, "phone walk-through")
+
+
+def test_switching_language_keeps_the_view(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "attention", "?sample=cat&lang=ko&layer=5&head=2")
+    wait_for_title(tab, r"5층, 헤드 2")
+    tab.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+    wait_for_title(tab, r"layer 5, head 2")
+    assert main_area(tab).locator("h1").first.inner_text().startswith("Attention")
+    wait_for_query(tab, layer=5, head=2, sample="cat")
+    assert "lang" not in query_of(tab)  # English is this browser's language: the link leaves it out
+    tab.locator('[data-testid="stSidebar"]').get_by_text("한국어", exact=True).click()
+    wait_for_title(tab, r"5층, 헤드 2")
+    wait_for_query(tab, lang="ko", layer=5, head=2)
+
+
+def test_the_browser_language_is_the_default(server, fresh):
+    tab = fresh(NORMAL, locale="ko-KR")
+    open_page(tab, server, "facts", "?sample=cat", TABLE)
+    assert main_area(tab).locator("h1").first.inner_text().startswith(page_title("facts", "ko"))
+
+
+def test_keyboard_alone_reaches_and_changes_the_attention_layer(server, fresh):
+    """Tab from the top of the page to the Layer slider, then the arrow keys: the figure follows."""
+    tab = fresh()
+    open_page(tab, server, "attention", "?sample=cat")
+    wait_for_title(tab, r"layer 11, mean of heads")
+    tab.locator("body").focus()
+    reached = False
+    for _ in range(120):
+        tab.keyboard.press("Tab")
+        label = tab.evaluate("""() => {
+            const s = document.activeElement && document.activeElement.closest('[data-testid="stSlider"]');
+            return s ? s.innerText.split(String.fromCharCode(10))[0] : null; }""")
+        if label == "Layer":
+            reached = True
+            break
+    assert reached, "the Layer slider is not reachable with Tab"
+    tab.keyboard.press("ArrowLeft")
+    wait_for_title(tab, r"layer 10, mean of heads")
+    wait_for_query(tab, layer=10)
+
+
+def test_figures_carry_a_text_alternative(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "attention", "?sample=cat")
+    alts = tab.locator(".vv-alt").all_inner_texts() or tab.locator(".vv-alt").evaluate_all(
+        "els => els.map(e => e.textContent)")
+    assert len(alts) >= tab.locator(PLOT).count() >= 3
+    assert any(re.search(r"Figure: Attention · .*strongest at patch \(row \d+, column \d+\)", a) for a in alts), alts
 
 
 # ----------------------------------------------------------------------------- clicks in figures

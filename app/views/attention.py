@@ -77,7 +77,8 @@ def attention_figure(aid: str, layer: int, head, query: int, opacity: float, fig
     grid_map = attention_map(_result.attention, layout, layer, head, query)
     fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity,
                                   query_patch=layout.patch_of(query),
-                                  marked=found.sinks, title=fig_title)
+                                  marked=found.sinks, marked_label=t("plot.sink"), value_name=t("plot.attention"),
+                                  title=fig_title)
     trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, t("plot.attention"))
     if presenter:  # the size widgets.fit gives; applied here because the figure is shared by sessions
         fig.update_layout(height=PRESENTER_HEIGHT)
@@ -129,7 +130,8 @@ def rollout_view(sel) -> None:
     left, right = st.columns([3, 2])
     with left:
         fig = plots.attention_overlay(display, rolled, layout.patch_size, value_name=t("plot.rollout"),
-                                      marked=found.sinks, title=title(sel, t("attention.rollout"), setting))
+                                      marked=found.sinks, marked_label=t("plot.sink"),
+                                      title=title(sel, t("attention.rollout"), setting))
         show_figure(fit(fig, sel), "attention-rollout", sel, npz=lambda: {"rollout": rolled},
                     csv=lambda: grid_csv(rolled), alt=map_alt(rolled))
     with right:

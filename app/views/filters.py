@@ -26,7 +26,7 @@ def filters(sel) -> None:
     result = compute.analysis(sel)
     static = result.static
     if static.filter_pca is None:  # a hybrid: its projection reads CNN features, not pixels
-        st.info(f"No embedding filters to show: {static.filters_note}.")
+        st.info(t("filters.hybrid", note=static.filters_note))
         return
     note = model_note(sel, result)
     if note:

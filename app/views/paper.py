@@ -7,7 +7,7 @@ import streamlit as st
 import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
-from widgets import current, fragment, header, show_figure
+from widgets import current, folding_caption, fragment, header, show_figure
 
 
 def sample_selections(sel) -> tuple[list[compute.Selection], list[str]]:
@@ -38,15 +38,14 @@ def paper(sel) -> None:
     key = "|".join([compute.analysis_id(sel)] + [s.image_key for s in sels])
     found = sections(key, language(), loaded, analyses, tuple(names))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
-    st.download_button(t("paper.download"),
+    st.download_button(t("paper.download"), help=t("paper.png_hint"),
                        icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,
                                                                             sections=found).encode(),
                        file_name=f"{stem}.html", mime="text/html", key="paper-html", on_click="ignore")
-    st.caption(t("paper.png_hint"))
     for section in found:
         st.subheader(section.title, anchor=section.anchor or None)
         if section.caption:
-            st.caption(section.caption)
+            folding_caption(section.caption, section.anchor or str(len(section.title)), t("paper.about_figure"))
         if section.figure is not None:
             show_figure(section.figure, f"paper-{section.anchor or len(section.title)}", sel, alt=section.caption)
         if section.table is not None:

@@ -1,0 +1,159 @@
+"""Class-specific and label-free explanations, and how faithful each map is.
+
+ViT: plain attention rollout, gradient-weighted rollout (Chefer et al. 2021) for the chosen class —
+or, for a model without a head (DINO, DINOv2), for the label-free target — and the class token's
+last-layer attention. CNN (the one chosen on the CNN page): Grad-CAM of the same class on a stage.
+Faithfulness: deletion and insertion curves of each map against random orders, on request.
+"""
+import numpy as np
+import streamlit as st
+
+import compute
+import params
+from sidebar import catalogue, default_choice
+from vitviz import plots
+from vitviz.analysis import attention_map
+from vitviz.analysis.predictions import class_names
+from vitviz.explain import LABEL_FREE_TARGET, grad_cam, gradient_rollout, num_classes
+from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, grid_csv, table_csv
+from vitviz.i18n import t
+from vitviz.registry import CNN
+from widgets import controls, current, fit, fragment, header, show_figure, title
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def vit_relevance(aid: str, class_index, _loaded, _result) -> np.ndarray:
+    """Gradient rollout of one class (None: top-1, or the label-free target without a head), per analysis."""
+    x = _result.prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
+    with compute.FORWARD_LOCK, compute.oom_fallback():
+        out = gradient_rollout(_loaded.model, x, class_index)
+    out.setflags(write=False)
+    return out
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cnn_cam(key: str, class_index: int, stage: str, _loaded, _prepared):
+    x = _prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
+    with compute.FORWARD_LOCK, compute.oom_fallback():
+        return grad_cam(_loaded.model, x, class_index, stage)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def faithfulness(key: str, class_index, _loaded, _result, cnn: bool, _relevance=None):
+    """Deletion and insertion for the CNN's Grad-CAM, or the ViT's maps (gradient rollout included, label-free
+    for a model without a head: the same map the page shows)."""
+    from vitviz.faithfulness import cnn_faithfulness, deletion_insertion, vit_maps
+
+    with compute.FORWARD_LOCK, compute.oom_fallback():
+        if cnn:
+            return cnn_faithfulness(_loaded, _result.prepared, class_index=class_index)
+        x = _result.prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
+        maps = vit_maps(_loaded.model, x, _result, class_index=class_index)
+        if "gradient rollout" not in maps and _relevance is not None:
+            maps["gradient rollout (label-free)"] = np.asarray(_relevance)
+        return deletion_insertion(_loaded.model, x, maps, class_index=class_index)
+
+
+def class_picker(names, top, param: str, label: str) -> int:
+    """The class to explain, in the URL as ``param``: the model's top-5 first, then every class by name."""
+    order = list(dict.fromkeys([p.index for p in top] + list(range(len(names)))))
+    params.prepare(param, order[0], lambda v: 0 <= v < len(names))
+    index = st.selectbox(label, order, key=params.PARAMS[param].key, persist_state="session",
+                         format_func=lambda i: f"{names[i]} ({i})" + (" ★" if i in {p.index for p in top} else ""),
+                         help=t("explain.class_help"))
+    params.publish(param, index, order[0])
+    return index
+
+
+@fragment
+def vit_view(sel) -> None:
+    result = compute.analysis(sel)
+    loaded = compute.model_for(sel)
+    aid = compute.analysis_id(sel)
+    layout, display = result.layout, result.prepared.display
+    names = class_names(loaded.model) if num_classes(loaded.model) else None
+    st.subheader(t("explain.vit"))
+    if names:
+        index = class_picker(names, result.predictions, "cls", t("explain.class"))
+        target = t("explain.target_class", name=names[index], index=index)
+    else:
+        index = None
+        target = t("explain.target_label_free", target=LABEL_FREE_TARGET)
+        st.caption(t("explain.label_free_note"))
+    relevance = vit_relevance(aid, index, loaded, result)
+    query = 0 if layout.has_class_token else "mean"
+    last = result.attention.shape[0] - 1
+    maps = [(t("explain.rollout"), np.asarray(result.rollout), "explain-rollout"),
+            (t("explain.gradient_rollout"), relevance, "explain-gradient-rollout"),
+            (t("explain.cls_attention", layer=last), attention_map(result.attention, layout, last, None, query),
+             "explain-cls-attention")]
+    for col, (name, grid_map, key) in zip(st.columns(3), maps):
+        with col:
+            fig = plots.attention_overlay(display, grid_map, layout.patch_size, value_name=t("explain.relevance"),
+                                          title=title(sel, name).replace(" · ", "<br>", 1))  # a third of the width
+            r, c = np.unravel_index(int(np.argmax(grid_map)), grid_map.shape)
+            show_figure(fit(fig, sel, 380), key, sel, npz=lambda m=grid_map: {"map": m},
+                        csv=lambda m=grid_map: grid_csv(m), alt=t("ui.alt_map_peak", row=int(r), col=int(c),
+                                                                  share=f"{float(grid_map.max()):.3g}"))
+    st.caption(t("explain.vit_caption", target=target))
+    faithfulness_view(sel, aid, index, loaded, result, cnn=False, relevance=relevance)
+
+
+@fragment
+def cnn_view(sel) -> None:
+    everything, reasons = catalogue(sel.weights_dir)
+    specs = {s.name: s for s in everything if s.kind == CNN and reasons[s.name] is None}
+    st.subheader(t("explain.cnn"))
+    if not specs:
+        st.caption(t("explain.no_cnn"))
+        return
+    default = default_choice(list(specs), reasons, sel.weights_dir)
+    name = st.session_state.get("vv_cnn") if st.session_state.get("vv_cnn") in specs else default
+    loaded = compute.model(name, sel.weights_dir, sel.device, True)
+    result = compute.cnn_analysis(name, sel.weights_dir, sel.device, True, sel.image_key, sel.image_bytes)
+    names = class_names(loaded.model)
+    stage_names = [f.name for f in result.features]
+    a, b = controls("gradcam", [3, 2])
+    with a:
+        index = class_picker(names, result.predictions, "cnncls", t("explain.cnn_class"))
+    stage = b.select_slider(t("cnn.stage"), stage_names, value=stage_names[-1], key="vv_cam_stage")
+    cam = cnn_cam(f"{name}|{sel.image_key}", int(index), stage, loaded, result.prepared)
+    short = compute.short_label(loaded.spec.label)
+    left, right = st.columns([3, 2])
+    with left:
+        fig = plots.attention_overlay(result.prepared.display, cam.map, (1, 1), value_name="Grad-CAM",
+                                      title=plots.figure_title("Grad-CAM", short,
+                                                               extra=f"{names[index]} · {stage}"))
+        share = float(cam.map.mean())
+        show_figure(fit(fig, sel, 380), "explain-gradcam", sel, npz=lambda: {"map": cam.map, "coarse": cam.coarse},
+                    alt=t("explain.cam_alt", name=names[index], stage=stage, mean=f"{share:.2f}"))
+    with right:
+        st.caption(t("explain.cam_caption", grid=f"{cam.coarse.shape[0]}×{cam.coarse.shape[1]}", stage=stage))
+    faithfulness_view(sel, f"{name}|{sel.image_key}", int(index), loaded, result, cnn=True)
+
+
+def faithfulness_view(sel, key: str, index, loaded, result, *, cnn: bool, relevance=None) -> None:
+    """Deletion and insertion curves, computed on request (hundreds of forwards)."""
+    state = f"_vv_faith_{'cnn' if cnn else 'vit'}"
+    wanted = (key, index)
+    if st.button(t("explain.measure"), key=f"vv_faith_{'cnn' if cnn else 'vit'}", help=t("explain.measure_help"),
+                 icon=":material/query_stats:"):
+        st.session_state[state] = wanted
+    if st.session_state.get(state) != wanted:
+        return
+    with st.spinner(t("explain.measuring")):
+        found = faithfulness(f"{key}|{index}", index, loaded, result, cnn, relevance)
+    label = compute.short_label(loaded.spec.label) if cnn else sel.short_label
+    fig = plots.faithfulness_figure(found, plots.figure_title(t("explain.faith_title"), label))
+    best = min((m for m in found.maps if m.name != "random"), key=lambda m: m.deletion_auc)
+    show_figure(fig, f"explain-faith-{'cnn' if cnn else 'vit'}", sel,
+                csv=lambda: table_csv(FAITHFULNESS_HEADER, faithfulness_rows(found)),
+                alt=t("explain.faith_alt", best=best.name, auc=f"{best.deletion_auc:.3f}",
+                      random=f"{found.maps[-1].deletion_auc:.3f}"))
+
+
+sel = current()
+header(t("explain.page"), t("explain.explanation"), sel)
+if sel is not None:
+    vit_view(sel)
+    cnn_view(sel)
