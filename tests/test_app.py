@@ -450,3 +450,18 @@ def test_explanations_page_shows_label_free_rollout_and_the_cnns_grad_cam(app, w
     np.testing.assert_allclose(heatmap(figures(app)[3]), cam.map, rtol=1e-4, atol=1e-6)
     assert "tabby" in title_of(figures(app)[3])
     assert app.query_params["cnncls"] == "281"  # the class is in the link
+
+
+def test_a_hybrid_is_walked_through_as_cnn_cells_not_pixel_patches(weights_dir, monkeypatch):
+    """R26+ViT-S/32: 7×7 cells of 32 px; step 3 shows a cell's 2048 stem features, step 4 a 1×1 projection."""
+    hybrid = "vit_small_r26_s32_224.augreg_in21k_ft_in1k"
+    at = new_app(weights_dir, monkeypatch, model=hybrid, untrained="1", step="2")
+    assert not at.exception and any("7×7 grid of feature cells" in i.value for i in at.info)
+    at.select_slider(key="vv_step").set_value(3).run()
+    assert any("2048-dimensional feature vector" in m.value for m in at.markdown)
+    vector = figures(at)[-1]
+    assert len(arr(vector["data"][0]["y"])) == 2048
+    at.select_slider(key="vv_step").set_value(4).run()
+    assert any("1×1 convolution over the stem's feature map" in m.value for m in at.markdown)
+    open_page(at, "facts")
+    assert any("CNN stem" in m.value and "stride 32 px" in m.value for m in at.markdown)

@@ -25,6 +25,10 @@ def facts(sel) -> None:
     st.markdown(t("facts.list", ph=ph, pw=pw, gh=f.grid[0], gw=f.grid[1], n=f.num_patches,
                   prefix=", ".join(f.prefix_names) or t("walk.none"), n_prefix=f.num_prefix_tokens, tokens=f.tokens,
                   head=head))
+    if f.stem:  # a hybrid: the CNN stem before the Transformer (the paper's Sec. 3.1)
+        st.markdown(t("facts.stem", stem=f.stem, channels=f.stem_channels, stride=f.stem_stride[0],
+                      rf=f.stem_receptive_field or "?", params=f"{(f.stem_params or 0) / 1e6:.1f}",
+                      total=f"{f.params / 1e6:.1f}"))
 
 
 sel = current()

@@ -55,6 +55,9 @@ def steps(sel) -> None:
         rows, cols = display.shape[0] // shown, display.shape[1] // shown
         st.write(t("walk.grid_text", rows=rows, cols=cols, n=rows * cols, p=shown, gh=gh, gw=gw,
                    model_n=layout.num_patches, ph=ph, pw=pw))
+        if layout.hybrid:
+            f = result.facts
+            st.info(t("walk.hybrid_grid", stem=f.stem, gh=gh, gw=gw, p=ph, rf=f.stem_receptive_field or "?"))
         fig = plots.image_figure(display, title(sel, t("walk.grid_title", rows=rows, cols=cols, p=shown)),
                                  patch_size=(shown, shown))
         show_figure(fit(fig, sel, 350), "walk-grid", sel, npz=lambda: {"image": display, "patch_size": np.array(shown)},
@@ -63,8 +66,12 @@ def steps(sel) -> None:
         patches = patchify(display, (ph, pw))
         index = patch_index(layout)
         r, c = divmod(index, gw)
-        st.write(t("walk.flatten_text", n=layout.num_patches, index=index, row=r, col=c, ph=ph, pw=pw,
-                   values=ph * pw * 3))
+        if layout.hybrid:  # a cell is a feature vector of the CNN stem, not the pixels it sits over
+            st.write(t("walk.hybrid_flatten", n=layout.num_patches, index=index, row=r, col=c,
+                       channels=result.facts.stem_channels))
+        else:
+            st.write(t("walk.flatten_text", n=layout.num_patches, index=index, row=r, col=c, ph=ph, pw=pw,
+                       values=ph * pw * 3))
         show_figure(plots.patch_strip(patches.patches, min(16, layout.num_patches),
                                       title(sel, t("walk.strip_title"))),
                     "walk-strip", sel, npz=lambda: {"patches": patches.patches})
@@ -74,8 +81,15 @@ def steps(sel) -> None:
                                            highlight=(r, c)), "walk-where", sel,
                         npz=lambda: {"patch": patches.patches[index]})
         with b:
-            vec = patches.sequence[int(index)].astype(np.float32)
-            show_figure(plots.vector_figure(vec, t("walk.flat_title", index=index), t("walk.value_index")),
+            if layout.hybrid:
+                stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device,
+                                           sel.pretrained, result.prepared.tensor)
+                vec = np.asarray(stages.stem_features[int(index)], dtype=np.float32)
+                vec_title = t("walk.stem_title", index=index)
+            else:
+                vec = patches.sequence[int(index)].astype(np.float32)
+                vec_title = t("walk.flat_title", index=index)
+            show_figure(plots.vector_figure(vec, vec_title, t("walk.value_index")),
                         "walk-vector", sel, csv=lambda: matrix_csv(vec[:, None], ["value"], "index"))
     else:
         stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device, sel.pretrained,
@@ -83,7 +97,12 @@ def steps(sel) -> None:
         d = stages.patch_tokens.shape[1]
         if step == "projection":
             index = patch_index(layout)
-            st.write(t("walk.projection_text", rows=ph * pw * 3, d=d, p=ph))
+            if layout.hybrid:
+                k = layout.projection_kernel[0]
+                st.write(t("walk.hybrid_projection", rows=result.facts.stem_channels * k * k, d=d, k=k,
+                           c=result.facts.stem_channels))
+            else:
+                st.write(t("walk.projection_text", rows=ph * pw * 3, d=d, p=ph))
             show_figure(plots.token_matrix_figure(stages.patch_tokens, 0, title(sel, t("walk.projection_title"))),
                         "walk-proj", sel, npz=lambda: {"patch_tokens": stages.patch_tokens})
             show_figure(plots.vector_figure(stages.patch_tokens[int(index)], t("walk.embedded_title", index=index),

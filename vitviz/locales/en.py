@@ -95,6 +95,10 @@ TEXT: dict[str, str] = {
                         "normalised with the model's mean and std."),
     "walk.network_input": "Network input",
     "walk.image_alt": "The image as the network sees it, {h}×{w} px.",
+    "walk.hybrid_grid": "A hybrid (the paper's Sec. 3.1): a CNN stem ({stem}) turns the image into a {gh}×{gw} grid of feature cells, one per {p}×{p} px of the input (its stride), each seeing about {rf} px. These cells, not pixel patches, become the tokens.",
+    "walk.hybrid_flatten": "The {n} cells, read row by row, form the sequence. Cell {index} (row {row}, column {col}) is a **{channels}-dimensional feature vector** of the CNN stem, not the pixels it sits over.",
+    "walk.stem_title": "cell {index}: the stem's feature vector",
+    "walk.hybrid_projection": "A learned matrix E ({rows}×{d}) maps every cell's {c} stem features to a **D = {d}** vector (a {k}×{k} convolution over the stem's feature map). Rows: cells; columns: dimensions.",
     "walk.illus_size": "Patch size for illustration (px)",
     "walk.illus_help": "The model always uses its own patch size; larger patches are easier to see.",
     "walk.grid_text": ("Cut into **{rows}×{cols} = {n} patches** of {p}×{p} px (the model: {gh}×{gw} = {model_n} "
@@ -335,6 +339,7 @@ TEXT: dict[str, str] = {
     "facts.this_model": "this model",
     "facts.paper_model": "paper: {name}",
     "facts.classes": "{n} classes",
+    "facts.stem": "- **CNN stem** (hybrid): {stem} → {channels} channels at stride {stride} px, receptive field {rf} px; {params} M of {total} M parameters",
     "facts.no_head": "none (backbone)",
     "facts.list": ("- **Patch size**: {ph}×{pw} px → grid {gh}×{gw} = **{n} patches**\n"
                    "- **Prefix tokens**: {prefix} ({n_prefix})\n"

@@ -95,6 +95,10 @@ TEXT: dict[str, str] = {
                         "표준편차로 정규화해서 봅니다."),
     "walk.network_input": "네트워크 입력",
     "walk.image_alt": "네트워크가 보는 이미지, {h}×{w} px.",
+    "walk.hybrid_grid": "하이브리드 (hybrid, 논문 3.1절): CNN 스템 (stem, {stem})이 이미지를 특징 칸 {gh}×{gw}개의 격자로 바꿉니다. 칸 하나는 입력의 {p}×{p} px (스트라이드)에 해당하고 약 {rf} px를 봅니다. 픽셀 패치가 아니라 이 칸들이 토큰이 됩니다.",
+    "walk.hybrid_flatten": "칸 {n}개를 행 순서대로 읽으면 시퀀스가 됩니다. 칸 {index} ({row}행, {col}열)는 그 자리의 픽셀이 아니라 CNN 스템의 **{channels}차원 특징 벡터**입니다.",
+    "walk.stem_title": "칸 {index}: 스템의 특징 벡터",
+    "walk.hybrid_projection": "학습된 행렬 E ({rows}×{d})가 칸마다의 스템 특징 {c}개를 **D = {d}** 벡터로 보냅니다 (스템 특징 맵 위의 {k}×{k} 합성곱). 행: 칸, 열: 차원.",
     "walk.illus_size": "설명용 패치 크기 (px)",
     "walk.illus_help": "모델은 항상 자기 패치 크기를 씁니다; 큰 패치가 눈으로 보기 쉽습니다.",
     "walk.grid_text": ("**{rows}×{cols} = {n}개 패치** ({p}×{p} px)로 자릅니다 (모델: {ph}×{pw} px 패치 "
@@ -330,6 +334,7 @@ TEXT: dict[str, str] = {
     "facts.this_model": "이 모델",
     "facts.paper_model": "논문: {name}",
     "facts.classes": "클래스 {n}개",
+    "facts.stem": "- **CNN 스템 (stem)** (하이브리드): {stem} → 스트라이드 {stride} px에서 채널 {channels}개, 수용 영역 {rf} px; 파라미터 {total} M 중 {params} M",
     "facts.no_head": "없음 (백본)",
     "facts.list": ("- **패치 크기**: {ph}×{pw} px → 격자 {gh}×{gw} = **패치 {n}개**\n"
                    "- **접두 토큰**: {prefix} ({n_prefix}개)\n"
