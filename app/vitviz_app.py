@@ -46,6 +46,7 @@ PAGES = [
             url_path="position"),
     st.Page(HERE / "views" / "attention.py", title=t("nav.attention"), icon=":material/visibility:",
             url_path="attention"),
+    st.Page(HERE / "views" / "matrix.py", title=t("nav.matrix"), icon=":material/grid_on:", url_path="matrix"),
     st.Page(HERE / "views" / "distance.py", title=t("nav.distance"), icon=":material/straighten:",
             url_path="distance"),
     st.Page(HERE / "views" / "tokens.py", title=t("nav.tokens"), icon=":material/palette:", url_path="tokens"),

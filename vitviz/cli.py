@@ -19,8 +19,10 @@ from .errors import VitvizError
 CONVENTIONS = {
     "attention": "softmax(q k^T * scale) per block and head, rows sum to 1; token 0.. are prefix tokens "
                  "(see num_prefix_tokens), then patches in row-major order",
-    "rollout": "Abnar & Zuidema 2020: mean over heads, no discard, (A + I) rows renormalised, multiplied "
-               "from the first layer up; row of the class token (or mean over patch queries without one) "
+    "rollout": "Abnar & Zuidema 2020: heads fused by summary rollout.fusion (mean unless --fusion), in every row "
+               "the rollout.discard_ratio share of smallest entries set to 0 (prefix->prefix kept; 0 unless "
+               "--discard), (A + I) rows renormalised, multiplied from layer rollout.start_layer (0 unless "
+               "--start-layer) up; row of the class token (or mean over patch queries without one) "
                "over the patch columns, not renormalised",
     "mean_attention_distance": "sum_k a_qk * |c_q - c_k| over patch queries and keys, prefix tokens dropped, "
                                "rows not renormalised, averaged over queries (and images), pixels of the "
@@ -55,6 +57,7 @@ def safe_stem(path: Path) -> str:
     return stem[:80]
 
 
+DEFAULT_ROLLOUT = {"fusion": "mean", "discard_ratio": 0.0, "start_layer": 0}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
 
 
@@ -96,16 +99,46 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_image_size(text: Optional[str]):
+    """``--image-size`` text: ``"N"`` → N (square), ``"HxW"`` → (H, W) (``"224x320"``: 224 px high, 320 wide).
+
+    None keeps the model's size; anything else is a one-line :class:`VitvizError`.
+    """
+    if text is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", str(text))
+    if not match:
+        raise VitvizError(f"--image-size '{text}' is not N or HxW in px (e.g. 224 or 224x320)")
+    height = int(match.group(1))
+    return height if match.group(2) is None else (height, int(match.group(2)))
+
+
+def _rollout_options(model: object, args: argparse.Namespace) -> dict:
+    """``--fusion/--discard/--start-layer`` checked against the model before any image is read."""
+    depth = len(getattr(model, "blocks", ()))
+    if not 0.0 <= args.discard < 1.0:
+        raise VitvizError(f"--discard {args.discard:g} must be in [0, 1)")
+    if depth and not 0 <= args.start_layer < depth:
+        raise VitvizError(f"--start-layer {args.start_layer} is out of range 0–{depth - 1}")
+    return {"fusion": args.fusion, "discard_ratio": float(args.discard), "start_layer": int(args.start_layer)}
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .export import DISTANCE_HEADER, distance_rows, write_table_csv
     import numpy as np
 
     from .images import load_image
     from .models import load_model
-    from .pipeline import analyze_image
+    from .analysis import rollout_map
+    from .pipeline import analyze_image, default_query
+    from .preprocess import check_input_hw, input_hw
 
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
                         pretrained=not args.untrained, progress=say)
+    size = parse_image_size(args.image_size)
+    if loaded.spec.kind == "vit":  # a wrong size (not a multiple of the patch) fails before any image is read
+        check_input_hw(loaded.model, input_hw(loaded.data_config, size))
+    rollout = _rollout_options(loaded.model, args)
     images = expand_images(args.images)
     explain = _explain_target(loaded.model, args.explain, label_free=True)
     out = Path(args.out)
@@ -114,12 +147,14 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     distances = []
     for image_path in images:
         image = load_image(image_path)
-        result = analyze_image(loaded, image, args.image_size)
+        result = analyze_image(loaded, image, size)
         folder = out / _unique(safe_stem(image_path), taken)
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {
             "attention": result.attention.astype(np.float32),
-            "rollout": result.rollout.astype(np.float32),
+            "rollout": (result.rollout if rollout == DEFAULT_ROLLOUT else rollout_map(
+                result.attention, result.layout, query=default_query(result.layout), head_fusion=rollout["fusion"],
+                discard_ratio=rollout["discard_ratio"], start_layer=rollout["start_layer"])).astype(np.float32),
             "mean_attention_distance": result.mean_distance,
             "grid": np.array(result.layout.grid),
             "patch_size": np.array(result.layout.patch_size[0]),
@@ -154,6 +189,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "facts": result.facts.as_dict(),
             "top5": [{"label": p.label, "probability": p.probability, "index": p.index}
                      for p in result.predictions],
+            "rollout": {**rollout, "query": "cls" if result.layout.has_class_token else "mean of the patch queries"},
             "conventions": CONVENTIONS,
         }
         if result.token_pca is not None:
@@ -393,18 +429,31 @@ def build_parser() -> argparse.ArgumentParser:
     weights_arg(p)
     p.set_defaults(func=cmd_models)
 
-    def run_args(p: argparse.ArgumentParser, model_help: str) -> None:
-        """What every command that runs a model takes."""
+    def run_args(p: argparse.ArgumentParser, model_help: str, *, rectangles: bool = False) -> None:
+        """What every command that runs a model takes (``rectangles``: --image-size also takes HxW)."""
         p.add_argument("--model", required=True, help=model_help)
         weights_arg(p)
         p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-        p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
+        if rectangles:
+            p.add_argument("--image-size", default=None, metavar="N|HxW",
+                           help="input size in px: N (square) or HxW, e.g. 224x320 (sides multiples of the patch "
+                                "size; not square needs a model built with dynamic_img_size, as vitviz loads ViTs; "
+                                "default: the model's)")
+        else:
+            p.add_argument("--image-size", type=int, default=None, help="square input side in px (default: model's)")
         p.add_argument("--untrained", action="store_true", help="use random weights (labelled untrained)")
         p.add_argument("--out", required=True, help="output folder")
 
     p = sub.add_parser("analyze", parents=[common], help="write every analysis of some images to a folder")
     p.add_argument("images", nargs="+", help="image files or folders of images")
-    run_args(p, "model name (see 'models')")
+    run_args(p, "model name (see 'models')", rectangles=True)
+    p.add_argument("--fusion", choices=["mean", "max", "min"], default="mean",
+                   help="rollout written to analysis.npz: head fusion (default mean)")
+    p.add_argument("--discard", type=float, default=0.0, metavar="RATIO",
+                   help="rollout: share of the smallest entries of every row set to 0, in [0, 1) (default 0; "
+                        "prefix->prefix entries kept)")
+    p.add_argument("--start-layer", type=int, default=0, metavar="N",
+                   help="rollout: multiply from layer N (0-based) up (default 0)")
     p.add_argument("--explain", metavar="CLASS", default=None,
                    help="also write 'relevance' (gradient rollout, Chefer et al. 2021) for this class (index or "
                         "name); label-free for a model without a classifier head")

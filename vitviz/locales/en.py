@@ -389,6 +389,31 @@ TEXT: dict[str, str] = {
     "plot.pca_rgb": "top-3 principal components as RGB",
     "plot.sink": "sink",
     "plot.similarity": "similarity",
+    # ---- attention matrix page
+    "nav.matrix": "Attention matrix",
+    "matrix.page": "The full attention matrix",
+    "matrix.explanation": ("Every query token's attention over every key token in one layer and head: row q is query q's "
+                           "softmax attention (rows of one head sum to 1), column k what key k receives; tokens in "
+                           "timm's order, prefix tokens (cls, registers) first, then the patches row-major. Point at a "
+                           "cell: the query patch gets an orange frame on the image, the key patch a dashed magenta "
+                           "one, and the image shows the query's whole row. Bright vertical stripes are keys that "
+                           "every query attends to (the class token, registers, attention sinks); a bright diagonal "
+                           "band is local attention. Layer and head are the Attention page's."),
+    "matrix.log": "Log colour scale",
+    "matrix.log_help": "Attention spans several decades: the log scale shows the 5 decades below the maximum (smaller values take the darkest colour); linear runs from 0 to the maximum.",
+    "matrix.fig_title": "Attention matrix",
+    "matrix.fig_setting": "layer {layer}, {head}, {tokens} × {tokens} tokens",
+    "matrix.query": "query",
+    "matrix.key": "key",
+    "matrix.rows": "rows: query tokens ↓",
+    "matrix.columns": "columns: key tokens →",
+    "matrix.matrix_label": "Attention matrix, query tokens as rows and key tokens as columns. Arrow keys move the crosshair (Shift: 10 tokens); the readout below names the two tokens and the attention share.",
+    "matrix.image_label": "Network input with the patch grid and the query's attention; point at a patch to make it the query.",
+    "matrix.scale": "colour: attention share",
+    "matrix.scale_log": "log scale",
+    "matrix.scale_linear": "linear scale",
+    "matrix.hint": "Point at the matrix, or focus it with Tab and use the arrow keys (Shift: 10 tokens). Orange: the query's row and patch; magenta, dashed: the key's column and patch. Point at the image to choose the query patch.",
+    "matrix.alt": "A {tokens} × {tokens} matrix of attention shares, queries as rows and keys as columns. The key that receives the most attention on average is {top} ({top_share} per query); the prefix tokens receive {prefix_share} of each query's attention on average.",
     # ---- paper figures page (vitviz.paper)
     "paper.fig1_section": "Fig. 1 — Model overview",
     "paper.fig1_title": "Fig. 1 (model overview)",

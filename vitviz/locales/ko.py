@@ -384,6 +384,31 @@ TEXT: dict[str, str] = {
     "plot.pca_rgb": "상위 주성분 3개를 RGB로",
     "plot.sink": "싱크",
     "plot.similarity": "유사도",
+    # ---- attention matrix page
+    "nav.matrix": "어텐션 행렬",
+    "matrix.page": "어텐션 행렬 (attention matrix) 전체",
+    "matrix.explanation": ("한 층의 한 헤드에서 모든 쿼리 토큰이 모든 키 (key) 토큰에 주는 어텐션입니다. q행은 쿼리 q의 "
+                           "소프트맥스 (softmax) 어텐션이고 (한 헤드의 행은 합이 1), k열은 키 k가 받는 어텐션입니다. "
+                           "토큰은 timm의 순서로, 접두 토큰 (prefix token: cls, 레지스터)이 먼저, 그다음 패치가 행 "
+                           "우선 순서로 옵니다. 칸을 가리키면 이미지에서 쿼리 패치는 주황색 테두리, 키 패치는 자홍색 "
+                           "점선 테두리로 표시되고, 이미지에는 쿼리의 행 전체가 칠해집니다. 밝은 세로 줄무늬는 모든 "
+                           "쿼리가 주목하는 키 (클래스 토큰, 레지스터, 어텐션 싱크)이고, 밝은 대각선 띠는 국소 "
+                           "어텐션입니다. 층과 헤드는 어텐션 페이지와 같습니다."),
+    "matrix.log": "로그 색 척도",
+    "matrix.log_help": "어텐션 값은 여러 자릿수에 걸쳐 있습니다. 로그 척도 (log scale)는 최댓값 아래 5자릿수를 보여 주고 (더 작은 값은 가장 어두운 색), 선형 척도는 0부터 최댓값까지입니다.",
+    "matrix.fig_title": "어텐션 행렬",
+    "matrix.fig_setting": "{layer}층, {head}, 토큰 {tokens} × {tokens}개",
+    "matrix.query": "쿼리",
+    "matrix.key": "키",
+    "matrix.rows": "행: 쿼리 토큰 ↓",
+    "matrix.columns": "열: 키 토큰 →",
+    "matrix.matrix_label": "어텐션 행렬: 행은 쿼리 토큰, 열은 키 토큰입니다. 화살표 키로 십자선을 옮기고 (Shift: 10토큰), 아래 안내 문구가 두 토큰과 어텐션 비율을 알려 줍니다.",
+    "matrix.image_label": "패치 격자와 쿼리의 어텐션을 겹친 네트워크 입력 이미지입니다. 패치를 가리키면 그 패치가 쿼리가 됩니다.",
+    "matrix.scale": "색: 어텐션 비율",
+    "matrix.scale_log": "로그 척도",
+    "matrix.scale_linear": "선형 척도",
+    "matrix.hint": "행렬을 가리키거나, Tab으로 행렬에 초점을 옮긴 뒤 화살표 키를 쓰세요 (Shift: 10토큰). 주황색: 쿼리의 행과 패치, 자홍색 점선: 키의 열과 패치. 이미지를 가리키면 쿼리 패치를 고를 수 있습니다.",
+    "matrix.alt": "어텐션 비율의 {tokens} × {tokens} 행렬로, 행은 쿼리, 열은 키입니다. 평균적으로 가장 많은 어텐션을 받는 키는 {top}이며 (쿼리당 {top_share}), 접두 토큰은 각 쿼리 어텐션의 평균 {prefix_share}를 받습니다.",
     # ---- paper figures page (vitviz.paper)
     "paper.fig1_section": "그림 1 (Fig. 1) — 모델 개요",
     "paper.fig1_title": "그림 1 (Fig. 1, 모델 개요)",
