@@ -71,6 +71,10 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("mask", "vv_token_mask", _parse_bool, _format_bool, "tokens page: 1 = foreground mask"),
     Param("cls", "vv_class", int, help="explanations page: the ViT's class index to explain"),
     Param("cnncls", "vv_cnn_class", int, help="explanations page: the CNN's class index to explain"),
+    Param("model2", "vv_model2", help="compare page: the second model (a ViT or a CNN)"),
+    Param("untrained2", "vv_untrained2", _parse_bool, _format_bool, "compare page: 1 = random weights for model 2"),
+    Param("cmpmap", "vv_compare_map", help="compare page: rollout, or layer (one layer's class-token attention)"),
+    Param("layer2", "vv_layer2", int, help="compare page: model 2's attention layer (0-based)"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them
