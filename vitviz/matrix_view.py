@@ -232,16 +232,20 @@ _TEMPLATE = """<!doctype html>
   .vv-stack {{ position: relative; line-height: 0; }}
   .vv-stack canvas {{ position: absolute; left: 0; top: 0; width: 100%; height: 100%; }}
   #vv-matrix {{ image-rendering: pixelated; }}
-  #vv-matrix-over:focus-visible, #vv-image-over:focus-visible {{ outline: 3px solid {focus}; outline-offset: 2px; }}
+  #vv-matrix-over:focus-visible {{ outline: 2px dashed var(--fg); outline-offset: 3px; }}
+  #vv-matrix-over, #vv-image-over {{ cursor: crosshair; }}
   .vv-axis {{ color: var(--muted); font-size: 13px; margin: 2px 0; }}
-  .vv-bar {{ display: flex; align-items: center; gap: 6px; font-size: 13px; color: var(--muted); margin-top: 6px; }}
+  .vv-bar {{ display: flex; flex-wrap: wrap; align-items: center; gap: 2px 6px; font-size: 13px; color: var(--muted);
+    margin-top: 6px; }}
+  .vv-ramp {{ display: inline-flex; align-items: center; gap: 6px; white-space: nowrap; }}
   .vv-bar img {{ width: 160px; height: 10px; image-rendering: pixelated; }}
-  #vv-readout {{ font-variant-numeric: tabular-nums; font-weight: 600; min-height: 1.4em; margin: 8px 0 2px; }}
+  #vv-readout {{ font-variant-numeric: tabular-nums; font-weight: 600; min-height: 1.4em; margin: 0 0 4px; }}
   .vv-hint {{ color: var(--muted); font-size: 13px; margin: 2px 0; max-width: 880px; }}
   .vv-sr {{ position: absolute; width: 1px; height: 1px; overflow: hidden; clip-path: inset(50%); white-space: nowrap; }}
 </style></head>
 <body>
 <div class="vv-title">{title}</div>
+<p id="vv-readout" aria-live="polite"></p>
 <div class="vv-row" id="vv-root">
   <figure>
     <div class="vv-axis">{columns} · {rows}</div>
@@ -251,7 +255,8 @@ _TEMPLATE = """<!doctype html>
       <canvas id="vv-matrix-over" tabindex="0" role="application" aria-label="{matrix_label}"
               aria-describedby="vv-readout"></canvas>
     </div>
-    <div class="vv-bar"><span>{scale_text}</span><span>{lo}</span><img alt="" src="data:image/png;base64,{bar}"><span>{hi}</span></div>
+    <div class="vv-bar"><span>{scale_text}</span><span class="vv-ramp"><span>{lo}</span><img alt=""
+      src="data:image/png;base64,{bar}"><span>{hi}</span></span></div>
   </figure>
   <figure>
     <div class="vv-stack" id="vv-image-box">
@@ -260,7 +265,6 @@ _TEMPLATE = """<!doctype html>
     </div>
   </figure>
 </div>
-<p id="vv-readout" aria-live="polite"></p>
 <p class="vv-hint">{hint}</p>
 <p class="vv-sr">{alt}</p>
 <img id="vv-photo" alt="" hidden src="{photo}">
@@ -269,7 +273,7 @@ const VV = {config};
 {script}
 </script>
 </body></html>
-""".replace("{focus}", HIGHLIGHT)
+"""
 
 # The view's behaviour. Coordinates: the matrix box is S css px square, cell (q, k) spans
 # [k·S/T, (k+1)·S/T) × [q·S/T, …); the image box is W·f × H·f css px, patch (r, c) spans
@@ -328,9 +332,10 @@ _SCRIPT = r"""
     c.imageSmoothingEnabled = true;
     c.drawImage(photo, 0, 0, img.width, img.height);
   }
-  function frame(c, x, y, w, h, colour, dashed) {
+  function frame(c, x, y, w, h, colour, dashed) {  // dashed: 0 solid, 1 long dashes, 2 short (small patches)
     c.setLineDash([]); c.lineWidth = 4; c.strokeStyle = 'rgba(0,0,0,0.75)'; c.strokeRect(x, y, w, h);
-    c.lineWidth = 2.5; c.strokeStyle = colour; c.setLineDash(dashed ? [5, 3] : []); c.strokeRect(x, y, w, h);
+    c.lineWidth = 2.5; c.strokeStyle = colour; c.setLineDash(dashed === 2 ? [3, 2] : dashed ? [5, 3] : []);
+    c.strokeRect(x, y, w, h);
     c.setLineDash([]);
   }
   function draw() {
@@ -339,8 +344,8 @@ _SCRIPT = r"""
     c.fillStyle = 'rgba(255,255,255,0.18)';
     c.fillRect(0, q * cell, over.width, cell); c.fillRect(k * cell, 0, cell, over.height);
     const band = Math.max(cell, 3 * r);
-    frame(c, 0.5, q * cell + cell / 2 - band / 2, over.width - 1, band, VV.query, false);
-    frame(c, k * cell + cell / 2 - band / 2, 0.5, band, over.height - 1, VV.key, true);
+    frame(c, 0.5, q * cell + cell / 2 - band / 2, over.width - 1, band, VV.query, 0);
+    frame(c, k * cell + cell / 2 - band / 2, 0.5, band, over.height - 1, VV.key, 1);
     const ic = imgOver.getContext('2d'), pw = VV.pw * f * r, ph = VV.ph * f * r;
     ic.clearRect(0, 0, imgOver.width, imgOver.height);
     ic.globalAlpha = 0.55;
@@ -353,26 +358,32 @@ _SCRIPT = r"""
     for (let x = 0; x <= VV.gw; x++) { ic.moveTo(x * pw, 0); ic.lineTo(x * pw, imgOver.height); }
     for (let y = 0; y <= VV.gh; y++) { ic.moveTo(0, y * ph); ic.lineTo(imgOver.width, y * ph); }
     ic.stroke();
-    if (q >= P) { const j = q - P; frame(ic, (j % VV.gw) * pw, Math.floor(j / VV.gw) * ph, pw, ph, VV.query, false); }
-    if (k >= P) { const j = k - P; frame(ic, (j % VV.gw) * pw + 2, Math.floor(j / VV.gw) * ph + 2, pw - 4, ph - 4, VV.key, true); }
+    if (q >= P) { const j = q - P; frame(ic, (j % VV.gw) * pw, Math.floor(j / VV.gw) * ph, pw, ph, VV.query, 0); }
+    if (k >= P) {
+      const j = k - P, d = Math.min(2 * r, pw / 5);
+      frame(ic, (j % VV.gw) * pw + d, Math.floor(j / VV.gw) * ph + d, pw - 2 * d, ph - 2 * d, VV.key, pw < 14 * r ? 2 : 1);
+    }
     readout.textContent = L.query + ' ' + name(q) + ' \u2192 ' + L.key + ' ' + name(k) + ': ' + fmt(value(q, k));
     document.body.dataset.query = q; document.body.dataset.key = k;
   }
   let pending = false;
   function schedule() { if (!pending) { pending = true; requestAnimationFrame(() => { pending = false; draw(); }); } }
-  over.addEventListener('pointermove', (ev) => {
+  // pointermove: mouse and pen; pointerdown as well, so a tap on a touch screen picks a cell (a swipe still scrolls)
+  const onMatrix = (ev) => {
     const b = over.getBoundingClientRect();
     const nk = Math.min(T - 1, Math.max(0, Math.floor((ev.clientX - b.left) / b.width * T)));
     const nq = Math.min(T - 1, Math.max(0, Math.floor((ev.clientY - b.top) / b.height * T)));
     if (nq !== q || nk !== k) { q = nq; k = nk; schedule(); }
-  });
-  imgOver.addEventListener('pointermove', (ev) => {
+  };
+  over.addEventListener('pointermove', onMatrix); over.addEventListener('pointerdown', onMatrix);
+  const onImage = (ev) => {
     const b = imgOver.getBoundingClientRect();
     const c = Math.min(VV.gw - 1, Math.max(0, Math.floor((ev.clientX - b.left) / b.width * VV.gw)));
     const rr = Math.min(VV.gh - 1, Math.max(0, Math.floor((ev.clientY - b.top) / b.height * VV.gh)));
     const nq = P + rr * VV.gw + c;
     if (nq !== q) { q = nq; schedule(); }
-  });
+  };
+  imgOver.addEventListener('pointermove', onImage); imgOver.addEventListener('pointerdown', onImage);
   over.addEventListener('keydown', (ev) => {
     const step = ev.shiftKey ? 10 : 1;
     const moves = { ArrowLeft: [0, -step], ArrowRight: [0, step], ArrowUp: [-step, 0], ArrowDown: [step, 0],
