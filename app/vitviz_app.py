@@ -52,6 +52,8 @@ PAGES = [
     st.Page(HERE / "views" / "tokens.py", title=t("nav.tokens"), icon=":material/palette:", url_path="tokens"),
     st.Page(HERE / "views" / "explain.py", title=t("nav.explain"), icon=":material/psychology_alt:",
             url_path="explain"),
+    st.Page(HERE / "views" / "compare.py", title=t("nav.compare"), icon=":material/difference:",
+            url_path="compare"),
     st.Page(HERE / "views" / "cnn.py", title=t("nav.cnn"), icon=":material/compare:", url_path="cnn"),
     st.Page(HERE / "views" / "paper.py", title=t("nav.paper"), icon=":material/article:", url_path="paper"),
     st.Page(HERE / "views" / "facts.py", title=t("nav.facts"), icon=":material/table_chart:", url_path="facts"),

@@ -389,6 +389,53 @@ TEXT: dict[str, str] = {
     "plot.pca_rgb": "top-3 principal components as RGB",
     "plot.sink": "sink",
     "plot.similarity": "similarity",
+    # ---- compare page
+    "nav.compare": "Compare models",
+    "compare.page": "Compare: the same image through two models",
+    "compare.explanation": ("The sidebar's ViT next to a second model — another ViT or a CNN — on the same image, each "
+                            "with its own preprocessing and input size. A ViT shows its attention rollout or one "
+                            "layer's class-token attention (heads averaged); a CNN shows the Grad-CAM of its top-1 "
+                            "class on its last stage. Below: mean attention distance vs depth overlaid, each ViT with "
+                            "the reference lines of its own grid (against a CNN: its receptive-field radius on "
+                            "relative depth), and the Table-1 facts side by side."),
+    "compare.model2": "Second model",
+    "compare.model2_help": "Any registered ViT or CNN; the first model is the sidebar's.",
+    "compare.untrained2": "Use untrained (random) weights for the second model",
+    "compare.unavailable": ("Pretrained weights for {model} are unavailable offline. Pick another model or tick *Use "
+                            "untrained (random) weights for the second model*."),
+    "compare.map": "Map",
+    "compare.map_rollout": "Attention rollout",
+    "compare.map_layer": "One layer",
+    "compare.layer_of": "Layer of {model}",
+    "compare.cls_attention": "Class-token attention, layer {layer}",
+    "compare.patch_attention": "Mean patch query's attention, layer {layer}",
+    "compare.top1": "top-1: {name} ({p})",
+    "compare.cam_alt": "Grad-CAM of the CNN's top-1 class {name} on its last stage over the {h}×{w} px input; mean {mean}.",
+    "compare.maps_caption": ("Each map is drawn over its own model's input (crop and size differ between models). "
+                             "Rollout and attention are per patch of the ViT's grid; Grad-CAM is the last stage's "
+                             "coarse grid upsampled to the input. A CNN has no attention, so the CNN column shows "
+                             "Grad-CAM whichever map is chosen."),
+    "compare.depth": "Attention distance vs depth",
+    "compare.inputs_px": "input {h}×{w} px and {h2}×{w2} px",
+    "compare.distance_summary": ("{model}: first block's heads attend {first} px away on average, last block's {last} "
+                                 "px (uniform attention on its grid: {uniform} px)."),
+    "compare.facts": "Table-1 facts side by side",
+    "compare.col_fact": "fact",
+    "compare.fact_weights": "weights",
+    "compare.weights_trained": "pretrained",
+    "compare.weights_untrained": "untrained (random)",
+    "compare.fact_kind": "kind",
+    "compare.kind_hybrid": "hybrid ViT (CNN stem)",
+    "compare.fact_patch": "patch size",
+    "compare.fact_input": "input size",
+    "compare.fact_tokens": "tokens",
+    "compare.tokens": "{tokens} = {n} patches + {prefix} prefix",
+    "compare.fact_stages": "stages",
+    "compare.fact_rf": "receptive field (theoretical)",
+    "compare.rf_global": "the whole input from the first block",
+    "compare.rf_px": "{px} px at the last stage",
+    "compare.conv_layers": "{n} conv/pool layers",
+    "compare.fact_top1": "top-1 prediction",
     # ---- attention matrix page
     "nav.matrix": "Attention matrix",
     "matrix.page": "The full attention matrix",

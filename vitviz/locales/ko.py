@@ -384,6 +384,52 @@ TEXT: dict[str, str] = {
     "plot.pca_rgb": "상위 주성분 3개를 RGB로",
     "plot.sink": "싱크",
     "plot.similarity": "유사도",
+    # ---- compare page
+    "nav.compare": "모델 비교",
+    "compare.page": "비교: 같은 이미지를 두 모델로",
+    "compare.explanation": ("사이드바의 ViT와 두 번째 모델 (다른 ViT 또는 CNN)을 같은 이미지에서 나란히 봅니다. 각 모델은 "
+                            "자기 전처리와 입력 크기를 씁니다. ViT는 어텐션 롤아웃 (attention rollout) 또는 한 층의 "
+                            "클래스 토큰 어텐션 (헤드 평균)을, CNN은 마지막 단계 (stage)에서 상위 1위 클래스의 Grad-CAM "
+                            "(클래스 활성화 맵)을 보여 줍니다. 아래에는 깊이에 따른 평균 어텐션 거리 (mean attention "
+                            "distance)를 겹쳐 그리고 ViT마다 자기 격자의 기준선을 긋습니다 (CNN과 비교할 때는 상대 깊이에 "
+                            "따른 수용 영역 (receptive field) 반경). 표 1의 정보도 나란히 놓습니다."),
+    "compare.model2": "두 번째 모델",
+    "compare.model2_help": "등록된 모든 ViT 또는 CNN; 첫 번째 모델은 사이드바에서 고른 모델입니다.",
+    "compare.untrained2": "두 번째 모델에 학습되지 않은 (무작위) 가중치 사용",
+    "compare.unavailable": ("{model}의 사전 학습 가중치는 오프라인에서 쓸 수 없습니다. 다른 모델을 고르거나 *두 번째 "
+                            "모델에 학습되지 않은 (무작위) 가중치 사용*을 선택하세요."),
+    "compare.map": "맵",
+    "compare.map_rollout": "어텐션 롤아웃",
+    "compare.map_layer": "한 층",
+    "compare.layer_of": "{model}의 층",
+    "compare.cls_attention": "클래스 토큰 어텐션, {layer}층",
+    "compare.patch_attention": "패치 쿼리 평균의 어텐션, {layer}층",
+    "compare.top1": "상위 1위: {name} ({p})",
+    "compare.cam_alt": "CNN의 상위 1위 클래스 {name}에 대한 마지막 단계의 Grad-CAM을 {h}×{w} px 입력 위에; 평균 {mean}.",
+    "compare.maps_caption": ("각 맵은 그 모델 자신의 입력 위에 그립니다 (자르기와 크기가 모델마다 다릅니다). 롤아웃과 "
+                             "어텐션은 ViT 격자의 패치마다, Grad-CAM은 마지막 단계의 거친 격자를 입력 크기로 늘린 "
+                             "것입니다. CNN에는 어텐션이 없으므로 어떤 맵을 고르든 CNN 열에는 Grad-CAM이 나옵니다."),
+    "compare.depth": "깊이에 따른 어텐션 거리",
+    "compare.inputs_px": "입력 {h}×{w} px와 {h2}×{w2} px",
+    "compare.distance_summary": ("{model}: 첫 블록의 헤드는 평균 {first} px, 마지막 블록은 {last} px 떨어진 곳에 "
+                                 "어텐션합니다 (그 격자에서 균일한 어텐션: {uniform} px)."),
+    "compare.facts": "표 1 정보 나란히",
+    "compare.col_fact": "항목",
+    "compare.fact_weights": "가중치",
+    "compare.weights_trained": "사전 학습",
+    "compare.weights_untrained": "학습되지 않음 (무작위)",
+    "compare.fact_kind": "종류",
+    "compare.kind_hybrid": "하이브리드 ViT (CNN 스템)",
+    "compare.fact_patch": "패치 크기",
+    "compare.fact_input": "입력 크기",
+    "compare.fact_tokens": "토큰 수",
+    "compare.tokens": "{tokens} = 패치 {n}개 + 접두 토큰 {prefix}개",
+    "compare.fact_stages": "단계 수",
+    "compare.fact_rf": "수용 영역 (이론값)",
+    "compare.rf_global": "첫 블록부터 입력 전체",
+    "compare.rf_px": "마지막 단계에서 {px} px",
+    "compare.conv_layers": "합성곱/풀링 층 {n}개",
+    "compare.fact_top1": "상위 1위 예측",
     # ---- attention matrix page
     "nav.matrix": "어텐션 행렬",
     "matrix.page": "어텐션 행렬 (attention matrix) 전체",
