@@ -119,7 +119,8 @@ def analysis(sel: Selection):
     def compute():
         image = load_image(sel.image_bytes)
         with FORWARD_LOCK, oom_fallback():
-            return frozen_compact(analyze_image(loaded, image, sel.size))
+            # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
+            return frozen_compact(analyze_image(loaded, image, sel.size, with_token_pca=False))
 
     return analysis_cache().get_or_compute(analysis_id(sel), compute, analysis_nbytes)
 
@@ -145,6 +146,14 @@ def head_maps(analysis_id: str, layer: int, query, _result) -> np.ndarray:
     out = np.stack([attention_map(_result.attention, _result.layout, layer, h, query) for h in range(heads)])
     out.setflags(write=False)
     return out
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def token_pca(analysis_id: str, layer: int, _result):
+    """The PCA of one layer's patch tokens of one analysis (fitted in float32 from the cached float16 tokens)."""
+    from vitviz.analysis.tokens import token_pca as fit
+
+    return fit(np.asarray(_result.patch_tokens[layer], dtype=np.float32))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

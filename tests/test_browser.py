@@ -26,8 +26,8 @@ TABLE = '[data-testid="stDataFrame"]'
 ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # name (screenshot file), URL path, the element that shows the page has rendered
 PAGES = [("walkthrough", "", PLOT), ("filters", "filters", PLOT), ("position", "position", PLOT),
-         ("attention", "attention", PLOT), ("distance", "distance", PLOT), ("tokens", "tokens", PLOT),
-         ("explain", "explain", PLOT), ("cnn", "cnn", PLOT),
+         ("attention", "attention", PLOT), ("matrix", "matrix", "iframe"), ("distance", "distance", PLOT),
+         ("tokens", "tokens", PLOT), ("explain", "explain", PLOT), ("compare", "compare", PLOT), ("cnn", "cnn", PLOT),
          ("paper", "paper", PLOT), ("facts", "facts", TABLE)]
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"  # random init needs no weights: offline and fast
 UNTRAINED = f"?sample=cat&model={TINY}&untrained=1"
@@ -276,8 +276,9 @@ def test_every_page_renders_with_screenshots(server, fresh):
 
 
 NAV = {"walkthrough": "Walk-through", "filters": "Embedding filters", "position": "Position embeddings",
-       "attention": "Attention", "distance": "Attention distance", "tokens": "What the tokens know",
-       "explain": "Explanations", "cnn": "CNN vs ViT", "paper": "Paper figures",
+       "attention": "Attention", "matrix": "Attention matrix", "distance": "Attention distance",
+       "tokens": "What the tokens know", "explain": "Explanations", "compare": "Compare models", "cnn": "CNN vs ViT",
+       "paper": "Paper figures",
        "facts": "Model facts"}
 
 

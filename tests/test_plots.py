@@ -341,3 +341,35 @@ def test_heads_mosaic_is_one_image_with_each_head_blended_in_its_panel():
     assert [a.text for a in fig.layout.annotations] == ["head 0", "head 1", "head 2", "head 3"]
     assert sum(1 for sh in fig.layout.shapes if sh.name == "sink (1, 1)") == 4  # marked in every panel
     assert fig.layout.yaxis.scaleanchor == "x"
+
+
+def _luminance(hex_colour: str) -> float:
+    channels = [int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast(a: str, b: str = "#ffffff") -> float:
+    """WCAG 2.1 contrast ratio (1–21)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_reference_lines_meet_wcag_aa_on_white():
+    assert contrast("#000000") == pytest.approx(21.0) and contrast("#767676") == pytest.approx(4.54, abs=0.01)
+    assert contrast(plots.REFERENCE) >= 4.5  # text labels in the line's colour too
+    fig = plots.distance_figure({"m": np.ones((2, 3))}, {"uniform": 1.0, "3×3 window": 0.5})
+    assert {s.line.color for s in fig.layout.shapes} == {plots.REFERENCE}
+    assert all(contrast(c) >= 3.0 for c in (plots.MARK, plots.REFERENCE))  # marked patches and guide lines
+
+
+def test_dashboard_caption_and_accent_colours_meet_wcag_aa():
+    import re
+    import tomllib
+
+    from conftest import REPO
+
+    css = (REPO / "app" / "widgets.py").read_text()
+    caption = re.search(r'stCaptionContainer"\] p \{ color: (#[0-9a-fA-F]{6})', css).group(1)
+    theme = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())["theme"]
+    assert theme["base"] == "light" and contrast(caption) >= 4.5 and contrast(theme["primaryColor"]) >= 4.5

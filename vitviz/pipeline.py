@@ -138,16 +138,22 @@ def default_query(layout: TokenLayout):
     return 0 if layout.has_class_token else "mean"
 
 
-def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 5) -> ImageAnalysis:
-    """Run every per-image analysis of one image (and fetch the cached static ones)."""
+def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 5,
+                  with_token_pca: bool = True) -> ImageAnalysis:
+    """Run every per-image analysis of one image (and fetch the cached static ones).
+
+    ``with_token_pca=False`` leaves ``token_pca`` None (the 12–32 per-layer PCAs cost about as much
+    as the forward on a CPU); a caller that shows one layer at a time fits it from ``patch_tokens``.
+    """
     if loaded.spec.kind != "vit":
         raise VitvizError(f"'{loaded.name}' is a CNN; attention analyses need a ViT")
     hw = input_hw(loaded.data_config, size)
     check_input_hw(loaded.model, hw)
-    return analyze_prepared(loaded, prepare_image(image, loaded.data_config, hw), k=k)
+    return analyze_prepared(loaded, prepare_image(image, loaded.data_config, hw), k=k, with_token_pca=with_token_pca)
 
 
-def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5) -> ImageAnalysis:
+def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5,
+                     with_token_pca: bool = True) -> ImageAnalysis:
     """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     model = loaded.model
@@ -182,7 +188,7 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
         static=static_analysis(loaded.model, layout.grid),
         token_norms=torch.stack(norms).cpu().numpy(),
         patch_tokens=tokens,
-        token_pca=tuple(token_pca(layer) for layer in tokens),
+        token_pca=tuple(token_pca(layer) for layer in tokens) if with_token_pca else None,
     )
 
 

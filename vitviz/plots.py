@@ -35,6 +35,9 @@ HIGHLIGHT = "#ff7f0e"
 #: Outline of marked patches (e.g. attention sinks): Tol's vibrant magenta, dashed, unlike the
 #: solid orange query frame.
 MARK = "#EE3377"
+#: Reference and baseline lines (uniform attention, a 3×3 window, random order): 5.7:1 on white,
+#: above WCAG AA's 3:1 for graphics and 4.5:1 for the text labels drawn in it.
+REFERENCE = "#666666"
 FONT_SIZE = 14
 TITLE_SIZE = 18
 _TITLE_CHARS = 70  # longer titles wrap at their " · " separators
@@ -667,7 +670,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     for value, model, name, _ in texts:
         n = labels.index(model) if model in labels else list(refs).index(model)
         fig.add_shape(type="line", xref="paper", x0=0, x1=1, y0=value, y1=value, name=f"{model}: {name}" if model else name,
-                      line=dict(dash=MODEL_DASHES[n % len(MODEL_DASHES)], width=1.5, color="#777777"), layer="below")
+                      line=dict(dash=MODEL_DASHES[n % len(MODEL_DASHES)], width=1.5, color=REFERENCE), layer="below")
     # Labels in the right margin at their line's height, nudged apart (in px) so none overlap.
     last = -1e9
     for value, _, _, text in sorted(texts, key=lambda ref: ref[0]):
@@ -970,7 +973,7 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
                                          legendgroup="random", hoverinfo="skip"), row=1, col=col)
             fig.add_trace(go.Scatter(
                 x=x, y=mean, mode="lines+markers", name=name, legendgroup="random", showlegend=col == 1,
-                line=dict(color="#888888", width=2, dash="dash"), marker=dict(color="#888888", symbol="x", size=8),
+                line=dict(color=REFERENCE, width=2, dash="dash"), marker=dict(color=REFERENCE, symbol="x", size=8),
                 hovertemplate=f"random<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
                 row=1, col=col)
     for col, kind in enumerate(("deletion", "insertion"), start=1):

@@ -42,7 +42,7 @@ def sample_tokens(sel, layer: int):
 def tokens_view(sel) -> None:
     result = compute.analysis(sel)
     layout = result.layout
-    if result.patch_tokens is None or result.token_pca is None:
+    if result.patch_tokens is None:
         st.warning(t("tokens.none"))
         return
     layers = result.patch_tokens.shape[0]
@@ -69,7 +69,7 @@ def tokens_view(sel) -> None:
         joint = joint_fit(compute.analysis_id(sel) + "|samples", layer, tuple(sets))
         pca = joint[here] if here is not None else joint[0].fit.transform(tokens)
     else:
-        pca = result.token_pca[layer]
+        pca = compute.token_pca(compute.analysis_id(sel), layer, result)
     evr = pca.explained_variance_ratio
     left, right = st.columns([3, 2])
     with left:

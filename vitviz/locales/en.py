@@ -391,7 +391,7 @@ TEXT: dict[str, str] = {
     "plot.similarity": "similarity",
     # ---- compare page
     "nav.compare": "Compare models",
-    "compare.page": "Compare: the same image through two models",
+    "compare.page": "Compare models: the same image through two",
     "compare.explanation": ("The sidebar's ViT next to a second model — another ViT or a CNN — on the same image, each "
                             "with its own preprocessing and input size. A ViT shows its attention rollout or one "
                             "layer's class-token attention (heads averaged); a CNN shows the Grad-CAM of its top-1 "
@@ -438,7 +438,7 @@ TEXT: dict[str, str] = {
     "compare.fact_top1": "top-1 prediction",
     # ---- attention matrix page
     "nav.matrix": "Attention matrix",
-    "matrix.page": "The full attention matrix",
+    "matrix.page": "Attention matrix: every query against every key",
     "matrix.explanation": ("Every query token's attention over every key token in one layer and head: row q is query q's "
                            "softmax attention (rows of one head sum to 1), column k what key k receives; tokens in "
                            "timm's order, prefix tokens (cls, registers) first, then the patches row-major. Point at a "

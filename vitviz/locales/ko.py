@@ -386,7 +386,7 @@ TEXT: dict[str, str] = {
     "plot.similarity": "유사도",
     # ---- compare page
     "nav.compare": "모델 비교",
-    "compare.page": "비교: 같은 이미지를 두 모델로",
+    "compare.page": "모델 비교: 같은 이미지를 두 모델로",
     "compare.explanation": ("사이드바의 ViT와 두 번째 모델 (다른 ViT 또는 CNN)을 같은 이미지에서 나란히 봅니다. 각 모델은 "
                             "자기 전처리와 입력 크기를 씁니다. ViT는 어텐션 롤아웃 (attention rollout) 또는 한 층의 "
                             "클래스 토큰 어텐션 (헤드 평균)을, CNN은 마지막 단계 (stage)에서 상위 1위 클래스의 Grad-CAM "
@@ -432,7 +432,7 @@ TEXT: dict[str, str] = {
     "compare.fact_top1": "상위 1위 예측",
     # ---- attention matrix page
     "nav.matrix": "어텐션 행렬",
-    "matrix.page": "어텐션 행렬 (attention matrix) 전체",
+    "matrix.page": "어텐션 행렬 (attention matrix): 모든 쿼리와 모든 키",
     "matrix.explanation": ("한 층의 한 헤드에서 모든 쿼리 토큰이 모든 키 (key) 토큰에 주는 어텐션입니다. q행은 쿼리 q의 "
                            "소프트맥스 (softmax) 어텐션이고 (한 헤드의 행은 합이 1), k열은 키 k가 받는 어텐션입니다. "
                            "토큰은 timm의 순서로, 접두 토큰 (prefix token: cls, 레지스터)이 먼저, 그다음 패치가 행 "
