@@ -15,7 +15,7 @@ import compute
 from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
-from vitviz.export import file_stem, npz_bytes
+from vitviz.export import file_stem, matrix_csv, npz_bytes
 from vitviz.i18n import t
 
 LOG = logging.getLogger("vitviz.app")
@@ -149,8 +149,15 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
         extra["width"] = "content"
     event = st.plotly_chart(fig, key=key, config=config, on_select="rerun" if on_select else "ignore",
                             selection_mode="points", **extra)
+    data_row(key, stem, alt_text(fig, alt, npz is not None or csv is not None), npz=npz, csv=csv)
+    return event
+
+
+def data_row(key: str, stem: str, alt: str, *, npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
+             csv: Optional[Callable[[], str]] = None) -> None:
+    """Under a figure: its text alternative (for screen readers only) and its NPZ / CSV downloads (built lazily)."""
     row = st.container(horizontal=True, gap="small")
-    row.html(f'<p class="vv-alt">{html.escape(alt_text(fig, alt, npz is not None or csv is not None))}</p>')
+    row.html(f'<p class="vv-alt">{html.escape(alt)}</p>')
     if npz is not None:
         row.download_button("NPZ", icon=":material/download:", help=t("ui.npz_help"),
                             data=lambda: npz_bytes(npz()), file_name=f"{stem}.npz",
@@ -159,7 +166,51 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
         row.download_button("CSV", icon=":material/download:", help=t("ui.csv_help"),
                             data=lambda: csv().encode(), file_name=f"{stem}.csv", mime="text/csv",
                             key=f"{key}-csv", on_click="ignore")
-    return event
+
+
+def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,
+                          two_line: bool = False) -> None:
+    """The ViT's attention distance per head next to the CNN's receptive-field radius on relative depth
+    (:func:`vitviz.plots.depth_comparison_figure`), its downloads and its one-line summary."""
+    fig_title = t("cnn.versus_title", vit=vit_name, cnn=cnn_name)
+    fig = plots.depth_comparison_figure(comp, vit_name, cnn_name,
+                                        title=fig_title.replace(" · ", "<br>", 1) if two_line else fig_title)
+    first = comp.vit_heads[0]
+    summary = t("cnn.versus_summary", lo=f"{first.min():.0f}", hi=f"{first.max():.0f}",
+                radius=f"{comp.cnn_theoretical_radius[0]:.0f}")
+    show_figure(fig, key, sel, alt=summary,
+                npz=lambda: {"vit_depth": comp.vit_depth, "vit_heads": comp.vit_heads,
+                             "cnn_layer_depth": comp.cnn_layer_depth, "cnn_layer_radius": comp.cnn_layer_radius,
+                             "cnn_stage_depth": comp.cnn_stage_depth, "cnn_effective_radius": comp.cnn_effective_radius},
+                csv=lambda: matrix_csv(np.stack([comp.cnn_layer_depth, comp.cnn_layer_radius], 1),
+                                       ["relative_depth", "theoretical_rf_radius_px"], "layer"))
+    st.caption(summary)
+
+
+HEAD_MEAN = "mean"
+
+
+def head_text(head) -> str:
+    """"mean of heads" or "head h", in the current language."""
+    return t("attention.head_mean") if head in (None, HEAD_MEAN) else t("attention.head_n", n=head)
+
+
+def layer_and_head(layer_column, head_column, layers: int, heads: int) -> tuple[int, Optional[int]]:
+    """The Attention page's layer slider and head picker (also the matrix page's: same keys, same URL names).
+
+    Returns the layer and the head (None: the mean of heads).
+    """
+    import params
+
+    params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
+    layer = layer_column.slider(t("attention.layer"), 0, layers - 1, key="vv_layer", persist_state="session")
+    options = [HEAD_MEAN] + [str(h) for h in range(heads)]
+    params.prepare("head", HEAD_MEAN, lambda v: v in options)
+    choice = head_column.selectbox(t("attention.head"), options, key="vv_head", persist_state="session",
+                                   format_func=head_text)
+    params.publish("layer", layer, layers - 1)
+    params.publish("head", choice, HEAD_MEAN)
+    return layer, None if choice == HEAD_MEAN else int(choice)
 
 
 def alt_text(fig, alt: str = "", has_data: bool = False) -> str:

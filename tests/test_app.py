@@ -2,42 +2,23 @@
 
 Assertions read the data inside the produced plotly figures and compare it with vitviz computed
 directly, so a page that shows the wrong layer, head or image fails. The app caches attention as
-float16 (display maps), so maps computed from it agree with float32 to ~1e-3 relative.
+float16 (display maps), so maps computed from it agree with float32 to ~1e-3 relative
+(helpers in tests/apptest.py).
 """
-import base64
-import io
-import json
 import logging
 import re
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from conftest import REPO, SAMPLES
+from apptest import CNN, F16, REAL, TINY, arr, figures, heatmap, new_app, open_page, title_of
+from conftest import SAMPLES
 from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
 from vitviz.images import load_image
 from vitviz.models import load_model
 from vitviz.pipeline import analyze_image, dataset_mean_distance
 
-APP = str(REPO / "app" / "vitviz_app.py")
-REAL = "vit_small_patch14_dinov2.imgfocus"
-TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
-CNN = "mobilenetv2_100.tv_in1k_int8"
 PAGES = ["walkthrough", "filters", "position", "attention", "matrix", "distance", "tokens", "explain", "compare", "cnn",
          "paper", "facts"]
-F16 = dict(rtol=2e-3, atol=3e-5)  # maps computed from the cache's float16 attention (subnormal below 6e-5)
-
-
-def new_app(weights_dir, monkeypatch, **query):
-    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in {"sample": "cat", **query}.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
 
 
 @pytest.fixture()
@@ -49,34 +30,6 @@ def app(weights_dir, monkeypatch):
 def expected(weights_dir):
     loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
     return analyze_image(loaded, load_image(SAMPLES / "cat.jpg"))
-
-
-def figures(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def arr(value):
-    """Plotly ≥ 6 sends numeric arrays as base64 typed arrays ({"dtype", "bdata", "shape"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return out.reshape([int(n) for n in str(shape).split(",")]) if shape else out
-    return np.array(value, dtype=float)
-
-
-def heatmap(fig):
-    return arr(next(t for t in fig["data"] if t["type"] == "heatmap")["z"])
-
-
-def title_of(fig) -> str:
-    return (fig["layout"].get("title") or {}).get("text") or ""
-
-
-def open_page(at, name):
-    at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def test_walkthrough_steps_forward_and_back(app, expected):

@@ -4,65 +4,16 @@ Every map and series on the page is compared with vitviz computed directly (the 
 float16, so maps computed from it agree with float32 to ~1e-3 relative). An untrained model 2 has random
 weights drawn when it is loaded, so its expected values come from the app's own cached model object.
 """
-import base64
-import json
 import sys
 
 import numpy as np
 import pytest
-from streamlit.testing.v1 import AppTest
-
-from conftest import REPO, SAMPLES
+from apptest import CNN, F16, REAL, TINY, arr, figures, heatmap, new_app, open_page, title_of
+from conftest import SAMPLES
 from vitviz.analysis import attention_map, reference_distances
 from vitviz.images import load_image
 from vitviz.models import load_model
 from vitviz.pipeline import analyze_cnn, analyze_image
-
-APP = str(REPO / "app" / "vitviz_app.py")
-REAL = "vit_small_patch14_dinov2.imgfocus"
-TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
-CNN = "mobilenetv2_100.tv_in1k_int8"
-F16 = dict(rtol=2e-3, atol=3e-5)  # maps computed from the cache's float16 attention (subnormal below 6e-5)
-
-
-def new_app(weights_dir, monkeypatch, **query):
-    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in {"sample": "cat", **query}.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def figures(at):
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
-
-
-def arr(value):
-    """Plotly ≥ 6 sends numeric arrays as base64 typed arrays ({"dtype", "bdata", "shape"})."""
-    if isinstance(value, dict) and "bdata" in value:
-        out = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
-        shape = value.get("shape")
-        return out.reshape([int(n) for n in str(shape).split(",")]) if shape else out
-    return np.array(value, dtype=float)
-
-
-def heatmap(fig):
-    return arr(next(t for t in fig["data"] if t["type"] == "heatmap")["z"])
-
-
-def title_of(fig) -> str:
-    return (fig["layout"].get("title") or {}).get("text") or ""
-
-
-def open_page(at, name):
-    at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
-
 
 @pytest.fixture(scope="module")
 def expected(weights_dir):

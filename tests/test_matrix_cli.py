@@ -11,9 +11,8 @@ import re
 import numpy as np
 import pytest
 from PIL import Image
-from streamlit.testing.v1 import AppTest
-
-from conftest import REPO, SAMPLES
+from apptest import REAL, TINY, new_app, open_page
+from conftest import SAMPLES
 from vitviz.analysis import rollout_map
 from vitviz.cli import main
 from vitviz.images import load_image
@@ -23,9 +22,6 @@ from vitviz.models import load_model
 from vitviz.pipeline import analyze_image
 from vitviz.preprocess import TokenLayout
 
-APP = str(REPO / "app" / "vitviz_app.py")
-REAL = "vit_small_patch14_dinov2.imgfocus"
-TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
 F16 = dict(rtol=2e-3, atol=3e-5)  # the app caches attention as float16 (as tests/test_app.py)
 
 
@@ -160,24 +156,6 @@ def test_cli_bad_rollout_options_exit_2_with_one_line(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- the dashboard page
-def new_app(weights_dir, monkeypatch, **query):
-    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    at = AppTest.from_file(APP, default_timeout=180)
-    for key, value in {"sample": "cat", **query}.items():
-        at.query_params[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def open_page(at, name):
-    at.switch_page(f"views/{name}.py").run()
-    assert not at.exception, at.exception
-    assert not at.error, [e.value for e in at.error]
-    return at
-
-
 def view_of(at) -> dict:
     def walk(node):
         yield node

@@ -9,14 +9,8 @@ from vitviz.analysis import attention_map
 from vitviz.export import grid_csv
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
-from widgets import PRESENTER_HEIGHT, clicked_point, controls, current, fit, fragment, header, show_figure, title
-
-HEAD_MEAN = "mean"
-
-
-def head_text(head) -> str:
-    return t("attention.head_mean") if head in (None, HEAD_MEAN) else t("attention.head_n", n=head)
-
+from widgets import (PRESENTER_HEIGHT, clicked_point, controls, current, fit, fragment, head_text, header,
+                     layer_and_head, show_figure, title)
 
 def map_alt(grid_map) -> str:
     """The strongest patch of a map, in words (the figure's text alternative)."""
@@ -34,19 +28,12 @@ def attention_view(sel) -> None:
     if picked is not None:
         st.session_state["vv_query"] = picked
     c1, c2, c3, c4 = controls("attention", [3, 2, 2, 2])
-    params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
-    layer = c1.slider(t("attention.layer"), 0, layers - 1, key="vv_layer", persist_state="session")
-    head_options = [HEAD_MEAN] + [str(h) for h in range(heads)]
-    params.prepare("head", HEAD_MEAN, lambda v: v in head_options)
-    head_choice = c2.selectbox(t("attention.head"), head_options, key="vv_head", persist_state="session",
-                               format_func=head_text)
+    layer, head = layer_and_head(c1, c2, layers, heads)
     params.prepare("query", 0, lambda v: 0 <= v < layout.num_tokens)
     query = c3.selectbox(t("attention.query"), list(range(layout.num_tokens)), key="vv_query", persist_state="session",
                          format_func=layout.token_name)
     opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, 0.6, 0.05, key="vv_opacity", persist_state="session")
-    for name, value, default in (("layer", layer, layers - 1), ("head", head_choice, HEAD_MEAN), ("query", query, 0)):
-        params.publish(name, value, default)
-    head = None if head_choice == HEAD_MEAN else int(head_choice)
+    params.publish("query", query, 0)
     grid_map = attention_map(attn, layout, layer, head, query)
 
     left, right = st.columns([3, 2])

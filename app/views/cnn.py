@@ -1,6 +1,5 @@
 """CNN versus ViT: stage feature maps and predictions, and receptive-field growth next to attention distance."""
 
-import numpy as np
 import streamlit as st
 
 import compute
@@ -8,10 +7,10 @@ import params
 from sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import depth_comparison
-from vitviz.export import matrix_csv, table_csv
+from vitviz.export import table_csv
 from vitviz.registry import CNN
 from vitviz.i18n import t
-from widgets import controls, current, fit, fragment, header, show_figure, untrained_badge
+from widgets import controls, current, depth_comparison_view, fit, fragment, header, show_figure, untrained_badge
 
 
 @fragment
@@ -81,20 +80,7 @@ def cnn_view(sel) -> None:
     comp = depth_comparison(vit.mean_distance, result.layers, result.stages, result.effective)
     vit_name = plots.figure_title("", sel.short_label, untrained=sel.untrained)
     cnn_name = plots.figure_title("", cnn_short, untrained=untrained)
-    fig = plots.depth_comparison_figure(comp, vit_name, cnn_name,
-                                        title=t("cnn.versus_title", vit=vit_name, cnn=cnn_name))
-    first = comp.vit_heads[0]
-    summary = t("cnn.versus_summary", lo=f"{first.min():.0f}", hi=f"{first.max():.0f}",
-                radius=f"{comp.cnn_theoretical_radius[0]:.0f}")
-    show_figure(fig, "cnn-vs-vit", sel, alt=summary,
-                npz=lambda: {"vit_depth": comp.vit_depth, "vit_heads": comp.vit_heads,
-                             "cnn_layer_depth": comp.cnn_layer_depth, "cnn_layer_radius": comp.cnn_layer_radius,
-                             "cnn_stage_depth": comp.cnn_stage_depth,
-                             "cnn_effective_radius": comp.cnn_effective_radius},
-                csv=lambda: matrix_csv(np.stack([comp.cnn_layer_depth, comp.cnn_layer_radius], 1),
-                                       ["relative_depth", "theoretical_rf_radius_px"], "layer"))
-    st.caption(summary)
-
+    depth_comparison_view(sel, comp, vit_name, cnn_name, "cnn-vs-vit")
 
 sel = current()
 header(t("cnn.page"), t("cnn.explanation"), sel)

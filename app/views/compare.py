@@ -17,10 +17,11 @@ from sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.explain import grad_cam
-from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, matrix_csv, table_csv
+from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, table_csv
 from vitviz.i18n import t
 from vitviz.registry import CNN, VIT
-from widgets import controls, current, fit, fragment, guarded, header, show_figure, title, untrained_badge
+from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure, title,
+                     untrained_badge)
 
 MAPS = ["rollout", "layer"]
 NONE = "—"
@@ -156,19 +157,7 @@ def depth(sel, other, kind) -> None:
     if kind == CNN:
         cnn = cnn_result(other)
         comp = depth_comparison(result.mean_distance, cnn.layers, cnn.stages, cnn.effective)
-        fig = plots.depth_comparison_figure(comp, first, second, title=t("cnn.versus_title", vit=first, cnn=second)
-                                            .replace(" · ", "<br>", 1))  # two lines: fits a phone
-        low = comp.vit_heads[0]
-        summary = t("cnn.versus_summary", lo=f"{low.min():.0f}", hi=f"{low.max():.0f}",
-                    radius=f"{comp.cnn_theoretical_radius[0]:.0f}")
-        show_figure(fig, "compare-depth", sel, alt=summary,
-                    npz=lambda: {"vit_depth": comp.vit_depth, "vit_heads": comp.vit_heads,
-                                 "cnn_layer_depth": comp.cnn_layer_depth, "cnn_layer_radius": comp.cnn_layer_radius,
-                                 "cnn_stage_depth": comp.cnn_stage_depth,
-                                 "cnn_effective_radius": comp.cnn_effective_radius},
-                    csv=lambda: matrix_csv(np.stack([comp.cnn_layer_depth, comp.cnn_layer_radius], 1),
-                                           ["relative_depth", "theoretical_rf_radius_px"], "layer"))
-        st.caption(summary)
+        depth_comparison_view(sel, comp, first, second, "compare-depth", two_line=True)  # two lines fit a phone
         return
     two = compute.analysis(other)
     series = {first: result.mean_distance, second: two.mean_distance}

@@ -4,24 +4,14 @@ Layer and head are the Attention page's own settings (same session keys, same UR
 pages show the same layer and head. The matrix travels as a PNG inside a self-contained HTML view
 (:mod:`vitviz.matrix_view`), not as a heatmap array: usable at 1370 tokens.
 """
-import html
-
 import numpy as np
 import streamlit as st
 
 import compute
-import params
-from vitviz.export import file_stem, matrix_csv, npz_bytes
+from vitviz.export import file_stem, matrix_csv
 from vitviz.i18n import language, t
 from vitviz.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
-from widgets import controls, current, fragment, header, title
-
-HEAD_MEAN = "mean"
-
-
-def head_text(head) -> str:
-    return t("attention.head_mean") if head in (None, HEAD_MEAN) else t("attention.head_n", n=head)
-
+from widgets import controls, current, data_row, fragment, head_text, header, layer_and_head, title
 
 def matrix_alt(matrix: np.ndarray, names: list[str], prefix: int) -> str:
     """The matrix in words: its size, the key that draws the most attention, and the prefix tokens' share."""
@@ -55,17 +45,9 @@ def matrix_view(sel) -> None:
     layout, attn = result.layout, result.attention
     layers, heads = attn.shape[:2]
     c1, c2, c3 = controls("matrix", [3, 2, 2])
-    params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
-    layer = c1.slider(t("attention.layer"), 0, layers - 1, key="vv_layer", persist_state="session")
-    head_options = [HEAD_MEAN] + [str(h) for h in range(heads)]
-    params.prepare("head", HEAD_MEAN, lambda v: v in head_options)
-    head_choice = c2.selectbox(t("attention.head"), head_options, key="vv_head", persist_state="session",
-                               format_func=head_text)
+    layer, head = layer_and_head(c1, c2, layers, heads)
     log = c3.toggle(t("matrix.log"), value=True, key="vv_matrix_log", persist_state="session",
                     help=t("matrix.log_help"))
-    params.publish("layer", layer, layers - 1)
-    params.publish("head", head_choice, HEAD_MEAN)
-    head = None if head_choice == HEAD_MEAN else int(head_choice)
     fig_title = title(sel, t("matrix.fig_title"), t("matrix.fig_setting", layer=layer, head=head_text(head),
                                                        tokens=layout.num_tokens))
     document = view_html(aid, layer, head, bool(log), fig_title, sel.presenter, language(), result)
@@ -74,16 +56,9 @@ def matrix_view(sel) -> None:
     names = token_names(layout.prefix_names, layout.grid)
     stem = file_stem(f"attention-matrix-l{layer}-{'mean' if head is None else f'h{head}'}", sel.short_label,
                      "untrained" if sel.untrained else "")
-    row = st.container(horizontal=True, gap="small")
-    row.html(f'<p class="vv-alt">{html.escape(t("ui.alt_figure", title=fig_title))} '
-             f'{html.escape(matrix_alt(matrix, names, layout.num_prefix_tokens))} {html.escape(t("ui.alt_data"))}</p>')
-    row.download_button("NPZ", icon=":material/download:", help=t("ui.npz_help"),
-                        data=lambda: npz_bytes({"attention": matrix, "tokens": np.array(names)}),
-                        file_name=f"{stem}.npz", mime="application/octet-stream", key="matrix-npz", on_click="ignore")
-    row.download_button("CSV", icon=":material/download:", help=t("ui.csv_help"),
-                        data=lambda: matrix_csv(matrix, names, "query").encode(), file_name=f"{stem}.csv",
-                        mime="text/csv", key="matrix-csv", on_click="ignore")
-
+    alt = f"{t('ui.alt_figure', title=fig_title)} {matrix_alt(matrix, names, layout.num_prefix_tokens)} {t('ui.alt_data')}"
+    data_row("matrix", stem, alt, npz=lambda: {"attention": matrix, "tokens": np.array(names)},
+             csv=lambda: matrix_csv(matrix, names, "query"))
 
 sel = current()
 header(t("matrix.page"), t("matrix.explanation"), sel)
