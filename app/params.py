@@ -69,6 +69,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("lang", "vv_lang", help="interface language: en or ko"),
     Param("fit", "vv_token_fit", help="tokens page: PCA fitted on this image or jointly on the samples"),
     Param("mask", "vv_token_mask", _parse_bool, _format_bool, "tokens page: 1 = foreground mask"),
+    Param("log", "vv_matrix_log", _parse_bool, _format_bool, "matrix page: 1 = log colour scale, 0 = linear"),
     Param("cls", "vv_class", int, help="explanations page: the ViT's class index to explain"),
     Param("cnncls", "vv_cnn_class", int, help="explanations page: the CNN's class index to explain"),
     Param("model2", "vv_model2", help="compare page: the second model (a ViT or a CNN)"),

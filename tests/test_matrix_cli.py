@@ -186,6 +186,6 @@ def test_matrix_page_shows_the_links_layer_and_head_and_keeps_them_in_the_url(we
     np.testing.assert_allclose(view["values"], expected.attention[7].mean(0), **F16)
     mean = expected.attention[7].mean(0)
     assert colours_within_one_step(view["png"], colour_scale(mean).index(mean))
-    assert dict(at.query_params) == {"sample": "cat", "layer": "7"}
+    assert dict(at.query_params) == {"sample": "cat", "layer": "7", "log": "0"}  # linear scale is in the link too
     open_page(at, "attention")  # the Attention page shows the same layer and head
     assert at.slider(key="vv_layer").value == 7 and at.selectbox(key="vv_head").value == "mean"

@@ -8,6 +8,7 @@ import numpy as np
 import streamlit as st
 
 import compute
+import params
 from vitviz.export import file_stem, matrix_csv
 from vitviz.i18n import language, t
 from vitviz.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
@@ -46,8 +47,9 @@ def matrix_view(sel) -> None:
     layers, heads = attn.shape[:2]
     c1, c2, c3 = controls("matrix", [3, 2, 2])
     layer, head = layer_and_head(c1, c2, layers, heads)
-    log = c3.toggle(t("matrix.log"), value=True, key="vv_matrix_log", persist_state="session",
-                    help=t("matrix.log_help"))
+    params.prepare("log", True, lambda v: isinstance(v, bool))
+    log = c3.toggle(t("matrix.log"), key="vv_matrix_log", persist_state="session", help=t("matrix.log_help"))
+    params.publish("log", log, True)
     fig_title = title(sel, t("matrix.fig_title"), t("matrix.fig_setting", layer=layer, head=head_text(head),
                                                        tokens=layout.num_tokens))
     document = view_html(aid, layer, head, bool(log), fig_title, sel.presenter, language(), result)
