@@ -800,12 +800,12 @@ BACKGROUND_RGB = (0, 0, 0)
 
 
 def _variance_text(explained: Optional[Sequence[float]]) -> str:
-    """``"PC1–3: 44 %, 14 %, 10 % of the variance"`` (empty without ratios)."""
+    """``"PC1–3: 44 %, 14 %, 10 % of the variance"`` in the current language (empty without ratios)."""
     if explained is None or len(explained) == 0:
         return ""
     shares = ", ".join(f"{100 * float(r):.0f} %" for r in explained[:3])
-    return f"PC1–{min(3, len(explained))}: {shares} of the variance" if len(explained) > 1 else \
-        f"PC1: {shares} of the variance"
+    components = f"PC1–{min(3, len(explained))}" if len(explained) > 1 else "PC1"
+    return t("plot.variance_of", components=components, shares=shares)
 
 
 def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,

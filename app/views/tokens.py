@@ -76,7 +76,8 @@ def tokens_view(sel) -> None:
         fig = plots.token_pca_figure(pca.rgb, result.prepared.display, patch_size=layout.patch_size,
                                      foreground=pca.foreground if masked else None, scores=pca.scores,
                                      explained=evr,
-                                     title=title(sel, t("tokens.pca_title"), t("attention.layer_n", layer=layer)))
+                                     title=title(sel, t("tokens.pca_title"), t("attention.layer_n", layer=layer))
+                                     .replace(" · ", "<br>", 1))  # two lines: the columns are narrow on tablets
         share = f"{float(np.sum(evr[:3])):.0%}"
         show_figure(fit(fig, sel), "tokens-pca", sel, npz=lambda: {"rgb": pca.rgb, "scores": pca.scores,
                                                                    "foreground": pca.foreground,
@@ -92,7 +93,8 @@ def tokens_view(sel) -> None:
         sim = token_similarity(tokens, patch)
         fig = plots.token_similarity_figure(
             sim, result.prepared.display, patch_size=layout.patch_size, query=patch, picker=True,
-            title=title(sel, t("tokens.sim_title"), t("tokens.sim_setting", layer=layer, row=patch[0], col=patch[1])))
+            title=title(sel, t("tokens.sim_title"), t("tokens.sim_setting", layer=layer, row=patch[0], col=patch[1]))
+            .replace(" · ", "<br>", 1))
         event = show_figure(fig, "tokens-similarity", sel, on_select=True, csv=lambda: grid_csv(sim),
                             alt=t("tokens.sim_alt", row=patch[0], col=patch[1], mean=f"{float(sim.mean()):.2f}"))
         if note:

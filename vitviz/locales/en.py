@@ -387,6 +387,7 @@ TEXT: dict[str, str] = {
     "plot.score_note": "score: {target} · a removed cell becomes {baseline}",
     "plot.network_input": "network input",
     "plot.pca_rgb": "top-3 principal components as RGB",
+    "plot.variance_of": "{components}: {shares} of the variance",
     "plot.sink": "sink",
     "plot.similarity": "similarity",
     # ---- compare page

@@ -382,6 +382,7 @@ TEXT: dict[str, str] = {
     "plot.score_note": "점수: {target} · 지운 칸은 {baseline}이 됩니다",
     "plot.network_input": "네트워크 입력",
     "plot.pca_rgb": "상위 주성분 3개를 RGB로",
+    "plot.variance_of": "{components}: 분산의 {shares}",
     "plot.sink": "싱크",
     "plot.similarity": "유사도",
     # ---- compare page
