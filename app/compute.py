@@ -103,7 +103,9 @@ def model(name: str, folder: Optional[str], device: str, pretrained: bool):
     """A loaded model, shared by every session (a failed load is not cached, so a retry starts clean)."""
     from vitviz.models import load_model
 
-    return load_model(name, weights_dir=folder, device=device, pretrained=pretrained, use_cache=False)
+    loaded = load_model(name, weights_dir=folder, device=device, pretrained=pretrained, use_cache=False)
+    settle_heap()
+    return loaded
 
 
 def model_for(sel: Selection):
@@ -122,7 +124,25 @@ def analysis(sel: Selection):
             # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
             return frozen_compact(analyze_image(loaded, image, sel.size, with_token_pca=False))
 
-    return analysis_cache().get_or_compute(analysis_id(sel), compute, analysis_nbytes)
+    def compute_and_settle():
+        result = compute()
+        settle_heap()
+        return result
+
+    return analysis_cache().get_or_compute(analysis_id(sel), compute_and_settle, analysis_nbytes)
+
+
+def settle_heap() -> None:
+    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
+
+    A model load leaves hundreds of thousands of long-lived objects (torch, timm, the model's
+    modules); every later full collection walked them all, ~300 ms on this 2-core CPU, at random
+    moments of a slider step. Frozen objects are still freed by reference counting when a cache
+    drops them; only cycles among them wait (``gc.unfreeze`` would hand them back).
+    """
+    import gc
+
+    gc.freeze()
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
