@@ -122,7 +122,7 @@ def analysis(sel: Selection):
         image = load_image(sel.image_bytes)
         with FORWARD_LOCK, oom_fallback():
             # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
-            return frozen_compact(analyze_image(loaded, image, sel.size, with_token_pca=False))
+            return frozen_compact(analyze_image(loaded, image, sel.size))
 
     def compute_and_settle():
         result = compute()

@@ -365,7 +365,7 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
 def test_tokens_page_shows_the_layers_pca_and_the_query_patch_similarity(weights_dir, monkeypatch, expected):
     """The link's layer and query are the Attention page's: the PCA colours and the similarity map are those
     of that layer and patch, computed from the cached (float16) tokens."""
-    from vitviz.analysis.tokens import token_similarity
+    from vitviz.analysis.tokens import token_pca, token_similarity
 
     layout = expected.layout
     row, col = 4, 9
@@ -375,8 +375,8 @@ def test_tokens_page_shows_the_layers_pca_and_the_query_patch_similarity(weights
     pca_fig, sim_fig = figures(at)[:2]
     cells = next(t for t in pca_fig["data"] if t["type"] == "image" and "z" in t)
     rgb = arr(cells["z"]).astype(float).reshape(*layout.grid, 3) / 255
-    np.testing.assert_allclose(rgb, expected.token_pca[5].rgb, atol=0.06)  # colours of layer 5, not another
-    assert not np.allclose(rgb, expected.token_pca[11].rgb, atol=0.06)
+    np.testing.assert_allclose(rgb, token_pca(expected.patch_tokens[5]).rgb, atol=0.06)  # layer 5, not another
+    assert not np.allclose(rgb, token_pca(expected.patch_tokens[11]).rgb, atol=0.06)
     sim = heatmap(sim_fig)
     np.testing.assert_allclose(sim, token_similarity(expected.patch_tokens[5], (row, col)), atol=5e-3)
     assert sim[row, col] == pytest.approx(1.0, abs=1e-3) and "layer 5, patch (4, 9)" in title_of(sim_fig)

@@ -88,7 +88,7 @@ def small_analysis():
 
     loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
     prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config, (224, 224))
-    return analyze_prepared(loaded, prepared)
+    return analyze_prepared(loaded, prepared, with_token_pca=True)
 
 
 def test_frozen_compact_keeps_reductions_and_makes_every_array_read_only(small_analysis):

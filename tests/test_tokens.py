@@ -283,7 +283,7 @@ def test_the_analysis_keeps_every_layers_features_and_their_pca():
     model = make_vit(depth=2)
     loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
     prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config, (96, 96))
-    result = analyze_prepared(loaded, prepared)
+    result = analyze_prepared(loaded, prepared, with_token_pca=True)
     features, _ = layer_patch_tokens(model, prepared.tensor)
     assert result.patch_tokens.shape == (2, 6, 6, 192)
     np.testing.assert_allclose(result.patch_tokens, features[:, 0].numpy(), rtol=1e-5, atol=1e-5)
@@ -368,7 +368,8 @@ def dinov2_samples(weights_dir):
     from vitviz.pipeline import analyze_image
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
-    return {name: analyze_image(loaded, load_image(SAMPLES / f"{name}.jpg")) for name in ("cat", "flower")}
+    return {name: analyze_image(loaded, load_image(SAMPLES / f"{name}.jpg"), with_token_pca=True)
+            for name in ("cat", "flower")}
 
 
 def _centre(grid, margin=4):

@@ -147,7 +147,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     distances = []
     for image_path in images:
         image = load_image(image_path)
-        result = analyze_image(loaded, image, size)
+        result = analyze_image(loaded, image, size, with_token_pca=True)
         folder = out / _unique(safe_stem(image_path), taken)
         folder.mkdir(parents=True, exist_ok=True)
         arrays = {

@@ -139,11 +139,12 @@ def default_query(layout: TokenLayout):
 
 
 def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 5,
-                  with_token_pca: bool = True) -> ImageAnalysis:
+                  with_token_pca: bool = False) -> ImageAnalysis:
     """Run every per-image analysis of one image (and fetch the cached static ones).
 
-    ``with_token_pca=False`` leaves ``token_pca`` None (the 12–32 per-layer PCAs cost about as much
-    as the forward on a CPU); a caller that shows one layer at a time fits it from ``patch_tokens``.
+    ``token_pca`` is filled only ``with_token_pca`` (the CLI does): the 12–32 per-layer PCAs cost
+    about as much as the forward on a CPU, and a view that shows one layer at a time fits that
+    layer from ``patch_tokens`` (:func:`vitviz.analysis.tokens.token_pca`).
     """
     if loaded.spec.kind != "vit":
         raise VitvizError(f"'{loaded.name}' is a CNN; attention analyses need a ViT")
@@ -153,7 +154,7 @@ def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None,
 
 
 def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5,
-                     with_token_pca: bool = True) -> ImageAnalysis:
+                     with_token_pca: bool = False) -> ImageAnalysis:
     """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     model = loaded.model
