@@ -168,6 +168,16 @@ def head_maps(analysis_id: str, layer: int, query, _result) -> np.ndarray:
     return out
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def grad_cam(key: str, class_index: int, stage: Optional[str], _loaded, _prepared):
+    """Grad-CAM of one class on a CNN stage (None: the last) for one image; ``key`` names model, weights and image."""
+    from vitviz.explain import grad_cam as compute_cam
+
+    x = _prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
+    with FORWARD_LOCK, oom_fallback():
+        return compute_cam(_loaded.model, x, class_index, stage)
+
+
 @st.cache_resource(max_entries=64, show_spinner=False)
 def token_pca(analysis_id: str, layer: int, _result):
     """The PCA of one layer's patch tokens of one analysis (fitted in float32 from the cached float16 tokens)."""

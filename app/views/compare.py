@@ -16,7 +16,6 @@ import params
 from sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
-from vitviz.explain import grad_cam
 from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, table_csv
 from vitviz.i18n import t
 from vitviz.registry import CNN, VIT
@@ -26,14 +25,6 @@ from widgets import (controls, current, depth_comparison_view, fit, fragment, gu
 MAPS = ["rollout", "layer"]
 NONE = "—"
 GLYPHS = ("●", "◆", "■", "▲", "✚", "★")  # plots.MODEL_SYMBOLS as characters
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def top1_cam(key: str, class_index: int, _loaded, _prepared):
-    """Grad-CAM of one class on the CNN's last stage (``key`` names the model, its weights and the image)."""
-    x = _prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
-    with compute.FORWARD_LOCK, compute.oom_fallback():
-        return grad_cam(_loaded.model, x, class_index)
 
 
 def second_model(sel):
@@ -110,7 +101,8 @@ def cnn_map(other, key: str) -> None:
         st.caption(t("cnn.no_head"))
         return
     top = result.predictions[0]
-    cam = top1_cam(f"{other.model}|{other.pretrained}|{other.image_key}", top.index, loaded, result.prepared)
+    cam = compute.grad_cam(f"{other.model}|{other.pretrained}|{other.image_key}", top.index, None, loaded,
+                           result.prepared)
     h, w = result.prepared.tensor.shape[-2:]
     fig = plots.attention_overlay(result.prepared.display, cam.map, (1, 1), value_name="Grad-CAM",
                                   title=title(other, "Grad-CAM", t("compare.top1", name=top.label,

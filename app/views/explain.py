@@ -14,7 +14,7 @@ from sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
-from vitviz.explain import LABEL_FREE_TARGET, grad_cam, gradient_rollout, num_classes
+from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, grid_csv, table_csv
 from vitviz.i18n import t
 from vitviz.registry import CNN
@@ -29,13 +29,6 @@ def vit_relevance(aid: str, class_index, _loaded, _result) -> np.ndarray:
         out = gradient_rollout(_loaded.model, x, class_index)
     out.setflags(write=False)
     return out
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def cnn_cam(key: str, class_index: int, stage: str, _loaded, _prepared):
-    x = _prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
-    with compute.FORWARD_LOCK, compute.oom_fallback():
-        return grad_cam(_loaded.model, x, class_index, stage)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
@@ -117,7 +110,7 @@ def cnn_view(sel) -> None:
     with a:
         index = class_picker(names, result.predictions, "cnncls", t("explain.cnn_class"))
     stage = b.select_slider(t("cnn.stage"), stage_names, value=stage_names[-1], key="vv_cam_stage")
-    cam = cnn_cam(f"{name}|{sel.image_key}", int(index), stage, loaded, result.prepared)
+    cam = compute.grad_cam(f"{name}|True|{sel.image_key}", int(index), stage, loaded, result.prepared)
     short = compute.short_label(loaded.spec.label)
     left, right = st.columns([3, 2])
     with left:
