@@ -271,7 +271,7 @@ def test_cnn_cli_writes_grad_cam_faithfulness_on_14x14_cells(tmp_path):
 
 
 def test_faithfulness_figure_has_one_styled_line_per_map_and_curve():
-    from vitviz.plots import faithfulness_figure
+    from vitviz.plots import REFERENCE, faithfulness_figure
 
     planted = np.zeros((4, 4))
     planted.flat[[5, 10, 15]] = [3, 2, 1]
@@ -290,7 +290,7 @@ def test_faithfulness_figure_has_one_styled_line_per_map_and_curve():
     assert legend[2].startswith("random (3 orders, ± std): deletion AUC")
     styles = [(t.line.color, t.marker.symbol) for t in lines[::2]]
     assert len({s[0] for s in styles}) == 3 and len({s[1] for s in styles}) == 3   # colour and marker differ
-    assert lines[4].line.dash == "dash" and lines[4].line.color == "#888888"
+    assert lines[4].line.dash == "dash" and lines[4].line.color == REFERENCE
     bands = [t for t in fig.data if t.name == "random ± std"]
     assert len(bands) == 4 and not any(t.showlegend for t in bands)
     np.testing.assert_allclose(bands[0].y - bands[1].y, 2 * result.random.deletion_std)
