@@ -105,3 +105,13 @@ def test_korean_bold_renders():
     CommonMark: the page would show the asterisks. Korean particles make this easy to write."""
     bad = re.compile(r"""[}%)\].,:;!?'"]\*\*[\uac00-\ud7a3]|[\uac00-\ud7a3]\*\*[(\[%'"]""")
     assert not [k for k, v in catalogue("ko").items() if bad.search(v)]
+
+
+def test_korean_titles_wrap_by_their_drawn_width():
+    """Hangul is drawn about twice as wide as Latin letters: a Korean title wraps where the English one fits."""
+    from vitviz.plots import _wrap_title
+
+    en = "Attention rollout · DINOv2 ViT-S/14 · from layer 0, mean fusion, discard 0%"
+    ko = "어텐션 롤아웃 (attention rollout) · DINOv2 ViT-S/14 · 0층부터, 평균 결합, 버림 0%"
+    assert _wrap_title(en, 80) == en
+    assert _wrap_title(ko, 80) == "어텐션 롤아웃 (attention rollout) · DINOv2 ViT-S/14 ·<br>0층부터, 평균 결합, 버림 0%"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
+import unicodedata
 from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -57,13 +58,18 @@ def figure_title(what: str, model_label: str, *, untrained: bool = False, extra:
     return " · ".join(part for part in (what.strip(), label, extra.strip()) if part)
 
 
+def _text_width(text: str) -> int:
+    """Width in Latin-character units: a Hangul or CJK character is drawn about twice as wide."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def _wrap_title(title: str, chars: int = _TITLE_CHARS) -> str:
-    """Break a long title at its " · " separators so no line runs past ``chars`` characters."""
-    if not title or len(title) <= chars or "<br>" in title:
+    """Break a long title at its " · " separators so no line runs past ``chars`` Latin-character widths."""
+    if not title or _text_width(title) <= chars or "<br>" in title:
         return title
     lines, line = [], ""
     for part in title.split(" · "):
-        if line and len(line) + 3 + len(part) > chars:
+        if line and _text_width(line) + 3 + _text_width(part) > chars:
             lines.append(line + " ·")
             line = part
         else:
