@@ -335,3 +335,20 @@ def test_real_grad_cam_against_random_on_the_samples(weights_dir):
     grad, rnd = rocket["Grad-CAM"], rocket.random
     assert grad.deletion_auc < rnd.deletion_auc - rnd.deletion_auc_std
     assert grad.insertion_auc > rnd.insertion_auc + 3 * rnd.insertion_auc_std
+
+
+def test_a_model_without_a_head_is_measured_with_its_label_free_gradient_rollout():
+    """No class to explain: the gradient rollout of the label-free target (‖pooled feature‖₂) is compared."""
+    from vitviz.explain import gradient_rollout
+    from vitviz.faithfulness import vit_maps
+    from vitviz.images import load_image
+    from vitviz.models import load_model
+    from vitviz.pipeline import analyze_image
+
+    loaded = load_model("vit_tiny_patch16_224.augreg_in21k_ft_in1k", pretrained=False, device="cpu")
+    loaded.model.reset_classifier(0)
+    analysis = analyze_image(loaded, load_image(SAMPLES / "cat.jpg"), 64)
+    x = analysis.prepared.tensor
+    maps = vit_maps(loaded.model, x, analysis)
+    assert list(maps) == ["rollout", "gradient rollout (label-free)", "class-token attention, layer 11"]
+    np.testing.assert_array_equal(maps["gradient rollout (label-free)"], gradient_rollout(loaded.model, x, None))

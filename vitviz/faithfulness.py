@@ -18,7 +18,8 @@ The arithmetic (cell orders, steps, areas, the random baseline) is
   similarity of the pooled output feature to the unperturbed input's, 1 at the start of deletion) or
   ``"norm"``, the label-free target of :mod:`vitviz.explain`, ``‖pooled feature‖₂``.
 * **Maps**: for a ViT (:func:`vit_faithfulness`) on its own patch grid: plain rollout (the
-  analysis's own), gradient rollout (classifiers only), and the head-averaged attention of the class
+  analysis's own), gradient rollout (of the class; for a model without a head, of the label-free
+  target, named ``gradient rollout (label-free)``), and the head-averaged attention of the class
   token (or, without one, of the mean patch query) of each chosen layer (default: the last). For a
   CNN (:func:`cnn_faithfulness`): Grad-CAM of the last stage, averaged over :data:`CNN_GRID` = 14 × 14
   equal cells of the input (16 px cells at 224 px). Every map is measured against the random
@@ -166,10 +167,11 @@ def deletion_insertion(
 
 def vit_maps(model: nn.Module, x: torch.Tensor, analysis: "ImageAnalysis", *, class_index: Optional[int] = None,
              layers: Optional[Sequence[int]] = None) -> dict[str, np.ndarray]:
-    """The ViT maps compared, each ``(gh, gw)``: rollout, gradient rollout (with a head), attention per layer.
+    """The ViT maps compared, each ``(gh, gw)``: rollout, gradient rollout, attention per layer.
 
     ``rollout`` is ``analysis.rollout``; ``gradient rollout`` explains ``class_index``'s logit
-    (:func:`vitviz.explain.gradient_rollout`, top-1 when None); ``class-token attention, layer L`` is
+    (:func:`vitviz.explain.gradient_rollout`, top-1 when None) — for a model without a head it is
+    ``gradient rollout (label-free)``, of :data:`vitviz.explain.LABEL_FREE_TARGET`; ``class-token attention, layer L`` is
     :func:`vitviz.analysis.attention_map` of layer ``L`` (0-based), heads averaged, for every
     ``L`` in ``layers`` (default: the last) — ``mean patch attention, layer L`` without a class token.
     """
@@ -178,6 +180,8 @@ def vit_maps(model: nn.Module, x: torch.Tensor, analysis: "ImageAnalysis", *, cl
     maps = {"rollout": np.asarray(analysis.rollout)}
     if num_classes(model) > 0:
         maps["gradient rollout"] = gradient_rollout(model, x, class_index)
+    else:
+        maps["gradient rollout (label-free)"] = gradient_rollout(model, x, None)
     query = 0 if layout.has_class_token else "mean"
     who = "class-token" if layout.has_class_token else "mean patch"
     for layer in ([attention.shape[0] - 1] if layers is None else layers):

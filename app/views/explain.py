@@ -18,7 +18,7 @@ from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, grid_csv, table_csv
 from vitviz.i18n import t
 from vitviz.registry import CNN
-from widgets import controls, current, fit, fragment, header, show_figure, title
+from widgets import controls, current, fit, fragment, header, map_alt, show_figure, title
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -32,19 +32,14 @@ def vit_relevance(aid: str, class_index, _loaded, _result) -> np.ndarray:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def faithfulness(key: str, class_index, _loaded, _result, cnn: bool, _relevance=None):
-    """Deletion and insertion for the CNN's Grad-CAM, or the ViT's maps (gradient rollout included, label-free
-    for a model without a head: the same map the page shows)."""
-    from vitviz.faithfulness import cnn_faithfulness, deletion_insertion, vit_maps
+def faithfulness(key: str, class_index, _loaded, _result, cnn: bool):
+    """Deletion and insertion for the CNN's Grad-CAM, or the ViT's maps (:func:`vitviz.faithfulness.vit_maps`)."""
+    from vitviz.faithfulness import cnn_faithfulness, vit_faithfulness
 
     with compute.FORWARD_LOCK, compute.oom_fallback():
         if cnn:
             return cnn_faithfulness(_loaded, _result.prepared, class_index=class_index)
-        x = _result.prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
-        maps = vit_maps(_loaded.model, x, _result, class_index=class_index)
-        if "gradient rollout" not in maps and _relevance is not None:
-            maps["gradient rollout (label-free)"] = np.asarray(_relevance)
-        return deletion_insertion(_loaded.model, x, maps, class_index=class_index)
+        return vit_faithfulness(_loaded, _result, class_index=class_index)
 
 
 def class_picker(names, top, param: str, label: str) -> int:
@@ -83,13 +78,11 @@ def vit_view(sel) -> None:
     for col, (name, grid_map, key) in zip(st.columns(3), maps):
         with col:
             fig = plots.attention_overlay(display, grid_map, layout.patch_size, value_name=t("explain.relevance"),
-                                          title=title(sel, name).replace(" · ", "<br>", 1))  # a third of the width
-            r, c = np.unravel_index(int(np.argmax(grid_map)), grid_map.shape)
+                                          title=title(sel, name, two_lines=True))  # a third of the width
             show_figure(fit(fig, sel, 380), key, sel, npz=lambda m=grid_map: {"map": m},
-                        csv=lambda m=grid_map: grid_csv(m), alt=t("ui.alt_map_peak", row=int(r), col=int(c),
-                                                                  share=f"{float(grid_map.max()):.3g}"))
+                        csv=lambda m=grid_map: grid_csv(m), alt=map_alt(grid_map))
     st.caption(t("explain.vit_caption", target=target))
-    faithfulness_view(sel, aid, index, loaded, result, cnn=False, relevance=relevance)
+    faithfulness_view(sel, aid, index, loaded, result, cnn=False)
 
 
 @fragment
@@ -125,7 +118,7 @@ def cnn_view(sel) -> None:
     faithfulness_view(sel, f"{name}|{sel.image_key}", int(index), loaded, result, cnn=True)
 
 
-def faithfulness_view(sel, key: str, index, loaded, result, *, cnn: bool, relevance=None) -> None:
+def faithfulness_view(sel, key: str, index, loaded, result, *, cnn: bool) -> None:
     """Deletion and insertion curves, computed on request (hundreds of forwards)."""
     state = f"_vv_faith_{'cnn' if cnn else 'vit'}"
     wanted = (key, index)
@@ -135,7 +128,7 @@ def faithfulness_view(sel, key: str, index, loaded, result, *, cnn: bool, releva
     if st.session_state.get(state) != wanted:
         return
     with st.spinner(t("explain.measuring")):
-        found = faithfulness(f"{key}|{index}", index, loaded, result, cnn, relevance)
+        found = faithfulness(f"{key}|{index}", index, loaded, result, cnn)
     label = compute.short_label(loaded.spec.label) if cnn else sel.short_label
     fig = plots.faithfulness_figure(found, plots.figure_title(t("explain.faith_title"), label))
     best = min((m for m in found.maps if m.name != "random"), key=lambda m: m.deletion_auc)
