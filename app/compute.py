@@ -15,6 +15,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import re
@@ -122,14 +123,11 @@ def analysis(sel: Selection):
         image = load_image(sel.image_bytes)
         with FORWARD_LOCK, oom_fallback():
             # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
-            return frozen_compact(analyze_image(loaded, image, sel.size))
-
-    def compute_and_settle():
-        result = compute()
+            result = frozen_compact(analyze_image(loaded, image, sel.size))
         settle_heap()
         return result
 
-    return analysis_cache().get_or_compute(analysis_id(sel), compute_and_settle, analysis_nbytes)
+    return analysis_cache().get_or_compute(analysis_id(sel), compute, analysis_nbytes)
 
 
 def settle_heap() -> None:
@@ -247,6 +245,19 @@ def sample_bytes(name: str) -> bytes:
 
 def sample_names() -> list[str]:
     return sorted(p.stem for p in SAMPLES.glob("*.jpg"))
+
+
+def sample_selections(sel: Selection) -> tuple[list[Selection], list[str]]:
+    """``sel`` (same model, weights, device and size) on every bundled sample, and the samples' names."""
+    from vitviz.i18n import t
+
+    names = sample_names()
+    sels = []
+    for name in names:
+        data = sample_bytes(name)
+        sels.append(dataclasses.replace(sel, image_key=hashlib.sha256(data).hexdigest(), image_bytes=data,
+                                        image_label=t("sidebar.sample_label", name=name)))
+    return sels, names
 
 
 # --------------------------------------------------------------------------- out of GPU memory

@@ -12,6 +12,7 @@ import numpy as np
 import streamlit as st
 
 import compute
+import params
 from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
@@ -62,9 +63,21 @@ def apply_language(lang: str) -> None:
     i18n.set_language(lang)
 
 
-def title(sel: compute.Selection, what: str, extra: str = "") -> str:
-    """A figure title naming the model, "(untrained)" when so, and ``extra``."""
-    return plots.figure_title(what, sel.short_label, untrained=sel.untrained, extra=extra)
+def title(sel: compute.Selection, what: str, extra: str = "", *, two_lines: bool = False) -> str:
+    """A figure title naming the model, "(untrained)" when so, and ``extra``; ``two_lines`` for narrow columns."""
+    text = plots.figure_title(what, sel.short_label, untrained=sel.untrained, extra=extra)
+    return two_line(text) if two_lines else text
+
+
+def two_line(title_text: str) -> str:
+    """A " · "-joined title broken after its first part, for a figure in a third or half of the page."""
+    return title_text.replace(" · ", "<br>", 1)
+
+
+def map_alt(grid_map: np.ndarray) -> str:
+    """A ``(gh, gw)`` map in words for its text alternative: where it is strongest, and how strong."""
+    r, c = np.unravel_index(int(np.argmax(grid_map)), grid_map.shape)
+    return t("ui.alt_map_peak", row=int(r), col=int(c), share=f"{float(np.max(grid_map)):.3g}")
 
 
 def header(page_title: str, explanation: str, sel: Optional[compute.Selection] = None) -> None:
@@ -169,12 +182,12 @@ def data_row(key: str, stem: str, alt: str, *, npz: Optional[Callable[[], Mappin
 
 
 def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,
-                          two_line: bool = False) -> None:
+                          two_lines: bool = False) -> None:
     """The ViT's attention distance per head next to the CNN's receptive-field radius on relative depth
     (:func:`vitviz.plots.depth_comparison_figure`), its downloads and its one-line summary."""
     fig_title = t("cnn.versus_title", vit=vit_name, cnn=cnn_name)
     fig = plots.depth_comparison_figure(comp, vit_name, cnn_name,
-                                        title=fig_title.replace(" · ", "<br>", 1) if two_line else fig_title)
+                                        title=two_line(fig_title) if two_lines else fig_title)
     first = comp.vit_heads[0]
     summary = t("cnn.versus_summary", lo=f"{first.min():.0f}", hi=f"{first.max():.0f}",
                 radius=f"{comp.cnn_theoretical_radius[0]:.0f}")
@@ -200,8 +213,6 @@ def layer_and_head(layer_column, head_column, layers: int, heads: int) -> tuple[
 
     Returns the layer and the head (None: the mean of heads).
     """
-    import params
-
     params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
     layer = layer_column.slider(t("attention.layer"), 0, layers - 1, key="vv_layer", persist_state="session")
     options = [HEAD_MEAN] + [str(h) for h in range(heads)]

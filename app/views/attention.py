@@ -1,5 +1,4 @@
 """Attention maps per layer and head, and attention rollout (paper Fig. 6), with attention sinks marked."""
-import numpy as np
 import streamlit as st
 
 import compute
@@ -10,13 +9,7 @@ from vitviz.export import grid_csv
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
 from widgets import (PRESENTER_HEIGHT, clicked_point, controls, current, fit, fragment, head_text, header,
-                     layer_and_head, show_figure, title)
-
-def map_alt(grid_map) -> str:
-    """The strongest patch of a map, in words (the figure's text alternative)."""
-    r, c = np.unravel_index(int(np.argmax(grid_map)), grid_map.shape)
-    return t("ui.alt_map_peak", row=int(r), col=int(c), share=f"{float(grid_map.max()):.3f}")
-
+                     layer_and_head, map_alt, show_figure, title)
 
 @fragment
 def attention_view(sel) -> None:

@@ -19,8 +19,8 @@ from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, table_csv
 from vitviz.i18n import t
 from vitviz.registry import CNN, VIT
-from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure, title,
-                     untrained_badge)
+from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, map_alt, show_figure,
+                     title, untrained_badge)
 
 MAPS = ["rollout", "layer"]
 NONE = "—"
@@ -88,10 +88,9 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
     found, _ = compute.sinks(compute.analysis_id(sel), result)  # a sink's bright cell is named, not a mystery
     fig = plots.attention_overlay(result.prepared.display, grid_map, layout.patch_size, value_name=value,
                                   marked=found.sinks, marked_label=t("plot.sink"),
-                                  title=title(sel, what, t("distance.input_px", h=h, w=w)).replace(" · ", "<br>", 1))
-    r, c = np.unravel_index(int(np.argmax(grid_map)), grid_map.shape)
+                                  title=title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True))
     show_figure(fit(fig, sel, 400), key, sel, npz=lambda: {"map": grid_map}, csv=lambda: grid_csv(grid_map),
-                alt=t("ui.alt_map_peak", row=int(r), col=int(c), share=f"{float(grid_map.max()):.3g}"))
+                alt=map_alt(grid_map))
 
 
 def cnn_map(other, key: str) -> None:
@@ -106,7 +105,7 @@ def cnn_map(other, key: str) -> None:
     h, w = result.prepared.tensor.shape[-2:]
     fig = plots.attention_overlay(result.prepared.display, cam.map, (1, 1), value_name="Grad-CAM",
                                   title=title(other, "Grad-CAM", t("compare.top1", name=top.label,
-                                                                   p=f"{top.probability:.1%}")).replace(" · ", "<br>", 1))
+                                                                   p=f"{top.probability:.1%}"), two_lines=True))
     show_figure(fit(fig, other, 400), key, other, npz=lambda: {"map": cam.map, "coarse": cam.coarse},
                 csv=lambda: grid_csv(cam.coarse),
                 alt=t("compare.cam_alt", name=top.label, mean=f"{float(cam.map.mean()):.2f}", h=h, w=w))
@@ -149,7 +148,7 @@ def depth(sel, other, kind) -> None:
     if kind == CNN:
         cnn = cnn_result(other)
         comp = depth_comparison(result.mean_distance, cnn.layers, cnn.stages, cnn.effective)
-        depth_comparison_view(sel, comp, first, second, "compare-depth", two_line=True)  # two lines fit a phone
+        depth_comparison_view(sel, comp, first, second, "compare-depth", two_lines=True)  # two lines fit a phone
         return
     two = compute.analysis(other)
     series = {first: result.mean_distance, second: two.mean_distance}

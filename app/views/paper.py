@@ -1,23 +1,10 @@
 """The ViT paper's figures for the loaded model: Fig. 1, Table 1, Fig. 6, Fig. 7, and the paper's results."""
-import dataclasses
-import hashlib
-
 import streamlit as st
 
 import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
 from widgets import current, folding_caption, fragment, header, show_figure
-
-
-def sample_selections(sel) -> tuple[list[compute.Selection], list[str]]:
-    names = compute.sample_names()
-    sels = []
-    for name in names:
-        data = compute.sample_bytes(name)
-        sels.append(dataclasses.replace(sel, image_key=hashlib.sha256(data).hexdigest(), image_bytes=data,
-                                        image_label=t("sidebar.sample_label", name=name)))
-    return sels, names
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -32,7 +19,7 @@ def paper(sel) -> None:
     from vitviz.paper import paper_report
 
     loaded = compute.model_for(sel)
-    sels, names = sample_selections(sel)
+    sels, names = compute.sample_selections(sel)
     with st.spinner(t("paper.running", model=loaded.label, n=len(names))):
         analyses = [compute.analysis(s) for s in sels]
     key = "|".join([compute.analysis_id(sel)] + [s.image_key for s in sels])

@@ -18,24 +18,19 @@ FITS = ["image", "samples"]
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def joint_fit(key: str, layer: int, _token_sets):
+def joint_fit(samples_id: str, layer: int, _token_sets):
     """One PCA fitted jointly on every bundled sample's layer tokens (colours comparable across images)."""
     return joint_token_pca(_token_sets)
 
 
-def sample_tokens(sel, layer: int):
-    """The bundled samples' layer-``layer`` patch tokens (each sample analysed once per server), this image's index."""
-    import dataclasses
-    import hashlib
-
-    sets, here = [], None
-    for name in compute.sample_names():
-        data = compute.sample_bytes(name)
-        key = hashlib.sha256(data).hexdigest()
-        other = dataclasses.replace(sel, image_key=key, image_bytes=data)
-        sets.append(np.asarray(compute.analysis(other).patch_tokens[layer], dtype=np.float32))
-        here = len(sets) - 1 if key == sel.image_key else here
-    return sets, here
+def samples_joint_fit(sel, layer: int):
+    """The joint fit on the bundled samples (each analysed once per server), and this image's place among them."""
+    sels, _ = compute.sample_selections(sel)
+    sets = tuple(np.asarray(compute.analysis(s).patch_tokens[layer], dtype=np.float32) for s in sels)
+    keys = [s.image_key for s in sels]
+    # Keyed by the samples' analyses, not this image's: every image of a model and size shares one fit.
+    joint = joint_fit("|".join(compute.analysis_id(s) for s in sels), layer, sets)
+    return joint, keys.index(sel.image_key) if sel.image_key in keys else None
 
 
 @fragment
@@ -65,8 +60,7 @@ def tokens_view(sel) -> None:
 
     tokens = np.asarray(result.patch_tokens[layer], dtype=np.float32)
     if fit_on == "samples":
-        sets, here = sample_tokens(sel, layer)
-        joint = joint_fit(compute.analysis_id(sel) + "|samples", layer, tuple(sets))
+        joint, here = samples_joint_fit(sel, layer)
         pca = joint[here] if here is not None else joint[0].fit.transform(tokens)
     else:
         pca = compute.token_pca(compute.analysis_id(sel), layer, result)
@@ -76,8 +70,8 @@ def tokens_view(sel) -> None:
         fig = plots.token_pca_figure(pca.rgb, result.prepared.display, patch_size=layout.patch_size,
                                      foreground=pca.foreground if masked else None, scores=pca.scores,
                                      explained=evr,
-                                     title=title(sel, t("tokens.pca_title"), t("attention.layer_n", layer=layer))
-                                     .replace(" · ", "<br>", 1))  # two lines: the columns are narrow on tablets
+                                     title=title(sel, t("tokens.pca_title"), t("attention.layer_n", layer=layer),
+                                                 two_lines=True))  # the columns are narrow on tablets
         share = f"{float(np.sum(evr[:3])):.0%}"
         show_figure(fit(fig, sel), "tokens-pca", sel, npz=lambda: {"rgb": pca.rgb, "scores": pca.scores,
                                                                    "foreground": pca.foreground,
@@ -93,8 +87,8 @@ def tokens_view(sel) -> None:
         sim = token_similarity(tokens, patch)
         fig = plots.token_similarity_figure(
             sim, result.prepared.display, patch_size=layout.patch_size, query=patch, picker=True,
-            title=title(sel, t("tokens.sim_title"), t("tokens.sim_setting", layer=layer, row=patch[0], col=patch[1]))
-            .replace(" · ", "<br>", 1))
+            title=title(sel, t("tokens.sim_title"), t("tokens.sim_setting", layer=layer, row=patch[0], col=patch[1]),
+                        two_lines=True))
         event = show_figure(fig, "tokens-similarity", sel, on_select=True, csv=lambda: grid_csv(sim),
                             alt=t("tokens.sim_alt", row=patch[0], col=patch[1], mean=f"{float(sim.mean()):.2f}"))
         if note:
