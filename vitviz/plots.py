@@ -236,6 +236,14 @@ def _mark_text(grid: Sequence[int], marked: Sequence[tuple[int, int]], label: st
     return text
 
 
+def _patch_heatmap(grid_map: np.ndarray, patch_size: Sequence[int], **style) -> go.Heatmap:
+    """One heatmap cell per patch, centred on the patch in input pixels, ``customdata`` = (row, col)."""
+    ph, pw = patch_size
+    gh, gw = grid_map.shape
+    return go.Heatmap(z=grid_map, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5,
+                      customdata=np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1), **style)
+
+
 def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence[int], *,
                       opacity: float = 0.6, title: str = "", value_name: str = "attention",
                       query_patch: Optional[tuple[int, int]] = None, height: Optional[int] = 480,
@@ -248,13 +256,10 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
     hover of that cell says so.
     """
     ph, pw = patch_size
-    gh, gw = grid_map.shape
     fig = image_figure(display, patch_size=None, photo=True)
-    fig.add_trace(go.Heatmap(
-        z=grid_map, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5,
-        colorscale=SEQUENTIAL, opacity=opacity, colorbar=dict(title=dict(text=value_name), thickness=14),
-        text=_mark_text(grid_map.shape, marked, marked_label),
-        customdata=np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1),
+    fig.add_trace(_patch_heatmap(
+        grid_map, patch_size, colorscale=SEQUENTIAL, opacity=opacity,
+        colorbar=dict(title=dict(text=value_name), thickness=14), text=_mark_text(grid_map.shape, marked, marked_label),
         hovertemplate="patch (%{customdata[0]}, %{customdata[1]})%{text}<br>" + value_name + " %{z:.4f}<extra></extra>",
     ))
     if query_patch is not None:
@@ -913,13 +918,9 @@ def token_similarity_figure(sim: np.ndarray, display: Optional[np.ndarray] = Non
     gh, gw = sim.shape
     ph, pw = int(patch_size[0]), int(patch_size[1])
     fig = image_figure(display, patch_size=None, photo=True, height=height) if display is not None else go.Figure()
-    rows, cols = np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij")
-    fig.add_trace(go.Heatmap(
-        z=sim, x=(np.arange(gw) + 0.5) * pw - 0.5, y=(np.arange(gh) + 0.5) * ph - 0.5, zmin=-1, zmax=1,
-        colorscale=SIMILARITY, opacity=opacity if display is not None else 1.0,
-        colorbar=dict(title=dict(text=t("plot.cosine"), side="right"), thickness=14,
-                      tickvals=[-1, -0.5, 0, 0.5, 1]),
-        customdata=np.stack([rows, cols], -1),
+    fig.add_trace(_patch_heatmap(
+        sim, (ph, pw), zmin=-1, zmax=1, colorscale=SIMILARITY, opacity=opacity if display is not None else 1.0,
+        colorbar=dict(title=dict(text=t("plot.cosine"), side="right"), thickness=14, tickvals=[-1, -0.5, 0, 0.5, 1]),
         hovertemplate="patch (%{customdata[0]}, %{customdata[1]})<br>similarity %{z:.3f}<extra></extra>",
         name="token similarity"))
     # Fixed ranges: the picker's markers must not pad the axes around the map.
