@@ -23,10 +23,11 @@ import streamlit as st  # noqa: E402
 import params  # noqa: E402
 import sidebar  # noqa: E402
 import widgets  # noqa: E402
+from vitviz import i18n  # noqa: E402
 from vitviz.i18n import t  # noqa: E402
 
 params.read_link()
-widgets.apply_language(sidebar.language_from_link())
+i18n.set_language(sidebar.language_from_link())  # texts and figure labels of this run
 presenter = bool(st.session_state.get("vv_present", st.query_params.get("present") == "1"))
 st.set_page_config(page_title=t("app.page_title"), page_icon=":material/search:", layout="wide",
                    initial_sidebar_state="collapsed" if presenter else "auto")

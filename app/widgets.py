@@ -58,11 +58,6 @@ def untrained_badge() -> str:
     return f":red-badge[:material/warning: {t('ui.untrained_badge')}]"
 
 
-def apply_language(lang: str) -> None:
-    """This run's language for texts and figure labels (``vitviz.i18n`` reads it)."""
-    i18n.set_language(lang)
-
-
 def title(sel: compute.Selection, what: str, extra: str = "", *, two_lines: bool = False) -> str:
     """A figure title naming the model, "(untrained)" when so, and ``extra``; ``two_lines`` for narrow columns."""
     text = plots.figure_title(what, sel.short_label, untrained=sel.untrained, extra=extra)
@@ -265,7 +260,7 @@ def fragment(fn):
 
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        apply_language(st.session_state.get(LANG_KEY, i18n.DEFAULT))  # a fragment-only rerun skips the entry script
+        i18n.set_language(st.session_state.get(LANG_KEY, i18n.DEFAULT))  # a fragment-only rerun skips the entry script
         with guarded():
             fn(*args, **kwargs)
 
