@@ -652,7 +652,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     wrapped = _wrap_title(title)
     head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
     right = min(320, 20 + 7 * max((len(ref[3]) for ref in texts), default=0))
-    margin = dict(l=70, r=right, t=_title_top(wrapped) + 56, b=70 + 24 * head_rows)  # the model legend sits on top: two lines
+    margin = dict(l=70, r=right, t=_title_top(wrapped) + 56, b=84 + 24 * head_rows)  # the model legend sits on top: two lines
     plot_h = height - margin["t"] - margin["b"]
     ymax = 0.0
     for n, label in enumerate(labels):
@@ -696,7 +696,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     fig.update_layout(
         legend=dict(orientation="h", x=0, xanchor="left", y=1.0 + 6 / max(plot_h, 1), yanchor="bottom", font=small,
                     title=dict(text=t("plot.symbol_model"), font=small)),
-        legend2=dict(orientation="h", x=0, xanchor="left", y=-62 / max(plot_h, 1), yanchor="top", font=small,
+        legend2=dict(orientation="h", x=0, xanchor="left", y=-76 / max(plot_h, 1), yanchor="top", font=small,
                      title=dict(text=t("plot.colour_head"), font=small)))
     return _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
 

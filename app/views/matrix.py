@@ -34,7 +34,7 @@ def view_html(aid: str, layer: int, head, log: bool, fig_title: str, presenter: 
         columns=t("matrix.columns"), matrix_label=t("matrix.matrix_label"), image_label=t("matrix.image_label"),
         scale=t("matrix.scale"), scale_log=t("matrix.scale_log"), scale_linear=t("matrix.scale_linear"),
         keys_hint=t("matrix.hint"), alt=matrix_alt(matrix, names, layout.num_prefix_tokens))
-    size, image_size = (400, 300) if presenter else (520, 340)
+    size, image_size = (350, 280) if presenter else (520, 340)  # presenter: under 720 px
     return matrix_html(matrix, _result.prepared.display, layout.grid, layout.patch_size, layout.prefix_names,
                        labels, log=log, size=size, image_size=image_size)
 

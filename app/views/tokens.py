@@ -89,7 +89,7 @@ def tokens_view(sel) -> None:
             sim, result.prepared.display, patch_size=layout.patch_size, query=patch, picker=True,
             title=title(sel, t("tokens.sim_title"), t("tokens.sim_setting", layer=layer, row=patch[0], col=patch[1]),
                         two_lines=True))
-        event = show_figure(fig, "tokens-similarity", sel, on_select=True, csv=lambda: grid_csv(sim),
+        event = show_figure(fit(fig, sel), "tokens-similarity", sel, on_select=True, csv=lambda: grid_csv(sim),
                             alt=t("tokens.sim_alt", row=patch[0], col=patch[1], mean=f"{float(sim.mean()):.2f}"))
         if note:
             st.caption(note)
