@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 import streamlit as st
@@ -141,6 +143,39 @@ def settle_heap() -> None:
     import gc
 
     gc.freeze()
+
+
+_PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vitviz-prefetch")
+_PREFETCH_WAITING = threading.BoundedSemaphore(4)  # at most 4 queued: a fast scrub drops the rest
+LOG = logging.getLogger(__name__)
+
+
+def prefetch(fn: Callable[..., object], *args) -> None:
+    """Call ``fn(*args)`` — a cached computation a user is likely to ask for next (the layer beside
+    the slider's) — on the server's one background thread, so that step is a cache hit.
+
+    Best effort: with 4 calls already waiting it is dropped, and an error is logged, not shown. The
+    call runs with this run's language and script context (so Streamlit's caches know the session).
+    """
+    from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
+
+    from vitviz import i18n
+
+    if not _PREFETCH_WAITING.acquire(blocking=False):
+        return
+    lang, ctx = i18n.language(), get_script_run_ctx()
+
+    def run() -> None:
+        try:
+            add_script_run_ctx(threading.current_thread(), ctx)
+            i18n.set_language(lang)
+            fn(*args)
+        except Exception:  # noqa: BLE001 - the user never asked for this; the real request will show any error
+            LOG.warning("prefetch of %s failed", getattr(fn, "__name__", fn), exc_info=True)
+        finally:
+            _PREFETCH_WAITING.release()
+
+    _PREFETCH.submit(run)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

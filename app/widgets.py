@@ -49,7 +49,7 @@ LAYOUT_CSS = """<style>
     .st-key-vv-stepper kbd, .st-key-vv-stepper [data-testid="stButtonShortcut"] { display: none; }
     [data-testid="stMainBlockContainer"]:has(.st-key-vv-stepper) { padding-bottom: 9rem; }
     [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow: hidden; }
-    .js-plotly-plot .gtitle { font-size: 12px !important; }  /* titles sized for a projector run off a phone */
+    .js-plotly-plot .gtitle, .vv-heads > figcaption { font-size: 12px !important; }  /* sized for a projector */
   }
 </style>"""
 
@@ -155,17 +155,21 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
     extra = {"height": height} if height else {}
     if fig.layout.width:  # a figure laid out for its width (small multiples) keeps it: panels stay square
         extra["width"] = "content"
+    # The text alternative is the chart's accessible name (role="figure", aria-label): no extra element to redraw.
     event = st.plotly_chart(fig, key=key, config=config, on_select="rerun" if on_select else "ignore",
-                            selection_mode="points", **extra)
-    data_row(key, stem, alt_text(fig, alt, npz is not None or csv is not None), npz=npz, csv=csv)
+                            selection_mode="points", alt=alt_text(fig, alt, npz is not None or csv is not None),
+                            **extra)
+    data_row(key, stem, npz=npz, csv=csv)
     return event
 
 
-def data_row(key: str, stem: str, alt: str, *, npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
+def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
              csv: Optional[Callable[[], str]] = None) -> None:
-    """Under a figure: its text alternative (for screen readers only) and its NPZ / CSV downloads (built lazily)."""
+    """Under a figure: its NPZ / CSV downloads (built lazily), and ``alt``, a text alternative for screen
+    readers only, for a figure that carries none itself."""
     row = st.container(horizontal=True, gap="small")
-    row.html(f'<p class="vv-alt">{html.escape(alt)}</p>')
+    if alt:
+        row.html(f'<p class="vv-alt">{html.escape(alt)}</p>')
     if npz is not None:
         row.download_button("NPZ", icon=":material/download:", help=t("ui.npz_help"),
                             data=lambda: npz_bytes(npz()), file_name=f"{stem}.npz",
@@ -203,15 +207,26 @@ def head_text(head) -> str:
     return t("attention.head_mean") if head in (None, HEAD_MEAN) else t("attention.head_n", n=head)
 
 
+def layer_and_head_setting(layers: int, heads: int) -> tuple[int, Optional[int]]:
+    """The layer and head (None: the mean of heads) that :func:`layer_and_head` will show: the link's or
+    the session's values, made valid. For work to be done before the widgets are drawn."""
+    layer = params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
+    choice = params.prepare("head", HEAD_MEAN, lambda v: v in _head_options(heads))
+    return layer, None if choice == HEAD_MEAN else int(choice)
+
+
+def _head_options(heads: int) -> list[str]:
+    return [HEAD_MEAN] + [str(h) for h in range(heads)]
+
+
 def layer_and_head(layer_column, head_column, layers: int, heads: int) -> tuple[int, Optional[int]]:
     """The Attention page's layer slider and head picker (also the matrix page's: same keys, same URL names).
 
     Returns the layer and the head (None: the mean of heads).
     """
-    params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
+    layer_and_head_setting(layers, heads)
     layer = layer_column.slider(t("attention.layer"), 0, layers - 1, key="vv_layer", persist_state="session")
-    options = [HEAD_MEAN] + [str(h) for h in range(heads)]
-    params.prepare("head", HEAD_MEAN, lambda v: v in options)
+    options = _head_options(heads)
     choice = head_column.selectbox(t("attention.head"), options, key="vv_head", persist_state="session",
                                    format_func=head_text)
     params.publish("layer", layer, layers - 1)

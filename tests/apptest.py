@@ -41,6 +41,11 @@ def figures(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def heads_html_of(at: AppTest) -> str:
+    """The Attention page's heads figure (HTML, see vitviz.heads_html)."""
+    return next(h.proto.body for h in at.get("html") if 'class="vv-heads"' in h.proto.body)
+
+
 def arr(value) -> np.ndarray:
     """Plotly ≥ 6 sends numeric arrays as base64 typed arrays ({"dtype", "bdata", "shape"})."""
     if isinstance(value, dict) and "bdata" in value:

@@ -495,10 +495,14 @@ def test_keyboard_alone_reaches_and_changes_the_attention_layer(server, fresh):
 def test_figures_carry_a_text_alternative(server, fresh):
     tab = fresh()
     open_page(tab, server, "attention", "?sample=cat")
-    alts = tab.locator(".vv-alt").all_inner_texts() or tab.locator(".vv-alt").evaluate_all(
-        "els => els.map(e => e.textContent)")
-    assert len(alts) >= tab.locator(PLOT).count() >= 3
-    assert any(re.search(r"Figure: Attention · .*strongest at patch \(row \d+, column \d+\)", a) for a in alts), alts
+    charts = tab.locator('[data-testid="stPlotlyChart"]')  # a chart's accessible name is its text alternative
+    names = charts.evaluate_all("els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
+    assert len(names) == tab.locator(PLOT).count() >= 2  # the attention map and the rollout
+    assert all(role == "figure" and label for role, label in names), names
+    assert any(re.search(r"Figure: Attention · .*strongest at patch \(row \d+, column \d+\)", label)
+               for _, label in names), names
+    alts = tab.locator(".vv-heads img").evaluate_all("els => els.map(e => e.alt)")  # the heads are pictures
+    assert len(alts) == 6 and all(re.match(rf"head {h}: The map is strongest at patch", a) for h, a in enumerate(alts))
 
 
 # ----------------------------------------------------------------------------- clicks in figures

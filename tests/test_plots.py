@@ -3,13 +3,17 @@ from __future__ import annotations
 
 import base64
 import io
+import json
+import re
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from PIL import Image
 
+import plotly.io as pio
 from vitviz import plots
+from vitviz.heads_html import head_panels, heads_html
 from vitviz.plots import figure_title
 
 
@@ -325,22 +329,54 @@ def test_picked_tile_reads_customdata_as_streamlit_sends_it():
     assert plots.picked_tile({"customdata": [5, 7]}, (16, 16)) == (5, 7)
 
 
-def test_heads_mosaic_is_one_image_with_each_head_blended_in_its_panel():
+def test_head_panels_blend_each_map_over_the_image_with_frames():
     display = np.full((32, 32, 3), 200, np.uint8)
     maps = np.zeros((4, 2, 2))
     maps[1, 0, 1] = 1.0  # head 1: all attention on patch (0, 1)
-    fig = plots.heads_mosaic(maps, display, (16, 16), columns=2, opacity=1.0, marked=[(1, 1)], width=400)
-    assert [t.type for t in fig.data] == ["image", "scatter"]  # one picture + the colour bar
-    mosaic = np.asarray(Image.open(io.BytesIO(base64.b64decode(fig.data[0].source.split(",", 1)[1]))))
-    label_h = 16
-    panel1 = mosaic[label_h:label_h + 32, 32 + 6:32 + 6 + 32].astype(int)  # row 0, column 1
-    top = plots._colour_lut(plots.SEQUENTIAL)[-1].astype(int)
-    low = plots._colour_lut(plots.SEQUENTIAL)[0].astype(int)
-    assert np.abs(panel1[4:12, 20:28] - top).max() < 12  # patch (0, 1) at the top of the scale (JPEG tolerance)
-    assert np.abs(panel1[20:28, 4:12] - low).max() < 12
-    assert [a.text for a in fig.layout.annotations] == ["head 0", "head 1", "head 2", "head 3"]
-    assert sum(1 for sh in fig.layout.shapes if sh.name == "sink (1, 1)") == 4  # marked in every panel
-    assert fig.layout.yaxis.scaleanchor == "x"
+    panels, top = head_panels(maps, display, (16, 16), opacity=1.0, query_patch=(1, 0), marked=[(1, 1)])
+    lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
+    assert panels.shape == (4, 32, 32, 3) and panels.dtype == np.uint8 and top == 1.0
+    np.testing.assert_array_equal(panels[1, 4:12, 20:28], np.broadcast_to(lut[-1], (8, 8, 3)))  # the top colour
+    np.testing.assert_array_equal(panels[1, 4:12, 4:12], np.broadcast_to(lut[0], (8, 8, 3)))
+    orange = [int(plots.HIGHLIGHT[i:i + 2], 16) for i in (1, 3, 5)]
+    magenta = [int(plots.MARK[i:i + 2], 16) for i in (1, 3, 5)]
+    for panel in panels:  # query frame solid (3 px) and sink frame dashed (2 px) in every panel
+        np.testing.assert_array_equal(panel[16:19, 0:16], np.broadcast_to(orange, (3, 16, 3)))
+        assert (panel[16, 16:20] == magenta).all() and not (panel[16, 20:24] == magenta).all(axis=-1).any()
+    half, _ = head_panels(maps, display, (16, 16), opacity=0.5)
+    np.testing.assert_allclose(half[1, 8, 24], np.round(0.5 * 200 + 0.5 * lut[-1]), atol=1)
+    with pytest.raises(ValueError, match="outside the 2×2 grid"):
+        head_panels(maps, display, (16, 16), marked=[(2, 0)])
+
+
+def test_heads_html_is_a_figure_of_labelled_pictures_with_a_colour_bar():
+    display = np.full((28, 28, 3), 120, np.uint8)
+    maps = np.zeros((6, 2, 2))
+    maps[:, 1, 0] = np.arange(1, 7) / 100  # head h peaks at patch (1, 0) with (h + 1) %
+    page = heads_html(maps, display, (14, 14), title="All 6 heads · ViT <S> · layer 3", value_name="attention")
+    assert page.count("<img ") == 6 and page.count("data:image/jpeg;base64,") == 6
+    assert [f"head {h}" for h in range(6)] == re.findall(r">(head \d)</figcaption>", page)
+    assert 'alt="head 5: The map is strongest at patch (row 1, column 0), value 0.06."' in page
+    assert "All 6 heads · ViT &lt;S&gt; · layer 3" in page and "<S>" not in page  # escaped
+    assert "linear-gradient" in page and ">0.06</span>" in page  # the shared colour range's top
+    src = re.search(r'src="data:image/jpeg;base64,([^"]+)"', page)[1]
+    assert np.asarray(Image.open(io.BytesIO(base64.b64decode(src)))).shape == (28, 28, 3)
+
+
+def test_overlay_with_map_swaps_values_and_title_and_keeps_the_rest():
+    display = np.zeros((32, 32, 3), np.uint8)
+    first, second = np.arange(4.0).reshape(2, 2), np.array([[0.5, 0.1], [0.2, 0.2]])
+    base = plots.attention_overlay(display, first, (16, 16), query_patch=(0, 1), marked=[(1, 1)], title="layer 1")
+    trace = plots.add_patch_picker(base, (2, 2), (16, 16), first, "attention")
+    swapped = plots.overlay_with_map(base, second, "layer 2 · " + "x" * 80, value_name="attention")
+    fresh = plots.attention_overlay(display, second, (16, 16), query_patch=(0, 1), marked=[(1, 1)],
+                                    title="layer 2 · " + "x" * 80)
+    plots.add_patch_picker(fresh, (2, 2), (16, 16), second, "attention")
+    assert json.loads(pio.to_json(swapped)) == json.loads(pio.to_json(fresh))
+    np.testing.assert_array_equal(base.data[1].z, first)  # the base is left as it was
+    assert base.layout.title.text == "layer 1" and swapped.data[trace].text[1].endswith("attention 0.1")
+    with pytest.raises(ValueError, match="no single"):
+        plots.overlay_with_map(base, np.zeros((3, 3)))
 
 
 def _luminance(hex_colour: str) -> float:

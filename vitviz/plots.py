@@ -204,17 +204,51 @@ def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[i
         if trace.type == "heatmap":
             trace.hoverinfo = "skip"
             trace.hovertemplate = None
-    text = [f"patch ({r}, {c})" for r, c in zip(rows, cols)]
-    if values is not None:
-        text = [f"{t}<br>{value_name} {v:.4g}" for t, v in zip(text, np.asarray(values).ravel())]
     # Same centres as the heatmap cells: (c + 0.5)·pw − 0.5 in pixels, or c on a grid axis (pw = 1).
     fig.add_trace(go.Scatter(x=(cols + 0.5) * pw - 0.5, y=(rows + 0.5) * ph - 0.5, mode="markers",
                              marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
                              selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
-                             text=text, hovertemplate="%{text}<br>click to select<extra></extra>",
-                             showlegend=False, name="pick a patch", xaxis=axes[0], yaxis=axes[1]))
+                             text=_picker_text(grid, values, value_name),
+                             hovertemplate="%{text}<br>click to select<extra></extra>",
+                             showlegend=False, name=_PICKER, xaxis=axes[0], yaxis=axes[1]))
     fig.update_layout(hovermode="closest")
     return len(fig.data) - 1
+
+
+_PICKER = "pick a patch"
+
+
+def _picker_text(grid: Sequence[int], values: Optional[np.ndarray], value_name: str) -> list[str]:
+    """Hover text of each picker point, row-major: the patch and, if given, its value."""
+    rows, cols = np.divmod(np.arange(int(grid[0]) * int(grid[1])), int(grid[1]))
+    text = [f"patch ({r}, {c})" for r, c in zip(rows, cols)]
+    if values is None:
+        return text
+    return [f"{t}<br>{value_name} {v:.4g}" for t, v in zip(text, np.asarray(values).ravel())]
+
+
+def overlay_with_map(base: go.Figure, grid_map: np.ndarray, title: str = "", *,
+                     value_name: str = "value") -> go.Figure:
+    """``base``, an :func:`attention_overlay` (with or without :func:`add_patch_picker`), showing another
+    ``(gh, gw)`` map of its grid: new values, picker hover texts and title; image, frames, size kept.
+
+    For controls that step through layers or settings: the figure is made from ``base``'s dict
+    without plotly's validation (``base`` was validated when built), about 2 ms instead of about
+    14 ms for a new overlay. ``base`` is not changed.
+    """
+    grid_map = np.asarray(grid_map)
+    heatmaps = [i for i, trace in enumerate(base.data) if trace.type == "heatmap"]
+    if len(heatmaps) != 1 or np.shape(base.data[heatmaps[0]].z) != grid_map.shape:
+        raise ValueError(f"base has no single {grid_map.shape} map to replace")
+    spec = base.to_dict()
+    spec["data"][heatmaps[0]]["z"] = grid_map
+    for trace in spec["data"]:
+        if trace.get("name") == _PICKER:
+            trace["text"] = _picker_text(grid_map.shape, grid_map, value_name)
+    wrapped = _wrap_title(title)
+    spec["layout"].setdefault("title", {})["text"] = wrapped or None
+    spec["layout"].setdefault("margin", {})["t"] = _title_top(wrapped)
+    return go.Figure(spec, _validate=False)
 
 
 def tile_at(point_index: int, grid: Sequence[int]) -> tuple[int, int]:
@@ -343,70 +377,6 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
         fig.layout["yaxis" if i == 1 else f"yaxis{i}"].update(range=y_range, visible=i <= heads)
     fig.update_annotations(font=dict(size=FONT_SIZE))  # the panel titles
     _layout(fig, wrapped, height=height, margin=dict(l=left, r=right, t=top, b=bottom), chars=10**6)
-    fig.update_layout(width=width)
-    return fig
-
-
-def heads_mosaic(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[int], *, columns: int = 3,
-                 title: str = "", width: int = 520, opacity: float = 0.6, value_name: str = "attention",
-                 query_patch: Optional[tuple[int, int]] = None, marked: Sequence[tuple[int, int]] = (),
-                 gap: int = 6) -> go.Figure:
-    """Every head's ``(gh, gw)`` map over the image, composed server-side into ONE picture.
-
-    The same content as :func:`heads_grid` with ``background``, but the browser draws one JPEG
-    instead of ``n`` subplots (a layer slider step then redraws in a fraction of the time). Each
-    panel is the image with the map blended on top (``opacity``) in the :data:`SEQUENTIAL` scale,
-    one shared colour range ``[0, max]`` shown by a colour bar; panels ``gap`` px apart, in reading
-    order, titled "head h" (annotations). ``query_patch`` and ``marked`` patches are framed in every
-    panel as in :func:`attention_overlay`. Hover is not per cell: the downloads carry the values.
-    """
-    heads, gh, gw = maps.shape
-    _mark_text((gh, gw), marked, "sink")  # checks every marked patch lies on the grid
-    img_h, img_w = background.shape[:2]
-    ph, pw = patch_size
-    columns = max(1, min(columns, heads))
-    rows = int(np.ceil(heads / columns))
-    zmax = float(np.nanmax(maps)) if maps.size and np.nanmax(maps) > 0 else 1.0
-    lut = _colour_lut(SEQUENTIAL)
-    label_h = max(16, img_h // 7)  # room above each panel for its title, in image pixels
-    canvas = np.full((rows * (img_h + label_h) + (rows - 1) * gap, columns * img_w + (columns - 1) * gap, 3), 255,
-                     np.uint8)
-    # Cell (r, c) of the map covers pixels [r·ph, (r+1)·ph) × [c·pw, (c+1)·pw) of the image.
-    cell_r = np.minimum((np.arange(img_h) / ph).astype(int), gh - 1)
-    cell_c = np.minimum((np.arange(img_w) / pw).astype(int), gw - 1)
-    base = background[..., :3].astype(np.float32)
-    for h in range(heads):
-        r, c = divmod(h, columns)
-        index = np.clip(np.round(maps[h] / zmax * (len(lut) - 1)), 0, len(lut) - 1).astype(int)
-        colours = lut[index][cell_r][:, cell_c].astype(np.float32)
-        panel = (1 - opacity) * base + opacity * colours
-        y0, x0 = r * (img_h + label_h + gap) + label_h, c * (img_w + gap)
-        canvas[y0:y0 + img_h, x0:x0 + img_w] = np.clip(np.round(panel), 0, 255).astype(np.uint8)
-    fig = go.Figure(go.Image(source=_photo(canvas)[0], hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                             marker=dict(color=[0.0], colorscale=SEQUENTIAL, cmin=0, cmax=zmax, showscale=True,
-                                         colorbar=dict(title=dict(text=value_name), thickness=14))))
-    shapes, labels = [], []
-    for h in range(heads):
-        r, c = divmod(h, columns)
-        y0, x0 = r * (img_h + label_h + gap) + label_h, c * (img_w + gap)
-        labels.append(dict(x=x0 + img_w / 2, y=y0 - 1, text=t("plot.head_n", n=h), showarrow=False, yanchor="bottom",
-                           font=dict(size=FONT_SIZE - 1)))
-        if query_patch is not None:
-            shapes.append(_patch_box(*query_patch, ph, pw, x0=x0, y0=y0))
-        for mr, mc in marked:
-            box = _patch_box(int(mr), int(mc), ph, pw, x0=x0, y0=y0)
-            box.update(line=dict(color=MARK, width=2, dash="dash"), name=f"sink ({mr}, {mc})")
-            shapes.append(box)
-    left, right, bottom = 10, 90, 10
-    wrapped = _wrap_title(title, max(30, width // 10))
-    top = _title_top(wrapped) if wrapped else 10
-    panel_scale = (width - left - right) / canvas.shape[1]
-    height = int(round(top + bottom + canvas.shape[0] * panel_scale))
-    fig.update_layout(shapes=shapes, annotations=labels)
-    fig.update_xaxes(visible=False, range=[-0.5, canvas.shape[1] - 0.5])
-    fig.update_yaxes(visible=False, range=[canvas.shape[0] - 0.5, -0.5])
-    _layout(fig, wrapped, height=height, square=True, margin=dict(l=left, r=right, t=top, b=bottom), chars=10**6)
     fig.update_layout(width=width)
     return fig
 

@@ -1,39 +1,43 @@
 """Attention maps per layer and head, and attention rollout (paper Fig. 6), with attention sinks marked."""
+import numpy as np
 import streamlit as st
 
 import compute
 import params
 from vitviz import plots
 from vitviz.analysis import attention_map
-from vitviz.export import grid_csv
+from vitviz.export import file_stem, grid_csv
+from vitviz.heads_html import heads_html
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
-from widgets import (PRESENTER_HEIGHT, clicked_point, controls, current, fit, fragment, head_text, header,
-                     layer_and_head, map_alt, show_figure, title)
+from widgets import (PRESENTER_HEIGHT, clicked_point, controls, current, data_row, fragment, head_text,
+                     header, layer_and_head, layer_and_head_setting, map_alt, show_figure, title)
 
 @fragment
 def attention_view(sel) -> None:
     result = compute.analysis(sel)
-    aid = compute.analysis_id(sel)
     layout, attn = result.layout, result.attention
     layers, heads = attn.shape[:2]
     picked = st.session_state.pop("_vv_query_pick", None)
     if picked is not None:
         st.session_state["vv_query"] = picked
+    # The figures are made before any element is sent, from the values the widgets will show: the
+    # browser then redraws once per step instead of once for the controls and again per figure.
+    setting = (*layer_and_head_setting(layers, heads), params.prepare("query", 0, lambda v: 0 <= v < layout.num_tokens),
+               st.session_state.get("vv_opacity", 0.6))
+    figures = attention_figures(sel, result, *setting)
     c1, c2, c3, c4 = controls("attention", [3, 2, 2, 2])
     layer, head = layer_and_head(c1, c2, layers, heads)
-    params.prepare("query", 0, lambda v: 0 <= v < layout.num_tokens)
     query = c3.selectbox(t("attention.query"), list(range(layout.num_tokens)), key="vv_query", persist_state="session",
                          format_func=layout.token_name)
     opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, 0.6, 0.05, key="vv_opacity", persist_state="session")
     params.publish("query", query, 0)
-    grid_map = attention_map(attn, layout, layer, head, query)
+    if (layer, head, query, opacity) != setting:  # a widget settled on another value than its session state's
+        figures = attention_figures(sel, result, layer, head, query, opacity)
+    (fig, trace, grid_map), heads_page, maps = figures
 
     left, right = st.columns([3, 2])
     with left:
-        fig_title = title(sel, t("attention.fig_title"), t("attention.fig_setting", layer=layer, head=head_text(head),
-                                                             query=layout.token_name(query)))
-        fig, trace = attention_figure(aid, layer, head, query, opacity, fig_title, sel.presenter, language(), result)
         event = show_figure(fig, "attention-map", sel, on_select=True, npz=lambda: {"attention": attn},
                             csv=lambda: grid_csv(grid_map), alt=map_alt(grid_map))
         point = clicked_point(event, trace)
@@ -41,45 +45,62 @@ def attention_view(sel) -> None:
             st.session_state["_vv_query_pick"] = point + layout.num_prefix_tokens
             st.rerun(scope="fragment")
     with right:
-        maps = compute.head_maps(aid, layer, query, result)
-        show_figure(heads_figure(aid, layer, query, title(sel, t("attention.heads_title", n=heads),
-                                                              t("attention.layer_n", layer=layer)), language(), result),
-                    "attention-heads", sel, npz=lambda: {"maps": maps}, alt=t("attention.heads_alt", n=heads))
+        st.html(heads_page)
+        data_row("attention-heads", file_stem("attention-heads", sel.short_label, "untrained" if sel.untrained else ""),
+                 npz=lambda: {"maps": maps})
+    for near in (layer - 1, layer + 1):  # the slider's next step either way is then a cache hit
+        if 0 <= near < layers:
+            compute.prefetch(heads_figure, compute.analysis_id(sel), near, query, opacity,
+                             heads_title(sel, heads, near), language(), result)
 
 
-# Figures are cached per setting: a slider step back to a seen value sends without rebuilding.
-# The heads are one server-composed picture: n plotly subplots took the browser ~0.5 s per step.
-@st.cache_resource(max_entries=128, show_spinner=False)
-def attention_figure(aid: str, layer: int, head, query: int, opacity: float, fig_title: str, presenter: bool,
-                     lang: str, _result):  # lang: axis titles follow the language
+def attention_figures(sel, result, layer: int, head, query: int, opacity: float):
+    """((the map's figure, its picker trace, the map), the heads' HTML, the heads' maps) of one setting."""
+    aid, layout, lang = compute.analysis_id(sel), result.layout, language()
+    grid_map = attention_map(result.attention, layout, layer, head, query)
+    base, trace = overlay_base(aid, query, opacity, sel.presenter, lang, result)
+    fig = plots.overlay_with_map(base, grid_map, title(sel, t("attention.fig_title"), t(
+        "attention.fig_setting", layer=layer, head=head_text(head), query=layout.token_name(query))),
+                                 value_name=t("plot.attention"))
+    heads_page = heads_figure(aid, layer, query, opacity, heads_title(sel, result.attention.shape[1], layer), lang, result)
+    return (fig, trace, grid_map), heads_page, compute.head_maps(aid, layer, query, result)
+
+
+def heads_title(sel, heads: int, layer: int) -> str:
+    return title(sel, t("attention.heads_title", n=heads), t("attention.layer_n", layer=layer))
+
+
+# The overlay's image, frames and layout are made once per query and opacity; a layer or head step
+# only swaps the map (plots.overlay_with_map, ~2 ms instead of ~14 ms for a new figure).
+@st.cache_resource(max_entries=16, show_spinner=False)
+def overlay_base(aid: str, query: int, opacity: float, presenter: bool, lang: str, _result):  # lang: axis titles
     layout, display = _result.layout, _result.prepared.display
     found, _ = compute.sinks(aid, _result)
-    grid_map = attention_map(_result.attention, layout, layer, head, query)
-    fig = plots.attention_overlay(display, grid_map, layout.patch_size, opacity=opacity,
-                                  query_patch=layout.patch_of(query),
-                                  marked=found.sinks, marked_label=t("plot.sink"), value_name=t("plot.attention"),
-                                  title=fig_title)
-    trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, grid_map, t("plot.attention"))
+    blank = np.zeros(layout.grid)
+    fig = plots.attention_overlay(display, blank, layout.patch_size, opacity=opacity, query_patch=layout.patch_of(query),
+                                  marked=found.sinks, marked_label=t("plot.sink"), value_name=t("plot.attention"))
+    trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, blank, t("plot.attention"))
     if presenter:  # the size widgets.fit gives; applied here because the figure is shared by sessions
         fig.update_layout(height=PRESENTER_HEIGHT)
     return fig, trace
 
 
+# The heads are server-composed pictures in HTML: as a plotly chart they took the browser ~100 ms per step.
 @st.cache_resource(max_entries=128, show_spinner=False)
-def heads_figure(aid: str, layer: int, query: int, fig_title: str, lang: str, _result):
+def heads_figure(aid: str, layer: int, query: int, opacity: float, fig_title: str, lang: str, _result) -> str:
     layout, display = _result.layout, _result.prepared.display
     found, _ = compute.sinks(aid, _result)
     heads = _result.attention.shape[1]
-    return plots.heads_mosaic(compute.head_maps(aid, layer, query, _result), display, layout.patch_size,
-                              columns=3 if heads <= 12 else 4, width=520, query_patch=layout.patch_of(query),
-                              marked=found.sinks, value_name=t("plot.attention"), title=fig_title)
+    return heads_html(compute.head_maps(aid, layer, query, _result), display, layout.patch_size,
+                      columns=3 if heads <= 12 else 4, opacity=opacity, query_patch=layout.patch_of(query),
+                      marked=found.sinks, value_name=t("plot.attention"), title=fig_title)
 
 
 @fragment
 def rollout_view(sel) -> None:
     result = compute.analysis(sel)
     aid = compute.analysis_id(sel)
-    layout, display = result.layout, result.prepared.display
+    layout = result.layout
     layers = result.attention.shape[0]
     found, outliers = compute.sinks(aid, result)
     st.subheader(t("attention.rollout"))
@@ -109,10 +130,9 @@ def rollout_view(sel) -> None:
                 discard=f"{discard:.0%}") + (t("attention.rollout_sinks_out") if drop else "")
     left, right = st.columns([3, 2])
     with left:
-        fig = plots.attention_overlay(display, rolled, layout.patch_size, value_name=t("plot.rollout"),
-                                      marked=found.sinks, marked_label=t("plot.sink"),
-                                      title=title(sel, t("attention.rollout"), setting))
-        show_figure(fit(fig, sel), "attention-rollout", sel, npz=lambda: {"rollout": rolled},
+        fig = plots.overlay_with_map(rollout_base(aid, sel.presenter, language(), result), rolled,
+                                     title(sel, t("attention.rollout"), setting), value_name=t("plot.rollout"))
+        show_figure(fig, "attention-rollout", sel, npz=lambda: {"rollout": rolled},
                     csv=lambda: grid_csv(rolled), alt=map_alt(rolled))
     with right:
         if found.sinks:
@@ -131,6 +151,18 @@ def rollout_view(sel) -> None:
             st.caption(t("attention.no_sink", threshold=f"{found.threshold:.0f}"))
         if outliers is not None and outliers.patches:
             st.caption(t("attention.high_norm", where=", ".join(map(str, outliers.patches)), k=f"{outliers.k:g}"))
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def rollout_base(aid: str, presenter: bool, lang: str, _result):
+    """The rollout overlay without its map (see overlay_base)."""
+    layout, display = _result.layout, _result.prepared.display
+    found, _ = compute.sinks(aid, _result)
+    fig = plots.attention_overlay(display, np.zeros(layout.grid), layout.patch_size, value_name=t("plot.rollout"),
+                                  marked=found.sinks, marked_label=t("plot.sink"))
+    if presenter:
+        fig.update_layout(height=PRESENTER_HEIGHT)
+    return fig
 
 
 sel = current()

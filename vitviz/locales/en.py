@@ -200,7 +200,6 @@ TEXT: dict[str, str] = {
     "attention.fig_title": "Attention",
     "attention.fig_setting": "layer {layer}, {head}, query {query}",
     "attention.heads_title": "All {n} heads",
-    "attention.heads_alt": "The {n} heads' attention maps of this layer, each over the image.",
     "attention.rollout": "Attention rollout",
     "attention.fusion": "Head fusion",
     "attention.fusion_mean": "mean",

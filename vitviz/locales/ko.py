@@ -197,7 +197,6 @@ TEXT: dict[str, str] = {
     "attention.fig_title": "어텐션",
     "attention.fig_setting": "{layer}층, {head}, 쿼리 {query}",
     "attention.heads_title": "헤드 {n}개 전체",
-    "attention.heads_alt": "이 층의 헤드 {n}개의 어텐션 맵, 각각 이미지 위에 그림.",
     "attention.rollout": "어텐션 롤아웃 (attention rollout)",
     "attention.fusion": "헤드 결합 방식 (head fusion)",
     "attention.fusion_mean": "평균",
