@@ -49,7 +49,7 @@ LAYOUT_CSS = """<style>
     .st-key-vv-stepper kbd, .st-key-vv-stepper [data-testid="stButtonShortcut"] { display: none; }
     [data-testid="stMainBlockContainer"]:has(.st-key-vv-stepper) { padding-bottom: 9rem; }
     [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow: hidden; }
-    .js-plotly-plot .gtitle, .vv-heads > figcaption { font-size: 12px !important; }  /* sized for a projector */
+    .js-plotly-plot .gtitle, .vv-heads > figcaption, .vv-map-title { font-size: 12px !important; }  /* projector size */
   }
 </style>"""
 
@@ -164,12 +164,15 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
 
 
 def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
-             csv: Optional[Callable[[], str]] = None) -> None:
-    """Under a figure: its NPZ / CSV downloads (built lazily), and ``alt``, a text alternative for screen
-    readers only, for a figure that carries none itself."""
+             csv: Optional[Callable[[], str]] = None, png: Optional[Callable[[], bytes]] = None) -> None:
+    """Under a figure: its NPZ / CSV / PNG downloads (built lazily), and ``alt``, a text alternative for
+    screen readers only, for a figure that carries none itself."""
     row = st.container(horizontal=True, gap="small")
     if alt:
         row.html(f'<p class="vv-alt">{html.escape(alt)}</p>')
+    if png is not None:
+        row.download_button("PNG", icon=":material/download:", help=t("ui.png_help"), data=png,
+                            file_name=f"{stem}.png", mime="image/png", key=f"{key}-png", on_click="ignore")
     if npz is not None:
         row.download_button("NPZ", icon=":material/download:", help=t("ui.npz_help"),
                             data=lambda: npz_bytes(npz()), file_name=f"{stem}.npz",
@@ -235,8 +238,9 @@ def layer_and_head(layer_column, head_column, layers: int, heads: int) -> tuple[
 
 
 def alt_text(fig, alt: str = "", has_data: bool = False) -> str:
-    """A figure in words: its title (markup removed), what it shows, and where its data can be downloaded."""
-    title = fig.layout.title.text or ""
+    """A figure in words: its title (markup removed), what it shows, and where its data can be downloaded.
+    ``fig``: a plotly figure, or a title."""
+    title = fig if isinstance(fig, str) else fig.layout.title.text or ""
     title = re.sub(r"<[^>]+>", " ", title).replace("  ", " ").strip()
     parts = [t("ui.alt_figure", title=title) if title else "", alt, t("ui.alt_data") if has_data else ""]
     return " ".join(p for p in parts if p)

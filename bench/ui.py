@@ -6,9 +6,11 @@ Every number is the time from the user's action (key press / click, taken in the
 ``performance.now()`` by a capture-phase listener) until every chart on the page has stopped
 changing: the page is polled every ~15 ms for a signature of all ``.js-plotly-plot`` elements
 (their count, the identity of each one's ``data`` and ``layout`` objects, each title, and how many
-``plotly_afterplot`` events they fired) plus Streamlit's status widget; the end time is the last
-change of that signature once it has then stayed unchanged for 150 ms with the status widget gone
-(and the action's expected result - e.g. a title "layer N" - on the page). The 150 ms quiet window
+``plotly_afterplot`` events they fired), of the pictures that are figures (the Attention map
+component and the heads: each title, which picture each ``img`` shows and whether it has loaded)
+plus Streamlit's status widget; the end time is the last change of that signature once it has then
+stayed unchanged for 150 ms with the status widget gone, every picture loaded (and the action's
+expected result - e.g. a title "layer N" - on the page). The 150 ms quiet window
 is not counted. Medians of ``--repeats`` repetitions after a warm-up.
 
 Measurements: ``ui_widget_ms`` (Attention page, "Layer" slider ±1, no forward pass),
@@ -104,14 +106,21 @@ async ([quiet, timeout, want]) => {
     const sw = document.querySelector('[data-testid="stStatusWidget"]');
     const status = !!sw && !/changed/i.test(sw.textContent || '');  // running, not "Source file changed"
     const stale = document.querySelectorAll('[data-stale="true"]').length;
-    const titles = plots.map(titleOf);
+    // Pictures (the Attention map component, the heads): which picture each shows and whether it has loaded.
+    const maps = Array.from(document.querySelectorAll('.vv-map'));
+    const mapTitle = (m) => (m.querySelector('.vv-map-title') || {}).textContent || '';
+    const pictures = Array.from(document.querySelectorAll('.vv-map img, .vv-heads img'));
+    const loaded = pictures.every((img) => img.complete && img.naturalWidth > 0);
+    const titles = plots.map(titleOf).concat(maps.map(mapTitle));
     const h1 = (document.querySelector('h1') || {}).textContent || '';
     const sig = plots.length + '#' + plots.map((el) => id(el) + ':' + id(el.data) + ':' + id(el.layout) + ':' +
-                titleOf(el)).join('|') + '#' + window.__vv.afterplot + '#' + status + '#' + stale;
-    return {sig, status, stale, titles, h1, n: plots.length};
+                titleOf(el)).join('|') + '#' + maps.map(mapTitle).join('|') + '#' +
+                pictures.map((img) => img.src.length + img.src.slice(-16) + ':' + img.complete).join('|') + '#' +
+                window.__vv.afterplot + '#' + status + '#' + stale;
+    return {sig, status, stale, titles, h1, n: plots.length + maps.length, loaded};
   };
   const ok = (s) => {
-    if (s.status || s.stale || s.n === 0) return false;
+    if (s.status || s.stale || s.n === 0 || !s.loaded) return false;
     if (want.text && !((document.querySelector('[data-testid="stMain"]') || document.body).textContent || '').includes(want.text)) return false;
     if (want.title && !s.titles.some((t) => new RegExp(want.title).test(t))) return false;
     if (want.h1 && !new RegExp(want.h1).test(s.h1)) return false;

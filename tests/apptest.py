@@ -41,8 +41,13 @@ def figures(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
 
 
+def map_data(at: AppTest, key: str = "attention-map") -> dict:
+    """What the Attention page's map component shows: picture, values, title … (see app/map_view.py)."""
+    return json.loads(next(c for c in at.get("bidi_component") if c.proto.id.endswith(key)).proto.json)
+
+
 def heads_html_of(at: AppTest) -> str:
-    """The Attention page's heads figure (HTML, see vitviz.heads_html)."""
+    """The Attention page's heads figure (HTML, see vitviz.map_pictures.heads_html)."""
     return next(h.proto.body for h in at.get("html") if 'class="vv-heads"' in h.proto.body)
 
 

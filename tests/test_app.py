@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from apptest import CNN, F16, REAL, TINY, arr, figures, heads_html_of, heatmap, new_app, open_page, title_of
+from apptest import CNN, F16, REAL, TINY, arr, figures, heads_html_of, heatmap, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
 from vitviz.images import load_image
@@ -64,16 +64,15 @@ def test_walkthrough_flattened_patch_vector(app, expected):
 def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
     open_page(app, "attention")
     layout = expected.layout
-    attn_map, rolled = figures(app)[:2]
-    np.testing.assert_allclose(heatmap(attn_map), attention_map(expected.attention, layout, 11), **F16)
+    np.testing.assert_allclose(map_data(app)["values"], attention_map(expected.attention, layout, 11), **F16)
     app.slider(key="vv_layer").set_value(3).run()
     app.selectbox(key="vv_head").set_value("2").run()
-    np.testing.assert_allclose(heatmap(figures(app)[0]), attention_map(expected.attention, layout, 3, 2), **F16)
-    assert "layer 3, head 2" in title_of(figures(app)[0]) and "DINOv2" in title_of(figures(app)[0])
-    np.testing.assert_allclose(heatmap(figures(app)[1]), rollout_map(expected.attention, layout), rtol=1e-5)
+    np.testing.assert_allclose(map_data(app)["values"], attention_map(expected.attention, layout, 3, 2), **F16)
+    assert "layer 3, head 2" in map_data(app)["title"] and "DINOv2" in map_data(app)["title"]
+    np.testing.assert_allclose(heatmap(figures(app)[0]), rollout_map(expected.attention, layout), rtol=1e-5)
     app.slider(key="vv_discard").set_value(0.5).run()
     app.selectbox(key="vv_fusion").set_value("max").run()
-    np.testing.assert_allclose(heatmap(figures(app)[1]),
+    np.testing.assert_allclose(heatmap(figures(app)[0]),
                                rollout_map(expected.attention, layout, head_fusion="max", discard_ratio=0.5), **F16)
     heads = heads_html_of(app)  # the heads are pictures in HTML, not a chart
     assert "All 6 heads" in heads and "layer 3" in heads and heads.count("<img ") == 6
@@ -82,7 +81,7 @@ def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
         expected_map = attention_map(expected.attention, layout, 3, h)
         assert found and expected_map[int(found[1]), int(found[2])] >= expected_map.max() * 0.99
     app.selectbox(key="vv_query").set_value(1 + 5 * 16 + 7).run()  # patch (5, 7)
-    np.testing.assert_allclose(heatmap(figures(app)[0]),
+    np.testing.assert_allclose(map_data(app)["values"],
                                attention_map(expected.attention, layout, 3, 2, query=1 + 5 * 16 + 7), **F16)
     assert dict(app.query_params) == {"sample": "cat", "layer": "3", "head": "2", "query": str(1 + 5 * 16 + 7),
                                       "fusion": "max", "discard": "0.5"}
@@ -93,14 +92,14 @@ def test_attention_sinks_are_marked_explained_and_can_be_left_out(app, expected)
     assert sinks.sinks, "DINOv2 on the cat has an attention sink (see vitviz.analysis.sinks)"
     open_page(app, "attention")
     row, col = sinks.sinks[0]
-    for fig in figures(app)[:2]:  # the attention map and the rollout
-        assert any(s.get("name") == f"sink ({row}, {col})" for s in fig["layout"]["shapes"])
+    assert [row, col] in map_data(app)["marked"]  # framed in the map's picture, named on hover
+    assert any(s.get("name") == f"sink ({row}, {col})" for s in figures(app)[0]["layout"]["shapes"])  # rollout
     assert any(f"Attention sink at patch ({row}, {col})" in m.value for m in app.markdown)
     assert any("attention sink is a patch" in c.value.lower() for c in app.caption)
     app.radio(key="vv_sinks").set_value("drop").run()
     dropped = rollout_map(expected.attention, expected.layout, exclude_keys=sinks.sink_tokens)
-    np.testing.assert_allclose(heatmap(figures(app)[1]), dropped, **F16)
-    assert "sinks left out" in title_of(figures(app)[1])
+    np.testing.assert_allclose(heatmap(figures(app)[0]), dropped, **F16)
+    assert "sinks left out" in title_of(figures(app)[0])
     assert app.query_params["sinks"] == "drop"
 
 
@@ -236,7 +235,7 @@ def test_page_round_trip_keeps_every_view_setting(app):
         assert app.selectbox(key="vv_sample").value == "rocket"
     assert (app.slider(key="vv_layer").value, app.selectbox(key="vv_head").value) == (5, "1")
     assert app.slider(key="vv_start").value == 4
-    assert "layer 5, head 1" in title_of(figures(app)[0])
+    assert "layer 5, head 1" in map_data(app)["title"]
     open_page(app, "walkthrough")
     assert app.select_slider(key="vv_step").value == 4
     assert {k: app.query_params[k] for k in ("sample", "layer", "head", "start", "step")} == \
@@ -249,7 +248,7 @@ def test_a_link_reopens_the_view_in_a_fresh_session(weights_dir, monkeypatch):
     assert at.select_slider(key="vv_step").value == 5 and "Prefix tokens" in at.subheader[0].value
     open_page(at, "attention")
     assert (at.slider(key="vv_layer").value, at.selectbox(key="vv_head").value) == (2, "1")
-    assert "layer 2, head 1" in title_of(figures(at)[0]) and "(untrained)" in title_of(figures(at)[0])
+    assert "layer 2, head 1" in map_data(at)["title"] and "(untrained)" in map_data(at)["title"]
     assert at.selectbox(key="vv_sample").value == "coffee"
     assert not [w for w in at.warning if "is not valid" in w.value]
 

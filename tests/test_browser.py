@@ -22,11 +22,13 @@ SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
 PLOT = ".js-plotly-plot"
+MAP = ".vv-map-img"  # the Attention page's map: a picture in a component (app/map_view.py), not a chart
+FIGURE = f"{PLOT}, {MAP}"
 TABLE = '[data-testid="stDataFrame"]'
 ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # name (screenshot file), URL path, the element that shows the page has rendered
 PAGES = [("walkthrough", "", PLOT), ("filters", "filters", PLOT), ("position", "position", PLOT),
-         ("attention", "attention", PLOT), ("matrix", "matrix", "iframe"), ("distance", "distance", PLOT),
+         ("attention", "attention", MAP), ("matrix", "matrix", "iframe"), ("distance", "distance", PLOT),
          ("tokens", "tokens", PLOT), ("explain", "explain", PLOT), ("compare", "compare", PLOT), ("cnn", "cnn", PLOT),
          ("paper", "paper", PLOT), ("facts", "facts", TABLE)]
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"  # random init needs no weights: offline and fast
@@ -174,9 +176,11 @@ def wait_for_query(tab, **expected) -> None:
 
 
 def figure_titles(tab) -> list[str]:
-    """Every plotly figure title's text, in page order (a wrapped title's lines joined by spaces)."""
-    return tab.locator(PLOT).evaluate_all(
+    """Every figure title's text (plotly charts and the map), in page order (a wrapped title's lines joined by spaces)."""
+    return tab.locator(f"{PLOT}, .vv-map").evaluate_all(
         """els => els.map(el => {
+             const m = el.querySelector('.vv-map-title');
+             if (m) return [...m.childNodes].map(n => n.textContent).filter(Boolean).join(' ');
              const t = el.querySelector('.gtitle');
              if (!t) return '';
              const lines = [...t.querySelectorAll('tspan.line')].map(s => s.textContent);
@@ -206,7 +210,7 @@ def main_area(tab):
 
 
 def main_figure_box(tab) -> dict:
-    return tab.locator(PLOT).first.bounding_box()
+    return tab.locator(FIGURE).first.bounding_box()
 
 
 def screenshot(tab, path: Path, full_page: bool) -> None:
@@ -497,12 +501,29 @@ def test_figures_carry_a_text_alternative(server, fresh):
     open_page(tab, server, "attention", "?sample=cat")
     charts = tab.locator('[data-testid="stPlotlyChart"]')  # a chart's accessible name is its text alternative
     names = charts.evaluate_all("els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
-    assert len(names) == tab.locator(PLOT).count() >= 2  # the attention map and the rollout
-    assert all(role == "figure" and label for role, label in names), names
-    assert any(re.search(r"Figure: Attention · .*strongest at patch \(row \d+, column \d+\)", label)
-               for _, label in names), names
-    alts = tab.locator(".vv-heads img").evaluate_all("els => els.map(e => e.alt)")  # the heads are pictures
+    assert len(names) == tab.locator(PLOT).count() >= 1  # the rollout
+    assert all(role == "figure" and re.match(r"Figure: Attention rollout · ", label) for role, label in names), names
+    map_alt = tab.locator(MAP).get_attribute("alt")  # the map and the heads are pictures
+    assert re.search(r"Figure: Attention · .*strongest at patch \(row \d+, column \d+\)", map_alt), map_alt
+    alts = tab.locator(".vv-heads img").evaluate_all("els => els.map(e => e.alt)")
     assert len(alts) == 6 and all(re.match(rf"head {h}: The map is strongest at patch", a) for h, a in enumerate(alts))
+
+
+def test_click_on_the_attention_map_makes_that_patch_the_query(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "attention", "?sample=cat", MAP)
+    wait_for_title(tab, r"query cls")
+    box = tab.locator(MAP).bounding_box()  # 16 × 16 patches: the centre of patch (5, 7)
+    x, y = box["x"] + box["width"] * 7.5 / 16, box["y"] + box["height"] * 5.5 / 16
+    tab.mouse.move(x, y)
+    tip = tab.locator(".vv-map-tip")
+    tip.wait_for(state="visible")
+    assert re.match(r"patch \(5, 7\)\nattention \d", tip.inner_text()), tip.inner_text()
+    tab.mouse.click(x, y)
+    wait_for_title(tab, r"layer 11, mean of heads, query patch \(5, 7\)")
+    wait_for_query(tab, query=1 + 5 * 16 + 7, sample="cat")
+    picker = main_area(tab).locator('[data-testid="stSelectbox"]').filter(has=tab.get_by_text("Query token", exact=True))
+    assert "patch (5, 7)" in picker.inner_text() + picker.locator("input").first.input_value()
 
 
 # ----------------------------------------------------------------------------- clicks in figures

@@ -13,7 +13,7 @@ from PIL import Image
 
 import plotly.io as pio
 from vitviz import plots
-from vitviz.heads_html import head_panels, heads_html
+from vitviz.map_pictures import head_panels, heads_html, map_picture, picture_png
 from vitviz.plots import figure_title
 
 
@@ -361,6 +361,20 @@ def test_heads_html_is_a_figure_of_labelled_pictures_with_a_colour_bar():
     assert "linear-gradient" in page and ">0.06</span>" in page  # the shared colour range's top
     src = re.search(r'src="data:image/jpeg;base64,([^"]+)"', page)[1]
     assert np.asarray(Image.open(io.BytesIO(base64.b64decode(src)))).shape == (28, 28, 3)
+
+
+def test_map_picture_is_the_map_over_the_image_and_downloads_as_png():
+    display = np.full((28, 42, 3), 90, np.uint8)  # 2 × 3 patches of 14 px
+    grid_map = np.zeros((2, 3))
+    grid_map[1, 2] = 0.25
+    picture, top = map_picture(grid_map, display, (14, 14), opacity=1.0, query_patch=(0, 0))
+    assert top == 0.25 and picture.startswith("data:image/jpeg;base64,")
+    png = picture_png(picture)
+    assert png.startswith(b"\x89PNG")
+    pixels = np.asarray(Image.open(io.BytesIO(png))).astype(int)
+    lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
+    assert pixels.shape == (28, 42, 3)
+    assert np.abs(pixels[18:24, 32:38] - lut[-1]).max() < 12 and np.abs(pixels[18:24, 18:24] - lut[0]).max() < 12
 
 
 def test_overlay_with_map_swaps_values_and_title_and_keeps_the_rest():

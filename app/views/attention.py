@@ -7,11 +7,14 @@ import params
 from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.export import file_stem, grid_csv
-from vitviz.heads_html import heads_html
+from vitviz.map_pictures import heads_html, map_picture, picture_png
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
-from widgets import (PRESENTER_HEIGHT, clicked_point, controls, current, data_row, fragment, head_text,
-                     header, layer_and_head, layer_and_head_setting, map_alt, show_figure, title)
+from map_view import map_view
+from widgets import (PRESENTER_HEIGHT, alt_text, controls, current, data_row, fragment, head_text, header,
+                     layer_and_head, layer_and_head_setting, map_alt, show_figure, title)
+
+MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen
 
 @fragment
 def attention_view(sel) -> None:
@@ -34,13 +37,19 @@ def attention_view(sel) -> None:
     params.publish("query", query, 0)
     if (layer, head, query, opacity) != setting:  # a widget settled on another value than its session state's
         figures = attention_figures(sel, result, layer, head, query, opacity)
-    (fig, trace, grid_map), heads_page, maps = figures
+    (picture, top, grid_map, fig_title), heads_page, maps = figures
 
     left, right = st.columns([3, 2])
     with left:
-        event = show_figure(fig, "attention-map", sel, on_select=True, npz=lambda: {"attention": attn},
-                            csv=lambda: grid_csv(grid_map), alt=map_alt(grid_map))
-        point = clicked_point(event, trace)
+        found, _ = compute.sinks(compute.analysis_id(sel), result)
+        point = map_view("attention-map", picture, grid_map, result.prepared.display.shape, title=fig_title, top=top,
+                         value_name=t("plot.attention"), alt=alt_text(fig_title, map_alt(grid_map), True),
+                         marked=found.sinks, marked_label=t("plot.sink"), patch_label=t("plot.patch"),
+                         click_label=t("plot.click_to_select"),
+                         max_height=PRESENTER_HEIGHT - 90 if sel.presenter else MAP_HEIGHT)
+        stem = file_stem("attention-map", sel.short_label, "untrained" if sel.untrained else "")
+        data_row("attention-map", stem, npz=lambda: {"attention": attn}, csv=lambda: grid_csv(grid_map),
+                 png=lambda: picture_png(picture))
         if point is not None and point + layout.num_prefix_tokens != query:
             st.session_state["_vv_query_pick"] = point + layout.num_prefix_tokens
             st.rerun(scope="fragment")
@@ -55,34 +64,21 @@ def attention_view(sel) -> None:
 
 
 def attention_figures(sel, result, layer: int, head, query: int, opacity: float):
-    """((the map's figure, its picker trace, the map), the heads' HTML, the heads' maps) of one setting."""
+    """((the map's picture, its colour range's top, the map, its title), the heads' HTML, the heads' maps)
+    of one setting."""
     aid, layout, lang = compute.analysis_id(sel), result.layout, language()
     grid_map = attention_map(result.attention, layout, layer, head, query)
-    base, trace = overlay_base(aid, query, opacity, sel.presenter, lang, result)
-    fig = plots.overlay_with_map(base, grid_map, title(sel, t("attention.fig_title"), t(
-        "attention.fig_setting", layer=layer, head=head_text(head), query=layout.token_name(query))),
-                                 value_name=t("plot.attention"))
+    found, _ = compute.sinks(aid, result)
+    picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, opacity=opacity,
+                               query_patch=layout.patch_of(query), marked=found.sinks)
+    fig_title = title(sel, t("attention.fig_title"), t("attention.fig_setting", layer=layer, head=head_text(head),
+                                                       query=layout.token_name(query)))
     heads_page = heads_figure(aid, layer, query, opacity, heads_title(sel, result.attention.shape[1], layer), lang, result)
-    return (fig, trace, grid_map), heads_page, compute.head_maps(aid, layer, query, result)
+    return (picture, top, grid_map, fig_title), heads_page, compute.head_maps(aid, layer, query, result)
 
 
 def heads_title(sel, heads: int, layer: int) -> str:
     return title(sel, t("attention.heads_title", n=heads), t("attention.layer_n", layer=layer))
-
-
-# The overlay's image, frames and layout are made once per query and opacity; a layer or head step
-# only swaps the map (plots.overlay_with_map, ~2 ms instead of ~14 ms for a new figure).
-@st.cache_resource(max_entries=16, show_spinner=False)
-def overlay_base(aid: str, query: int, opacity: float, presenter: bool, lang: str, _result):  # lang: axis titles
-    layout, display = _result.layout, _result.prepared.display
-    found, _ = compute.sinks(aid, _result)
-    blank = np.zeros(layout.grid)
-    fig = plots.attention_overlay(display, blank, layout.patch_size, opacity=opacity, query_patch=layout.patch_of(query),
-                                  marked=found.sinks, marked_label=t("plot.sink"), value_name=t("plot.attention"))
-    trace = plots.add_patch_picker(fig, layout.grid, layout.patch_size, blank, t("plot.attention"))
-    if presenter:  # the size widgets.fit gives; applied here because the figure is shared by sessions
-        fig.update_layout(height=PRESENTER_HEIGHT)
-    return fig, trace
 
 
 # The heads are server-composed pictures in HTML: as a plotly chart they took the browser ~100 ms per step.

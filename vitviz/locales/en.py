@@ -19,6 +19,7 @@ TEXT: dict[str, str] = {
     "ui.image": "image",
     "ui.about_view": "About this view",
     "ui.npz_help": "The data behind this figure (NumPy .npz)",
+    "ui.png_help": "This figure as a picture (PNG)",
     "ui.csv_help": "The data behind this figure (CSV)",
     "ui.alt_figure": "Figure: {title}.",
     "ui.alt_data": "Its data can be downloaded with the NPZ / CSV buttons below the figure.",
@@ -387,6 +388,8 @@ TEXT: dict[str, str] = {
     "plot.network_input": "network input",
     "plot.pca_rgb": "top-3 principal components as RGB",
     "plot.variance_of": "{components}: {shares} of the variance",
+    "plot.patch": "patch",
+    "plot.click_to_select": "click to make it the query",
     "plot.sink": "sink",
     "plot.similarity": "similarity",
     # ---- compare page

@@ -19,6 +19,7 @@ TEXT: dict[str, str] = {
     "ui.image": "이미지",
     "ui.about_view": "이 화면 설명",
     "ui.npz_help": "이 그림의 데이터 (NumPy .npz)",
+    "ui.png_help": "이 그림을 이미지로 (PNG)",
     "ui.csv_help": "이 그림의 데이터 (CSV)",
     "ui.alt_figure": "그림: {title}.",
     "ui.alt_data": "그림 아래의 NPZ / CSV 버튼으로 데이터를 내려받을 수 있습니다.",
@@ -382,6 +383,8 @@ TEXT: dict[str, str] = {
     "plot.network_input": "네트워크 입력",
     "plot.pca_rgb": "상위 주성분 3개를 RGB로",
     "plot.variance_of": "{components}: 분산의 {shares}",
+    "plot.patch": "패치",
+    "plot.click_to_select": "클릭하면 쿼리로 선택",
     "plot.sink": "싱크",
     "plot.similarity": "유사도",
     # ---- compare page

@@ -1,21 +1,24 @@
-"""Every head's attention map over the image as one light HTML figure: pictures and text, no plot.
+"""Attention maps over the image as pictures: JPEGs and light HTML, no plot.
 
-Numpy in, an HTML string out; no Streamlit here (the dashboard's Attention page shows it with
-``st.html``, a notebook can ``IPython.display.HTML`` it, a script can write it into a page).
+Numpy in, data URIs and HTML strings out; no Streamlit here (the dashboard's Attention page shows
+them, a notebook can ``IPython.display.HTML`` them, a script can write them into a page).
 
-Why not plotly: small multiples are for looking, not for hovering (the downloads carry the values),
-and a plotly chart costs the browser ~100 ms to redraw on every layer-slider step, while swapping a
-few JPEGs costs ~15 ms (measured with ``bench/ui.py``'s Chromium on a 2-core CPU).
+Why not plotly: on a layer-slider step a plotly chart is rebuilt in the browser (~60–100 ms each
+on a 2-core CPU: SVG per cell and per click target, colour bar, image load), while swapping a JPEG
+costs a few ms (measured with ``bench/ui.py``'s Chromium). The values travel beside the picture
+for hover read-outs and downloads.
 
 Conventions, as :func:`vitviz.plots.attention_overlay`: map cell ``(r, c)`` covers image pixels
-``[r·ph, (r+1)·ph) × [c·pw, (c+1)·pw)``; each panel is ``(1 − opacity)·image + opacity·colour``
-with the colour from :data:`vitviz.plots.SEQUENTIAL` over one range ``[0, max over all heads]``
-shared by the panels and shown by the colour bar; the query patch has a solid orange frame, each
+``[r·ph, (r+1)·ph) × [c·pw, (c+1)·pw)``; a picture is ``(1 − opacity)·image + opacity·colour``
+with the colour from :data:`vitviz.plots.SEQUENTIAL` over ``[0, max]`` (for the heads: one range
+shared by all panels), shown by a colour bar; the query patch has a solid orange frame, each
 marked patch (e.g. an attention sink) a dashed magenta one.
 """
 from __future__ import annotations
 
+import base64
 import html
+import io
 from typing import Optional, Sequence
 
 import numpy as np
@@ -74,6 +77,30 @@ def head_panels(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[i
     return panels, top
 
 
+def map_picture(grid_map: np.ndarray, background: np.ndarray, patch_size: Sequence[int], *, opacity: float = 0.6,
+                query_patch: Optional[tuple[int, int]] = None,
+                marked: Sequence[tuple[int, int]] = ()) -> tuple[str, float]:
+    """One ``(gh, gw)`` map over the image (see :func:`head_panels`) as a JPEG data URI, and its colour range's top."""
+    panels, top = head_panels(np.asarray(grid_map)[None], background, patch_size, opacity=opacity,
+                              query_patch=query_patch, marked=marked)
+    return _photo(panels[0])[0], top
+
+
+def picture_png(picture: str) -> bytes:
+    """A picture's data URI (e.g. from :func:`map_picture`) as PNG bytes, for a download that opens everywhere."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.open(io.BytesIO(base64.b64decode(picture.split(",", 1)[1]))).save(out, format="PNG")
+    return out.getvalue()
+
+
+def colour_stops() -> str:
+    """The :data:`vitviz.plots.SEQUENTIAL` scale as CSS ``linear-gradient`` stops, low (0 %) to high (100 %)."""
+    return ", ".join(f"rgb({r},{g},{b}) {i / (len(_LUT) - 1):.1%}"
+                     for i in np.linspace(0, len(_LUT) - 1, 9).round().astype(int) for r, g, b in [_LUT[i]])
+
+
 def _title_html(title: str) -> str:
     """A plot-style title (" · "-joined, ``<br>`` line breaks allowed) as escaped HTML."""
     return "<br>".join(html.escape(line) for line in title.split("<br>"))
@@ -103,10 +130,8 @@ def heads_html(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[in
             f'line-height:1.3">{html.escape(names[h])}</figcaption><img src="{_photo(panel)[0]}" '
             f'width="{panel.shape[1]}" height="{panel.shape[0]}" alt="{html.escape(alt)}" '
             f'style="display:block;width:100%;height:auto"></figure>')  # sized: no relayout as each loads
-    stops = ", ".join(f"rgb({r},{g},{b}) {i / (len(_LUT) - 1):.1%}"
-                      for i in np.linspace(0, len(_LUT) - 1, 9).round().astype(int) for r, g, b in [_LUT[i]])
     bar = (f'<div style="margin-top:8px;font-size:13px" aria-hidden="true">'
-           f'<div style="height:12px;background:linear-gradient(to right, {stops});border-radius:2px"></div>'
+           f'<div style="height:12px;background:linear-gradient(to right, {colour_stops()});border-radius:2px"></div>'
            f'<div style="display:flex;justify-content:space-between;line-height:1.4"><span>0</span>'
            f'<span>{html.escape(value_name)}</span><span>{top:.3g}</span></div></div>')
     width = f"max-width:{int(max_width)}px;" if max_width else ""

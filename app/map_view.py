@@ -1,0 +1,103 @@
+"""The Attention page's map: the map drawn over the image as one picture, with a hover read-out and
+click-to-pick, as a Streamlit component (``st.components.v2``, in the page's DOM, no iframe).
+
+Why not a plotly chart: Streamlit gives a chart a new identity whenever its figure changes, so the
+browser rebuilt the whole chart (SVG per patch for the click targets, colour bar, image load) on
+every layer-slider step. This component keeps its DOM and swaps one JPEG (``bench/ui.py``).
+The picture comes from :func:`vitviz.map_pictures.map_picture`; the values travel beside it for
+the read-out (and for tests), the downloads carry them too.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import streamlit as st
+
+from vitviz.map_pictures import colour_stops
+
+_CSS = """
+.vv-map { margin: 0; }
+.vv-map-title { font-size: 17px; font-weight: 600; line-height: 1.3; margin: 0 0 8px; }
+.vv-map-stage { position: relative; margin: 0 auto; max-width: 100%; }
+.vv-map-img { display: block; width: 100%; height: auto; cursor: crosshair; }
+.vv-map-tip { position: absolute; pointer-events: none; background: rgba(255, 255, 255, 0.95); color: #222;
+  border: 1px solid #888; border-radius: 3px; padding: 2px 6px; font-size: 13px; white-space: pre; z-index: 2; }
+.vv-map-bar { margin: 8px auto 0; font-size: 13px; }
+.vv-map-grad { height: 12px; border-radius: 2px; }
+.vv-map-ticks { display: flex; justify-content: space-between; line-height: 1.4; }
+"""
+
+# Called on every run with the new data; builds its DOM once, then only updates it.
+_JS = """
+export default function (component) {
+  const { data, setTriggerValue, parentElement } = component;
+  let root = parentElement.querySelector('.vv-map');
+  if (!root) {
+    root = document.createElement('figure');
+    root.className = 'vv-map';
+    root.innerHTML = '<figcaption class="vv-map-title"></figcaption><div class="vv-map-stage">' +
+      '<img class="vv-map-img" draggable="false"><div class="vv-map-tip" hidden></div></div>' +
+      '<div class="vv-map-bar" aria-hidden="true"><div class="vv-map-grad"></div>' +
+      '<div class="vv-map-ticks"><span></span><span></span><span></span></div></div>';
+    parentElement.appendChild(root);
+  }
+  root.vvData = data;
+  root.vvPick = setTriggerValue;
+  const title = root.querySelector('.vv-map-title');
+  title.replaceChildren(...data.title.split('<br>').flatMap((line, i) => i ? [document.createElement('br'), line] : [line]));
+  const img = root.querySelector('.vv-map-img');
+  if (img.getAttribute('src') !== data.src) img.src = data.src;
+  img.alt = data.alt;
+  img.width = data.size[1];
+  img.height = data.size[0];
+  const width = data.max_height ? `min(100%, ${Math.round(data.max_height * data.size[1] / data.size[0])}px)` : '100%';
+  root.querySelector('.vv-map-stage').style.width = width;
+  root.querySelector('.vv-map-bar').style.width = width;
+  root.querySelector('.vv-map-grad').style.background = `linear-gradient(to right, ${data.stops})`;
+  const ticks = root.querySelectorAll('.vv-map-ticks span');
+  [ticks[0].textContent, ticks[1].textContent, ticks[2].textContent] = ['0', data.value_name, data.top];
+  if (root.vvWired) return;
+  root.vvWired = true;
+  const tip = root.querySelector('.vv-map-tip');
+  const cell = (e) => {
+    const d = root.vvData, box = img.getBoundingClientRect(), gh = d.values.length, gw = d.values[0].length;
+    const r = Math.min(gh - 1, Math.max(0, Math.floor((e.clientY - box.top) / box.height * gh)));
+    const c = Math.min(gw - 1, Math.max(0, Math.floor((e.clientX - box.left) / box.width * gw)));
+    return [r, c, d, box];
+  };
+  img.addEventListener('pointermove', (e) => {
+    const [r, c, d, box] = cell(e);
+    const marked = d.marked.some(([a, b]) => a === r && b === c) ? ` — ${d.marked_label}` : '';
+    tip.textContent = `${d.patch_label} (${r}, ${c})${marked}\\n${d.value_name} ${d.values[r][c].toPrecision(4)}\\n${d.click_label}`;
+    tip.hidden = false;
+    const x = e.clientX - box.left, y = e.clientY - box.top;
+    tip.style.left = `${x < box.width / 2 ? x + 12 : x - tip.offsetWidth - 12}px`;
+    tip.style.top = `${y < box.height / 2 ? y + 12 : y - tip.offsetHeight - 12}px`;
+  });
+  img.addEventListener('pointerleave', () => { tip.hidden = true; });
+  img.addEventListener('click', (e) => {
+    const [r, c, d] = cell(e);
+    root.vvPick('patch', r * d.values[0].length + c);
+  });
+}
+"""
+
+_COMPONENT = st.components.v2.component("vitviz.map", css=_CSS, js=_JS, isolate_styles=False)
+
+
+def map_view(key: str, picture: str, grid_map: np.ndarray, size: Sequence[int], *, title: str, top: float,
+             value_name: str, alt: str, marked: Sequence[tuple[int, int]] = (), marked_label: str = "",
+             patch_label: str = "patch", click_label: str = "", max_height: Optional[int] = None) -> Optional[int]:
+    """Show ``picture`` (a data URI of an image ``size`` = (height, width) px showing ``grid_map``) with
+    ``title``, a colour bar ``0 … top`` named ``value_name`` and a read-out of ``grid_map`` on hover.
+
+    Returns the patch ``r·gw + c`` the user clicked, in the run that click started; otherwise None.
+    ``max_height`` (px) caps the picture's height (presenter mode); ``alt`` is its text alternative.
+    """
+    data = {"src": picture, "values": np.asarray(grid_map, dtype=float).tolist(), "size": [int(s) for s in size[:2]],
+            "title": title, "top": f"{top:.3g}", "value_name": value_name, "alt": alt, "stops": colour_stops(),
+            "marked": [[int(r), int(c)] for r, c in marked], "marked_label": marked_label, "patch_label": patch_label,
+            "click_label": click_label, "max_height": max_height}
+    result = _COMPONENT(key=key, data=data, on_patch_change=lambda: None)
+    return getattr(result, "patch", None)
