@@ -191,6 +191,42 @@ def test_a_model_load_does_not_wait_for_the_forward_lock(compute_module):
     worker.join()
 
 
+def test_prefetch_runs_in_the_background_in_the_runs_language_and_drops_what_would_pile_up(compute_module):
+    from vitviz import i18n
+
+    release, started, calls = threading.Event(), threading.Event(), []
+
+    def work(n):
+        calls.append((n, i18n.language()))
+        started.set()
+        release.wait(30)
+
+    i18n.set_language("ko")
+    try:
+        for n in range(6):  # the first blocks the one worker; 4 may be in flight, the rest are dropped
+            compute_module.prefetch(work, n)
+            started.wait(10)
+    finally:
+        i18n.set_language("en")
+        release.set()
+    deadline = time.monotonic() + 30
+    while len(calls) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # the last one returns its place
+    compute_module.prefetch(lambda: calls.append("after"))  # the queue drained: accepted again
+    while "after" not in calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert calls == [(0, "ko"), (1, "ko"), (2, "ko"), (3, "ko"), "after"]
+
+
+def test_a_failing_prefetch_is_logged_not_raised(compute_module, caplog):
+    done = threading.Event()
+    compute_module.prefetch(lambda: 1 / 0)
+    compute_module.prefetch(done.set)
+    assert done.wait(30)
+    assert any("prefetch of <lambda> failed" in r.getMessage() for r in caplog.records)
+
+
 def test_auto_device_resolves_before_it_becomes_a_cache_key(compute_module):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
     assert compute_module.resolve_device("auto") == expected
