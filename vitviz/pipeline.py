@@ -158,24 +158,22 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
     """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     model = loaded.model
-    norms: list[torch.Tensor] = []
-    features: list[torch.Tensor] = []
+    outputs: list[torch.Tensor] = []
     grid_layout = token_layout(model, prepared.hw)
-
-    def on_block(_layer: int, out: torch.Tensor) -> None:
-        # Reduced as each block finishes: the raw (layers, T, D) outputs are never all held on the device.
-        norms.append(out[0].float().norm(dim=-1))
-        features.append(patch_features(model, out[:1], grid_layout)[0].cpu())
-
-    with block_output_hooks(model, on_block):
+    with block_output_hooks(model, lambda _layer, out: outputs.append(out[0])):
         result = capture(model, x)
+    # Reduced together after the forward (a few ops instead of a few per block: on small models the
+    # per-op overhead showed in analysis/forward). The outputs, layers·T·D, are ~D/(heads·T) of the
+    # attention maps captured with them.
+    blocks = torch.stack(outputs)
+    outputs.clear()
     assert result.attention is not None
     layout = result.layout
     attention = result.attention[:, 0]
     output = result.output[0].float().cpu().numpy()
     logits = output if result.has_head else None
     predictions = top_k(logits, k, class_names(loaded.model)) if logits is not None else []
-    tokens = torch.stack(features).numpy()
+    tokens = patch_features(model, blocks, grid_layout).cpu().numpy()
     return ImageAnalysis(
         prepared=prepared,
         layout=layout,
@@ -187,7 +185,7 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
         predictions=predictions,
         facts=model_facts(loaded.model, layout),
         static=static_analysis(loaded.model, layout.grid),
-        token_norms=torch.stack(norms).cpu().numpy(),
+        token_norms=blocks.float().norm(dim=-1).cpu().numpy(),
         patch_tokens=tokens,
         token_pca=tuple(token_pca(layer) for layer in tokens) if with_token_pca else None,
     )

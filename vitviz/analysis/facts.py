@@ -108,6 +108,16 @@ def _stem_facts(model: nn.Module, layout: TokenLayout) -> dict[str, Any]:
     return facts
 
 
+_param_counts: "weakref.WeakKeyDictionary[nn.Module, int]" = weakref.WeakKeyDictionary()
+
+
+def _param_count(model: nn.Module) -> int:
+    """Parameters of ``model``, counted once per model (walking them cost ~1 ms per analysis)."""
+    if model not in _param_counts:
+        _param_counts[model] = sum(p.numel() for p in model.parameters())
+    return _param_counts[model]
+
+
 def model_facts(model: nn.Module, layout: TokenLayout) -> ModelFacts:
     """Read the facts off a timm ViT (or hybrid) and the token layout of the current input."""
     blocks = model.blocks
@@ -118,7 +128,7 @@ def model_facts(model: nn.Module, layout: TokenLayout) -> ModelFacts:
         hidden_size=int(getattr(model, "embed_dim", mlp_in.in_features)),
         mlp_size=int(getattr(first.mlp.fc2, "in_features", mlp_in.out_features)),
         heads=int(first.attn.num_heads),
-        params=sum(p.numel() for p in model.parameters()),
+        params=_param_count(model),
         patch_size=layout.patch_size,
         grid=layout.grid,
         num_patches=layout.num_patches,
