@@ -150,7 +150,7 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
     """A plotly figure with PNG export (camera button), lazy CSV/NPZ downloads named after the model, and a
     text alternative for screen readers: the figure's title, ``alt`` (what it shows, in words) and where its
     data is."""
-    stem = file_stem(key, sel.short_label if sel else "", "untrained" if sel and sel.untrained else "")
+    stem = figure_stem(key, sel)
     config = {**PLOT_CONFIG, "toImageButtonOptions": {**PLOT_CONFIG["toImageButtonOptions"], "filename": stem}}
     extra = {"height": height} if height else {}
     if fig.layout.width:  # a figure laid out for its width (small multiples) keeps it: panels stay square
@@ -161,6 +161,11 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
                             **extra)
     data_row(key, stem, npz=npz, csv=csv)
     return event
+
+
+def figure_stem(key: str, sel: Optional[compute.Selection]) -> str:
+    """A figure's download file name without extension: what it is and the model it shows."""
+    return file_stem(key, sel.short_label if sel else "", "untrained" if sel and sel.untrained else "")
 
 
 def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,

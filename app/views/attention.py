@@ -6,15 +6,16 @@ import compute
 import params
 from vitviz import plots
 from vitviz.analysis import attention_map
-from vitviz.export import file_stem, grid_csv
+from vitviz.export import grid_csv
 from vitviz.map_pictures import heads_html, map_picture, picture_png
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
 from map_view import map_view
-from widgets import (PRESENTER_HEIGHT, alt_text, controls, current, data_row, fragment, head_text, header,
+from widgets import (PRESENTER_HEIGHT, alt_text, controls, current, data_row, figure_stem, fragment, head_text, header,
                      layer_and_head, layer_and_head_setting, map_alt, show_figure, title)
 
 MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen
+
 
 @fragment
 def attention_view(sel) -> None:
@@ -47,16 +48,14 @@ def attention_view(sel) -> None:
                          marked=found.sinks, marked_label=t("plot.sink"), patch_label=t("plot.patch"),
                          click_label=t("plot.click_to_select"),
                          max_height=PRESENTER_HEIGHT - 90 if sel.presenter else MAP_HEIGHT)
-        stem = file_stem("attention-map", sel.short_label, "untrained" if sel.untrained else "")
-        data_row("attention-map", stem, npz=lambda: {"attention": attn}, csv=lambda: grid_csv(grid_map),
+        data_row("attention-map", figure_stem("attention-map", sel), npz=lambda: {"attention": attn}, csv=lambda: grid_csv(grid_map),
                  png=lambda: picture_png(picture))
         if point is not None and point + layout.num_prefix_tokens != query:
             st.session_state["_vv_query_pick"] = point + layout.num_prefix_tokens
             st.rerun(scope="fragment")
     with right:
         st.html(heads_page)
-        data_row("attention-heads", file_stem("attention-heads", sel.short_label, "untrained" if sel.untrained else ""),
-                 npz=lambda: {"maps": maps})
+        data_row("attention-heads", figure_stem("attention-heads", sel), npz=lambda: {"maps": maps})
     for near in (layer - 1, layer + 1):  # the slider's next step either way is then a cache hit
         if 0 <= near < layers:
             compute.prefetch(heads_figure, compute.analysis_id(sel), near, query, opacity,
