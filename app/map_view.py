@@ -20,7 +20,7 @@ _CSS = """
 .vv-map { margin: 0; }
 .vv-map-title { font-size: 17px; font-weight: 600; line-height: 1.3; margin: 0 0 8px; }
 .vv-map-stage { position: relative; margin: 0 auto; max-width: 100%; }
-.vv-map-img { display: block; width: 100%; height: auto; cursor: crosshair; }
+.vv-map-img { display: block; width: 100%; height: auto; }
 .vv-map-tip { position: absolute; pointer-events: none; background: rgba(255, 255, 255, 0.95); color: #222;
   border: 1px solid #888; border-radius: 3px; padding: 2px 6px; font-size: 13px; white-space: pre; z-index: 2; }
 .vv-map-bar { margin: 8px auto 0; font-size: 13px; }
@@ -57,9 +57,17 @@ export default function (component) {
   root.querySelector('.vv-map-grad').style.background = `linear-gradient(to right, ${data.stops})`;
   const ticks = root.querySelectorAll('.vv-map-ticks span');
   [ticks[0].textContent, ticks[1].textContent, ticks[2].textContent] = ['0', data.value_name, data.top];
+  img.style.cursor = data.click_label ? 'crosshair' : 'default';
+  const tip = root.querySelector('.vv-map-tip');
+  root.vvTip = () => {  // the read-out of the patch under the pointer, from the latest data
+    const d = root.vvData, r = Math.min(root.vvAt[0], d.values.length - 1), c = Math.min(root.vvAt[1], d.values[0].length - 1);
+    const marked = d.marked.some(([a, b]) => a === r && b === c) ? ` — ${d.marked_label}` : '';
+    tip.textContent = `${d.patch_label} (${r}, ${c})${marked}\\n${d.value_name} ${d.values[r][c].toPrecision(4)}` +
+      (d.click_label ? `\\n${d.click_label}` : '');
+  };
+  if (root.vvAt && !tip.hidden) root.vvTip();
   if (root.vvWired) return;
   root.vvWired = true;
-  const tip = root.querySelector('.vv-map-tip');
   const cell = (e) => {
     const d = root.vvData, box = img.getBoundingClientRect(), gh = d.values.length, gw = d.values[0].length;
     const r = Math.min(gh - 1, Math.max(0, Math.floor((e.clientY - box.top) / box.height * gh)));
@@ -68,8 +76,8 @@ export default function (component) {
   };
   img.addEventListener('pointermove', (e) => {
     const [r, c, d, box] = cell(e);
-    const marked = d.marked.some(([a, b]) => a === r && b === c) ? ` — ${d.marked_label}` : '';
-    tip.textContent = `${d.patch_label} (${r}, ${c})${marked}\\n${d.value_name} ${d.values[r][c].toPrecision(4)}\\n${d.click_label}`;
+    root.vvAt = [r, c];
+    root.vvTip();
     tip.hidden = false;
     const x = e.clientX - box.left, y = e.clientY - box.top;
     tip.style.left = `${x < box.width / 2 ? x + 12 : x - tip.offsetWidth - 12}px`;
@@ -78,7 +86,7 @@ export default function (component) {
   img.addEventListener('pointerleave', () => { tip.hidden = true; });
   img.addEventListener('click', (e) => {
     const [r, c, d] = cell(e);
-    root.vvPick('patch', r * d.values[0].length + c);
+    if (d.click_label) root.vvPick('patch', r * d.values[0].length + c);
   });
 }
 """
@@ -92,7 +100,8 @@ def map_view(key: str, picture: str, grid_map: np.ndarray, size: Sequence[int], 
     """Show ``picture`` (a data URI of an image ``size`` = (height, width) px showing ``grid_map``) with
     ``title``, a colour bar ``0 … top`` named ``value_name`` and a read-out of ``grid_map`` on hover.
 
-    Returns the patch ``r·gw + c`` the user clicked, in the run that click started; otherwise None.
+    With a ``click_label`` (the read-out's hint) a click picks a patch: returns the patch ``r·gw + c``
+    the user clicked, in the run that click started; otherwise None.
     ``max_height`` (px) caps the picture's height (presenter mode); ``alt`` is its text alternative.
     """
     data = {"src": picture, "values": np.asarray(grid_map, dtype=float).tolist(), "size": [int(s) for s in size[:2]],

@@ -61,6 +61,9 @@ def test_walkthrough_flattened_patch_vector(app, expected):
     np.testing.assert_array_equal(np.array(vector).reshape(14, 14, 3), display[14:28, 14:28])  # row 1, column 1
 
 
+ROLLOUT = "attention-rollout"
+
+
 def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
     open_page(app, "attention")
     layout = expected.layout
@@ -69,10 +72,10 @@ def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
     app.selectbox(key="vv_head").set_value("2").run()
     np.testing.assert_allclose(map_data(app)["values"], attention_map(expected.attention, layout, 3, 2), **F16)
     assert "layer 3, head 2" in map_data(app)["title"] and "DINOv2" in map_data(app)["title"]
-    np.testing.assert_allclose(heatmap(figures(app)[0]), rollout_map(expected.attention, layout), rtol=1e-5)
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], rollout_map(expected.attention, layout), rtol=1e-5)
     app.slider(key="vv_discard").set_value(0.5).run()
     app.selectbox(key="vv_fusion").set_value("max").run()
-    np.testing.assert_allclose(heatmap(figures(app)[0]),
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"],
                                rollout_map(expected.attention, layout, head_fusion="max", discard_ratio=0.5), **F16)
     heads = heads_html_of(app)  # the heads are pictures in HTML, not a chart
     assert "All 6 heads" in heads and "layer 3" in heads and heads.count("<img ") == 6
@@ -92,14 +95,14 @@ def test_attention_sinks_are_marked_explained_and_can_be_left_out(app, expected)
     assert sinks.sinks, "DINOv2 on the cat has an attention sink (see vitviz.analysis.sinks)"
     open_page(app, "attention")
     row, col = sinks.sinks[0]
-    assert [row, col] in map_data(app)["marked"]  # framed in the map's picture, named on hover
-    assert any(s.get("name") == f"sink ({row}, {col})" for s in figures(app)[0]["layout"]["shapes"])  # rollout
+    for key in ("attention-map", ROLLOUT):  # framed in the maps' pictures, named on hover
+        assert [row, col] in map_data(app, key)["marked"]
     assert any(f"Attention sink at patch ({row}, {col})" in m.value for m in app.markdown)
     assert any("attention sink is a patch" in c.value.lower() for c in app.caption)
     app.radio(key="vv_sinks").set_value("drop").run()
     dropped = rollout_map(expected.attention, expected.layout, exclude_keys=sinks.sink_tokens)
-    np.testing.assert_allclose(heatmap(figures(app)[0]), dropped, **F16)
-    assert "sinks left out" in title_of(figures(app)[0])
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], dropped, **F16)
+    assert "sinks left out" in map_data(app, ROLLOUT)["title"]
     assert app.query_params["sinks"] == "drop"
 
 

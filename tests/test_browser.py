@@ -262,7 +262,7 @@ def test_every_page_renders_with_screenshots(server, fresh):
             nav(normal, title, target, path)
         assert_no_error(normal, name)
         if target == PLOT:
-            assert normal.locator(PLOT).count() >= 1, f"{name}: no figure"
+            assert normal.locator(FIGURE).count() >= 1, f"{name}: no figure"
         picker = normal.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(has_text="Sample image")
         assert "cat" in picker.inner_text() + picker.locator("input").first.input_value()  # the link's sample
         wait_for_query(normal, sample="cat")
@@ -296,7 +296,7 @@ def test_round_trip_keeps_layer_head_and_step(server, fresh):
     settle(tab)
     wait_for_query(tab, step=2)
 
-    nav(tab, "Attention")
+    nav(tab, "Attention", MAP)
     wait_for_title(tab, r"layer 11, mean of heads")
     slider = tab.locator('[data-testid="stSlider"]').filter(has=tab.get_by_text("Layer", exact=True)) \
         .locator('input[type="range"]').first
@@ -313,7 +313,7 @@ def test_round_trip_keeps_layer_head_and_step(server, fresh):
 
     nav(tab, "Position embeddings")
     assert_no_error(tab, "position")
-    nav(tab, "Attention")
+    nav(tab, "Attention", MAP)
     wait_for_title(tab, r"layer 9, head 3")
     assert slider.input_value() == "9"
     wait_for_query(tab, layer=9, head=3)
@@ -326,7 +326,7 @@ def test_round_trip_keeps_layer_head_and_step(server, fresh):
 def test_deep_links_reproduce_the_view(server, fresh):
     """A copied link, opened in a browser that has never seen the app, shows the same view."""
     tab = fresh()
-    open_page(tab, server, "attention", UNTRAINED + "&layer=2&head=1")
+    open_page(tab, server, "attention", UNTRAINED + "&layer=2&head=1", MAP)
     assert_no_error(tab, "attention deep link")
     title = wait_for_title(tab, r"layer 2, head 1")
     assert "(untrained)" in title and "ViT-Ti" in title, title
@@ -371,7 +371,7 @@ def test_presenter_mode_fits_the_main_figure(server, fresh, name, path):
     box = PRESENTER_BOXES.get(name)
     if box is None:  # this test run without the screenshot test
         tab = fresh(PRESENTER)
-        open_page(tab, server, path, "?sample=cat&present=1")
+        open_page(tab, server, path, "?sample=cat&present=1", FIGURE)
         box = main_figure_box(tab)
     bottom, right = box["y"] + box["height"], box["x"] + box["width"]
     assert bottom <= PRESENTER["height"] + 0.5 and right <= PRESENTER["width"] + 0.5, \
@@ -457,7 +457,7 @@ def test_phone_walkthrough_keeps_back_and_next_in_thumb_reach(server, fresh):
 
 def test_switching_language_keeps_the_view(server, fresh):
     tab = fresh()
-    open_page(tab, server, "attention", "?sample=cat&lang=ko&layer=5&head=2")
+    open_page(tab, server, "attention", "?sample=cat&lang=ko&layer=5&head=2", MAP)
     wait_for_title(tab, r"5층, 헤드 2")
     tab.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
     wait_for_title(tab, r"layer 5, head 2")
@@ -478,7 +478,7 @@ def test_the_browser_language_is_the_default(server, fresh):
 def test_keyboard_alone_reaches_and_changes_the_attention_layer(server, fresh):
     """Tab from the top of the page to the Layer slider, then the arrow keys: the figure follows."""
     tab = fresh()
-    open_page(tab, server, "attention", "?sample=cat")
+    open_page(tab, server, "attention", "?sample=cat", MAP)
     wait_for_title(tab, r"layer 11, mean of heads")
     tab.locator("body").focus()
     reached = False
@@ -498,25 +498,28 @@ def test_keyboard_alone_reaches_and_changes_the_attention_layer(server, fresh):
 
 def test_figures_carry_a_text_alternative(server, fresh):
     tab = fresh()
-    open_page(tab, server, "attention", "?sample=cat")
-    charts = tab.locator('[data-testid="stPlotlyChart"]')  # a chart's accessible name is its text alternative
-    names = charts.evaluate_all("els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
-    assert len(names) == tab.locator(PLOT).count() >= 1  # the rollout
-    assert all(role == "figure" and re.match(r"Figure: Attention rollout · ", label) for role, label in names), names
-    map_alt = tab.locator(MAP).get_attribute("alt")  # the map and the heads are pictures
-    assert re.search(r"Figure: Attention · .*strongest at patch \(row \d+, column \d+\)", map_alt), map_alt
+    open_page(tab, server, "attention", "?sample=cat", MAP)
+    map_alts = tab.locator(MAP).evaluate_all("els => els.map(e => e.alt)")  # the maps and the heads are pictures
+    assert len(map_alts) == 2, map_alts  # the attention map and the rollout
+    for what, alt in zip(("Attention", "Attention rollout"), map_alts):
+        assert re.search(rf"Figure: {what} · .*strongest at patch \(row \d+, column \d+\)", alt), alt
     alts = tab.locator(".vv-heads img").evaluate_all("els => els.map(e => e.alt)")
     assert len(alts) == 6 and all(re.match(rf"head {h}: The map is strongest at patch", a) for h, a in enumerate(alts))
+    open_page(tab, server, "position", "?sample=cat")  # a chart's accessible name is its text alternative
+    names = tab.locator('[data-testid="stPlotlyChart"]').evaluate_all(
+        "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
+    assert len(names) == tab.locator(PLOT).count() >= 2
+    assert all(role == "figure" and label.startswith("Figure: ") for role, label in names), names
 
 
 def test_click_on_the_attention_map_makes_that_patch_the_query(server, fresh):
     tab = fresh()
     open_page(tab, server, "attention", "?sample=cat", MAP)
     wait_for_title(tab, r"query cls")
-    box = tab.locator(MAP).bounding_box()  # 16 × 16 patches: the centre of patch (5, 7)
+    box = tab.locator(MAP).first.bounding_box()  # 16 × 16 patches: the centre of patch (5, 7)
     x, y = box["x"] + box["width"] * 7.5 / 16, box["y"] + box["height"] * 5.5 / 16
     tab.mouse.move(x, y)
-    tip = tab.locator(".vv-map-tip")
+    tip = tab.locator(".vv-map-tip").first
     tip.wait_for(state="visible")
     assert re.match(r"patch \(5, 7\)\nattention \d", tip.inner_text()), tip.inner_text()
     tab.mouse.click(x, y)
@@ -703,7 +706,7 @@ def test_eight_concurrent_sessions_never_see_each_other(class_server, capsys):
             await side.get_by_text("Use untrained (random) weights").click()
             await tab.wait_for_selector(PLOT_OR_ERROR)
             await check("after switching model")
-        for title, target in [("Attention", PLOT), ("Attention distance", PLOT), ("Model facts", TABLE),
+        for title, target in [("Attention", MAP), ("Attention distance", PLOT), ("Model facts", TABLE),
                               ("Walk-through", PLOT)]:
             await side.locator('[data-testid="stSidebarNav"]').get_by_role(
                 "link", name=re.compile(re.escape(title) + "$")).click()

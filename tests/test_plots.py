@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 from types import SimpleNamespace
 
@@ -11,7 +10,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import plotly.io as pio
 from vitviz import plots
 from vitviz.map_pictures import head_panels, heads_html, map_picture, picture_png
 from vitviz.plots import figure_title
@@ -375,22 +373,6 @@ def test_map_picture_is_the_map_over_the_image_and_downloads_as_png():
     lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
     assert pixels.shape == (28, 42, 3)
     assert np.abs(pixels[18:24, 32:38] - lut[-1]).max() < 12 and np.abs(pixels[18:24, 18:24] - lut[0]).max() < 12
-
-
-def test_overlay_with_map_swaps_values_and_title_and_keeps_the_rest():
-    display = np.zeros((32, 32, 3), np.uint8)
-    first, second = np.arange(4.0).reshape(2, 2), np.array([[0.5, 0.1], [0.2, 0.2]])
-    base = plots.attention_overlay(display, first, (16, 16), query_patch=(0, 1), marked=[(1, 1)], title="layer 1")
-    trace = plots.add_patch_picker(base, (2, 2), (16, 16), first, "attention")
-    swapped = plots.overlay_with_map(base, second, "layer 2 · " + "x" * 80, value_name="attention")
-    fresh = plots.attention_overlay(display, second, (16, 16), query_patch=(0, 1), marked=[(1, 1)],
-                                    title="layer 2 · " + "x" * 80)
-    plots.add_patch_picker(fresh, (2, 2), (16, 16), second, "attention")
-    assert json.loads(pio.to_json(swapped)) == json.loads(pio.to_json(fresh))
-    np.testing.assert_array_equal(base.data[1].z, first)  # the base is left as it was
-    assert base.layout.title.text == "layer 1" and swapped.data[trace].text[1].endswith("attention 0.1")
-    with pytest.raises(ValueError, match="no single"):
-        plots.overlay_with_map(base, np.zeros((3, 3)))
 
 
 def _luminance(hex_colour: str) -> float:

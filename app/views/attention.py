@@ -1,10 +1,8 @@
 """Attention maps per layer and head, and attention rollout (paper Fig. 6), with attention sinks marked."""
-import numpy as np
 import streamlit as st
 
 import compute
 import params
-from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.export import grid_csv
 from vitviz.map_pictures import heads_html, map_picture, picture_png
@@ -12,7 +10,7 @@ from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
 from map_view import map_view
 from widgets import (PRESENTER_HEIGHT, alt_text, controls, current, data_row, figure_stem, fragment, head_text, header,
-                     layer_and_head, layer_and_head_setting, map_alt, show_figure, title)
+                     layer_and_head, layer_and_head_setting, map_alt, title)
 
 MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen
 
@@ -42,14 +40,8 @@ def attention_view(sel) -> None:
 
     left, right = st.columns([3, 2])
     with left:
-        found, _ = compute.sinks(compute.analysis_id(sel), result)
-        point = map_view("attention-map", picture, grid_map, result.prepared.display.shape, title=fig_title, top=top,
-                         value_name=t("plot.attention"), alt=alt_text(fig_title, map_alt(grid_map), True),
-                         marked=found.sinks, marked_label=t("plot.sink"), patch_label=t("plot.patch"),
-                         click_label=t("plot.click_to_select"),
-                         max_height=PRESENTER_HEIGHT - 90 if sel.presenter else MAP_HEIGHT)
-        data_row("attention-map", figure_stem("attention-map", sel), npz=lambda: {"attention": attn}, csv=lambda: grid_csv(grid_map),
-                 png=lambda: picture_png(picture))
+        point = show_map("attention-map", sel, result, picture, top, grid_map, fig_title, t("plot.attention"),
+                         npz=lambda: {"attention": attn}, pickable=True)
         if point is not None and point + layout.num_prefix_tokens != query:
             st.session_state["_vv_query_pick"] = point + layout.num_prefix_tokens
             st.rerun(scope="fragment")
@@ -60,6 +52,20 @@ def attention_view(sel) -> None:
         if 0 <= near < layers:
             compute.prefetch(heads_figure, compute.analysis_id(sel), near, query, opacity,
                              heads_title(sel, heads, near), language(), result)
+
+
+def show_map(key: str, sel, result, picture: str, top: float, grid_map, fig_title: str, value_name: str, *, npz,
+             pickable: bool = False):
+    """A map picture (app/map_view.py) with its text alternative and PNG / NPZ / CSV downloads; returns the
+    clicked patch when ``pickable``."""
+    found, _ = compute.sinks(compute.analysis_id(sel), result)
+    point = map_view(key, picture, grid_map, result.prepared.display.shape, title=fig_title, top=top,
+                     value_name=value_name, alt=alt_text(fig_title, map_alt(grid_map), True), marked=found.sinks,
+                     marked_label=t("plot.sink"), patch_label=t("plot.patch"),
+                     click_label=t("plot.click_to_select") if pickable else "",
+                     max_height=PRESENTER_HEIGHT - 90 if sel.presenter else MAP_HEIGHT)
+    data_row(key, figure_stem(key, sel), npz=npz, csv=lambda: grid_csv(grid_map), png=lambda: picture_png(picture))
+    return point
 
 
 def attention_figures(sel, result, layer: int, head, query: int, opacity: float):
@@ -125,10 +131,9 @@ def rollout_view(sel) -> None:
                 discard=f"{discard:.0%}") + (t("attention.rollout_sinks_out") if drop else "")
     left, right = st.columns([3, 2])
     with left:
-        fig = plots.overlay_with_map(rollout_base(aid, sel.presenter, language(), result), rolled,
-                                     title(sel, t("attention.rollout"), setting), value_name=t("plot.rollout"))
-        show_figure(fig, "attention-rollout", sel, npz=lambda: {"rollout": rolled},
-                    csv=lambda: grid_csv(rolled), alt=map_alt(rolled))
+        picture, top = map_picture(rolled, result.prepared.display, layout.patch_size, marked=found.sinks)
+        show_map("attention-rollout", sel, result, picture, top, rolled, title(sel, t("attention.rollout"), setting),
+                 t("plot.rollout"), npz=lambda: {"rollout": rolled})
     with right:
         if found.sinks:
             r, c = found.sinks[0]
@@ -146,18 +151,6 @@ def rollout_view(sel) -> None:
             st.caption(t("attention.no_sink", threshold=f"{found.threshold:.0f}"))
         if outliers is not None and outliers.patches:
             st.caption(t("attention.high_norm", where=", ".join(map(str, outliers.patches)), k=f"{outliers.k:g}"))
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def rollout_base(aid: str, presenter: bool, lang: str, _result):
-    """The rollout overlay without its map (see overlay_base)."""
-    layout, display = _result.layout, _result.prepared.display
-    found, _ = compute.sinks(aid, _result)
-    fig = plots.attention_overlay(display, np.zeros(layout.grid), layout.patch_size, value_name=t("plot.rollout"),
-                                  marked=found.sinks, marked_label=t("plot.sink"))
-    if presenter:
-        fig.update_layout(height=PRESENTER_HEIGHT)
-    return fig
 
 
 sel = current()
