@@ -204,27 +204,17 @@ def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[i
         if trace.type == "heatmap":
             trace.hoverinfo = "skip"
             trace.hovertemplate = None
+    text = [f"patch ({r}, {c})" for r, c in zip(rows, cols)]
+    if values is not None:
+        text = [f"{t}<br>{value_name} {v:.4g}" for t, v in zip(text, np.asarray(values).ravel())]
     # Same centres as the heatmap cells: (c + 0.5)·pw − 0.5 in pixels, or c on a grid axis (pw = 1).
     fig.add_trace(go.Scatter(x=(cols + 0.5) * pw - 0.5, y=(rows + 0.5) * ph - 0.5, mode="markers",
                              marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
                              selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
-                             text=_picker_text(grid, values, value_name),
-                             hovertemplate="%{text}<br>click to select<extra></extra>",
-                             showlegend=False, name=_PICKER, xaxis=axes[0], yaxis=axes[1]))
+                             text=text, hovertemplate="%{text}<br>click to select<extra></extra>",
+                             showlegend=False, name="pick a patch", xaxis=axes[0], yaxis=axes[1]))
     fig.update_layout(hovermode="closest")
     return len(fig.data) - 1
-
-
-_PICKER = "pick a patch"
-
-
-def _picker_text(grid: Sequence[int], values: Optional[np.ndarray], value_name: str) -> list[str]:
-    """Hover text of each picker point, row-major: the patch and, if given, its value."""
-    rows, cols = np.divmod(np.arange(int(grid[0]) * int(grid[1])), int(grid[1]))
-    text = [f"patch ({r}, {c})" for r, c in zip(rows, cols)]
-    if values is None:
-        return text
-    return [f"{t}<br>{value_name} {v:.4g}" for t, v in zip(text, np.asarray(values).ravel())]
 
 
 def tile_at(point_index: int, grid: Sequence[int]) -> tuple[int, int]:
