@@ -157,7 +157,7 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
         extra["width"] = "content"
     # The text alternative is the chart's accessible name (role="figure", aria-label): no extra element to redraw.
     event = st.plotly_chart(fig, key=key, config=config, on_select="rerun" if on_select else "ignore",
-                            selection_mode="points", alt=alt_text(fig, alt, npz is not None or csv is not None),
+                            selection_mode="points", alt=alt_text(fig.layout.title.text or "", alt, npz is not None or csv is not None),
                             **extra)
     data_row(key, stem, npz=npz, csv=csv)
     return event
@@ -220,11 +220,16 @@ def layer_and_head_setting(layers: int, heads: int) -> tuple[int, Optional[int]]
     the session's values, made valid. For work to be done before the widgets are drawn."""
     layer = params.prepare("layer", layers - 1, lambda v: 0 <= v < layers)
     choice = params.prepare("head", HEAD_MEAN, lambda v: v in _head_options(heads))
-    return layer, None if choice == HEAD_MEAN else int(choice)
+    return layer, _head(choice)
 
 
 def _head_options(heads: int) -> list[str]:
     return [HEAD_MEAN] + [str(h) for h in range(heads)]
+
+
+def _head(choice: str) -> Optional[int]:
+    """The head picker's choice as a head index, None for the mean of heads."""
+    return None if choice == HEAD_MEAN else int(choice)
 
 
 def layer_and_head(layer_column, head_column, layers: int, heads: int) -> tuple[int, Optional[int]]:
@@ -239,13 +244,11 @@ def layer_and_head(layer_column, head_column, layers: int, heads: int) -> tuple[
                                    format_func=head_text)
     params.publish("layer", layer, layers - 1)
     params.publish("head", choice, HEAD_MEAN)
-    return layer, None if choice == HEAD_MEAN else int(choice)
+    return layer, _head(choice)
 
 
-def alt_text(fig, alt: str = "", has_data: bool = False) -> str:
-    """A figure in words: its title (markup removed), what it shows, and where its data can be downloaded.
-    ``fig``: a plotly figure, or a title."""
-    title = fig if isinstance(fig, str) else fig.layout.title.text or ""
+def alt_text(title: str, alt: str = "", has_data: bool = False) -> str:
+    """A figure in words: its title (markup removed), what it shows, and where its data can be downloaded."""
     title = re.sub(r"<[^>]+>", " ", title).replace("  ", " ").strip()
     parts = [t("ui.alt_figure", title=title) if title else "", alt, t("ui.alt_data") if has_data else ""]
     return " ".join(p for p in parts if p)

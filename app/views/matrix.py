@@ -9,10 +9,11 @@ import streamlit as st
 
 import compute
 import params
-from vitviz.export import file_stem, matrix_csv
+from vitviz.export import matrix_csv
 from vitviz.i18n import language, t
 from vitviz.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
-from widgets import controls, current, data_row, fragment, head_text, header, layer_and_head, title
+from widgets import (alt_text, controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
+                     title)
 
 def matrix_alt(matrix: np.ndarray, names: list[str], prefix: int) -> str:
     """The matrix in words: its size, the key that draws the most attention, and the prefix tokens' share."""
@@ -56,11 +57,11 @@ def matrix_view(sel) -> None:
     st.iframe(document, height="content")
     matrix = layer_matrix(attn, layer, head)
     names = token_names(layout.prefix_names, layout.grid)
-    stem = file_stem(f"attention-matrix-l{layer}-{'mean' if head is None else f'h{head}'}", sel.short_label,
-                     "untrained" if sel.untrained else "")
-    alt = f"{t('ui.alt_figure', title=fig_title)} {matrix_alt(matrix, names, layout.num_prefix_tokens)} {t('ui.alt_data')}"
+    stem = figure_stem(f"attention-matrix-l{layer}-{'mean' if head is None else f'h{head}'}", sel)
+    alt = alt_text(fig_title, matrix_alt(matrix, names, layout.num_prefix_tokens), True)
     data_row("matrix", stem, alt, npz=lambda: {"attention": matrix, "tokens": np.array(names)},
              csv=lambda: matrix_csv(matrix, names, "query"))
+
 
 sel = current()
 header(t("matrix.page"), t("matrix.explanation"), sel)
