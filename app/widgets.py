@@ -69,12 +69,6 @@ def two_line(title_text: str) -> str:
     return title_text.replace(" · ", "<br>", 1)
 
 
-def map_alt(grid_map: np.ndarray) -> str:
-    """A ``(gh, gw)`` map in words for its text alternative: where it is strongest, and how strong."""
-    r, c = np.unravel_index(int(np.argmax(grid_map)), grid_map.shape)
-    return t("ui.alt_map_peak", row=int(r), col=int(c), share=f"{float(np.max(grid_map)):.3g}")
-
-
 def header(page_title: str, explanation: str, sel: Optional[compute.Selection] = None) -> None:
     """Page title, the model it shows (with an untrained badge), and the page's caption.
 

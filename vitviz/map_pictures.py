@@ -22,6 +22,7 @@ import io
 from typing import Optional, Sequence
 
 import numpy as np
+from PIL import ImageColor
 
 from .i18n import t
 from .plots import HIGHLIGHT, MARK, SEQUENTIAL, _colour_lut, _photo
@@ -32,7 +33,7 @@ _LUT = _colour_lut(SEQUENTIAL)  # (256, 3) uint8, low → high
 def _frame(panel: np.ndarray, row: int, col: int, ph: int, pw: int, colour: str, width: int,
            dash: int = 0) -> None:
     """Draw the frame of patch (row, col) into ``panel`` in place; ``dash`` > 0: dashes of that length."""
-    rgb = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)], np.uint8)
+    rgb = np.array(ImageColor.getrgb(colour), np.uint8)
     h, w = panel.shape[:2]
     y0, y1, x0, x1 = row * ph, min((row + 1) * ph, h), col * pw, min((col + 1) * pw, w)
     keep_y = (np.arange(y0, y1) - y0) // dash % 2 == 0 if dash else np.ones(y1 - y0, bool)
@@ -95,6 +96,14 @@ def picture_png(picture: str) -> bytes:
     return out.getvalue()
 
 
+def peak_text(grid_map: np.ndarray) -> str:
+    """A ``(gh, gw)`` map in words, for a text alternative: where it is strongest, and how strong."""
+    grid_map = np.asarray(grid_map)
+    flat = int(np.nanargmax(grid_map)) if np.isfinite(grid_map).any() else 0
+    r, c = np.unravel_index(flat, grid_map.shape)
+    return t("ui.alt_map_peak", row=int(r), col=int(c), share=f"{float(grid_map[r, c]):.3g}")
+
+
 def colour_stops() -> str:
     """The :data:`vitviz.plots.SEQUENTIAL` scale as CSS ``linear-gradient`` stops, low (0 %) to high (100 %)."""
     return ", ".join(f"rgb({r},{g},{b}) {i / (len(_LUT) - 1):.1%}"
@@ -119,12 +128,11 @@ def heads_html(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[in
     """
     panels, top = head_panels(maps, background, patch_size, opacity=opacity, query_patch=query_patch,
                               marked=marked)
-    heads, gh, gw = np.shape(maps)
+    heads = len(panels)
     names = list(labels) if labels is not None else [t("plot.head_n", n=h) for h in range(heads)]
     cells = []
     for h, panel in enumerate(panels):
-        r, c = np.unravel_index(int(np.nanargmax(maps[h])) if np.isfinite(maps[h]).any() else 0, (gh, gw))
-        alt = f"{names[h]}: " + t("ui.alt_map_peak", row=int(r), col=int(c), share=f"{float(maps[h][r, c]):.3g}")
+        alt = f"{names[h]}: {peak_text(maps[h])}"
         cells.append(
             f'<figure style="margin:0;min-width:0"><figcaption style="text-align:center;font-size:13px;'
             f'line-height:1.3">{html.escape(names[h])}</figcaption><img src="{_photo(panel)[0]}" '

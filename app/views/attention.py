@@ -5,12 +5,12 @@ import compute
 import params
 from vitviz.analysis import attention_map
 from vitviz.export import grid_csv
-from vitviz.map_pictures import heads_html, map_picture, picture_png
+from vitviz.map_pictures import heads_html, map_picture, peak_text, picture_png
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
 from map_view import map_view
 from widgets import (PRESENTER_HEIGHT, alt_text, controls, current, data_row, figure_stem, fragment, head_text, header,
-                     layer_and_head, layer_and_head_setting, map_alt, title)
+                     layer_and_head, layer_and_head_setting, title)
 
 MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen
 
@@ -60,7 +60,7 @@ def show_map(key: str, sel, result, picture: str, top: float, grid_map, fig_titl
     clicked patch when ``pickable``."""
     found, _ = compute.sinks(compute.analysis_id(sel), result)
     point = map_view(key, picture, grid_map, result.prepared.display.shape, title=fig_title, top=top,
-                     value_name=value_name, alt=alt_text(fig_title, map_alt(grid_map), True), marked=found.sinks,
+                     value_name=value_name, alt=alt_text(fig_title, peak_text(grid_map), True), marked=found.sinks,
                      marked_label=t("plot.sink"), patch_label=t("plot.patch"),
                      click_label=t("plot.click_to_select") if pickable else "",
                      max_height=PRESENTER_HEIGHT - 90 if sel.presenter else MAP_HEIGHT)

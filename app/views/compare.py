@@ -18,8 +18,9 @@ from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, table_csv
 from vitviz.i18n import t
+from vitviz.map_pictures import peak_text
 from vitviz.registry import CNN, VIT
-from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, map_alt, show_figure,
+from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
                      title, untrained_badge)
 
 MAPS = ["rollout", "layer"]
@@ -90,7 +91,7 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
                                   marked=found.sinks, marked_label=t("plot.sink"),
                                   title=title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True))
     show_figure(fit(fig, sel, 400), key, sel, npz=lambda: {"map": grid_map}, csv=lambda: grid_csv(grid_map),
-                alt=map_alt(grid_map))
+                alt=peak_text(grid_map))
 
 
 def cnn_map(other, key: str) -> None:

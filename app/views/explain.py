@@ -17,8 +17,9 @@ from vitviz.analysis.predictions import class_names
 from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, grid_csv, table_csv
 from vitviz.i18n import t
+from vitviz.map_pictures import peak_text
 from vitviz.registry import CNN
-from widgets import controls, current, fit, fragment, header, map_alt, show_figure, title
+from widgets import controls, current, fit, fragment, header, show_figure, title
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -80,7 +81,7 @@ def vit_view(sel) -> None:
             fig = plots.attention_overlay(display, grid_map, layout.patch_size, value_name=t("explain.relevance"),
                                           title=title(sel, name, two_lines=True))  # a third of the width
             show_figure(fit(fig, sel, 380), key, sel, npz=lambda m=grid_map: {"map": m},
-                        csv=lambda m=grid_map: grid_csv(m), alt=map_alt(grid_map))
+                        csv=lambda m=grid_map: grid_csv(m), alt=peak_text(grid_map))
     st.caption(t("explain.vit_caption", target=target))
     faithfulness_view(sel, aid, index, loaded, result, cnn=False)
 
