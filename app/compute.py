@@ -66,15 +66,18 @@ def short_label(label: str) -> str:
     return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
 
 
-def resolve_device(choice: str) -> str:
-    """``auto`` → ``cuda`` when a GPU is usable, else ``cpu``; a session that ran out of GPU memory stays on CPU."""
+def auto_device() -> str:
+    """What the device picker's ``auto`` means: ``cuda`` when a GPU is usable, else ``cpu``."""
     import torch
 
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_device(choice: str) -> str:
+    """``auto`` → :func:`auto_device`; a session that ran out of GPU memory stays on the CPU."""
     if st.session_state.get(FORCE_CPU):
         return "cpu"
-    if choice == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return choice
+    return auto_device() if choice == "auto" else choice
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from vitviz.registry import VIT, ModelSpec
 from vitviz.weights import find_local_weights, hub_cached_file
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_SAMPLE = "cat"
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
 HINT = "_vv_hint"
 
@@ -67,6 +68,26 @@ def default_choice(names: list[str], reasons: dict[str, Optional[str]], folder: 
     local = [n for n in names if find_local_weights(n, Path(folder) if folder else None)]
     usable = [n for n in names if reasons[n] is None]
     return (local or usable or names)[0]
+
+
+def default_sample(names: list[str]) -> str:
+    return DEFAULT_SAMPLE if DEFAULT_SAMPLE in names else names[0]
+
+
+def first_selection() -> Optional[compute.Selection]:
+    """What a visitor who opens the dashboard without a link is shown: the default model, pretrained, on
+    the ``auto`` device, and the default sample at the model's own input size; None when that model's
+    weights cannot be had. Its model and analysis are the cache entries :func:`draw` asks for first.
+    """
+    folder = weights_dir()
+    everything, reasons = catalogue(folder)
+    name = default_choice([s.name for s in everything if s.kind == VIT], reasons, folder)
+    if reasons[name]:
+        return None
+    sample = default_sample(compute.sample_names())
+    data = compute.sample_bytes(sample)
+    return compute.Selection(name, True, compute.auto_device(), folder, t("sidebar.sample_label", name=sample),
+                             hashlib.sha256(data).hexdigest(), data, None)
 
 
 def browser_language() -> str:
@@ -176,7 +197,7 @@ def _image_picker() -> tuple[Optional[bytes], str]:
     source = side.radio(t("sidebar.image_source"), ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
                         label_visibility="collapsed", format_func=lambda s: t(f"sidebar.source_{s.lower()}"))
     if source == "Sample":
-        default = "cat" if "cat" in names else names[0]
+        default = default_sample(names)
         params.prepare("sample", default, lambda v: v in names)
         sample = side.selectbox(t("sidebar.sample"), names, key="vv_sample")
         params.publish("sample", sample, None)  # always in the URL: a link names its image
