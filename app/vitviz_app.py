@@ -1,4 +1,5 @@
-"""vitviz dashboard entry point: ``streamlit run app/vitviz_app.py``.
+"""vitviz dashboard entry script, served by ``streamlit run app/serve.py`` (with its start-up warm-up) or on
+its own by ``streamlit run app/vitviz_app.py``.
 
 The frame around every page, as Streamlit documents for ``st.navigation`` apps: page config,
 the shared sidebar drawn once (one :class:`compute.Selection` per run), navigation, then the

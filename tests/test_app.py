@@ -10,7 +10,8 @@ import re
 
 import numpy as np
 import pytest
-from apptest import CNN, F16, REAL, TINY, arr, figures, heads_html_of, heatmap, map_data, new_app, open_page, title_of
+from streamlit.testing.v1 import AppTest
+from apptest import APP, CNN, F16, REAL, TINY, arr, figures, heads_html_of, heatmap, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
 from vitviz.images import load_image
@@ -425,3 +426,34 @@ def test_a_hybrid_is_walked_through_as_cnn_cells_not_pixel_patches(weights_dir, 
     assert any("1×1 convolution over the stem's feature map" in m.value for m in at.markdown)
     open_page(at, "facts")
     assert any("CNN stem" in m.value and "stride 32 px" in m.value for m in at.markdown)
+
+
+def test_the_servers_warm_up_fills_the_caches_a_first_visit_reads(weights_dir, monkeypatch):
+    """`streamlit run app/serve.py` warms up at start: afterwards a first visit without a link (default model,
+    default sample) loads no model and runs no forward, so it cannot wait for either."""
+    import gc
+
+    import streamlit as st
+    import vitviz.models
+    import vitviz.pipeline
+
+    monkeypatch.syspath_prepend(str(SAMPLES.parents[1] / "app"))
+    import serve
+
+    monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    st.cache_resource.clear()  # models and analyses are cached server-wide: start from none
+    serve.warm_up()
+    assert gc.isenabled()  # the warm-up pauses the collector for its imports only
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the first page computed what the warm-up should have cached")
+
+    monkeypatch.setattr(vitviz.models, "load_model", refuse)
+    monkeypatch.setattr(vitviz.pipeline, "analyze_image", refuse)
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert at.query_params["sample"] == "cat" and at.selectbox(key="vv_model").value == REAL
+    image = figures(at)[0]["data"][0]
+    assert image["type"] == "image"
