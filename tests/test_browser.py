@@ -49,14 +49,15 @@ def free_port() -> int:
 
 
 def start_server(weights_dir, log: Path, extra_env: dict | None = None):
-    """`streamlit run` on a free localhost port; returns (process, url) once it answers its health check."""
+    """`streamlit run app/serve.py` (README's command) on a free localhost port; returns (process, url) once it
+    answers its health check."""
     if not CHROMIUM.exists():
         pytest.fail("Debian's chromium is missing: apt-get install chromium (.ci/run does this)")
     port = free_port()
     env = {**os.environ, "VITVIZ_WEIGHTS_DIR": str(weights_dir), "HF_HUB_OFFLINE": "1", **(extra_env or {})}
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app/vitviz_app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "app/serve.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
