@@ -4,6 +4,7 @@ import torch
 
 from conftest import make_vit
 from vitviz.capture import attention_hooks, capture, resolve_method
+from vitviz.errors import UnsupportedModelError
 
 
 def plain_forward(model, x):
@@ -51,6 +52,27 @@ def test_qkv_method_applies_qk_norm():
     x = torch.randn(1, 3, 224, 224)
     torch.testing.assert_close(capture(model, x, method="qkv").attention,
                                capture(model, x, method="unfused").attention, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["qkv", "unfused"])
+def test_a_given_buffer_receives_every_layers_probabilities(tiny_vit, x, method):
+    """`probs_out`: each layer's probabilities land in its slice, and the callback is handed that slice."""
+    layers, tokens = len(tiny_vit.blocks), 197
+    buffer = torch.full((layers, 2, 3, tokens, tokens), float("nan"))
+    seen = []
+    with torch.inference_mode(), attention_hooks(tiny_vit, lambda layer, probs: seen.append((layer, probs.data_ptr())),
+                                                 method, probs_out=buffer):
+        tiny_vit(x)
+    assert seen == [(layer, buffer[layer].data_ptr()) for layer in range(layers)]
+    torch.testing.assert_close(buffer, capture(tiny_vit, x, method="unfused").attention, atol=1e-6, rtol=1e-5)
+
+
+def test_a_buffer_of_the_wrong_token_count_is_refused(tiny_vit, x):
+    with pytest.raises(UnsupportedModelError, match="does not fit"):
+        with torch.inference_mode(), attention_hooks(tiny_vit, lambda *_: None, "qkv",
+                                                     probs_out=torch.empty(len(tiny_vit.blocks), 2, 3, 50, 50)):
+            tiny_vit(x)
+    assert all("forward" not in b.attn.__dict__ for b in tiny_vit.blocks)
 
 
 class Boom(RuntimeError):

@@ -105,11 +105,12 @@ def _split_qkv(attn: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Te
 
 
 def attention_probs(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
-                    is_causal: bool = False) -> torch.Tensor:
+                    is_causal: bool = False, *, out: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``softmax(q · kᵀ · scale [+ mask])`` in float32: ``(B, heads, N, N)``, rows sum to 1.
 
     ``q`` and ``k`` are ``(B, heads, N, head_dim)`` after the module's ``q_norm``/``k_norm``;
     the mask follows SDPA's convention (boolean: True = attend; float: added to the scores).
+    With ``out`` (float32, that shape) the probabilities are written there and ``out`` is returned.
     """
     scores = (q.float() * attn.scale) @ k.float().transpose(-2, -1)
     n = scores.shape[-1]
@@ -120,14 +121,21 @@ def attention_probs(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, attn_mask
             scores = scores.masked_fill(~attn_mask, float("-inf"))
         else:
             scores = scores + attn_mask.float()
-    return scores.softmax(dim=-1)
+    if out is None:
+        return scores.softmax(dim=-1)
+    if out.shape != scores.shape:
+        raise UnsupportedModelError(f"attention of shape {tuple(scores.shape)} does not fit the capture's "
+                                    f"{tuple(out.shape)} (token layout {type(attn).__name__})")
+    return torch.softmax(scores, dim=-1, out=out)
 
 
-def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None]) -> Callable[..., torch.Tensor]:
+def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None],
+                   probs_out: Optional[torch.Tensor] = None) -> Callable[..., torch.Tensor]:
     """A replacement ``attn.forward``: timm's unfused attention with the probabilities computed once.
 
     Mirrors ``timm.layers.Attention.forward`` (gate, output norm, projection); ``report(probs)``
-    sees the float32 probabilities before they weight the values.
+    sees the float32 probabilities before they weight the values; they are written into
+    ``probs_out`` when given (see :func:`attention_probs`).
     """
     gate_layer = getattr(attn, "gate", None)
     out_norm = getattr(attn, "norm", None)
@@ -136,7 +144,7 @@ def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None]) -> C
         batch, n, _ = x.shape
         gate = gate_layer(x).sigmoid() if gate_layer is not None else None
         q, k, v = _split_qkv(attn, x)
-        probs = attention_probs(attn, q, k, attn_mask, is_causal)
+        probs = attention_probs(attn, q, k, attn_mask, is_causal, out=probs_out)
         report(probs)
         out = attn.attn_drop(probs) @ v.float()
         out = out.to(v.dtype).transpose(1, 2).reshape(batch, n, -1)
@@ -150,13 +158,16 @@ def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None]) -> C
 
 
 @contextmanager
-def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Method = "auto") -> Iterator[str]:
+def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Method = "auto", *,
+                    probs_out: Optional[torch.Tensor] = None) -> Iterator[str]:
     """Call ``callback(layer, probs)`` with ``(B, heads, N, N)`` float32 probabilities during forwards.
 
     Yields the method in use. With ``"qkv"`` each attention module's ``forward`` is replaced (an
     instance attribute) by one that computes the probabilities once and uses them for the values;
     with ``"unfused"`` ``fused_attn`` is switched off and ``attn_drop`` hooked. Forwards, hooks and
-    flags are restored on exit, also on error.
+    flags are restored on exit, also on error. ``probs_out``, a float32 ``(layers, B, heads, N, N)``
+    tensor, receives every layer's probabilities of one forward (``"qkv"``: the softmax writes there,
+    nothing else is allocated for them; ``"unfused"``: copied), and ``probs`` is then its layer.
     """
     chosen = resolve_method(model, method)
     mods = attention_modules(model)
@@ -166,12 +177,13 @@ def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Metho
     try:
         for layer, attn in enumerate(mods):
             if chosen == "qkv":
-                attn.forward = _probs_forward(attn, lambda probs, layer=layer: callback(layer, probs))
+                attn.forward = _probs_forward(attn, lambda probs, layer=layer: callback(layer, probs),
+                                              None if probs_out is None else probs_out[layer])
             else:
                 attn.fused_attn = False
 
                 def on_drop(_m, _inp, out, layer=layer):
-                    callback(layer, out.float())
+                    callback(layer, out.float() if probs_out is None else probs_out[layer].copy_(out))
                 handles.append(attn.attn_drop.register_forward_hook(on_drop))
         yield chosen
     finally:
@@ -233,6 +245,16 @@ def layer_patch_tokens(model: nn.Module, x: torch.Tensor, *, norm: bool = True) 
     return torch.stack(layers), layout
 
 
+def _attention_buffer(model: nn.Module, x: torch.Tensor, layout: TokenLayout) -> torch.Tensor:
+    """An empty float32 ``(layers, B, heads, T, T)`` tensor for one forward's attention probabilities."""
+    mods = attention_modules(model)
+    heads = {int(getattr(a, "num_heads", 0)) for a in mods}
+    if len(heads) != 1 or 0 in heads:
+        raise UnsupportedModelError(f"cannot capture attention of {type(model).__name__}: heads per block {heads}")
+    t = layout.num_tokens
+    return torch.empty((len(mods), int(x.shape[0]), heads.pop(), t, t), dtype=torch.float32, device=x.device)
+
+
 def capture(
     model: nn.Module,
     x: torch.Tensor,
@@ -254,16 +276,16 @@ def capture(
         method: ``"auto"``, ``"qkv"`` or ``"unfused"`` (see module docstring).
     """
     layout = token_layout(model, (int(x.shape[-2]), int(x.shape[-1])))
-    attention: list[torch.Tensor] = []
     tokens: list[torch.Tensor] = []
+    # Every layer's probabilities go straight into one tensor: stacking twelve kept maps afterwards
+    # cost ViT-Ti/16 as much again as computing them (fresh memory written twice instead of once).
+    attention = _attention_buffer(model, x, layout) if keep_attention else None
 
     def on_attn(layer: int, probs: torch.Tensor) -> None:
         if on_attention is not None:
             on_attention(layer, probs)
-        if keep_attention:
-            attention.append(probs)
 
-    with torch.inference_mode(), attention_hooks(model, on_attn, method):
+    with torch.inference_mode(), attention_hooks(model, on_attn, method, probs_out=attention):
         if keep_tokens:
             with block_output_hooks(model, lambda _layer, out: tokens.append(out)):
                 output = model(x)
@@ -271,7 +293,7 @@ def capture(
             output = model(x)
     return CaptureResult(
         output=output,
-        attention=torch.stack(attention) if keep_attention else None,
+        attention=attention,
         tokens=torch.stack(tokens) if keep_tokens else None,
         layout=layout,
         has_head=int(getattr(model, "num_classes", 0) or 0) > 0,
