@@ -155,14 +155,26 @@ def test_excluded_keys_rows_sum_to_one_and_receive_nothing():
 @pytest.mark.parametrize("query", [0, 7, "mean"])
 @pytest.mark.parametrize("settings", [{}, {"head_fusion": "max", "discard_ratio": 0.5},
                                       {"head_fusion": "min", "start_layer": 2}, {"exclude_keys": (3, 9)}])
-def test_rollout_map_row_equals_the_full_matrix_product(query, settings):
-    """rollout_map carries one row as a vector; it must equal the row of the full (T, T) rollout."""
+@pytest.mark.parametrize("chunk_layers", [1, 3, 4])
+def test_rollout_map_row_equals_the_full_matrix_product(query, settings, chunk_layers, monkeypatch):
+    """rollout_map carries one row as a vector, fusing heads a chunk of layers at a time (1, 3 of 4 —
+    a chunk boundary inside the model —, all); it must equal the row of the full (T, T) rollout."""
+    from vitviz.analysis import rollout
     from vitviz.analysis.rollout import attention_rollout, token_row_map
     from vitviz.preprocess import TokenLayout
 
+    monkeypatch.setattr(rollout, "_CHUNK_BYTES", chunk_layers * 21 * 21 * 4)
     torch.manual_seed(3)
     layout = TokenLayout(grid=(4, 5), patch_size=(16, 16), prefix_names=("cls",))
     attn = torch.rand(4, 3, 21, 21).softmax(dim=-1)
     full = attention_rollout(attn, num_prefix_tokens=1, **settings)
     np.testing.assert_allclose(rollout_map(attn, layout, query=query, **settings),
                                token_row_map(full, layout, query), rtol=1e-5, atol=1e-7)
+
+
+def test_float16_attention_is_fused_in_float32():
+    """A float16 cache (the app's) is summed over heads in float32: the same map as from float32 input."""
+    attn = random_attention(seed=5)
+    half = rollout_map(attn.half(), LAY, query=0)
+    assert half.dtype == np.float32
+    np.testing.assert_allclose(half, rollout_map(attn.half().float(), LAY, query=0), rtol=1e-6, atol=1e-9)

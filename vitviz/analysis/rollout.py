@@ -34,6 +34,7 @@ from ..preprocess import TokenLayout
 
 HeadFusion = Literal["mean", "max", "min"]
 Query = Union[int, Literal["mean"]]
+_CHUNK_BYTES = 16 * 2**20
 
 
 def _as_tensor(attn: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
@@ -41,13 +42,17 @@ def _as_tensor(attn: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
 
 
 def fuse_heads(attn: torch.Tensor, fusion: HeadFusion = "mean") -> torch.Tensor:
-    """Reduce the heads axis (third from last) of ``(..., heads, T, T)``."""
+    """Reduce the heads axis (third from last) of ``(..., heads, T, T)``, in at least float32.
+
+    A float16 input is summed in float32 as it is read, never widened whole first.
+    """
+    dtype = torch.promote_types(attn.dtype, torch.float32)
     if fusion == "mean":
-        return attn.mean(dim=-3)
+        return attn.mean(dim=-3, dtype=dtype)
     if fusion == "max":
-        return attn.amax(dim=-3)
+        return attn.amax(dim=-3).to(dtype)
     if fusion == "min":
-        return attn.amin(dim=-3)
+        return attn.amin(dim=-3).to(dtype)
     raise VitvizError(f"unknown head fusion '{fusion}': use mean, max or min")
 
 
@@ -84,11 +89,11 @@ def exclude_key_columns(attn: torch.Tensor, keys: Sequence[int]) -> torch.Tensor
 
 def _layer_links(layer_attn: torch.Tensor, head_fusion: HeadFusion, exclude_keys: Sequence[int],
                  discard_ratio: float, num_prefix_tokens: int) -> torch.Tensor:
-    """One layer's attention as rollout uses it (steps 1–3): float32, heads fused, keys left out, discarded.
+    """Attention as rollout uses it (steps 1–3): heads fused in float32, keys left out, discarded.
 
-    Converted layer by layer: a float16 cache is never widened whole.
+    ``layer_attn`` is one layer's ``(heads, T, T)`` or several layers' ``(layers, heads, T, T)``.
     """
-    fused = fuse_heads(layer_attn.float(), head_fusion)
+    fused = fuse_heads(layer_attn, head_fusion)
     fused = exclude_key_columns(fused, exclude_keys)
     return discard_lowest(fused, discard_ratio, num_prefix_tokens)
 
@@ -180,10 +185,19 @@ def rollout_map(
         v[int(query)] = 1.0
     else:
         raise VitvizError(f"query token {query!r} is out of range 0–{tokens - 1}")
-    for layer in range(layers - 1, start_layer - 1, -1):
-        fused = _layer_links(attn[layer], head_fusion, exclude_keys, discard_ratio, p)
-        w = v / (fused.sum(dim=-1) + 1.0)
-        v = w @ fused + w
+    # Layers are fused a chunk at a time, top down: a few operations for a whole small model (on
+    # ViT-Ti/16 the per-layer operations cost more than their arithmetic), float32 links of at most
+    # _CHUNK_BYTES for a large input.
+    per_chunk = max(1, _CHUNK_BYTES // (tokens * tokens * 4))
+    top = layers
+    while top > start_layer:
+        low = max(start_layer, top - per_chunk)
+        links = _layer_links(attn[low:top], head_fusion, exclude_keys, discard_ratio, p)
+        degree = links.sum(dim=-1) + 1.0
+        for i in range(top - low - 1, -1, -1):
+            w = v / degree[i]
+            v = torch.addmv(w, links[i].T, w)  # w·F + w
+        top = low
     return v[p:].reshape(layout.grid).cpu().numpy()
 
 
