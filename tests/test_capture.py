@@ -75,6 +75,15 @@ def test_a_buffer_of_the_wrong_token_count_is_refused(tiny_vit, x):
     assert all("forward" not in b.attn.__dict__ for b in tiny_vit.blocks)
 
 
+def test_block_output_callbacks_cannot_replace_the_output(tiny_vit, x):
+    """A callback that returns something (e.g. ``list.append``'s None, or a tensor from ``copy_``) is only told."""
+    from vitviz.capture import block_output_hooks
+
+    ref = plain_forward(tiny_vit, x)
+    with block_output_hooks(tiny_vit, lambda _layer, out: torch.zeros_like(out)):
+        torch.testing.assert_close(plain_forward(tiny_vit, x), ref)
+
+
 class Boom(RuntimeError):
     pass
 

@@ -29,6 +29,7 @@ layer on one scale. Models that normalise after pooling instead (``fc_norm``, e.
 """
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Iterator, Literal, Optional
@@ -200,9 +201,14 @@ def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Metho
 
 @contextmanager
 def block_output_hooks(model: nn.Module, callback: AttentionCallback) -> Iterator[None]:
-    """Call ``callback(layer, tokens)`` with every block's ``(B, N, D)`` output; hooks always removed."""
-    handles = [blk.register_forward_hook(lambda _m, _i, out, layer=i: callback(layer, out))
-               for i, blk in enumerate(model.blocks)]
+    """Call ``callback(layer, tokens)`` with every block's ``(B, N, D)`` output; hooks always removed.
+
+    Whatever ``callback`` returns is dropped (a forward hook's return value would replace the output).
+    """
+    def hook(_module, _inputs, out, layer: int) -> None:
+        callback(layer, out)
+
+    handles = [blk.register_forward_hook(functools.partial(hook, layer=i)) for i, blk in enumerate(model.blocks)]
     try:
         yield
     finally:
