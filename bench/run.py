@@ -44,6 +44,21 @@ def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2, sync: C
     return statistics.median(times)
 
 
+def interleaved_medians(first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: int = 2,
+                        sync: Callable[[], None] = lambda: None) -> tuple[float, float]:
+    """Median seconds of ``first`` and of ``second``, run alternately so both see the same machine state
+    (this 2-core VM drifts by ±30 % over seconds: separate runs of each skew their ratio)."""
+    for _ in range(warmup):
+        first(), second()
+    sync()
+    pairs = []
+    for _ in range(repeats):
+        start = time.perf_counter(); first(); sync(); mid = time.perf_counter()  # noqa: E702
+        second(); sync(); end = time.perf_counter()  # noqa: E702
+        pairs.append((mid - start, end - mid))
+    return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+
+
 def synthetic_images(count: int, seed: int = 0):
     """Photo-sized RGB images made on the fly (a generator: nothing is kept)."""
     rng = np.random.default_rng(seed)
@@ -121,16 +136,8 @@ def ratio_table(device: str, repeats: int = 9) -> list[tuple[str, str]]:
             with torch.inference_mode():
                 return loaded.model(x)
 
-        # Interleaved, so both see the same machine state (this 2-core VM drifts by ±30 % over seconds).
-        for _ in range(2):
-            forward(), analyze_prepared(loaded, prepared)
-        pairs = []
-        for _ in range(repeats):
-            start = time.perf_counter(); forward(); sync(); mid = time.perf_counter()  # noqa: E702
-            analyze_prepared(loaded, prepared); sync(); end = time.perf_counter()  # noqa: E702
-            pairs.append((mid - start, end - mid))
-        t_forward = statistics.median(p[0] for p in pairs)
-        t_analysis = statistics.median(p[1] for p in pairs)
+        t_forward, t_analysis = interleaved_medians(forward, lambda: analyze_prepared(loaded, prepared), repeats,
+                                                    sync=sync)
         rows.append((f"analysis/forward {name.split('.')[0]}",
                      f"{t_analysis / t_forward:.2f} ({t_analysis * 1000:.0f} / {t_forward * 1000:.0f} ms)"))
         del loaded
@@ -214,8 +221,8 @@ def main() -> None:
         with torch.inference_mode():
             return model(x)
 
-    t_forward = median_time(bare_forward, repeats, sync=sync)
-    t_analysis = median_time(lambda: analyze_prepared(loaded, prepared), repeats, sync=sync)
+    t_forward, t_analysis = interleaved_medians(bare_forward, lambda: analyze_prepared(loaded, prepared),
+                                                2 * repeats, sync=sync)
     result = analyze_prepared(loaded, prepared)
     layout = result.layout
     t_peer = median_time(lambda: peer_analysis(model, x, layout.grid, layout.patch_size[0],
