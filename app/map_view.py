@@ -1,6 +1,9 @@
 """The Attention page's map: the map drawn over the image as one picture, with a hover read-out and
 click-to-pick, as a Streamlit component (``st.components.v2``, in the page's DOM, no iframe).
 
+The keyboard reaches the same: Tab focuses the map, the arrow keys move a patch cursor with the
+read-out (announced to screen readers), Enter or Space picks the patch, Escape leaves.
+
 Why not a plotly chart: Streamlit gives a chart a new identity whenever its figure changes, so the
 browser rebuilt the whole chart (SVG per patch for the click targets, colour bar, image load) on
 every layer-slider step. This component keeps its DOM and swaps one JPEG (``bench/ui.py``).
@@ -21,6 +24,9 @@ _CSS = """
 .vv-map-title { font-size: 17px; font-weight: 600; line-height: 1.3; margin: 0 0 8px; }
 .vv-map-stage { position: relative; margin: 0 auto; max-width: 100%; }
 .vv-map-img { display: block; width: 100%; height: auto; }
+.vv-map-img:focus-visible { outline: 3px solid #1565C0; outline-offset: 2px; }
+.vv-map-cursor { position: absolute; pointer-events: none; border: 2px solid #fff; outline: 2px solid #1565C0;
+  box-sizing: border-box; }
 .vv-map-tip { position: absolute; pointer-events: none; background: rgba(255, 255, 255, 0.95); color: #222;
   border: 1px solid #888; border-radius: 3px; padding: 2px 6px; font-size: 13px; white-space: pre; z-index: 2; }
 .vv-map-bar { margin: 8px auto 0; font-size: 13px; }
@@ -37,7 +43,8 @@ export default function (component) {
     root = document.createElement('figure');
     root.className = 'vv-map';
     root.innerHTML = '<figcaption class="vv-map-title"></figcaption><div class="vv-map-stage">' +
-      '<img class="vv-map-img" draggable="false"><div class="vv-map-tip" hidden></div></div>' +
+      '<img class="vv-map-img" draggable="false" tabindex="0"><div class="vv-map-cursor" hidden></div>' +
+      '<div class="vv-map-tip" role="status" aria-live="polite" hidden></div></div>' +
       '<div class="vv-map-bar" aria-hidden="true"><div class="vv-map-grad"></div>' +
       '<div class="vv-map-ticks"><span></span><span></span><span></span></div></div>';
     parentElement.appendChild(root);
@@ -58,8 +65,8 @@ export default function (component) {
   const ticks = root.querySelectorAll('.vv-map-ticks span');
   [ticks[0].textContent, ticks[1].textContent, ticks[2].textContent] = ['0', data.value_name, data.top];
   img.style.cursor = data.click_label ? 'crosshair' : 'default';
-  const tip = root.querySelector('.vv-map-tip');
-  root.vvTip = () => {  // the read-out of the patch under the pointer, from the latest data
+  const tip = root.querySelector('.vv-map-tip'), cursor = root.querySelector('.vv-map-cursor');
+  root.vvTip = () => {  // the read-out of the patch under the pointer (or keyboard cursor), from the latest data
     const d = root.vvData, r = Math.min(root.vvAt[0], d.values.length - 1), c = Math.min(root.vvAt[1], d.values[0].length - 1);
     const marked = d.marked.some(([a, b]) => a === r && b === c) ? ` — ${d.marked_label}` : '';
     tip.textContent = `${d.patch_label} (${r}, ${c})${marked}\\n${d.value_name} ${d.values[r][c].toPrecision(4)}` +
@@ -74,19 +81,50 @@ export default function (component) {
     const c = Math.min(gw - 1, Math.max(0, Math.floor((e.clientX - box.left) / box.width * gw)));
     return [r, c, d, box];
   };
-  img.addEventListener('pointermove', (e) => {
-    const [r, c, d, box] = cell(e);
-    root.vvAt = [r, c];
+  const show = (x, y, box) => {  // the read-out beside (x, y) px of the picture, on the side with room
     root.vvTip();
     tip.hidden = false;
-    const x = e.clientX - box.left, y = e.clientY - box.top;
     tip.style.left = `${x < box.width / 2 ? x + 12 : x - tip.offsetWidth - 12}px`;
     tip.style.top = `${y < box.height / 2 ? y + 12 : y - tip.offsetHeight - 12}px`;
+  };
+  img.addEventListener('pointermove', (e) => {
+    const [r, c, , box] = cell(e);
+    root.vvAt = [r, c];
+    cursor.hidden = true;
+    show(e.clientX - box.left, e.clientY - box.top, box);
   });
-  img.addEventListener('pointerleave', () => { tip.hidden = true; });
+  img.addEventListener('pointerleave', () => { if (document.activeElement !== img) tip.hidden = true; });
   img.addEventListener('click', (e) => {
     const [r, c, d] = cell(e);
     if (d.click_label) root.vvPick('patch', r * d.values[0].length + c);
+  });
+  const moveTo = (r, c) => {  // keyboard: a cursor on patch (r, c) and its read-out
+    const d = root.vvData, box = img.getBoundingClientRect(), gh = d.values.length, gw = d.values[0].length;
+    root.vvAt = [Math.min(gh - 1, Math.max(0, r)), Math.min(gw - 1, Math.max(0, c))];
+    const w = box.width / gw, h = box.height / gh;
+    Object.assign(cursor.style, {left: `${root.vvAt[1] * w}px`, top: `${root.vvAt[0] * h}px`,
+                                 width: `${w}px`, height: `${h}px`});
+    cursor.hidden = false;
+    show((root.vvAt[1] + 0.5) * w, (root.vvAt[0] + 0.5) * h, box);
+  };
+  img.addEventListener('focus', () => {
+    const d = root.vvData;
+    const [r, c] = root.vvAt || [Math.floor(d.values.length / 2), Math.floor(d.values[0].length / 2)];
+    moveTo(r, c);
+  });
+  img.addEventListener('blur', () => { tip.hidden = true; cursor.hidden = true; });
+  img.addEventListener('keydown', (e) => {
+    const step = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]}[e.key];
+    const [r, c] = root.vvAt || [0, 0];
+    if (step) {
+      e.preventDefault();
+      moveTo(r + step[0], c + step[1]);
+    } else if ((e.key === 'Enter' || e.key === ' ') && root.vvData.click_label) {
+      e.preventDefault();
+      root.vvPick('patch', r * root.vvData.values[0].length + c);
+    } else if (e.key === 'Escape') {
+      img.blur();
+    }
   });
 }
 """

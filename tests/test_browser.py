@@ -530,6 +530,30 @@ def test_click_on_the_attention_map_makes_that_patch_the_query(server, fresh):
     assert "patch (5, 7)" in picker.inner_text() + picker.locator("input").first.input_value()
 
 
+def test_the_attention_map_answers_the_keyboard(server, fresh):
+    """The map is in the Tab order; the arrow keys move a patch cursor with its read-out (a live region,
+    so a screen reader says it), Enter makes that patch the query, as a click does."""
+    tab = fresh()
+    open_page(tab, server, "attention", "?sample=cat", MAP)
+    wait_for_title(tab, r"query cls")
+    picture = tab.locator(MAP).first
+    assert picture.get_attribute("tabindex") == "0"
+    picture.focus()
+    tip = tab.locator(".vv-map-tip").first
+    tip.wait_for(state="visible")
+    assert tip.get_attribute("aria-live") == "polite"
+    assert tip.inner_text().startswith("patch (8, 8)\nattention"), tip.inner_text()  # the centre of 16 × 16
+    for key in ("ArrowUp", "ArrowUp", "ArrowUp", "ArrowLeft"):
+        tab.keyboard.press(key)
+    assert tip.inner_text().startswith("patch (5, 7)\nattention"), tip.inner_text()
+    assert tab.locator(".vv-map-cursor").first.is_visible()
+    tab.keyboard.press("Enter")
+    wait_for_title(tab, r"layer 11, mean of heads, query patch \(5, 7\)")
+    wait_for_query(tab, query=1 + 5 * 16 + 7, sample="cat")
+    tab.keyboard.press("Escape")
+    tip.wait_for(state="hidden")
+
+
 # ----------------------------------------------------------------------------- clicks in figures
 def test_click_on_a_position_tile_selects_it(server, fresh):
     tab = fresh()
