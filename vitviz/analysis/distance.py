@@ -29,6 +29,7 @@ import torch
 
 from ..errors import VitvizError
 from ..preprocess import TokenLayout
+from .arrays import as_tensor
 
 _CHUNK_BYTES = 16 * 2**20
 
@@ -70,7 +71,7 @@ def mean_attention_distance(
         layout: token layout of that input.
         renormalize: rescale each patch-query row over patch keys to sum 1 first.
     """
-    attn = attn if isinstance(attn, torch.Tensor) else torch.from_numpy(np.asarray(attn))
+    attn = as_tensor(attn)
     if attn.ndim == 4:
         attn = attn.unsqueeze(1)
     if attn.ndim != 5 or attn.shape[-1] != layout.num_tokens:

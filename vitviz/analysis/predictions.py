@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .arrays import as_tensor
+
 
 @dataclass(frozen=True)
 class Prediction:
@@ -46,7 +48,7 @@ def top_k(
     logits: Union[torch.Tensor, np.ndarray], k: int = 5, names: Optional[Sequence[str]] = None
 ) -> list[Prediction]:
     """The ``k`` most probable classes of one ``(classes,)`` logit vector, best first."""
-    logits = logits if isinstance(logits, torch.Tensor) else torch.from_numpy(np.asarray(logits))
+    logits = as_tensor(logits)
     probs = logits.detach().float().reshape(-1).softmax(dim=0).cpu()
     values, indices = probs.topk(min(k, probs.numel()))
     return [

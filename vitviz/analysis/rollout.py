@@ -31,14 +31,11 @@ import torch
 
 from ..errors import VitvizError
 from ..preprocess import TokenLayout
+from .arrays import as_tensor
 
 HeadFusion = Literal["mean", "max", "min"]
 Query = Union[int, Literal["mean"]]
 _CHUNK_BYTES = 16 * 2**20
-
-
-def _as_tensor(attn: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
-    return attn if isinstance(attn, torch.Tensor) else torch.from_numpy(np.asarray(attn))
 
 
 def fuse_heads(attn: torch.Tensor, fusion: HeadFusion = "mean") -> torch.Tensor:
@@ -120,7 +117,7 @@ def attention_rollout(
     Returns:
         ``(T, T)`` (or ``(B, T, T)``) float32 row-stochastic joint attention.
     """
-    attn = _as_tensor(attn)
+    attn = as_tensor(attn)
     layers = attn.shape[0]
     if not 0 <= start_layer < layers:
         raise VitvizError(f"start layer {start_layer} is out of range 0–{layers - 1}")
@@ -141,7 +138,7 @@ def token_row_map(matrix: Union[torch.Tensor, np.ndarray], layout: TokenLayout, 
     ``query`` is a token index (0 = first prefix token, usually CLS) or ``"mean"`` for the
     average over all patch queries (for models without a class token).
     """
-    matrix = _as_tensor(matrix).float()
+    matrix = as_tensor(matrix).float()
     p = layout.num_prefix_tokens
     if matrix.shape[-1] != layout.num_tokens:
         raise VitvizError(f"matrix has {matrix.shape[-1]} tokens, layout expects {layout.num_tokens}")
@@ -172,7 +169,7 @@ def rollout_map(
     # Only one row of the (T, T) product is shown, so it is carried as a vector from the query
     # side: v ← v·S_ℓ for ℓ = L−1 … start, O(L·T²) instead of O(L·T³). With F the fused (and
     # discarded / excluded) attention and d = rowsum(F) + 1, v·S = w·F + w for w = v / d.
-    attn = _as_tensor(attn)
+    attn = as_tensor(attn)
     layers, p, tokens = attn.shape[0], layout.num_prefix_tokens, layout.num_tokens
     if attn.ndim != 4 or attn.shape[-1] != tokens:
         raise VitvizError(f"attention must be (layers, heads, {tokens}, {tokens}), got {tuple(attn.shape)}")
@@ -213,7 +210,7 @@ def attention_map(
     ``attn`` is one image's ``(layers, heads, T, T)``. Values are the raw probabilities (the
     prefix columns are left out, not renormalised away).
     """
-    attn = _as_tensor(attn)
+    attn = as_tensor(attn)
     layers, heads = attn.shape[0], attn.shape[1]
     if not 0 <= layer < layers:
         raise VitvizError(f"layer {layer} is out of range 0–{layers - 1}")

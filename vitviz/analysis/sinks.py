@@ -42,6 +42,7 @@ import torch
 
 from ..errors import VitvizError
 from ..preprocess import TokenLayout
+from .arrays import as_tensor
 
 SINK_EXPLANATION = (
     "An attention sink is a patch that almost every query attends to far beyond its uniform share (1/T), "
@@ -59,10 +60,6 @@ DEFAULT_SINK_MIN_LAYERS = 1
 DEFAULT_NORM_RATIO = 3.0
 
 
-def _as_tensor(x: Union[torch.Tensor, np.ndarray]) -> torch.Tensor:
-    return x if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x))
-
-
 def received_share_by_head(attention: Union[torch.Tensor, np.ndarray]) -> np.ndarray:
     """Attention each key receives per layer and head, as a multiple of uniform (module docstring).
 
@@ -73,7 +70,7 @@ def received_share_by_head(attention: Union[torch.Tensor, np.ndarray]) -> np.nda
     Returns:
         ``(layers, heads, T)`` float32; every ``[ℓ, h]`` row averages 1 over its T keys.
     """
-    attn = _as_tensor(attention)
+    attn = as_tensor(attention)
     if attn.ndim not in (4, 5) or attn.shape[-1] != attn.shape[-2]:
         raise VitvizError(f"attention must be (layers, heads, T, T) or (layers, B, heads, T, T), got {tuple(attn.shape)}")
     if attn.ndim == 5:  # pool the images' queries: (layers, heads, B·T, T)
@@ -208,7 +205,7 @@ def find_norm_outliers(
         layout: token layout of that input.
         k: outlier ratio (> 1).
     """
-    norms = _as_tensor(token_norms).double().cpu().numpy()
+    norms = as_tensor(token_norms).double().cpu().numpy()
     if norms.ndim != 2 or norms.shape[1] != layout.num_tokens:
         raise VitvizError(f"token norms must be (layers, {layout.num_tokens}), got {norms.shape}")
     if not k > 1.0:
