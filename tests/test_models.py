@@ -59,6 +59,27 @@ def test_local_folder_with_sidecar(folder):
     assert not loaded.model.training
 
 
+def test_a_weights_file_spares_the_random_initialisation(folder, monkeypatch):
+    """The file overwrites every weight, so the model is built on the meta device (shapes only) and given
+    the file's values; a model with a buffer no file carries (non-persistent) is built the usual way."""
+    path, state = folder
+    spec = get_spec("my-tiny", path)
+    bare = models._create_uninitialised(spec)
+    assert all(t.is_meta for t in bare.state_dict().values())
+    loaded = load_model("my-tiny", weights_dir=path, device="cpu", use_cache=False)
+    assert not any(t.is_meta for t in [*loaded.model.parameters(), *loaded.model.buffers()])
+
+    class DerivedBuffer(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(2, 2)
+            self.register_buffer("table", torch.arange(4.0), persistent=False)  # computed, never saved
+
+    monkeypatch.setattr(models, "_create", lambda spec, pretrained, **kwargs: DerivedBuffer())
+    built = models._create_uninitialised(spec)
+    assert not built.table.is_meta and torch.equal(built.table, torch.arange(4.0))
+
+
 def test_env_var_names_the_folder(folder, monkeypatch):
     path, _ = folder
     monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(path))

@@ -276,7 +276,7 @@ def _load_local(spec: ModelSpec, local: LocalWeights) -> nn.Module:
         actual = sha256sum(local.path)
         if actual != spec.sha256:
             raise WeightsError(f"checksum mismatch for {local.path}: expected {spec.sha256}, got {actual}")
-    model = _create(spec, pretrained=False)
+    model = _create_uninitialised(spec)
     own = model.state_dict()
     missing = sorted(set(own) - set(state) - _tolerated_missing(model, state))
     unexpected = sorted(set(state) - set(own))
@@ -294,7 +294,26 @@ def _load_local(spec: ModelSpec, local: LocalWeights) -> nn.Module:
         raise WeightsError(
             f"weights file {local.path} does not fit architecture '{spec.architecture}': " + "; ".join(parts)
         )
+    if any(t.is_meta for t in own.values()):
+        model = model.to_empty(device="cpu")  # every entry of the state dict is copied in next
     model.load_state_dict(state, strict=True)
+    return model
+
+
+def _create_uninitialised(spec: ModelSpec) -> nn.Module:
+    """The architecture for a weights file, built without its random initialisation where that is safe.
+
+    timm initialises every weight randomly, and a weights file then overwrites them all: 1.1 s of
+    ViT-B/16's 1.3 s load, 3.4 s for ViT-L/16 on 2 CPU cores. Built on the meta device instead, the
+    model holds shapes only; :func:`_load_local` gives it memory and the file's values. A model with
+    a buffer the state dict does not carry (a non-persistent one, computed in ``__init__``) is built
+    the usual way, since nothing would fill that buffer.
+    """
+    with torch.device("meta"):
+        model = _create(spec, pretrained=False)
+    persistent = set(model.state_dict())
+    if any(name not in persistent for name, _ in model.named_buffers()):
+        return _create(spec, pretrained=False)
     return model
 
 
