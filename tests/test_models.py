@@ -75,9 +75,17 @@ def test_a_weights_file_spares_the_random_initialisation(folder, monkeypatch):
             self.proj = torch.nn.Linear(2, 2)
             self.register_buffer("table", torch.arange(4.0), persistent=False)  # computed, never saved
 
-    monkeypatch.setattr(models, "_create", lambda spec, pretrained, **kwargs: DerivedBuffer())
-    built = models._create_uninitialised(spec)
-    assert not built.table.is_meta and torch.equal(built.table, torch.arange(4.0))
+    class DerivedAttribute(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(2, 2)
+            self.scale = torch.full((2,), 0.5)  # a plain tensor attribute: not in any state dict
+
+    for cls, name, value in ((DerivedBuffer, "table", torch.arange(4.0)),
+                             (DerivedAttribute, "scale", torch.full((2,), 0.5))):
+        monkeypatch.setattr(models, "_create", lambda spec, pretrained, cls=cls, **kwargs: cls())
+        built = models._create_uninitialised(spec)
+        assert not getattr(built, name).is_meta and torch.equal(getattr(built, name), value)
 
 
 def test_env_var_names_the_folder(folder, monkeypatch):

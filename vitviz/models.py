@@ -306,13 +306,16 @@ def _create_uninitialised(spec: ModelSpec) -> nn.Module:
     timm initialises every weight randomly, and a weights file then overwrites them all: 1.1 s of
     ViT-B/16's 1.3 s load, 3.4 s for ViT-L/16 on 2 CPU cores. Built on the meta device instead, the
     model holds shapes only; :func:`_load_local` gives it memory and the file's values. A model with
-    a buffer the state dict does not carry (a non-persistent one, computed in ``__init__``) is built
-    the usual way, since nothing would fill that buffer.
+    a tensor the state dict does not carry (a non-persistent buffer or a plain tensor attribute,
+    computed in ``__init__``) is built the usual way, since nothing would fill that tensor.
     """
     with torch.device("meta"):
         model = _create(spec, pretrained=False)
     persistent = set(model.state_dict())
-    if any(name not in persistent for name, _ in model.named_buffers()):
+    unsaved_buffer = any(name not in persistent for name, _ in model.named_buffers())
+    # Parameters and buffers live in a module's _parameters / _buffers dicts, not among its attributes.
+    tensor_attribute = any(isinstance(value, torch.Tensor) for m in model.modules() for value in vars(m).values())
+    if unsaved_buffer or tensor_attribute:
         return _create(spec, pretrained=False)
     return model
 
