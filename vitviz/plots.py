@@ -626,7 +626,9 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
         last = px + shift
         fig.add_annotation(x=1.0, xref="paper", xanchor="left", y=value, yanchor="middle", yshift=shift, xshift=6,
                            text=text, showarrow=False, font=dict(size=FONT_SIZE - 2), align="left")
-    fig.update_xaxes(title=t("plot.depth_layer"), dtick=1, zeroline=False)
+    depth = max((np.asarray(d).shape[0] for d in series.values()), default=1)
+    # Layers only on the axis (plotly's padding added ticks -1 and L, which turned the labels on a phone).
+    fig.update_xaxes(title=t("plot.depth_layer"), dtick=1, zeroline=False, range=[-0.6, depth - 0.4])
     fig.update_yaxes(title=t("plot.mean_distance_px"), range=[0, ymax])
     small = dict(size=FONT_SIZE - 1)
     fig.update_layout(
@@ -634,7 +636,11 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
                     title=dict(text=t("plot.symbol_model"), font=small)),
         legend2=dict(orientation="h", x=0, xanchor="left", y=-76 / max(plot_h, 1), yanchor="top", font=small,
                      title=dict(text=t("plot.colour_head"), font=small)))
-    return _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
+    fig = _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
+    # Plotly centres a title in the top margin; this margin also holds the model legend, so the title
+    # is pinned to the top instead (on a phone the centred two-line title ran into the legend).
+    fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=12)))
+    return fig
 
 
 def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
