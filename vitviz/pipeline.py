@@ -159,7 +159,6 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     model = loaded.model
     outputs: list[torch.Tensor] = []
-    grid_layout = token_layout(model, prepared.hw)
     with block_output_hooks(model, lambda _layer, out: outputs.append(out[0])):
         result = capture(model, x)
     # Reduced together after the forward (a few ops instead of a few per block: on small models the
@@ -173,7 +172,7 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
     output = result.output[0].float().cpu().numpy()
     logits = output if result.has_head else None
     predictions = top_k(logits, k, class_names(loaded.model)) if logits is not None else []
-    tokens = patch_features(model, blocks, grid_layout).cpu().numpy()
+    tokens = patch_features(model, blocks, layout).cpu().numpy()
     return ImageAnalysis(
         prepared=prepared,
         layout=layout,
