@@ -91,10 +91,10 @@ def naive_distance(attn, lay):
 @pytest.mark.parametrize("chunk_layers", [1, 2, 3])
 def test_matches_naive_loop_on_random_attention_nonsquare_grid(chunk_layers, monkeypatch):
     """Also when the layers are reduced in chunks (1, 2 of 3 — a chunk boundary inside —, all)."""
-    from vitviz.analysis import distance
+    from vitviz.analysis import arrays
 
     lay = TokenLayout(grid=(3, 5), patch_size=(16, 16), prefix_names=("cls", "reg0"))
-    monkeypatch.setattr(distance, "_CHUNK_BYTES", chunk_layers * 4 * lay.num_tokens ** 2 * 4)
+    monkeypatch.setattr(arrays, "CHUNK_BYTES", chunk_layers * 4 * lay.num_tokens ** 2 * 4)
     torch.manual_seed(1)
     attn = torch.randn(3, 4, lay.num_tokens, lay.num_tokens).softmax(-1)
     np.testing.assert_allclose(mean_attention_distance(attn, lay), naive_distance(attn, lay), rtol=1e-5)

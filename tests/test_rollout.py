@@ -159,11 +159,11 @@ def test_excluded_keys_rows_sum_to_one_and_receive_nothing():
 def test_rollout_map_row_equals_the_full_matrix_product(query, settings, chunk_layers, monkeypatch):
     """rollout_map carries one row as a vector, fusing heads a chunk of layers at a time (1, 3 of 4 —
     a chunk boundary inside the model —, all); it must equal the row of the full (T, T) rollout."""
-    from vitviz.analysis import rollout
+    from vitviz.analysis import arrays
     from vitviz.analysis.rollout import attention_rollout, token_row_map
     from vitviz.preprocess import TokenLayout
 
-    monkeypatch.setattr(rollout, "_CHUNK_BYTES", chunk_layers * 21 * 21 * 4)
+    monkeypatch.setattr(arrays, "CHUNK_BYTES", chunk_layers * 21 * 21 * 4)
     torch.manual_seed(3)
     layout = TokenLayout(grid=(4, 5), patch_size=(16, 16), prefix_names=("cls",))
     attn = torch.rand(4, 3, 21, 21).softmax(dim=-1)

@@ -29,9 +29,7 @@ import torch
 
 from ..errors import VitvizError
 from ..preprocess import TokenLayout
-from .arrays import as_tensor
-
-_CHUNK_BYTES = 16 * 2**20
+from .arrays import as_tensor, layers_per_chunk
 
 
 @lru_cache(maxsize=16)
@@ -77,9 +75,7 @@ def mean_attention_distance(
     if attn.ndim != 5 or attn.shape[-1] != layout.num_tokens:
         raise VitvizError(f"attention of shape {tuple(attn.shape)} does not fit {layout.num_tokens} tokens")
     acc = MeanDistanceAccumulator(layout, attn.shape[0], attn.shape[2], renormalize=renormalize)
-    # Several layers per call (few operations for a small model), float32 temporaries of at most
-    # _CHUNK_BYTES (one layer at a time for a large input).
-    per_chunk = max(1, _CHUNK_BYTES // (attn[0].numel() * 4))
+    per_chunk = layers_per_chunk(attn[0].numel())
     for low in range(0, attn.shape[0], per_chunk):
         acc._add(low, attn[low:low + per_chunk])
     return acc.result()

@@ -31,11 +31,10 @@ import torch
 
 from ..errors import VitvizError
 from ..preprocess import TokenLayout
-from .arrays import as_tensor
+from .arrays import as_tensor, layers_per_chunk
 
 HeadFusion = Literal["mean", "max", "min"]
 Query = Union[int, Literal["mean"]]
-_CHUNK_BYTES = 16 * 2**20
 
 
 def fuse_heads(attn: torch.Tensor, fusion: HeadFusion = "mean") -> torch.Tensor:
@@ -182,10 +181,9 @@ def rollout_map(
         v[int(query)] = 1.0
     else:
         raise VitvizError(f"query token {query!r} is out of range 0–{tokens - 1}")
-    # Layers are fused a chunk at a time, top down: a few operations for a whole small model (on
-    # ViT-Ti/16 the per-layer operations cost more than their arithmetic), float32 links of at most
-    # _CHUNK_BYTES for a large input.
-    per_chunk = max(1, _CHUNK_BYTES // (tokens * tokens * 4))
+    # Layers are fused a chunk at a time, top down (on ViT-Ti/16 the per-layer operations cost more
+    # than their arithmetic).
+    per_chunk = layers_per_chunk(tokens * tokens)
     top = layers
     while top > start_layer:
         low = max(start_layer, top - per_chunk)
