@@ -70,6 +70,13 @@ def default_choice(names: list[str], reasons: dict[str, Optional[str]], folder: 
     return (local or usable or names)[0]
 
 
+def vit_choices(folder: Optional[str]) -> tuple[dict[str, ModelSpec], dict[str, Optional[str]], str]:
+    """The ViTs the model picker offers (by name), why any of them is unavailable, and the default one."""
+    everything, reasons = catalogue(folder)
+    by_name = {s.name: s for s in everything if s.kind == VIT}
+    return by_name, reasons, default_choice(list(by_name), reasons, folder)
+
+
 def default_sample(names: list[str]) -> str:
     return DEFAULT_SAMPLE if DEFAULT_SAMPLE in names else names[0]
 
@@ -80,8 +87,7 @@ def first_selection() -> Optional[compute.Selection]:
     weights cannot be had. Its model and analysis are the cache entries :func:`draw` asks for first.
     """
     folder = weights_dir()
-    everything, reasons = catalogue(folder)
-    name = default_choice([s.name for s in everything if s.kind == VIT], reasons, folder)
+    _, reasons, name = vit_choices(folder)
     if reasons[name]:
         return None
     sample = default_sample(compute.sample_names())
@@ -119,11 +125,8 @@ def draw() -> Optional[compute.Selection]:
     params.publish("present", presenter, False)
 
     folder = weights_dir()
-    everything, reasons = catalogue(folder)
-    specs = [s for s in everything if s.kind == VIT]
-    by_name = {s.name: s for s in specs}
+    by_name, reasons, default = vit_choices(folder)
     side.markdown(f"### {t('sidebar.model')}")
-    default = default_choice(list(by_name), reasons, folder)
     params.prepare("model", default, lambda v: v in by_name)
     name = side.selectbox(t("sidebar.model"), list(by_name), key="vv_model", label_visibility="collapsed",
                           format_func=lambda n: compute.short_label(by_name[n].label)
