@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from conftest import make_vit
-from vitviz.capture import attention_hooks, capture, resolve_method
+from vitviz.capture import attention_hooks, attention_probs, capture, resolve_method
 from vitviz.errors import UnsupportedModelError
 
 
@@ -65,6 +65,26 @@ def test_a_given_buffer_receives_every_layers_probabilities(tiny_vit, x, method)
         tiny_vit(x)
     assert seen == [(layer, buffer[layer].data_ptr()) for layer in range(layers)]
     torch.testing.assert_close(buffer, capture(tiny_vit, x, method="unfused").attention, atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("mask", ["none", "bool", "float", "causal"])
+def test_probabilities_weight_the_values_as_sdpa_does_under_every_mask_kind(tiny_vit, mask):
+    """The in-place path (scale folded into the product, softmax over its own scores) keeps SDPA's
+    mask conventions: boolean True = attend, float added to the scores, causal = no later keys."""
+    attn = tiny_vit.blocks[0].attn
+    g = torch.Generator().manual_seed(3)
+    q, k, v = (torch.randn(2, 3, 9, 64, generator=g) for _ in range(3))
+    kwargs = {"none": {}, "causal": {"is_causal": True},
+              "bool": {"attn_mask": torch.rand(2, 1, 9, 9, generator=g) > 0.3},
+              "float": {"attn_mask": torch.randn(9, 9, generator=g)}}[mask]
+    if mask == "bool":
+        kwargs["attn_mask"][..., 0] = True  # every query keeps a key: no all -inf row
+    probs = attention_probs(attn, q, k, **kwargs)
+    expected = torch.nn.functional.scaled_dot_product_attention(q, k, v, scale=attn.scale, **kwargs)
+    torch.testing.assert_close(probs @ v, expected, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(probs.sum(-1), torch.ones(2, 3, 9), rtol=0, atol=1e-6)
+    if mask == "causal":
+        assert (probs.triu(1) == 0).all()
 
 
 def test_a_buffer_of_the_wrong_token_count_is_refused(tiny_vit, x):
