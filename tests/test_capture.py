@@ -87,6 +87,18 @@ def test_probabilities_weight_the_values_as_sdpa_does_under_every_mask_kind(tiny
         assert (probs.triu(1) == 0).all()
 
 
+def test_probabilities_are_differentiable_for_gradient_explanations(tiny_vit):
+    attn = tiny_vit.blocks[0].attn
+    g = torch.Generator().manual_seed(4)
+    q, k = (torch.randn(1, 3, 9, 64, generator=g, requires_grad=True) for _ in range(2))
+    weights = torch.randn(1, 3, 9, 9, generator=g)
+    (attention_probs(attn, q, k) * weights).sum().backward()
+    got = q.grad.clone(), k.grad.clone()
+    q.grad = k.grad = None
+    (((q * attn.scale) @ k.transpose(-2, -1)).softmax(-1) * weights).sum().backward()
+    torch.testing.assert_close(got, (q.grad, k.grad))
+
+
 def test_a_buffer_of_the_wrong_token_count_is_refused(tiny_vit, x):
     with pytest.raises(UnsupportedModelError, match="does not fit"):
         with torch.inference_mode(), attention_hooks(tiny_vit, lambda *_: None, "qkv",

@@ -114,25 +114,24 @@ def attention_probs(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, attn_mask
     With ``out`` (float32, that shape) the probabilities are written there and ``out`` is returned.
     """
     batch, heads, n, dim = q.shape
-    shape = (batch, heads, n, k.shape[-2])
-    if out is None:
-        out = q.new_empty(shape, dtype=torch.float32)
-    elif out.shape != shape or out.dtype != torch.float32:
-        raise UnsupportedModelError(f"attention of shape {shape} does not fit the capture's {tuple(out.shape)} "
-                                    f"{out.dtype} buffer: the token layout does not match the model")
-    # The scale is folded into the product and the softmax overwrites its own scores: no temporaries
-    # and no extra pass over the maps (on ViT-Ti/16 those cost ~10 % of a fused forward).
-    scores = out.view(batch * heads, n, shape[-1])
-    torch.baddbmm(scores, q.float().reshape(batch * heads, n, dim), k.float().reshape(batch * heads, -1, dim).mT,
-                  beta=0, alpha=attn.scale, out=scores)
+    keys = k.shape[-2]
+    if out is not None and (out.shape != (batch, heads, n, keys) or out.dtype != torch.float32):
+        raise UnsupportedModelError(f"attention of shape {(batch, heads, n, keys)} does not fit the capture's "
+                                    f"{tuple(out.shape)} {out.dtype} buffer: the token layout does not match the model")
+    # The scale is folded into the product (no scaled copy of q; beta=0 ignores the zero "input"). The
+    # softmax writes to ``out``, never over its own scores: an aliased out= is not a documented contract
+    # on every device, and gradient-based explanations need these ops differentiable.
+    scores = torch.baddbmm(q.new_zeros((), dtype=torch.float32).expand(batch * heads, n, keys),
+                           q.float().reshape(batch * heads, n, dim), k.float().reshape(batch * heads, keys, dim).mT,
+                           beta=0, alpha=attn.scale).view(batch, heads, n, keys)
     if is_causal:
-        out.masked_fill_(torch.ones(n, n, dtype=torch.bool, device=out.device).triu_(1), float("-inf"))
+        scores.masked_fill_(torch.ones(n, keys, dtype=torch.bool, device=scores.device).triu_(1), float("-inf"))
     elif attn_mask is not None:
         if attn_mask.dtype == torch.bool:
-            out.masked_fill_(~attn_mask, float("-inf"))
+            scores.masked_fill_(~attn_mask, float("-inf"))
         else:
-            out.add_(attn_mask.float())
-    return torch.softmax(out, dim=-1, out=out)
+            scores.add_(attn_mask.float())
+    return scores.softmax(dim=-1) if out is None else torch.softmax(scores, dim=-1, out=out)
 
 
 def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None],
