@@ -40,6 +40,7 @@ if presenter:  # larger type and less chrome for a projector; figures size thems
       h1 { font-size: 1.7rem !important; padding: 0 !important; }
       [data-testid="stVerticalBlock"] { gap: 0.6rem; }
     </style>""")
+widgets.preload_plotly()  # before the sidebar and page wait on torch and the model
 
 PAGES = [
     st.Page(HERE / "views" / "walkthrough.py", title=t("nav.walkthrough"), icon=":material/route:", default=True),

@@ -32,6 +32,7 @@ LAYOUT_CSS = """<style>
   [class*="st-key-vv-caption-folded"] { display: none; }
   /* Streamlit's captions are 60 % text colour (≈ 3.9:1 on white); WCAG AA asks 4.5:1 for small text. */
   [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p { color: #55585f; }
+  .st-key-vv-plotly-preload, [data-testid="stLayoutWrapper"]:has(> .st-key-vv-plotly-preload) { display: none; }
   @media (max-width: 640px) {
     [data-testid="stMainBlockContainer"] { padding-left: 0.75rem; padding-right: 0.75rem; padding-top: 3.2rem; }
     h1 { font-size: 1.45rem !important; }
@@ -52,6 +53,21 @@ LAYOUT_CSS = """<style>
     .js-plotly-plot .gtitle, .vv-heads > figcaption, .vv-map-title { font-size: 12px !important; }  /* projector size */
   }
 </style>"""
+
+
+def preload_plotly() -> None:
+    """On a session's first run, an empty hidden plotly chart, so the browser fetches and starts
+    Streamlit's plotly bundle (4.7 MB of JavaScript, 1.0–1.5 s on a laptop) while the server still
+    imports torch, loads the model and analyses the image, instead of after the first real chart
+    arrives. Streamlit loads that bundle with the first plotly element it renders and drops
+    ``<link rel="preload">`` from ``st.html``. The keyed container is drawn on every run, so the
+    page's own elements keep their places when the chart is gone (LAYOUT_CSS hides it)."""
+    box = st.container(key="vv-plotly-preload")
+    if not st.session_state.get("_vv_plotly_preloaded"):
+        st.session_state["_vv_plotly_preloaded"] = True
+        import plotly.graph_objects as go
+
+        box.plotly_chart(go.Figure(), config={"staticPlot": True}, key="vv_plotly_preload_chart")
 
 
 def untrained_badge() -> str:

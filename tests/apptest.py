@@ -37,8 +37,13 @@ def open_page(at: AppTest, name: str) -> AppTest:
     return at
 
 
+PRELOAD_CHART = "vv_plotly_preload_chart"  # widgets.preload_plotly: hidden, empty, first run only
+
+
 def figures(at: AppTest) -> list[dict]:
-    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    """The page's plotly figures (not the hidden chart that starts the browser loading plotly)."""
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")
+            if not chart.proto.id.endswith(PRELOAD_CHART)]
 
 
 def map_data(at: AppTest, key: str = "attention-map") -> dict:

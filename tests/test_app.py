@@ -5,13 +5,14 @@ directly, so a page that shows the wrong layer, head or image fails. The app cac
 float16 (display maps), so maps computed from it agree with float32 to ~1e-3 relative
 (helpers in tests/apptest.py).
 """
+import json
 import logging
 import re
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from apptest import APP, CNN, F16, REAL, TINY, arr, figures, heads_html_of, heatmap, map_data, new_app, open_page, title_of
+from apptest import APP, CNN, F16, PRELOAD_CHART, REAL, TINY, arr, figures, heads_html_of, heatmap, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
 from vitviz.images import load_image
@@ -31,6 +32,19 @@ def app(weights_dir, monkeypatch):
 def expected(weights_dir):
     loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
     return analyze_image(loaded, load_image(SAMPLES / "cat.jpg"))
+
+
+def test_only_a_sessions_first_run_draws_the_hidden_chart_that_preloads_plotly(app):
+    """The first run starts the browser loading plotly before the page's own charts exist; later runs
+    leave the keyed container empty, so the page's elements keep their places."""
+    def preload_charts():
+        return [c for c in app.get("plotly_chart") if c.proto.id.endswith(PRELOAD_CHART)]
+
+    first = preload_charts()
+    assert len(first) == 1 and json.loads(first[0].proto.spec)["data"] == []
+    assert figures(app), "the page's own charts are still there"
+    app.run()
+    assert preload_charts() == [] and figures(app)
 
 
 def test_walkthrough_steps_forward_and_back(app, expected):

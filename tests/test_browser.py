@@ -21,7 +21,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
                  "--disable-background-networking", "--disable-component-update"]
-PLOT = ".js-plotly-plot"
+# A page's charts: not the hidden empty one a session's first run draws to preload plotly (widgets.preload_plotly)
+PLOT = ".js-plotly-plot:not(.st-key-vv-plotly-preload *)"
 MAP = ".vv-map-img"  # the Attention page's map: a picture in a component (app/map_view.py), not a chart
 FIGURE = f"{PLOT}, {MAP}"
 TABLE = '[data-testid="stDataFrame"]'
@@ -507,7 +508,7 @@ def test_figures_carry_a_text_alternative(server, fresh):
     alts = tab.locator(".vv-heads img").evaluate_all("els => els.map(e => e.alt)")
     assert len(alts) == 6 and all(re.match(rf"head {h}: The map is strongest at patch", a) for h, a in enumerate(alts))
     open_page(tab, server, "position", "?sample=cat")  # a chart's accessible name is its text alternative
-    names = tab.locator('[data-testid="stPlotlyChart"]').evaluate_all(
+    names = tab.locator('[data-testid="stPlotlyChart"]:not(.st-key-vv-plotly-preload *)').evaluate_all(
         "els => els.map(e => [e.getAttribute('role'), e.getAttribute('aria-label')])")
     assert len(names) == tab.locator(PLOT).count() >= 2
     assert all(role == "figure" and label.startswith("Figure: ") for role, label in names), names
