@@ -6,7 +6,7 @@ import logging
 import re
 import uuid
 from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping, Optional
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import streamlit as st
@@ -18,6 +18,8 @@ from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, 
     WeightsNotFoundError
 from vitviz.export import file_stem, matrix_csv, npz_bytes
 from vitviz.i18n import t
+from vitviz.map_pictures import peak_text, picture_png
+from map_view import map_view
 
 LOG = logging.getLogger("vitviz.app")
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -196,6 +198,24 @@ def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], M
         row.download_button("CSV", icon=":material/download:", help=t("ui.csv_help"),
                             data=lambda: csv().encode(), file_name=f"{stem}.csv", mime="text/csv",
                             key=f"{key}-csv", on_click="ignore")
+
+
+def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top: float, grid_map: np.ndarray,
+             fig_title: str, value_name: str, *, npz: Callable[[], Mapping[str, np.ndarray]],
+             marked: Sequence[tuple[int, int]] = (), pickable: bool = False,
+             max_height: Optional[int] = None) -> Optional[int]:
+    """A map picture (``vitviz.map_pictures.map_picture`` over an image of ``display_shape``, shown by
+    app/map_view.py) with its text alternative and PNG / NPZ / CSV downloads; ``marked`` patches get the
+    sink frame. Returns the clicked patch when ``pickable``."""
+    from vitviz.export import grid_csv
+
+    point = map_view(key, picture, grid_map, display_shape, title=fig_title, top=top, value_name=value_name,
+                     alt=alt_text(fig_title, peak_text(grid_map), True), marked=marked,
+                     marked_label=t("plot.sink"), patch_label=t("plot.patch"),
+                     click_label=t("plot.click_to_select") if pickable else "",
+                     max_height=PRESENTER_HEIGHT - 90 if sel.presenter else max_height)
+    data_row(key, figure_stem(key, sel), npz=npz, csv=lambda: grid_csv(grid_map), png=lambda: picture_png(picture))
+    return point
 
 
 def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,

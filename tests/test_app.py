@@ -410,20 +410,25 @@ def test_explanations_page_shows_label_free_rollout_and_the_cnns_grad_cam(app, w
     from vitviz.pipeline import analyze_cnn
 
     open_page(app, "explain")
-    figs = figures(app)
     assert any("no classifier head" in c.value for c in app.caption)
     loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
     relevance = gradient_rollout(loaded.model, expected.prepared.tensor, None)
-    np.testing.assert_allclose(heatmap(figs[1]), relevance, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(heatmap(figs[0]), expected.rollout, rtol=1e-3, atol=1e-6)
+    shown = {key: map_data(app, key) for key in ("explain-rollout", "explain-gradient-rollout", "explain-cls-attention")}
+    np.testing.assert_allclose(shown["explain-gradient-rollout"]["values"], relevance, rtol=1e-4, atol=1e-7)
+    np.testing.assert_allclose(shown["explain-rollout"]["values"], expected.rollout, rtol=1e-3, atol=1e-6)
+    last = expected.attention.shape[0] - 1
+    np.testing.assert_allclose(shown["explain-cls-attention"]["values"],
+                               attention_map(expected.attention, expected.layout, last, None, 0), **F16)
+    assert all(m["src"].startswith("data:image/jpeg;base64,") for m in shown.values())
+    assert "Gradient rollout" in shown["explain-gradient-rollout"]["title"]
     cnn = load_model(CNN, weights_dir=weights_dir, device="cpu")
     prepared = analyze_cnn(cnn, load_image(SAMPLES / "cat.jpg")).prepared
     picker = app.selectbox(key="vv_cnn_class")
     assert picker.value == 285  # Egyptian cat, the CNN's top-1, first in the list
     picker.set_value(281).run()  # tabby
     cam = grad_cam(cnn.model, prepared.tensor, 281)
-    np.testing.assert_allclose(heatmap(figures(app)[3]), cam.map, rtol=1e-4, atol=1e-6)
-    assert "tabby" in title_of(figures(app)[3])
+    np.testing.assert_allclose(heatmap(figures(app)[0]), cam.map, rtol=1e-4, atol=1e-6)
+    assert "tabby" in title_of(figures(app)[0])
     assert app.query_params["cnncls"] == "281"  # the class is in the link
 
 

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from apptest import CNN, F16, REAL, TINY, arr, figures, heatmap, new_app, open_page, title_of
+from apptest import CNN, F16, REAL, TINY, arr, figures, heatmap, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, reference_distances
 from vitviz.images import load_image
@@ -33,9 +33,10 @@ def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, mon
 
     at = open_page(new_app(weights_dir, monkeypatch, model2=CNN), "compare")
     assert at.selectbox(key="vv_model2").value == CNN  # also the default: left out of the link
-    rollout_fig, cam_fig, depth_fig = figures(at)
-    np.testing.assert_allclose(heatmap(rollout_fig), expected.rollout, rtol=1e-3, atol=1e-6)
-    assert "Attention rollout" in title_of(rollout_fig) and "DINOv2 ViT-S/14" in title_of(rollout_fig)
+    cam_fig, depth_fig = figures(at)
+    rollout = map_data(at, "compare-map1")  # a picture with its values (app/map_view.py), not a chart
+    np.testing.assert_allclose(rollout["values"], expected.rollout, rtol=1e-3, atol=1e-6)
+    assert "Attention rollout" in rollout["title"] and "DINOv2 ViT-S/14" in rollout["title"]
 
     cnn = load_model(CNN, weights_dir=weights_dir, device="cpu")
     result = analyze_cnn(cnn, load_image(SAMPLES / "cat.jpg"))
@@ -61,8 +62,9 @@ def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, mon
     assert table["top-1 prediction"]["MobileNetV2"].startswith("Egyptian cat")
     assert table["top-1 prediction"]["DINOv2 ViT-S/14"] == "none (backbone)"  # a headless backbone
     assert table["tokens"]["DINOv2 ViT-S/14"] == "257 = 256 patches + 1 prefix"
-    # Every figure carries a text alternative and its data downloads.
-    assert len(at.get("download_button")) == 2 * 3
+    # Every figure carries its data downloads (the map's picture also as PNG).
+    keys = {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
+    assert len(at.get("download_button")) == 3 + 2 + 2 and keys == {"png", "npz", "csv"}
 
 
 def test_two_vits_overlay_distances_with_each_models_own_reference_lines(weights_dir, monkeypatch, expected):
@@ -73,13 +75,15 @@ def test_two_vits_overlay_distances_with_each_models_own_reference_lines(weights
     assert any("untrained (random) weights" in m.value for m in at.markdown)  # model 2's badge
     tiny = sys.modules["compute"].model(TINY, str(weights_dir), "cpu", False)  # the app's own random weights
     second = analyze_image(tiny, load_image(SAMPLES / "cat.jpg"))
-    map1, map2, dist = figures(at)
+    map1, map2 = map_data(at, "compare-map1"), map_data(at, "compare-map2")
+    (dist,) = figures(at)
 
     layout = expected.layout
-    np.testing.assert_allclose(heatmap(map1), attention_map(expected.attention, layout, 3, None, 0), **F16)
-    np.testing.assert_allclose(heatmap(map2), attention_map(second.attention, second.layout, 1, None, 0), **F16)
-    assert "layer 3" in title_of(map1) and "(untrained)" not in title_of(map1)
-    assert "layer 1" in title_of(map2) and "ViT-Ti/16 (untrained)" in title_of(map2)
+    np.testing.assert_allclose(map1["values"], attention_map(expected.attention, layout, 3, None, 0), **F16)
+    np.testing.assert_allclose(map2["values"], attention_map(second.attention, second.layout, 1, None, 0), **F16)
+    assert "layer 3" in map1["title"] and "(untrained)" not in map1["title"]
+    assert "layer 1" in map2["title"] and "ViT-Ti/16 (untrained)" in map2["title"]
+    assert map1["size"] == [224, 224] and map2["size"] == [224, 224]
 
     points = [tr for tr in dist["data"] if tr.get("y") is not None and not (tr["y"] == [None])]
     np.testing.assert_allclose(arr(points[0]["y"]), expected.mean_distance.ravel(), rtol=1e-5)
@@ -102,8 +106,8 @@ def test_two_vits_overlay_distances_with_each_models_own_reference_lines(weights
 
     at.slider(key="vv_layer2").set_value(7).run()  # model 2's layer alone
     assert at.query_params["layer2"] == "7" and at.query_params["layer"] == "3"
-    np.testing.assert_allclose(heatmap(figures(at)[1]), attention_map(second.attention, second.layout, 7, None, 0),
-                               **F16)
+    np.testing.assert_allclose(map_data(at, "compare-map2")["values"],
+                               attention_map(second.attention, second.layout, 7, None, 0), **F16)
 
 
 def test_an_invalid_model2_falls_back_with_a_notice_and_the_url_carries_the_choice(weights_dir, monkeypatch):
@@ -115,9 +119,10 @@ def test_an_invalid_model2_falls_back_with_a_notice_and_the_url_carries_the_choi
     assert "model2" not in at.query_params  # the default is left out of the link
     at.selectbox(key="vv_model2").set_value(TINY).run()
     assert at.query_params["model2"] == TINY
-    assert any("unavailable offline" in w.value for w in at.warning) and not figures(at)  # never silently random
+    assert any("unavailable offline" in w.value for w in at.warning)  # never silently random:
+    assert not figures(at) and not at.get("bidi_component")  # no chart, no map
     at.checkbox(key="vv_untrained2").check().run()
-    assert at.query_params["untrained2"] == "1" and len(figures(at)) == 3
+    assert at.query_params["untrained2"] == "1" and len(figures(at)) == 1 and len(at.get("bidi_component")) == 2
     open_page(at, "facts")
     open_page(at, "compare")  # the choice survives a page change
     assert at.selectbox(key="vv_model2").value == TINY and at.checkbox(key="vv_untrained2").value

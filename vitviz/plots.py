@@ -257,10 +257,14 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
     """
     ph, pw = patch_size
     fig = image_figure(display, patch_size=None, photo=True)
+    # Hover text only with marked cells: a per-cell list of strings is validated element by element
+    # (a 224×224 Grad-CAM map at pixel resolution: ~0.1 s per figure for 50 k empty strings).
+    marks = dict(text=_mark_text(grid_map.shape, marked, marked_label)) if len(marked) else {}
     fig.add_trace(_patch_heatmap(
         grid_map, patch_size, colorscale=SEQUENTIAL, opacity=opacity,
-        colorbar=dict(title=dict(text=value_name), thickness=14), text=_mark_text(grid_map.shape, marked, marked_label),
-        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})%{text}<br>" + value_name + " %{z:.4f}<extra></extra>",
+        colorbar=dict(title=dict(text=value_name), thickness=14), **marks,
+        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})" + ("%{text}" if marks else "") + "<br>"
+                      + value_name + " %{z:.4f}<extra></extra>",
     ))
     if query_patch is not None:
         fig.add_shape(**_patch_box(*query_patch, ph, pw))

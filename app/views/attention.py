@@ -3,14 +3,13 @@ import streamlit as st
 
 import compute
 import params
+import widgets
 from vitviz.analysis import attention_map
-from vitviz.export import grid_csv
-from vitviz.map_pictures import heads_html, map_picture, peak_text, picture_png
+from vitviz.map_pictures import heads_html, map_picture
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
-from map_view import map_view
-from widgets import (PRESENTER_HEIGHT, alt_text, controls, current, data_row, figure_stem, fragment, head_text, header,
-                     layer_and_head, layer_and_head_setting, title)
+from widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
+                     layer_and_head_setting, title)
 
 MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen
 
@@ -56,16 +55,10 @@ def attention_view(sel) -> None:
 
 def show_map(key: str, sel, result, picture: str, top: float, grid_map, fig_title: str, value_name: str, *, npz,
              pickable: bool = False):
-    """A map picture (app/map_view.py) with its text alternative and PNG / NPZ / CSV downloads; returns the
-    clicked patch when ``pickable``."""
+    """:func:`widgets.show_map` with the analysis' attention sinks framed; returns the clicked patch when ``pickable``."""
     found, _ = compute.sinks(compute.analysis_id(sel), result)
-    point = map_view(key, picture, grid_map, result.prepared.display.shape, title=fig_title, top=top,
-                     value_name=value_name, alt=alt_text(fig_title, peak_text(grid_map), True), marked=found.sinks,
-                     marked_label=t("plot.sink"), patch_label=t("plot.patch"),
-                     click_label=t("plot.click_to_select") if pickable else "",
-                     max_height=PRESENTER_HEIGHT - 90 if sel.presenter else MAP_HEIGHT)
-    data_row(key, figure_stem(key, sel), npz=npz, csv=lambda: grid_csv(grid_map), png=lambda: picture_png(picture))
-    return point
+    return widgets.show_map(key, sel, result.prepared.display.shape, picture, top, grid_map, fig_title, value_name,
+                            npz=npz, marked=found.sinks, pickable=pickable, max_height=MAP_HEIGHT)
 
 
 def attention_figures(sel, result, layer: int, head, query: int, opacity: float):

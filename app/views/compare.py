@@ -18,12 +18,13 @@ from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, table_csv
 from vitviz.i18n import t
-from vitviz.map_pictures import peak_text
+from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN, VIT
-from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
+from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure, show_map,
                      title, untrained_badge)
 
 MAPS = ["rollout", "layer"]
+MAP_HEIGHT = 400  # px: a ViT's map picture at most, half the page wide
 NONE = "—"
 GLYPHS = ("●", "◆", "■", "▲", "✚", "★")  # plots.MODEL_SYMBOLS as characters
 
@@ -87,11 +88,10 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
         grid_map, what, value = np.asarray(result.rollout), t("explain.rollout"), t("plot.rollout")
     h, w = layout.input_hw
     found, _ = compute.sinks(compute.analysis_id(sel), result)  # a sink's bright cell is named, not a mystery
-    fig = plots.attention_overlay(result.prepared.display, grid_map, layout.patch_size, value_name=value,
-                                  marked=found.sinks, marked_label=t("plot.sink"),
-                                  title=title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True))
-    show_figure(fit(fig, sel, 400), key, sel, npz=lambda: {"map": grid_map}, csv=lambda: grid_csv(grid_map),
-                alt=peak_text(grid_map))
+    picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, marked=found.sinks)
+    show_map(key, sel, result.prepared.display.shape, picture, top, grid_map,
+             title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True), value, npz=lambda: {"map": grid_map},
+             marked=found.sinks, max_height=MAP_HEIGHT)
 
 
 def cnn_map(other, key: str) -> None:

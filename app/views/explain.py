@@ -15,11 +15,13 @@ from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
 from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
-from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, grid_csv, table_csv
+from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
-from vitviz.map_pictures import peak_text
+from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN
-from widgets import controls, current, fit, fragment, header, show_figure, title
+from widgets import controls, current, fit, fragment, header, show_figure, show_map, title
+
+MAP_HEIGHT = 380  # px: the maps' pictures at most, three side by side
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -76,12 +78,13 @@ def vit_view(sel) -> None:
             (t("explain.gradient_rollout"), relevance, "explain-gradient-rollout"),
             (t("explain.cls_attention", layer=last), attention_map(result.attention, layout, last, None, query),
              "explain-cls-attention")]
+    # Pictures, not plotly heatmaps: the picture is the point, and three plotly overlays took the server
+    # ~0.3 s to build on every visit (bench/RESULTS.md).
     for col, (name, grid_map, key) in zip(st.columns(3), maps):
         with col:
-            fig = plots.attention_overlay(display, grid_map, layout.patch_size, value_name=t("explain.relevance"),
-                                          title=title(sel, name, two_lines=True))  # a third of the width
-            show_figure(fit(fig, sel, 380), key, sel, npz=lambda m=grid_map: {"map": m},
-                        csv=lambda m=grid_map: grid_csv(m), alt=peak_text(grid_map))
+            picture, top = map_picture(grid_map, display, layout.patch_size)
+            show_map(key, sel, display.shape, picture, top, grid_map, title(sel, name, two_lines=True),
+                     t("explain.relevance"), npz=lambda m=grid_map: {"map": m}, max_height=MAP_HEIGHT)
     st.caption(t("explain.vit_caption", target=target))
     faithfulness_view(sel, aid, index, loaded, result, cnn=False)
 
