@@ -211,6 +211,9 @@ def test_untrained_model_is_labelled_on_every_page(app):
     for name in PAGES:
         open_page(app, name)
         assert any("untrained (random) weights" in m.value for m in app.markdown), name  # the title-area badge
+        map_titles = [json.loads(c.proto.json)["title"] for c in app.get("bidi_component")]
+        for fig_title in map_titles if name not in ("cnn", "compare") else ():
+            assert "(untrained)" in fig_title, (name, fig_title)  # the pictures' titles (app/map_view.py)
         for fig in figures(app):
             text = title_of(fig)
             if text and name not in ("cnn", "compare"):  # those two draw both models in one figure
@@ -308,6 +311,9 @@ def test_cnn_page_starts_on_a_trained_local_cnn_with_predictions(app, expected):
     radius = arr(theoretical["y"])
     assert np.all(np.diff(radius) >= 0) and arr(theoretical["x"]).max() == 1.0  # never appears to shrink
     assert len(arr(effective["y"])) == len(app.select_slider(key="vv_cnn_stage").options)
+    channels = next(h.proto.body for h in app.get("html") if 'class="vv-heads"' in h.proto.body)  # pictures
+    labels = re.findall(r">ch (\d+)</figcaption>", channels)
+    assert len(labels) == channels.count("<img ") >= 8 and "MobileNetV2" in channels
     last = app.select_slider(key="vv_cnn_stage").options[-1]
     assert app.select_slider(key="vv_cnn_stage").value == last
     app.checkbox(key="vv_cnn_untrained").check().run()
