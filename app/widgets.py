@@ -18,7 +18,7 @@ from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, 
     WeightsNotFoundError
 from vitviz.export import file_stem, matrix_csv, npz_bytes
 from vitviz.i18n import t
-from vitviz.map_pictures import peak_text, picture_png
+from vitviz.map_pictures import map_picture, peak_text, picture_png
 from map_view import map_view
 
 LOG = logging.getLogger("vitviz.app")
@@ -202,20 +202,31 @@ def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], M
 
 def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top: float, grid_map: np.ndarray,
              fig_title: str, value_name: str, *, npz: Callable[[], Mapping[str, np.ndarray]],
-             marked: Sequence[tuple[int, int]] = (), pickable: bool = False,
-             max_height: Optional[int] = None) -> Optional[int]:
+             marked: Sequence[tuple[int, int]] = (), pickable: bool = False, max_height: Optional[int] = None,
+             alt: str = "", patch_label: str = "") -> Optional[int]:
     """A map picture (``vitviz.map_pictures.map_picture`` over an image of ``display_shape``, shown by
-    app/map_view.py) with its text alternative and PNG / NPZ / CSV downloads; ``marked`` patches get the
-    sink frame. Returns the clicked patch when ``pickable``."""
+    app/map_view.py) with its text alternative (``alt``, default: where ``grid_map`` peaks) and PNG / NPZ /
+    CSV downloads; ``marked`` patches get the sink frame; the read-out names a cell ``patch_label``
+    (default "patch"). Returns the clicked patch when ``pickable``."""
     from vitviz.export import grid_csv
 
     point = map_view(key, picture, grid_map, display_shape, title=fig_title, top=top, value_name=value_name,
-                     alt=alt_text(fig_title, peak_text(grid_map), True), marked=marked,
-                     marked_label=t("plot.sink"), patch_label=t("plot.patch"),
+                     alt=alt_text(fig_title, alt or peak_text(grid_map), True), marked=marked,
+                     marked_label=t("plot.sink"), patch_label=patch_label or t("plot.patch"),
                      click_label=t("plot.click_to_select") if pickable else "",
                      max_height=PRESENTER_HEIGHT - 90 if sel.presenter else max_height)
     data_row(key, figure_stem(key, sel), npz=npz, csv=lambda: grid_csv(grid_map), png=lambda: picture_png(picture))
     return point
+
+
+def show_grad_cam(key: str, sel: compute.Selection, display: np.ndarray, cam, fig_title: str, *, alt: str,
+                  max_height: Optional[int] = None) -> None:
+    """A Grad-CAM (``vitviz.explain.GradCAM``) over the image as a picture, like a ViT's maps: the picture
+    from the full-resolution map, the read-out and the CSV per stage cell (:meth:`GradCAM.cell_means`)."""
+    picture, top = map_picture(cam.map, display, (1, 1))
+    show_map(key, sel, display.shape, picture, top, cam.cell_means(), fig_title, "Grad-CAM",
+             npz=lambda: {"map": cam.map, "coarse": cam.coarse}, max_height=max_height, alt=alt,
+             patch_label=t("plot.cell"))
 
 
 def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,

@@ -211,11 +211,8 @@ def test_untrained_model_is_labelled_on_every_page(app):
     for name in PAGES:
         open_page(app, name)
         assert any("untrained (random) weights" in m.value for m in app.markdown), name  # the title-area badge
-        map_titles = [json.loads(c.proto.json)["title"] for c in app.get("bidi_component")]
-        for fig_title in map_titles if name not in ("cnn", "compare") else ():
-            assert "(untrained)" in fig_title, (name, fig_title)  # the pictures' titles (app/map_view.py)
-        for fig in figures(app):
-            text = title_of(fig)
+        map_titles = [json.loads(c.proto.json)["title"] for c in app.get("bidi_component")]  # app/map_view.py
+        for text in map_titles + [title_of(fig) for fig in figures(app)]:
             if text and name not in ("cnn", "compare"):  # those two draw both models in one figure
                 # The ViT's figures say untrained; the (trained) CNN's Grad-CAM names the CNN and not that.
                 assert ("(untrained)" in text) != ("MobileNetV2" in text), (name, text)
@@ -433,8 +430,9 @@ def test_explanations_page_shows_label_free_rollout_and_the_cnns_grad_cam(app, w
     assert picker.value == 285  # Egyptian cat, the CNN's top-1, first in the list
     picker.set_value(281).run()  # tabby
     cam = grad_cam(cnn.model, prepared.tensor, 281)
-    np.testing.assert_allclose(heatmap(figures(app)[0]), cam.map, rtol=1e-4, atol=1e-6)
-    assert "tabby" in title_of(figures(app)[0])
+    shown = map_data(app, "explain-gradcam")  # a picture like the ViT's maps, read out per stage cell
+    np.testing.assert_allclose(shown["values"], cam.cell_means(), rtol=1e-4, atol=1e-6)
+    assert "tabby" in shown["title"] and shown["patch_label"] == "cell" and not figures(app)
     assert app.query_params["cnncls"] == "281"  # the class is in the link
 
 

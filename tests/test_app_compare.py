@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from apptest import CNN, F16, REAL, TINY, arr, figures, heatmap, map_data, new_app, open_page, title_of
+from apptest import CNN, F16, REAL, TINY, arr, figures, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, reference_distances
 from vitviz.images import load_image
@@ -33,7 +33,7 @@ def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, mon
 
     at = open_page(new_app(weights_dir, monkeypatch, model2=CNN), "compare")
     assert at.selectbox(key="vv_model2").value == CNN  # also the default: left out of the link
-    cam_fig, depth_fig = figures(at)
+    (depth_fig,) = figures(at)
     rollout = map_data(at, "compare-map1")  # a picture with its values (app/map_view.py), not a chart
     np.testing.assert_allclose(rollout["values"], expected.rollout, rtol=1e-3, atol=1e-6)
     assert "Attention rollout" in rollout["title"] and "DINOv2 ViT-S/14" in rollout["title"]
@@ -43,11 +43,11 @@ def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, mon
     top = result.predictions[0]
     assert top.label == "Egyptian cat"
     cam = grad_cam(cnn.model, result.prepared.tensor, top.index)
-    shown = heatmap(cam_fig)
-    np.testing.assert_allclose(shown, cam.map, rtol=1e-4, atol=1e-6)
-    assert shown.shape == tuple(result.prepared.tensor.shape[-2:])  # the CNN's own input, not the ViT's
-    assert "Grad-CAM" in title_of(cam_fig) and "MobileNetV2" in title_of(cam_fig) and "Egyptian cat" in title_of(cam_fig)
-    assert "untrained" not in title_of(cam_fig)
+    shown = map_data(at, "compare-map2")  # a picture of the full map, read out per stage cell
+    np.testing.assert_allclose(shown["values"], cam.cell_means(), rtol=1e-4, atol=1e-6)
+    assert shown["size"] == list(result.prepared.tensor.shape[-2:])  # the CNN's own input, not the ViT's
+    assert "Grad-CAM" in shown["title"] and "MobileNetV2" in shown["title"] and "Egyptian cat" in shown["title"]
+    assert "untrained" not in shown["title"]
 
     vit_heads = depth_fig["data"][0]  # depth_comparison_figure: trace 0 = the ViT's heads
     np.testing.assert_allclose(arr(vit_heads["y"]), expected.mean_distance.ravel(), rtol=1e-5)
@@ -64,7 +64,7 @@ def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, mon
     assert table["tokens"]["DINOv2 ViT-S/14"] == "257 = 256 patches + 1 prefix"
     # Every figure carries its data downloads (the map's picture also as PNG).
     keys = {b.proto.id.rsplit("-", 1)[-1] for b in at.get("download_button")}
-    assert len(at.get("download_button")) == 3 + 2 + 2 and keys == {"png", "npz", "csv"}
+    assert len(at.get("download_button")) == 3 + 3 + 2 and keys == {"png", "npz", "csv"}
 
 
 def test_two_vits_overlay_distances_with_each_models_own_reference_lines(weights_dir, monkeypatch, expected):

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from conftest import SAMPLES, make_vit
 from vitviz.cli import main
 from vitviz.errors import VitvizError
-from vitviz.explain import grad_cam, gradient_rollout, resolve_class
+from vitviz.explain import GradCAM, grad_cam, gradient_rollout, resolve_class
 
 
 # ----------------------------------------------------------------------------- reference implementations
@@ -305,3 +305,14 @@ def test_analyze_cli_headless_is_label_free(tmp_path, capsys):
     explanation = json.loads((out / "cat" / "summary.json").read_text())["explanation"]
     assert explanation["class_index"] is None and "label-free" in explanation["target"]
     assert "L2 norm of the pooled output feature" in explanation["target"]
+
+
+def test_grad_cam_cell_means_average_each_stage_cell_of_the_map():
+    # 7×7 px map over a 2×3 grid: blocks of rows [0, 3), [3, 7) and columns [0, 2), [2, 4), [4, 7).
+    full = np.arange(49, dtype=np.float32).reshape(7, 7) / 48
+    cam = GradCAM(map=full, coarse=np.zeros((2, 3), np.float32), class_index=0, stage="s")
+    expected = [[full[r0:r1, c0:c1].mean() for c0, c1 in ((0, 2), (2, 4), (4, 7))] for r0, r1 in ((0, 3), (3, 7))]
+    np.testing.assert_allclose(cam.cell_means(), expected, rtol=1e-6)
+    even = GradCAM(map=np.kron(np.array([[0.0, 1.0], [0.5, 0.25]], np.float32), np.ones((32, 32), np.float32)),
+                   coarse=np.zeros((2, 2), np.float32), class_index=0, stage="s")
+    np.testing.assert_allclose(even.cell_means(), [[0.0, 1.0], [0.5, 0.25]])  # 32-px cells: each its own value

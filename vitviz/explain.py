@@ -123,6 +123,16 @@ class GradCAM:
     class_index: int
     stage: str
 
+    def cell_means(self) -> np.ndarray:
+        """``(gh, gw)``: ``map`` averaged over each stage cell, on the map's [0, 1] scale (a read-out
+        of the picture per cell). The input is split into ``gh × gw`` blocks at
+        ``floor(i · h / gh)``: equal blocks when the stage's stride divides the input."""
+        (h, w), (gh, gw) = self.map.shape, self.coarse.shape
+        rows = np.add.reduceat(self.map.astype(np.float64), np.arange(gh) * h // gh, axis=0)
+        cells = np.add.reduceat(rows, np.arange(gw) * w // gw, axis=1)
+        sizes = np.outer(np.diff(np.append(np.arange(gh) * h // gh, h)), np.diff(np.append(np.arange(gw) * w // gw, w)))
+        return (cells / sizes).astype(np.float32)
+
 
 def grad_cam(model: nn.Module, x: torch.Tensor, class_index: ClassArg, stage: Optional[str] = None) -> GradCAM:
     """Grad-CAM (Selvaraju et al. 2017) of one class for the first image of ``x``.

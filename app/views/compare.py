@@ -16,12 +16,12 @@ import params
 from sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
-from vitviz.export import DISTANCE_HEADER, distance_rows, grid_csv, table_csv
+from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN, VIT
-from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure, show_map,
-                     title, untrained_badge)
+from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
+                     show_grad_cam, show_map, title, untrained_badge)
 
 MAPS = ["rollout", "layer"]
 MAP_HEIGHT = 400  # px: a ViT's map picture at most, half the page wide
@@ -104,12 +104,11 @@ def cnn_map(other, key: str) -> None:
     cam = compute.grad_cam(f"{other.model}|{other.pretrained}|{other.image_key}", top.index, None, loaded,
                            result.prepared)
     h, w = result.prepared.tensor.shape[-2:]
-    fig = plots.attention_overlay(result.prepared.display, cam.map, (1, 1), value_name="Grad-CAM",
-                                  title=title(other, "Grad-CAM", t("compare.top1", name=top.label,
-                                                                   p=f"{top.probability:.1%}"), two_lines=True))
-    show_figure(fit(fig, other, 400), key, other, npz=lambda: {"map": cam.map, "coarse": cam.coarse},
-                csv=lambda: grid_csv(cam.coarse),
-                alt=t("compare.cam_alt", name=top.label, mean=f"{float(cam.map.mean()):.2f}", h=h, w=w))
+    show_grad_cam(key, other, result.prepared.display, cam,
+                  title(other, "Grad-CAM", t("compare.top1", name=top.label, p=f"{top.probability:.1%}"),
+                        two_lines=True),
+                  alt=t("compare.cam_alt", name=top.label, mean=f"{float(cam.map.mean()):.2f}", h=h, w=w),
+                  max_height=MAP_HEIGHT)
     if other.untrained:
         st.caption(t("cnn.random_labels"))
 

@@ -19,9 +19,10 @@ from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN
-from widgets import controls, current, fit, fragment, header, show_figure, show_map, title
+from widgets import controls, current, fragment, header, show_figure, show_grad_cam, show_map, title
 
 MAP_HEIGHT = 380  # px: the maps' pictures at most, three side by side
+CAM_HEIGHT = 440  # px: the Grad-CAM picture at most, beside its caption
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -111,12 +112,10 @@ def cnn_view(sel) -> None:
     short = compute.short_label(loaded.spec.label)
     left, right = st.columns([3, 2])
     with left:
-        fig = plots.attention_overlay(result.prepared.display, cam.map, (1, 1), value_name="Grad-CAM",
-                                      title=plots.figure_title("Grad-CAM", short,
-                                                               extra=f"{names[index]} · {stage}"))
-        share = float(cam.map.mean())
-        show_figure(fit(fig, sel, 380), "explain-gradcam", sel, npz=lambda: {"map": cam.map, "coarse": cam.coarse},
-                    alt=t("explain.cam_alt", name=names[index], stage=stage, mean=f"{share:.2f}"))
+        show_grad_cam("explain-gradcam", sel, result.prepared.display, cam,
+                      plots.figure_title("Grad-CAM", short, extra=f"{names[index]} · {stage}"),
+                      alt=t("explain.cam_alt", name=names[index], stage=stage, mean=f"{float(cam.map.mean()):.2f}"),
+                      max_height=CAM_HEIGHT)
     with right:
         st.caption(t("explain.cam_caption", grid=f"{cam.coarse.shape[0]}×{cam.coarse.shape[1]}", stage=stage))
     faithfulness_view(sel, f"{name}|{sel.image_key}", int(index), loaded, result, cnn=True)

@@ -389,6 +389,7 @@ TEXT: dict[str, str] = {
     "plot.pca_rgb": "top-3 principal components as RGB",
     "plot.variance_of": "{components}: {shares} of the variance",
     "plot.patch": "patch",
+    "plot.cell": "cell",
     "plot.click_to_select": "click (or press Enter) to make it the query",
     "plot.sink": "sink",
     "plot.similarity": "similarity",

@@ -384,6 +384,7 @@ TEXT: dict[str, str] = {
     "plot.pca_rgb": "상위 주성분 3개를 RGB로",
     "plot.variance_of": "{components}: 분산의 {shares}",
     "plot.patch": "패치",
+    "plot.cell": "칸",
     "plot.click_to_select": "클릭(또는 Enter)하면 쿼리로 선택",
     "plot.sink": "싱크",
     "plot.similarity": "유사도",
