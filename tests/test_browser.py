@@ -24,13 +24,14 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 # A page's charts: not the hidden empty one a session's first run draws to preload plotly (widgets.preload_plotly)
 PLOT = ".js-plotly-plot:not(.st-key-vv-plotly-preload *)"
 MAP = ".vv-map-img"  # the Attention page's map: a picture in a component (app/map_view.py), not a chart
+HEADS = ".vv-heads img"  # small multiples as pictures in HTML (vitviz.map_pictures.heads_html)
 FIGURE = f"{PLOT}, {MAP}"
 TABLE = '[data-testid="stDataFrame"]'
 ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 # name (screenshot file), URL path, the element that shows the page has rendered
 PAGES = [("walkthrough", "", PLOT), ("filters", "filters", PLOT), ("position", "position", PLOT),
          ("attention", "attention", MAP), ("matrix", "matrix", "iframe"), ("distance", "distance", PLOT),
-         ("tokens", "tokens", PLOT), ("explain", "explain", PLOT), ("compare", "compare", PLOT), ("cnn", "cnn", PLOT),
+         ("tokens", "tokens", PLOT), ("explain", "explain", MAP), ("compare", "compare", MAP), ("cnn", "cnn", HEADS),
          ("paper", "paper", PLOT), ("facts", "facts", TABLE)]
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"  # random init needs no weights: offline and fast
 UNTRAINED = f"?sample=cat&model={TINY}&untrained=1"
