@@ -16,7 +16,7 @@ import params
 from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
-from vitviz.export import file_stem, matrix_csv, npz_bytes
+from vitviz.export import file_stem, grid_csv, matrix_csv, npz_bytes
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture, peak_text, picture_png
 from map_view import map_view
@@ -208,8 +208,6 @@ def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top:
     app/map_view.py) with its text alternative (``alt``, default: where ``grid_map`` peaks) and PNG / NPZ /
     CSV downloads; ``marked`` patches get the sink frame; the read-out names a cell ``patch_label``
     (default "patch"). Returns the clicked patch when ``pickable``."""
-    from vitviz.export import grid_csv
-
     point = map_view(key, picture, grid_map, display_shape, title=fig_title, top=top, value_name=value_name,
                      alt=alt_text(fig_title, alt or peak_text(grid_map), True), marked=marked,
                      marked_label=t("plot.sink"), patch_label=patch_label or t("plot.patch"),

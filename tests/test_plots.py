@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from vitviz import plots
-from vitviz.map_pictures import head_panels, heads_html, map_picture, picture_png
+from vitviz.map_pictures import head_panels, heads_html, map_picture, maps_html, picture_png
 from vitviz.plots import figure_title
 
 
@@ -359,6 +359,19 @@ def test_heads_html_is_a_figure_of_labelled_pictures_with_a_colour_bar():
     assert "linear-gradient" in page and ">0.06</span>" in page  # the shared colour range's top
     src = re.search(r'src="data:image/jpeg;base64,([^"]+)"', page)[1]
     assert np.asarray(Image.open(io.BytesIO(base64.b64decode(src)))).shape == (28, 28, 3)
+
+
+def test_maps_html_shows_maps_alone_enlarged_with_one_colour_range():
+    maps = np.zeros((3, 7, 7))
+    maps[2, 3, 4] = 2.0  # channel 2 peaks at cell (3, 4); the shared range is 0 … 2
+    page = maps_html(maps, labels=["ch 10", "ch 11", "ch 12"], title="3 channels", min_px=96)
+    assert re.findall(r">(ch \d+)</figcaption>", page) == ["ch 10", "ch 11", "ch 12"] and ">2</span>" in page
+    src = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', page)[2]
+    pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(src)))).astype(int)
+    lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
+    assert pixels.shape == (98, 98, 3)  # 7 cells of 14 px: the smallest whole scale ≥ 96 px
+    assert np.abs(pixels[3 * 14 + 4:4 * 14 - 4, 4 * 14 + 4:5 * 14 - 4] - lut[-1]).max() < 12  # the peak, no image under it
+    assert np.abs(pixels[4:10, 4:10] - lut[0]).max() < 12
 
 
 def test_map_picture_is_the_map_over_the_image_and_downloads_as_png():

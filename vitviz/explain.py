@@ -128,10 +128,9 @@ class GradCAM:
         of the picture per cell). The input is split into ``gh × gw`` blocks at
         ``floor(i · h / gh)``: equal blocks when the stage's stride divides the input."""
         (h, w), (gh, gw) = self.map.shape, self.coarse.shape
-        rows = np.add.reduceat(self.map.astype(np.float64), np.arange(gh) * h // gh, axis=0)
-        cells = np.add.reduceat(rows, np.arange(gw) * w // gw, axis=1)
-        sizes = np.outer(np.diff(np.append(np.arange(gh) * h // gh, h)), np.diff(np.append(np.arange(gw) * w // gw, w)))
-        return (cells / sizes).astype(np.float32)
+        ys, xs = np.arange(gh) * h // gh, np.arange(gw) * w // gw  # each cell's first row and column
+        sums = np.add.reduceat(np.add.reduceat(self.map.astype(np.float64), ys, axis=0), xs, axis=1)
+        return (sums / np.outer(np.diff(ys, append=h), np.diff(xs, append=w))).astype(np.float32)
 
 
 def grad_cam(model: nn.Module, x: torch.Tensor, class_index: ClassArg, stage: Optional[str] = None) -> GradCAM:

@@ -148,3 +148,16 @@ def heads_html(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[in
     return (f'<figure class="vv-heads" style="margin:0;{width}" aria-label="{html.escape(title.replace("<br>", " "))}">'
             f'{caption}<div style="display:grid;grid-template-columns:repeat({max(1, min(columns, heads))}, minmax(0, 1fr));'
             f'gap:6px">{"".join(cells)}</div>{bar}</figure>')
+
+
+def maps_html(maps: np.ndarray, *, labels: Sequence[str], title: str = "", columns: int = 8, min_px: int = 96,
+              max_width: Optional[int] = None) -> str:
+    """``(n, gh, gw)`` maps on their own (no image below, e.g. a CNN's channels) as :func:`heads_html`
+    does heads: the colours alone (opacity 1 over black), each cell enlarged to a whole number of pixels
+    so a panel is at least ``min_px`` wide or high before the page scales it, one colour range
+    ``0 … max`` shared by all panels."""
+    gh, gw = np.asarray(maps).shape[1:]
+    scale = max(1, -(-min_px // max(gh, gw)))  # ceil
+    black = np.zeros((gh * scale, gw * scale, 3), np.uint8)
+    return heads_html(maps, black, (scale, scale), opacity=1.0, columns=columns, title=title, value_name="",
+                      labels=labels, max_width=max_width)

@@ -1,6 +1,5 @@
 """CNN versus ViT: stage feature maps and predictions, and receptive-field growth next to attention distance."""
 
-import numpy as np
 import streamlit as st
 
 import compute
@@ -11,22 +10,9 @@ from vitviz.analysis import depth_comparison
 from vitviz.export import table_csv
 from vitviz.registry import CNN
 from vitviz.i18n import t
-from vitviz.map_pictures import heads_html
+from vitviz.map_pictures import maps_html
 from widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
-
-CHANNEL_PX = 96  # a channel's picture at least, in pixels before the page scales it to its column
-
-
-def channel_pictures(maps: np.ndarray, channels, fig_title: str) -> str:
-    """The most active channels' maps as pictures in HTML (``heads_html``: one colour range ``0 … max``
-    shared by all, as the plotly small multiples had, which took the server ~0.4 s per visit)."""
-    h, w = maps.shape[1:]
-    scale = max(1, -(-CHANNEL_PX // max(h, w)))  # cells enlarged to a panel of at least CHANNEL_PX
-    black = np.zeros((h * scale, w * scale, 3), np.uint8)  # opacity 1: the colours alone
-    return heads_html(maps, black, (scale, scale), opacity=1.0, columns=8, title=fig_title, value_name="",
-                      labels=[f"ch {int(c)}" for c in channels], max_width=820)
-
 
 @fragment
 def cnn_view(sel) -> None:
@@ -77,8 +63,9 @@ def cnn_view(sel) -> None:
         stage_text = t("cnn.stage_text", channels=feat.channels, h=feat.top_maps.shape[1], w=feat.top_maps.shape[2],
                        reduction=feat.reduction, rf=rf.size, erf=f"{erf.radius:.1f}")
         st.caption(stage_text)
-        st.html(channel_pictures(feat.top_maps, feat.top_channels,
-                                 cnn_title(t("cnn.channels_title", n=len(feat.top_channels)), stage)))
+        # Pictures, not plotly small multiples (those took the server ~0.4 s per visit).
+        st.html(maps_html(feat.top_maps, labels=[f"ch {int(c)}" for c in feat.top_channels], max_width=820,
+                          title=cnn_title(t("cnn.channels_title", n=len(feat.top_channels)), stage)))
         data_row("cnn-channels", figure_stem("cnn-channels", None),
                  npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
     a, b = st.columns(2)
