@@ -41,6 +41,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app" / "serve.py"  # README's command: the dashboard with its start-up warm-up
@@ -182,32 +183,36 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def wait_healthy(self, timeout: float = 120) -> None:
+    def _wait(self, ready: Callable[[], bool], what: str, timeout: float, interval: float) -> None:
+        """Poll ``ready()`` every ``interval`` s until it holds; raise with the log's tail if the server
+        exits first or ``timeout`` s pass (the error says it is not yet ``what``)."""
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"streamlit exited ({self.proc.returncode}):\n{self.tail()}")
+            if ready():
+                return
+            time.sleep(interval)
+        raise RuntimeError(f"streamlit not {what} after {timeout:.0f} s:\n{self.tail()}")
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        def healthy() -> bool:
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            time.sleep(0.02)
-        raise RuntimeError(f"streamlit not healthy after {timeout:.0f} s:\n{self.tail()}")
+                    return r.status == 200
+            return False
+
+        self._wait(healthy, "healthy", timeout, 0.02)
 
     def wait_for_log(self, line: str, timeout: float = 300) -> None:
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited ({self.proc.returncode}):\n{self.tail()}")
-            self.log.flush()
-            if line in Path(self.log.name).read_text(errors="replace"):
-                return
-            time.sleep(0.05)
-        raise RuntimeError(f"no {line!r} after {timeout:.0f} s:\n{self.tail()}")
+        self._wait(lambda: line in self.log_text(), f"showing {line!r}", timeout, 0.05)
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")
 
     def tail(self, n: int = 40) -> str:
-        self.log.flush()
-        return "".join(Path(self.log.name).read_text(errors="replace").splitlines(True)[-n:])
+        return "".join(self.log_text().splitlines(True)[-n:])
 
     def stop(self) -> None:
         if self.proc.poll() is None:

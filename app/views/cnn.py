@@ -14,6 +14,7 @@ from vitviz.map_pictures import maps_html
 from widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
 
+
 @fragment
 def cnn_view(sel) -> None:
     everything, reasons = catalogue(sel.weights_dir)
