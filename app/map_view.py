@@ -1,5 +1,6 @@
-"""The Attention page's map: the map drawn over the image as one picture, with a hover read-out and
-click-to-pick, as a Streamlit component (``st.components.v2``, in the page's DOM, no iframe).
+"""A map drawn over the image as one picture (the Attention, Explanations and Compare pages, through
+``widgets.show_map``), with a hover read-out and click-to-pick, as a Streamlit component
+(``st.components.v2``, in the page's DOM, no iframe).
 
 The keyboard reaches the same: Tab focuses the map, the arrow keys move a patch cursor with the
 read-out (announced to screen readers), Enter or Space picks the patch, Escape leaves.

@@ -47,7 +47,7 @@ def figures(at: AppTest) -> list[dict]:
 
 
 def map_data(at: AppTest, key: str = "attention-map") -> dict:
-    """What the Attention page's map component shows: picture, values, title … (see app/map_view.py)."""
+    """What a map component (``key``) shows: picture, values, title … (see app/map_view.py)."""
     return json.loads(next(c for c in at.get("bidi_component") if c.proto.id.endswith(key)).proto.json)
 
 

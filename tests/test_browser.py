@@ -23,7 +23,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 # A page's charts: not the hidden empty one a session's first run draws to preload plotly (widgets.preload_plotly)
 PLOT = ".js-plotly-plot:not(.st-key-vv-plotly-preload *)"
-MAP = ".vv-map-img"  # the Attention page's map: a picture in a component (app/map_view.py), not a chart
+MAP = ".vv-map-img"  # a map: a picture in a component (app/map_view.py), not a chart
 HEADS = ".vv-heads img"  # small multiples as pictures in HTML (vitviz.map_pictures.heads_html)
 FIGURE = f"{PLOT}, {MAP}"
 TABLE = '[data-testid="stDataFrame"]'
