@@ -30,9 +30,8 @@ import numpy as np
 import streamlit as st
 
 from vitviz.cache import ByteLRU
-from vitviz.images import load_image
+from vitviz.images import SAMPLES, load_image
 
-SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 CACHE_BYTES_VAR = "VITVIZ_CACHE_BYTES"
 DEFAULT_CACHE_BYTES = 2 * 1024 ** 3
 FORWARD_LOCK = threading.Lock()
@@ -150,7 +149,7 @@ def settle_heap() -> None:
 
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vitviz-prefetch")
 _PREFETCH_WAITING = threading.BoundedSemaphore(4)  # at most 4 queued: a fast scrub drops the rest
-LOG = logging.getLogger(__name__)
+LOG = logging.getLogger("vitviz.app")
 
 
 def prefetch(fn: Callable[..., object], *args) -> None:

@@ -89,6 +89,18 @@ def read_link() -> None:
         st.session_state[_NOTICES] = []
 
 
+def link_value(name: str, default: Any) -> Any:
+    """The link's value of ``name`` parsed as :func:`prepare` will parse it, without taking it (``default``
+    when absent or invalid): for what must be decided before the widgets are drawn (presenter mode)."""
+    text = st.session_state.get(_URL, {}).get(name)
+    if text is None:
+        return default
+    try:
+        return PARAMS[name].parse(text)
+    except (TypeError, ValueError):
+        return default
+
+
 def prepare(name: str, default: Any, valid: Callable[[Any], bool] = lambda _v: True) -> Any:
     """Make the session value of ``name`` valid before its widget is drawn, and return it.
 

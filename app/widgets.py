@@ -11,15 +11,14 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
 from vitviz.export import file_stem, grid_csv, matrix_csv, npz_bytes
 from vitviz.i18n import md_text, t
 from vitviz.map_pictures import map_picture, peak_text, picture_png
-from map_view import map_view
+from vitviz_dashboard.map_view import map_view
 
 LOG = logging.getLogger("vitviz.app")
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}

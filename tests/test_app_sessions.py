@@ -32,3 +32,12 @@ def test_distance_over_the_samples_works_for_every_session_and_after_a_toggle(we
         open_page(other, "attention")
         _distance_over_samples(other)
         assert "6 images" in str(other.get("plotly_chart")[-1].proto.spec)
+
+
+@pytest.mark.parametrize("value", ["1", "true"])
+def test_a_presenter_link_is_the_whole_presenter_mode(weights_dir, monkeypatch, value):
+    """``?present=true`` is accepted as on by the parameter table; the frame (projector CSS, closed sidebar)
+    read ``== "1"`` and gave half a presenter mode."""
+    at = new_app(weights_dir, monkeypatch, present=value)
+    assert at.toggle(key="vv_present").value is True
+    assert any("font-size: 19px" in h.proto.body for h in at.get("html"))

@@ -1,14 +1,14 @@
 """Mean attention distance per head vs depth (paper Fig. 7 right)."""
 import streamlit as st
 
-import compute
-from sidebar import UPLOAD_TYPES, catalogue
+from vitviz_dashboard import compute
+from vitviz_dashboard.sidebar import UPLOAD_TYPES, catalogue
 from vitviz import plots
 from vitviz.analysis import reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
 from vitviz.i18n import t
-from widgets import current, fit, fragment, header, show_figure
+from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
 MODES = ["This image", "All bundled samples", "A set of uploads"]
 MODE_KEYS = dict(zip(MODES, ["distance.mode_this", "distance.mode_samples", "distance.mode_uploads"]))
