@@ -210,9 +210,9 @@ def _image_picker() -> tuple[Optional[bytes], str]:
         upload = side.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="vv_upload",
                                     help=t("sidebar.upload_help", mb=limit, mp=MAX_PIXELS // 10**6))
         # No copy is kept: clearing the uploader clears the image.
-        return (upload.getvalue(), t("sidebar.upload_label")) if upload is not None else (None, "")
+        return (compute.upload_bytes(upload.getvalue()), t("sidebar.upload_label")) if upload is not None else (None, "")
     shot = side.camera_input(t("sidebar.camera"), key="vv_camera")
-    return (shot.getvalue(), t("sidebar.camera_label")) if shot is not None else (None, "")
+    return (compute.upload_bytes(shot.getvalue()), t("sidebar.camera_label")) if shot is not None else (None, "")
 
 
 def _size_picker(loaded) -> Optional[tuple[int, int]]:

@@ -16,7 +16,7 @@ import streamlit as st
 
 from vitviz import i18n
 from vitviz.i18n import t
-from vitviz_dashboard import params, sidebar, widgets
+from vitviz_dashboard import compute, params, sidebar, widgets
 
 HERE = Path(__file__).resolve().parent
 params.read_link()
@@ -62,5 +62,7 @@ with widgets.guarded():
     selection = sidebar.draw()
 st.session_state["_vv_selection"] = selection
 st.sidebar.caption(t("app.footer"))
+st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(compute.cache_budget()),
+                     models=widgets.mib(compute.model_budget())))
 page.run()
 params.show_notices(notices)

@@ -114,6 +114,11 @@ def controls(name: str, spec, **kwargs):
     return st.container(key=f"vv-controls-{name}").columns(spec, **kwargs)
 
 
+def mib(nbytes: int) -> str:
+    """Bytes as the budgets are stated: "512 MiB", "2 GiB"."""
+    return f"{nbytes / 2**30:g} GiB" if nbytes >= 2**30 and nbytes % 2**28 == 0 else f"{nbytes / 2**20:.0f} MiB"
+
+
 def error_id() -> str:
     return uuid.uuid4().hex[:8]
 

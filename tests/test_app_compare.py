@@ -73,7 +73,7 @@ def test_two_vits_overlay_distances_with_each_models_own_reference_lines(weights
     open_page(at, "compare")
     assert at.checkbox(key="vv_untrained2").value and at.slider(key="vv_layer2").value == 1
     assert any("untrained (random) weights" in m.value for m in at.markdown)  # model 2's badge
-    tiny = sys.modules["compute"].model(TINY, str(weights_dir), "cpu", False)  # the app's own random weights
+    tiny = sys.modules["vitviz_dashboard.compute"].model(TINY, str(weights_dir), "cpu", False)  # the app's own random weights
     second = analyze_image(tiny, load_image(SAMPLES / "cat.jpg"))
     map1, map2 = map_data(at, "compare-map1"), map_data(at, "compare-map2")
     (dist,) = figures(at)

@@ -41,3 +41,24 @@ def test_a_presenter_link_is_the_whole_presenter_mode(weights_dir, monkeypatch, 
     at = new_app(weights_dir, monkeypatch, present=value)
     assert at.toggle(key="vv_present").value is True
     assert any("font-size: 19px" in h.proto.body for h in at.get("html"))
+
+
+def test_a_huge_upload_is_kept_scaled_down_to_what_the_analyses_use(weights_dir, monkeypatch):
+    """An 8000×6000 PNG of a few hundred KB decodes to 137 MiB: the session keeps a 2048 px copy instead."""
+    import io
+
+    from PIL import Image
+
+    from vitviz.images import MAX_SIDE, load_image
+
+    big = Image.new("RGB", (8000, 6000), (200, 120, 40))
+    big.paste((20, 60, 200), (2000, 1500, 6000, 4500))
+    buf = io.BytesIO()
+    big.save(buf, "PNG")
+    at = new_app(weights_dir, monkeypatch)
+    at.radio(key="vv_source").set_value("Upload").run()
+    at.file_uploader(key="vv_upload").upload("huge.png", buf.getvalue(), "image/png").run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    kept = load_image(at.session_state["_vv_selection"].image_bytes)
+    assert kept.size == (MAX_SIDE, 1536)
+    assert kept.getpixel((1024, 768)) == (20, 60, 200) and kept.getpixel((10, 10)) == (200, 120, 40)

@@ -191,7 +191,8 @@ def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5
 
 
 def analysis_nbytes(result: object) -> int:
-    """Bytes of every numpy array and tensor held by ``result`` (dataclasses, lists, dicts followed).
+    """Bytes of every numpy array, tensor, string and bytes object held by ``result`` (dataclasses, lists,
+    tuples, dicts and plotly figures followed).
 
     The static analyses are counted too although they are shared per model and grid, so the
     figure is an upper bound of what one cached analysis adds.
@@ -206,12 +207,18 @@ def analysis_nbytes(result: object) -> int:
             return int(obj.nbytes)
         if isinstance(obj, torch.Tensor):
             return int(obj.element_size() * obj.nelement())
+        if isinstance(obj, (bytes, bytearray)):
+            return len(obj)
+        if isinstance(obj, str):  # HTML pages and pictures as data URIs; ASCII mostly, 1 byte a character
+            return len(obj)
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             return sum(walk(getattr(obj, f.name)) for f in dataclasses.fields(obj))
         if isinstance(obj, (list, tuple)):
             return sum(walk(v) for v in obj)
         if isinstance(obj, dict):
             return sum(walk(v) for v in obj.values())
+        if hasattr(obj, "to_plotly_json"):  # a plotly figure: its data and layout as plain dicts and arrays
+            return walk(obj.to_plotly_json())
         return 0
 
     return walk(result)

@@ -65,8 +65,7 @@ def labels(sel, other) -> tuple[str, str]:
 
 
 def cnn_result(other):
-    return compute.cnn_analysis(other.model, other.weights_dir, other.device, other.pretrained, other.image_key,
-                                other.image_bytes)
+    return compute.cnn_analysis(other)
 
 
 def layer_slider(column, name: str, key: str, layers: int, label: str) -> int:
@@ -86,7 +85,7 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
     else:
         grid_map, what, value = np.asarray(result.rollout), t("explain.rollout"), t("plot.rollout")
     h, w = layout.input_hw
-    found, _ = compute.sinks(compute.analysis_id(sel), result)  # a sink's bright cell is named, not a mystery
+    found, _ = compute.sinks(sel)  # a sink's bright cell is named, not a mystery
     picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, marked=found.sinks)
     show_map(key, sel, result.prepared.display.shape, picture, top, grid_map,
              title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True), value, npz=lambda: {"map": grid_map},
@@ -100,8 +99,7 @@ def cnn_map(other, key: str) -> None:
         st.caption(t("cnn.no_head"))
         return
     top = result.predictions[0]
-    cam = compute.grad_cam(f"{other.model}|{other.pretrained}|{other.image_key}", top.index, None, loaded,
-                           result.prepared)
+    cam = compute.grad_cam(other, top.index, None)
     h, w = result.prepared.tensor.shape[-2:]
     show_grad_cam(key, other, result.prepared.display, cam,
                   title(other, "Grad-CAM", t("compare.top1", name=top.label, p=f"{top.probability:.1%}"),

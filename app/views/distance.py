@@ -10,6 +10,7 @@ from vitviz.registry import VIT
 from vitviz.i18n import t
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
+MAX_UPLOADS = 64  # a session's set of uploads: at most 64 images of at most server.maxUploadSize each
 MODES = ["This image", "All bundled samples", "A set of uploads"]
 MODE_KEYS = dict(zip(MODES, ["distance.mode_this", "distance.mode_samples", "distance.mode_uploads"]))
 
@@ -26,7 +27,10 @@ def distances(sel) -> None:
         images, single = tuple(compute.sample_bytes(n) for n in compute.sample_names()), False
     else:
         files = st.file_uploader(t("distance.images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="vv_dist_files")
-        images, single = tuple(f.getvalue() for f in files or []), False  # even one upload is the upload's
+        files = files or []
+        if len(files) > MAX_UPLOADS:
+            st.warning(t("distance.too_many", n=len(files), max=MAX_UPLOADS), icon=":material/filter_list:")
+        images, single = tuple(f.getvalue() for f in files[:MAX_UPLOADS]), False  # even one upload is the upload's
         if not images:
             st.info(t("distance.upload_hint"))
             return

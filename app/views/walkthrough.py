@@ -81,8 +81,7 @@ def steps(sel) -> None:
                         npz=lambda: {"patch": patches.patches[index]})
         with b:
             if layout.hybrid:
-                stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device,
-                                           sel.pretrained, result.prepared.tensor)
+                stages = compute.embedding(sel)
                 vec = np.asarray(stages.stem_features[int(index)], dtype=np.float32)
                 vec_title = t("walk.stem_title", index=index)
             else:
@@ -91,8 +90,7 @@ def steps(sel) -> None:
             show_figure(plots.vector_figure(vec, vec_title, t("walk.value_index")),
                         "walk-vector", sel, csv=lambda: matrix_csv(vec[:, None], ["value"], "index"))
     else:
-        stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device, sel.pretrained,
-                                   result.prepared.tensor)
+        stages = compute.embedding(sel)
         d = stages.patch_tokens.shape[1]
         if step == "projection":
             index = patch_index(layout)

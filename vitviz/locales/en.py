@@ -601,4 +601,7 @@ TEXT: dict[str, str] = {
     "paper.report_subtitle": "{name} · weights: {source} · input {h} × {w} px · images: {images}",
     "paper.report_footer": ("Paper: {citation}. Figures other than the paper's reported numbers are computed by vitviz "
                             "for the model above."),
+    # service limits (vitviz_dashboard.compute)
+    "distance.too_many": "{n} images uploaded; the first {max} are used (at most {max} per set).",
+    "sidebar.budgets": "This server keeps at most {results} of results (VITVIZ_CACHE_BYTES) and {models} of models (VITVIZ_MODEL_BYTES) for all its users.",
 }

@@ -600,4 +600,7 @@ TEXT: dict[str, str] = {
     "paper.report_title": "{label}에 대한 ViT 논문의 그림",
     "paper.report_subtitle": "{name} · 가중치: {source} · 입력 {h} × {w} px · 이미지: {images}",
     "paper.report_footer": "논문: {citation}. 논문이 보고한 수치 외의 그림은 vitviz가 위 모델로 계산한 것입니다.",
+    # service limits (vitviz_dashboard.compute)
+    "distance.too_many": "이미지 {n}장이 올라왔습니다. 앞의 {max}장만 씁니다 (한 묶음에 최대 {max}장).",
+    "sidebar.budgets": "이 서버는 모든 사용자를 합쳐 결과를 최대 {results} (VITVIZ_CACHE_BYTES), 모델을 최대 {models} (VITVIZ_MODEL_BYTES)까지 보관합니다.",
 }
