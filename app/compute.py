@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import logging
 import os
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import numpy as np
 import streamlit as st
 
 from vitviz.cache import ByteLRU
+from vitviz.catalog import short_label  # noqa: F401  (the pages' one import for titles)
 from vitviz.errors import VitvizError
 from vitviz.images import SAMPLES, load_image
 
@@ -120,11 +120,6 @@ def _malloc_trim() -> None:
 
 
 _TRIM = None
-
-
-def short_label(label: str) -> str:
-    """A model label without its parenthesised description: "DINOv2 ViT-S/14", for titles and pickers."""
-    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
 
 
 def auto_device() -> str:

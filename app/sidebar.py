@@ -15,7 +15,7 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz import i18n
-from vitviz.catalog import list_models
+from vitviz.catalog import distinct_labels, list_models
 from vitviz.i18n import t
 from vitviz.images import MAX_PIXELS
 from vitviz.registry import VIT, ModelSpec
@@ -127,9 +127,9 @@ def draw() -> Optional[compute.Selection]:
     by_name, reasons, default = vit_choices(folder)
     side.markdown(f"### {t('sidebar.model')}")
     params.prepare("model", default, lambda v: v in by_name)
+    labels = distinct_labels(list(by_name.values()))  # two ViT-B/16s are told apart
     name = side.selectbox(t("sidebar.model"), list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: compute.short_label(by_name[n].label)
-                                                + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
+                          format_func=lambda n: labels[n] + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                           help=t("sidebar.model_help"))
     params.publish("model", name, default)
     spec, reason = by_name[name], reasons[name]

@@ -64,5 +64,6 @@ st.session_state["_vv_selection"] = selection
 st.sidebar.caption(t("app.footer"))
 st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(compute.cache_budget()),
                      models=widgets.mib(compute.model_budget())))
-page.run()
+with widgets.guarded():  # a page's error: one line and an error id; the traceback goes to the log
+    page.run()
 params.show_notices(notices)

@@ -16,6 +16,7 @@ from vitviz_dashboard.sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
+from vitviz.catalog import distinct_labels
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN, VIT
@@ -33,12 +34,13 @@ def second_model(sel):
     everything, reasons = catalogue(sel.weights_dir)
     specs = {s.name: s for s in everything if s.kind in (VIT, CNN)}
     available = [n for n in specs if reasons[n] is None]
+    labels = distinct_labels(list(specs.values()))
     default = next((n for n in available if n != sel.model), sel.model)
     params.prepare("model2", default, lambda v: v in specs)
     params.prepare("untrained2", False, lambda v: isinstance(v, bool))
     a, b = st.columns([3, 2], vertical_alignment="bottom")  # stacked on a phone: the checkbox keeps its label
     name = a.selectbox(t("compare.model2"), list(specs), key="vv_model2", persist_state="session",
-                       format_func=lambda n: compute.short_label(specs[n].label)
+                       format_func=lambda n: labels[n]
                        + (" · CNN" if specs[n].kind == CNN else "")
                        + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                        help=t("compare.model2_help"))
