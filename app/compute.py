@@ -278,8 +278,11 @@ def rollout(sel: Selection, fusion: str = "mean", discard: float = 0.0, start: i
     from vitviz.analysis import rollout_map
 
     result = analysis(sel)
-    if (fusion, discard, start, drop) == ("mean", 0.0, 0, ()):
-        return result.rollout  # computed with the analysis, from float32 attention
+    if (fusion, discard, start) == ("mean", 0.0, 0):  # computed with the analysis, from float32 attention
+        if not drop:
+            return result.rollout
+        if tuple(drop) == result.sink_tokens:
+            return result.rollout_without_sinks
 
     def make():
         out = rollout_map(result.attention, result.layout, query=pooled_query(result.layout), head_fusion=fusion,

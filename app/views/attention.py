@@ -103,14 +103,17 @@ def rollout_view(sel) -> None:
                         help=t("attention.discard_help"))
     params.prepare("start", 0, lambda v: 0 <= v < layers)
     start = r3.slider(t("attention.start"), 0, layers - 1, key="vv_start", persist_state="session")
-    params.prepare("sinks", "keep", lambda v: v in ("keep", "drop"))
+    # Where sinks are found the rollout leaves them out by default (the paper's object-focused figure), and
+    # the toggle puts them back.
+    sink_default = "drop" if found.sinks else "keep"
+    params.prepare("sinks", sink_default, lambda v: v in ("keep", "drop"))
     sink_mode = r4.radio(t("attention.sinks"), ["keep", "drop"], key="vv_sinks", persist_state="session",
                          horizontal=True, disabled=not found.sinks, format_func=lambda m: t(f"attention.sinks_{m}"),
                          help=t("attention.sinks_help"))
     for name, value, default in (("fusion", fusion, "mean"), ("discard", discard, 0.0), ("start", start, 0),
-                                 ("sinks", sink_mode, "keep")):
+                                 ("sinks", sink_mode, sink_default)):
         params.publish(name, value, default)
-    drop = found.sink_tokens if sink_mode == "drop" and found.sinks else ()
+    drop = result.sink_tokens if sink_mode == "drop" and found.sinks else ()
     rolled = compute.rollout(sel, fusion, float(discard), int(start), tuple(drop))
     setting = t("attention.rollout_setting", start=start, fusion=t(f"attention.fusion_{fusion}"),
                 discard=f"{discard:.0%}") + (t("attention.rollout_sinks_out") if drop else "")

@@ -21,7 +21,7 @@ from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN, VIT
 from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
-                     show_grad_cam, show_map, title, untrained_badge)
+                     show_grad_cam, show_map, sinks_note, title, untrained_badge)
 
 MAPS = ["rollout", "layer"]
 MAP_HEIGHT = 400  # px: a ViT's map picture at most, half the page wide
@@ -85,7 +85,8 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
         what = t("compare.cls_attention" if layout.has_class_token else "compare.patch_attention", layer=layer)
         value = t("plot.attention")
     else:
-        grid_map, what, value = np.asarray(result.rollout), t("explain.rollout"), t("plot.rollout")
+        grid_map, value = np.asarray(result.figure_rollout), t("plot.rollout")
+        what = t("explain.rollout") + sinks_note(result, lead=" · ")
     h, w = layout.input_hw
     found, _ = compute.sinks(sel)  # a sink's bright cell is named, not a mystery
     picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, marked=found.sinks)

@@ -18,7 +18,8 @@ from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN
-from vitviz_dashboard.widgets import controls, current, fragment, header, show_figure, show_grad_cam, show_map, title
+from vitviz_dashboard.widgets import (controls, current, fragment, header, show_figure, show_grad_cam, show_map,
+                                     sinks_caption, sinks_note, title)
 
 MAP_HEIGHT = 380  # px: the maps' pictures at most, three side by side
 CAM_HEIGHT = 440  # px: the Grad-CAM picture at most, beside its caption
@@ -52,7 +53,8 @@ def vit_view(sel) -> None:
     relevance = compute.relevance(sel, index)
     query = 0 if layout.has_class_token else "mean"
     last = result.attention.shape[0] - 1
-    maps = [(t("explain.rollout"), np.asarray(result.rollout), "explain-rollout"),
+    maps = [(t("explain.rollout") + sinks_note(result, lead=" · "), np.asarray(result.figure_rollout),
+             "explain-rollout"),
             (t("explain.gradient_rollout"), relevance, "explain-gradient-rollout"),
             (t("explain.cls_attention", layer=last), attention_map(result.attention, layout, last, None, query),
              "explain-cls-attention")]
@@ -63,7 +65,7 @@ def vit_view(sel) -> None:
             picture, top = map_picture(grid_map, display, layout.patch_size)
             show_map(key, sel, display.shape, picture, top, grid_map, title(sel, name, two_lines=True),
                      t("explain.relevance"), npz=lambda m=grid_map: {"map": m}, max_height=MAP_HEIGHT)
-    st.caption(t("explain.vit_caption", target=target))
+    st.caption(t("explain.vit_caption", target=target) + (" " + sinks_caption(result) if result.sink_tokens else ""))
     faithfulness_view(sel, index, cnn=False)
 
 
