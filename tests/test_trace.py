@@ -285,3 +285,30 @@ def test_real_dinov2_equals_timm(dinov2, size, fused_attn):
     assert tr.cls_cosine_to_last[-1] == pytest.approx(1.0, abs=1e-6)
     w = block_weights(model, 0)
     assert w.ls1 is not None and np.abs(w.ls1).max() > 1e-3   # DINOv2's trained LayerScale is in the residual
+
+
+# --------------------------------------------------------------------------- the steps' numbers (pure)
+
+
+def test_step_numbers_by_hand():
+    from vitviz.analysis.trace_steps import (attention_over_patches, depth_profile, firing_units, layer_norm_parts,
+                                             projection_terms, top_entries)
+
+    idx, val = top_entries(np.array([0.5, -3.0, 2.0, 3.0]), 3)
+    assert idx.tolist() == [1, 3, 2] and val.tolist() == [-3.0, 3.0, 2.0]   # |−3| = |3|: lower index first
+    parts = layer_norm_parts(np.array([1.0, 2.0, 3.0, 6.0]), np.ones(4), np.zeros(4), 0.0)
+    assert parts.mean == 3.0 and parts.var == 3.5
+    np.testing.assert_allclose(parts.output, [-1.069045, -0.534522, 0.0, 1.603567], atol=1e-6)
+    parts = layer_norm_parts(np.array([1.0, 2.0, 3.0, 6.0]), np.full(4, 2.0), np.full(4, 0.5), 0.0)
+    np.testing.assert_allclose(parts.output, [-1.638090, -0.569045, 0.5, 3.707134], atol=1e-6)
+    # x = (1, 2, -1), E[:, 0] = (3, -1, 4): terms 3, -2, -4; + b 0.5 = -2.5
+    terms = projection_terms(np.array([1.0, 2.0, -1.0]), np.array([[3.0, 0], [-1.0, 0], [4.0, 0]]), np.array([0.5, 0]),
+                             0, k=2)
+    assert terms.indices.tolist() == [2, 0] and terms.products.tolist() == [-4.0, 3.0]
+    assert terms.rest == -2.0 and terms.total == -2.5 and terms.bias == 0.5
+    prof = depth_profile(np.array([[3.0, 4.0], [1.0, 0.0]]), np.array([[6.0, 8.0], [0.0, 2.0]]))
+    assert prof.norm_in.tolist() == [5.0, 1.0] and prof.norm_out.tolist() == [10.0, 2.0]
+    assert prof.cosine.tolist() == [1.0, 0.0]
+    assert firing_units(np.array([[0.1, -0.2, 0.0], [1.0, 2.0, 3.0]])).tolist() == [1, 3]
+    prefix, grid = attention_over_patches(np.arange(7.0), 1, (2, 3))
+    assert prefix.tolist() == [0.0] and grid.tolist() == [[1, 2, 3], [4, 5, 6]]
