@@ -1,4 +1,4 @@
-"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download}``.
+"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download,trace}``.
 
 Errors a user can cause print one line to stderr and exit with status 2; no traceback
 unless ``--verbose`` asks for one.
@@ -504,6 +504,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="model names (timm tags)")
     p.add_argument("--to", required=True, help="weights folder to write (files appear only when complete)")
     p.set_defaults(func=cmd_download)
+
+    from .trace_cli import add_trace_command  # one patch through the encoder (vitviz/trace_cli.py)
+    add_trace_command(sub, common, run_args)
     return parser
 
 
