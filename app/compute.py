@@ -245,6 +245,33 @@ def embedding(analysis_id: str, name: str, folder: Optional[str], device: str, p
         return embedding_stages(loaded.model, _tensor.to(device=loaded.device, dtype=loaded.dtype))
 
 
+@st.cache_resource(max_entries=32, show_spinner=False)
+def trace(analysis_id: str, name: str, folder: Optional[str], device: str, pretrained: bool, patch: tuple[int, int],
+          _tensor):
+    """One patch's token through the encoder (:func:`vitviz.trace.trace_patch`) for one analysis's input."""
+    from vitviz.trace import trace_patch
+
+    loaded = model(name, folder, device, pretrained)
+    with FORWARD_LOCK, oom_fallback():
+        return trace_patch(loaded.model, _tensor.to(device=loaded.device, dtype=loaded.dtype), patch)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def projection(name: str, folder: Optional[str], device: str, pretrained: bool):
+    """The patch projection as ``(E, b)`` (:func:`vitviz.trace.projection_weights`)."""
+    from vitviz.trace import projection_weights
+
+    return projection_weights(model(name, folder, device, pretrained).model)
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def block(name: str, folder: Optional[str], device: str, pretrained: bool, layer: int):
+    """One block's LayerNorm, LayerScale and first MLP weights (:func:`vitviz.trace.block_weights`)."""
+    from vitviz.trace import block_weights
+
+    return block_weights(model(name, folder, device, pretrained).model, layer)
+
+
 def dataset_distance(name: str, folder: Optional[str], device: str, pretrained: bool,
                      size: Optional[tuple[int, int]], images: tuple[bytes, ...],
                      progress: Optional[Callable[[int], None]] = None):
