@@ -45,11 +45,11 @@ def depth_figure(profile: DepthProfile, layers: Sequence[int], *, layer: Optiona
     ])
     fig.update_layout(yaxis=dict(title=t("encoder.norm_axis"), rangemode="tozero"),
                       yaxis2=dict(title=t("encoder.cosine_axis"), overlaying="y", side="right", range=[-1.05, 1.05],
-                                  showgrid=False),
+                                  tickvals=[-1, -0.5, 0, 0.5, 1], showgrid=False, tickmode="array"),
                       xaxis=dict(title=t("encoder.layer_axis"), dtick=1),
-                      legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))
+                      legend=dict(orientation="h", yanchor="top", y=-0.25, xanchor="left", x=0))
     _mark_layer(fig, layer)
-    return _finish(fig, title, height, dict(l=60, r=60, b=50))
+    return _finish(fig, title, height + 40, dict(l=60, r=60, b=90))
 
 
 def firing_figure(counts: np.ndarray, units: int, layers: Sequence[int], *, layer: Optional[int] = None,

@@ -95,18 +95,50 @@ def encoder_view(sel) -> None:
     tr = compute.trace(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device, sel.pretrained, patch,
                        result.prepared.tensor)
     n = STEPS.index(step) + 1
-    where = t("encoder.where", row=patch[0], col=patch[1], token=tr.token_index, layer=layer, head=head)
-    st.markdown(f"**{n} / {len(STEPS)} · {t('encoder.step_' + step)}** — {where}")
-    main, side = st.columns([3, 2], gap="medium")
+    if not sel.presenter:  # on a projector the controls and the step slider say it; the figure gets the room
+        where = t("encoder.where", row=patch[0], col=patch[1], token=tr.token_index, layer=layer, head=head)
+        st.markdown(f"**{n} / {len(STEPS)} · {t('encoder.step_' + step)}** — {where}")
+    main, side = st.columns([7, 2], gap="medium")
     with side:
-        fig = paper.fig1_architecture(result.facts, layout, model_label=sel.short_label,
-                                      num_classes=loaded.num_classes, highlight=BOXES[step])
-        fig.update_layout(title=None, height=300 if sel.presenter else 360, margin=dict(l=0, r=0, t=0, b=0))
-        st.plotly_chart(fig, key="encoder-fig1", config=widgets.PLOT_CONFIG,
-                        alt=t("encoder.fig1_alt", step=t("encoder.step_" + step)))
+        flow(step, result.facts, tr, layer, depth, loaded.num_classes)
     with main:
         STEP_VIEWS[step](sel, result, loaded, tr, layer, head)
     data_row("encoder-trace", figure_stem("encoder-trace", sel), alt=t("encoder.npz_alt"), npz=tr.arrays)
+    with st.expander(t("encoder.fig1_expander")):
+        fig = paper.fig1_architecture(result.facts, layout, model_label=sel.short_label,
+                                      num_classes=loaded.num_classes, highlight=BOXES[step])
+        st.plotly_chart(fit(fig, sel), key="encoder-fig1", config=widgets.PLOT_CONFIG,
+                        alt=t("encoder.fig1_alt", step=t("encoder.step_" + step)))
+
+
+def _go(n: int) -> None:
+    st.session_state["vv_enc_step"] = n
+
+
+def flow(step: str, facts, tr, layer: int, depth: int, num_classes: int) -> None:
+    """The steps as the encoder's boxes, bottom-up as in Fig. 1 read top-down: a button per step (the current
+    one highlighted) that goes there; the block's steps framed, with the block's numbers."""
+    d, dh = facts.hidden_size, tr.head_dim
+    labels = {"patch": t("encoder.box_patch", values=tr.patch_values.size),
+              "projection": f"x_p E + b ({tr.patch_values.size} → {d})", "position": "+ E_pos → z₀",
+              "norm1": t("encoder.box_norm"), "scores": f"q·k / √{dh}", "softmax": t("encoder.box_softmax"),
+              "heads": t("encoder.box_heads", heads=tr.num_heads), "residual1": "⊕ z + MSA",
+              "mlp": f"LN → MLP {d}→{facts.mlp_size}→{d}", "residual2": "⊕ z′ + MLP",
+              "final": t("encoder.box_final" if num_classes else "encoder.box_final_features")}
+
+    def button(name: str) -> None:
+        n = STEPS.index(name) + 1
+        st.button(f"{n}. {labels[name]}", key=f"vv_enc_box_{name}", on_click=_go, args=(n,), width="stretch",
+                  type="primary" if name == step else "secondary")
+
+    with st.container(key="vv-enc-flow", gap="small"):
+        for name in STEPS[:3]:
+            button(name)
+        with st.container(border=True, gap="small"):
+            st.caption(t("encoder.box_block", layer=layer, layers=depth, heads=tr.num_heads, dh=dh))
+            for name in STEPS[3:-1]:
+                button(name)
+        button(STEPS[-1])
 
 
 def step_patch(sel, result, loaded, tr, layer, head) -> None:
@@ -123,7 +155,7 @@ def step_patch(sel, result, loaded, tr, layer, head) -> None:
         point = widgets.show_map("encoder-patch", sel, display.shape, picture, top, tokens.astype(np.float32),
                                  title(sel, t("encoder.patch_title"), f"({r}, {c})"), t("encoder.token_index"),
                                  npz=lambda: {"patch_values": tr.patch_values}, pickable=True,
-                                 max_height=300 if sel.presenter else 380)
+                                 max_height=250 if sel.presenter else 380)
         if point is not None and divmod(int(point), gw) != tuple(tr.patch):
             st.session_state["_vv_enc_pick"] = divmod(int(point), gw)
             st.rerun(scope="fragment")
@@ -166,7 +198,7 @@ def step_position(sel, result, loaded, tr, layer, head) -> None:
     with right:
         sim = result.static.pos_similarity
         if sim is not None:
-            fig = plots.similarity_tile(sim, r, c, title(sel, t("encoder.pos_tile_title", row=r, col=c)),
+            fig = plots.similarity_tile(sim, r, c, title(sel, t("encoder.pos_tile_title", row=r, col=c), two_lines=True),
                                         height=300)
             widgets.show_figure(fig, "encoder-pos-tile", sel, npz=lambda: {"similarity": sim[r, c]})
 
@@ -193,7 +225,7 @@ def step_scores(sel, result, loaded, tr, layer, head) -> None:
                                       query_patch=tr.patch, opacity=0.7, height=None,
                                       title=title(sel, t("encoder.scores_title"),
                                                   t("encoder.layer_head", layer=layer, head=head)))
-        widgets.show_figure(fit(fig, sel, 330), "encoder-scores", sel, npz=lambda: {"scores": tr.scores[i, head]},
+        widgets.show_figure(fit(fig, sel, 270), "encoder-scores", sel, npz=lambda: {"scores": tr.scores[i, head]},
                             height=None if sel.presenter else 380)
     with right:
         first_dims({f"q (h{head})": tr.q[i, head]})
@@ -216,7 +248,7 @@ def step_softmax(sel, result, loaded, tr, layer, head) -> None:
         picture, top = map_picture(grid, result.prepared.display, layout.patch_size, query_patch=tr.patch)
         widgets.show_map("encoder-attn", sel, result.prepared.display.shape, picture, top, grid,
                          title(sel, t("encoder.softmax_title"), t("encoder.layer_head", layer=layer, head=head)),
-                         t("plot.attention"), npz=lambda: {"attn": row}, max_height=300 if sel.presenter else 380)
+                         t("plot.attention"), npz=lambda: {"attn": row}, max_height=250 if sel.presenter else 380)
     with right:
         idx, val = top_entries(row, TOP)
         table({"softmax": val, t("encoder.score"): tr.scores[i, head][idx]},
@@ -260,8 +292,8 @@ def step_mlp(sel, result, loaded, tr, layer, head) -> None:
         first_dims({"LN₂(z′)": tr.ln2[i]})
     with right:
         fig = trace_figures.firing_figure(counts, units, tr.layers, layer=layer,
-                                          title=title(sel, t("encoder.firing_title")))
-        widgets.show_figure(fit(fig, sel, 280), "encoder-firing", sel, npz=lambda: {"firing_units": counts})
+                                          title=title(sel, t("encoder.firing_title"), two_lines=True))
+        widgets.show_figure(fit(fig, sel, 250), "encoder-firing", sel, npz=lambda: {"firing_units": counts})
 
 
 def step_residual2(sel, result, loaded, tr, layer, head) -> None:
@@ -276,8 +308,8 @@ def step_residual2(sel, result, loaded, tr, layer, head) -> None:
         first_dims({"z′": tr.z_mid[i], "MLP": mlp, "z_l": tr.z_out[i]})
         st.caption(norms_line(**{"z′": tr.z_mid[i], "z_l": tr.z_out[i]}))
     with right:
-        fig = trace_figures.depth_figure(profile, tr.layers, layer=layer, title=title(sel, t("encoder.depth_title")))
-        widgets.show_figure(fit(fig, sel, 300), "encoder-depth", sel,
+        fig = trace_figures.depth_figure(profile, tr.layers, layer=layer, title=title(sel, t("encoder.depth_title"), two_lines=True))
+        widgets.show_figure(fit(fig, sel, 260), "encoder-depth", sel,
                             npz=lambda: {"norm_in": profile.norm_in, "norm_out": profile.norm_out,
                                          "cosine": profile.cosine})
 
@@ -296,7 +328,7 @@ def step_final(sel, result, loaded, tr, layer, head) -> None:
         st.write(t("encoder.cosine_text"))
         fig = trace_figures.cosine_to_last_figure(tr.cls_cosine_to_last, tr.layers, layer=layer,
                                                   title=title(sel, t("encoder.cosine_title")))
-        widgets.show_figure(fit(fig, sel, 280), "encoder-cosine", sel,
+        widgets.show_figure(fit(fig, sel, 250), "encoder-cosine", sel,
                             npz=lambda: {"cls_cosine_to_last": tr.cls_cosine_to_last})
     first_dims({"final": tr.final})
 

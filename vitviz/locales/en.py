@@ -693,4 +693,12 @@ TEXT: dict[str, str] = {
     "encoder.layer_axis": "layer",
     "encoder.firing_axis": "units > 0 (of {units})",
     "encoder.cosine_last_axis": "cosine to the last layer",
+    "encoder.fig1_expander": "The paper's Fig. 1 with this step outlined",
+    "encoder.box_patch": "pixels → x_p ({values})",
+    "encoder.box_norm": "LayerNorm",
+    "encoder.box_softmax": "softmax",
+    "encoder.box_heads": "Σ a·v, {heads} heads, W_O",
+    "encoder.box_final": "final norm → head",
+    "encoder.box_final_features": "final norm → feature",
+    "encoder.box_block": "block {layer} of {layers} · {heads} heads × {dh}",
 }

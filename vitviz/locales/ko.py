@@ -687,4 +687,12 @@ TEXT: dict[str, str] = {
     "encoder.layer_axis": "층",
     "encoder.firing_axis": "> 0인 유닛 ({units}개 중)",
     "encoder.cosine_last_axis": "마지막 층과의 코사인",
+    "encoder.fig1_expander": "이 단계를 표시한 논문의 그림 1",
+    "encoder.box_patch": "픽셀 → x_p ({values})",
+    "encoder.box_norm": "레이어 정규화",
+    "encoder.box_softmax": "소프트맥스",
+    "encoder.box_heads": "Σ a·v, 헤드 {heads}개, W_O",
+    "encoder.box_final": "최종 정규화 → 헤드",
+    "encoder.box_final_features": "최종 정규화 → 특징",
+    "encoder.box_block": "블록 {layer} / {layers} · 헤드 {heads}개 × {dh}",
 }
