@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from apptest import REAL, figures, new_app, open_page
+from apptest import REAL, arr, figures, new_app, open_page
 from conftest import SAMPLES
 from vitviz.images import load_image
 from vitviz.models import load_model
@@ -74,7 +74,6 @@ def test_every_step_shows_the_traces_numbers(weights_dir, monkeypatch, expected)
     firing = int((tr.mlp_hidden[i] > 0).sum())
     assert any(f"**{firing} fire**" in m.value for m in at.markdown)
     bars = next(f for f in figures(at) if f["data"][0]["type"] == "bar")
-    from apptest import arr
     assert arr(bars["data"][0]["y"]).tolist() == (tr.mlp_hidden > 0).sum(-1).tolist()
 
     go(at, 10)

@@ -84,7 +84,7 @@ def stepper() -> str:
 @fragment
 def encoder_view(sel) -> None:
     result = compute.analysis(sel)
-    layout, display = result.layout, result.prepared.display
+    layout = result.layout
     loaded = compute.model_for(sel)
     depth, heads = len(loaded.model.blocks), int(loaded.model.blocks[0].attn.num_heads)
     picked = st.session_state.pop("_vv_enc_pick", None)
@@ -229,7 +229,7 @@ def step_scores(sel, result, loaded, tr, layer, head) -> None:
                             height=None if sel.presenter else 380)
     with right:
         first_dims({f"q (h{head})": tr.q[i, head]})
-        idx, val = top_entries(tr.scores[i, head] - tr.scores[i, head].min(), TOP)
+        idx, _ = top_entries(tr.scores[i, head] - tr.scores[i, head].min(), TOP)  # the highest scores
         table({t("encoder.score"): tr.scores[i, head][idx]}, [layout.token_name(int(j)) for j in idx],
               t("encoder.key_token"))
         if len(prefix):
