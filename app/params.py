@@ -56,6 +56,7 @@ def _patch(text: str) -> tuple[int, int]:
 PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("model", "vv_model", help="model name (timm tag)"),
     Param("sample", "vv_sample", help="bundled sample image"),
+    Param("image", "_vv_image_kind", help="upload: the view was made with an uploaded image, which a link cannot carry"),
     Param("untrained", "vv_untrained", _parse_bool, _format_bool, "1 = random weights"),
     Param("size", "vv_size", int, help="input size in px"),
     Param("layer", "vv_layer", int, help="attention layer (0-based)"),
@@ -155,6 +156,11 @@ def publish(name: str, value: Any, default: Any) -> None:
         text = param.format(value)
         if st.query_params.get(name) != text:
             st.query_params[name] = text
+
+
+def notice(text: str) -> None:
+    """A one-line notice at the top of this run's page (trusted text: escape what a user supplied)."""
+    st.session_state.setdefault(_NOTICES, []).append(text)
 
 
 def show_notices(container: Optional[Any] = None) -> None:

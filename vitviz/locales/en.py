@@ -707,4 +707,6 @@ TEXT: dict[str, str] = {
     "encoder.box_final": "final norm → head",
     "encoder.box_final_features": "final norm → feature",
     "encoder.box_block": "block {layer} of {layers} · {heads} heads × {dh}",
+    "sidebar.upload_not_in_link": "This link was made with an uploaded image, which a link cannot carry: showing the sample \"{sample}\" instead; upload the image to see the same view.",
+    "sidebar.upload_lost": "The uploaded image is gone (the server restarted): upload it again; the other settings are kept.",
 }

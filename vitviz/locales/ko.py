@@ -701,4 +701,6 @@ TEXT: dict[str, str] = {
     "encoder.box_final": "최종 정규화 → 헤드",
     "encoder.box_final_features": "최종 정규화 → 특징",
     "encoder.box_block": "블록 {layer} / {layers} · 헤드 {heads}개 × {dh}",
+    "sidebar.upload_not_in_link": "이 링크는 업로드한 이미지로 만든 것인데, 업로드 이미지는 링크에 담기지 않습니다. 대신 샘플 \"{sample}\"을(를) 보여 줍니다. 같은 화면을 보려면 이미지를 업로드하세요.",
+    "sidebar.upload_lost": "업로드한 이미지가 사라졌습니다 (서버가 다시 시작됨). 다시 업로드하세요. 다른 설정은 그대로입니다.",
 }
