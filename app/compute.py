@@ -452,19 +452,13 @@ def upload_bytes(data: bytes) -> bytes:
     """What a session keeps of an upload: the file itself, or, when it is larger than the analyses use
     (:data:`vitviz.images.MAX_SIDE`), a PNG of it scaled down, made once per server as soon as it is
     decoded. An 8000×8000 upload of 187 KB decoded to 183 MiB in every analysis that read it."""
-    import io
-
-    from vitviz.images import MAX_SIDE, fit_within
+    from vitviz.images import scaled_png
 
     def make() -> bytes:
-        image = load_image(data)
-        if max(image.size) <= MAX_SIDE:
-            return data
-        out = io.BytesIO()
-        fit_within(image, MAX_SIDE).save(out, "PNG")
-        del image
-        release_memory()
-        return out.getvalue()
+        kept = scaled_png(data)
+        if kept is not data:
+            release_memory()  # the full-size decode is garbage now: hand it back to the system
+        return kept
 
     return cached("upload", (hashlib.sha256(data).hexdigest(),), make)
 

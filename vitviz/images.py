@@ -122,3 +122,13 @@ def fit_within(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
+
+def scaled_png(data: bytes, max_side: int = MAX_SIDE) -> bytes:
+    """``data`` as it is when its image fits ``max_side``, else a PNG of it scaled down (:func:`fit_within`),
+    made in memory. Raises :class:`ImageError` for what :func:`load_image` refuses."""
+    image = load_image(data)
+    if max(image.size) <= max_side:
+        return data
+    out = io.BytesIO()
+    fit_within(image, max_side).save(out, "PNG")
+    return out.getvalue()
