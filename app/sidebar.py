@@ -15,6 +15,7 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz import i18n
+from vitviz.names import model_description, model_label, sample_name
 from vitviz.catalog import list_models
 from vitviz.i18n import t
 from vitviz.images import MAX_PIXELS
@@ -91,7 +92,8 @@ def first_selection() -> Optional[compute.Selection]:
         return None
     sample = default_sample(compute.sample_names())
     data = compute.sample_bytes(sample)
-    return compute.Selection(name, True, compute.auto_device(), folder, t("sidebar.sample_label", name=sample),
+    return compute.Selection(name, True, compute.auto_device(), folder,
+                             t("sidebar.sample_label", name=sample_name(sample)),
                              hashlib.sha256(data).hexdigest(), data, None)
 
 
@@ -128,7 +130,7 @@ def draw() -> Optional[compute.Selection]:
     side.markdown(f"### {t('sidebar.model')}")
     params.prepare("model", default, lambda v: v in by_name)
     name = side.selectbox(t("sidebar.model"), list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: compute.short_label(by_name[n].label)
+                          format_func=lambda n: compute.short_label(model_label(by_name[n].label))
                                                 + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                           help=t("sidebar.model_help"))
     params.publish("model", name, default)
@@ -140,7 +142,7 @@ def draw() -> Optional[compute.Selection]:
     params.publish("untrained", untrained, False)
     if spec.description:
         with side.expander(t("sidebar.about_model")):
-            st.caption(spec.description)
+            st.caption(model_description(spec.description, spec.family))
     device = _device_picker()
 
     side.markdown(f"### {t('sidebar.image')}")
@@ -156,7 +158,7 @@ def draw() -> Optional[compute.Selection]:
     sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
     loaded = load_with_progress(sel, spec)  # errors here are shown by the caller's guard
     size = _size_picker(loaded)
-    return dataclasses.replace(sel, size=size, model_label=loaded.label)
+    return dataclasses.replace(sel, size=size, model_label=model_label(spec.label, untrained=untrained))
 
 
 def load_with_progress(sel: compute.Selection, spec: ModelSpec):
@@ -193,17 +195,18 @@ def _device_picker() -> str:
 
 def _image_picker() -> tuple[Optional[bytes], str]:
     side = st.sidebar
-    names = compute.sample_names()
+    samples = compute.sample_names()
     if "vv_source" not in st.session_state:
         st.session_state["vv_source"] = "Sample"
     source = side.radio(t("sidebar.image_source"), ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
                         label_visibility="collapsed", format_func=lambda s: t(f"sidebar.source_{s.lower()}"))
     if source == "Sample":
-        default = default_sample(names)
-        params.prepare("sample", default, lambda v: v in names)
-        sample = side.selectbox(t("sidebar.sample"), names, key="vv_sample")
+        default = default_sample(samples)
+        params.prepare("sample", default, lambda v: v in samples)
+        # The file stem is the widget's value and the URL's; the picker shows the name in the page's language.
+        sample = side.selectbox(t("sidebar.sample"), samples, key="vv_sample", format_func=sample_name)
         params.publish("sample", sample, None)  # always in the URL: a link names its image
-        return compute.sample_bytes(sample), t("sidebar.sample_label", name=sample)
+        return compute.sample_bytes(sample), t("sidebar.sample_label", name=sample_name(sample))
     params.publish("sample", None, None)
     limit = st.get_option("server.maxUploadSize")
     if source == "Upload":

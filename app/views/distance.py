@@ -8,6 +8,7 @@ from vitviz.analysis import reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
 from vitviz.i18n import t
+from vitviz.names import model_label
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
 MODES = ["This image", "All bundled samples", "A set of uploads"]
@@ -31,7 +32,7 @@ def distances(sel) -> None:
             st.info(t("distance.upload_hint"))
             return
     everything, reasons = catalogue(sel.weights_dir)
-    others = {s.name: compute.short_label(s.label) for s in everything if s.kind == VIT and s.name != sel.model
+    others = {s.name: compute.short_label(model_label(s.label)) for s in everything if s.kind == VIT and s.name != sel.model
               and reasons[s.name] is None}
     if others:
         compare = versus.multiselect(t("distance.compare"), list(others), max_selections=2,

@@ -17,6 +17,7 @@ from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
+from vitviz.names import class_names_shown, model_label
 from vitviz.registry import CNN
 from vitviz_dashboard.widgets import controls, current, fragment, header, show_figure, show_grad_cam, show_map, title
 
@@ -62,7 +63,7 @@ def vit_view(sel) -> None:
     loaded = compute.model_for(sel)
     aid = compute.analysis_id(sel)
     layout, display = result.layout, result.prepared.display
-    names = class_names(loaded.model) if num_classes(loaded.model) else None
+    names = class_names_shown(class_names(loaded.model)) if num_classes(loaded.model) else None
     st.subheader(t("explain.vit"))
     if names:
         index = class_picker(names, result.predictions, "cls", t("explain.class"))
@@ -101,14 +102,14 @@ def cnn_view(sel) -> None:
     name = st.session_state.get("vv_cnn") if st.session_state.get("vv_cnn") in specs else default
     loaded = compute.model(name, sel.weights_dir, sel.device, True)
     result = compute.cnn_analysis(name, sel.weights_dir, sel.device, True, sel.image_key, sel.image_bytes)
-    names = class_names(loaded.model)
+    names = class_names_shown(class_names(loaded.model))
     stage_names = [f.name for f in result.features]
     a, b = controls("gradcam", [3, 2])
     with a:
         index = class_picker(names, result.predictions, "cnncls", t("explain.cnn_class"))
     stage = b.select_slider(t("cnn.stage"), stage_names, value=stage_names[-1], key="vv_cam_stage")
     cam = compute.grad_cam(f"{name}|True|{sel.image_key}", int(index), stage, loaded, result.prepared)
-    short = compute.short_label(loaded.spec.label)
+    short = compute.short_label(model_label(loaded.spec.label))
     left, right = st.columns([3, 2])
     with left:
         show_grad_cam("explain-gradcam", sel, result.prepared.display, cam,
@@ -131,7 +132,7 @@ def faithfulness_view(sel, key: str, index, loaded, result, *, cnn: bool) -> Non
         return
     with st.spinner(t("explain.measuring")):
         found = faithfulness(f"{key}|{index}", index, loaded, result, cnn)
-    label = compute.short_label(loaded.spec.label) if cnn else sel.short_label
+    label = compute.short_label(model_label(loaded.spec.label)) if cnn else sel.short_label
     fig = plots.faithfulness_figure(found, plots.figure_title(t("explain.faith_title"), label))
     best = min((m for m in found.maps if m.name != "random"), key=lambda m: m.deletion_auc)
     show_figure(fig, f"explain-faith-{'cnn' if cnn else 'vit'}", sel,

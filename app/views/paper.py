@@ -4,6 +4,7 @@ import streamlit as st
 from vitviz_dashboard import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
+from vitviz.names import loaded_label, sample_name
 from vitviz_dashboard.widgets import current, folding_caption, fragment, header, show_figure
 
 
@@ -20,10 +21,10 @@ def paper(sel) -> None:
 
     loaded = compute.model_for(sel)
     sels, names = compute.sample_selections(sel)
-    with st.spinner(t("paper.running", model=loaded.label, n=len(names))):
+    with st.spinner(t("paper.running", model=loaded_label(loaded), n=len(names))):
         analyses = [compute.analysis(s) for s in sels]
     key = "|".join([compute.analysis_id(sel)] + [s.image_key for s in sels])
-    found = sections(key, language(), loaded, analyses, tuple(names))
+    found = sections(key, language(), loaded, analyses, tuple(sample_name(n) for n in names))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
     st.download_button(t("paper.download"), help=t("paper.png_hint"),
                        icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,
