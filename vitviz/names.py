@@ -126,3 +126,13 @@ def class_names_shown(names: Optional[Sequence[str]], *, lang: Optional[str] = N
 def loaded_label(loaded, *, lang: Optional[str] = None) -> str:
     """A :class:`~vitviz.models.LoadedModel`'s label in ``lang``, "(untrained)" included for random weights."""
     return model_label(loaded.spec.label, untrained=not loaded.pretrained, lang=lang)
+
+
+def token_label(layout, index: int, *, lang: Optional[str] = None) -> str:
+    """A token's name for display (:meth:`vitviz.preprocess.TokenLayout.token_name` in ``lang``): prefix
+    tokens keep their names (``cls``, ``dist``, ``reg0``), a patch is ``"patch (row, col)"`` (0-based) with
+    "patch" in the language: ``"패치 (5, 10)"``."""
+    patch = layout.patch_of(index)
+    if patch is None:
+        return layout.token_name(index)
+    return f"{t('plot.patch', lang=_lang(lang))} ({int(patch[0])}, {int(patch[1])})"
