@@ -1,10 +1,12 @@
 """The ViT paper's figures for the loaded model: Fig. 1, Table 1, Fig. 6, Fig. 7, and the paper's results."""
+import dataclasses
+
 import streamlit as st
 
 from vitviz_dashboard import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
-from vitviz.names import loaded_label, sample_name
+from vitviz.names import loaded_label, model_label, sample_name
 from vitviz_dashboard.widgets import current, folding_caption, fragment, header, show_figure
 
 
@@ -12,7 +14,28 @@ from vitviz_dashboard.widgets import current, folding_caption, fragment, header,
 def sections(key: str, lang: str, _loaded, _analyses, names: tuple[str, ...]):  # lang: texts follow it
     from vitviz.paper import paper_sections
 
-    return paper_sections(_loaded, _analyses, list(names))
+    return label_in_language(paper_sections(_loaded, _analyses, list(names)), _loaded.spec.label,
+                             model_label(_loaded.spec.label, lang=lang))
+
+
+def label_in_language(found, english: str, shown: str):
+    """The sections (new, not yet shared: changed in place) with the model's label in the page's language:
+    vitviz.paper names the model by its registry or JSON label, which is English."""
+    if english == shown:
+        return found
+    swap = lambda text: text.replace(english, shown) if isinstance(text, str) else text  # noqa: E731
+    for i, section in enumerate(found):
+        fig, table = section.figure, section.table
+        if fig is not None:
+            fig.layout.title.text = swap(fig.layout.title.text)
+            for trace in fig.data:
+                if getattr(trace, "name", None):
+                    trace.name = swap(trace.name)
+        if table is not None:
+            table = dataclasses.replace(table, rows=[[swap(cell) for cell in row] for row in table.rows])
+        found[i] = dataclasses.replace(section, title=swap(section.title), caption=swap(section.caption),
+                                       footnote=swap(section.footnote), table=table)
+    return found
 
 
 @fragment
