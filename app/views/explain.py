@@ -13,7 +13,7 @@ from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
-from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
+from vitviz.explain import gradient_rollout, num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
@@ -70,7 +70,7 @@ def vit_view(sel) -> None:
         target = t("explain.target_class", name=names[index], index=index)
     else:
         index = None
-        target = t("explain.target_label_free", target=LABEL_FREE_TARGET)
+        target = t("explain.target_label_free", target=t("explain.label_free_target"))  # LABEL_FREE_TARGET
         st.caption(t("explain.label_free_note"))
     relevance = vit_relevance(aid, index, loaded, result)
     query = 0 if layout.has_class_token else "mean"

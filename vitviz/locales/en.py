@@ -684,4 +684,5 @@ TEXT: dict[str, str] = {
     "position.row0": "row (0-based)",
     "position.col0": "column (0-based)",
     "plot.channel_n": "ch {n}",
+    "explain.label_free_target": "L2 norm of the pooled output feature",
 }

@@ -682,4 +682,5 @@ TEXT: dict[str, str] = {
     "position.row0": "행 (0부터)",
     "position.col0": "열 (0부터)",
     "plot.channel_n": "채널 {n}",
+    "explain.label_free_target": "풀링된 출력 특징의 L2 노름",
 }
