@@ -140,6 +140,10 @@ def test_colour_bar_titles_follow_the_language(lang, head, value, gradient):
     patch = "패치" if lang == "ko" else "patch"
     assert overlay.data[1].hovertemplate.startswith(f"{patch} (%{{customdata[0]}}, %{{customdata[1]}})")
     assert ("헤드" if lang == "ko" else "head") in depth.data[0].hovertemplate
+    with use(lang):
+        variance = plots.explained_variance_figure(np.array([0.5, 0.3, 0.2]))
+    assert ("분산의" if lang == "ko" else "of the variance") in variance.data[0].hovertemplate
+    assert "%{y:.1%}" in variance.data[0].hovertemplate and "%{x}" in variance.data[1].hovertemplate
 
 
 def test_position_figures_count_from_zero_in_both_languages():

@@ -400,10 +400,10 @@ def explained_variance_figure(ratio: np.ndarray, title: str = "", *, height: int
     """Explained variance ratio per component, with the cumulative share; legend right of the plot."""
     k = np.arange(1, len(ratio) + 1)
     fig = go.Figure([go.Bar(x=k, y=ratio, name=t("plot.per_component"), marker=dict(color=HEAD_COLOURS[0]),
-                            hovertemplate="component %{x}<br>%{y:.1%} of the variance<extra></extra>"),
+                            hovertemplate=t("plot.component_hover", n="%{x}", share="%{y:.1%}") + "<extra></extra>"),
                      go.Scatter(x=k, y=np.cumsum(ratio), name=t("plot.cumulative"), mode="lines+markers",
                                 marker=dict(color=HEAD_COLOURS[4], symbol="diamond"), line=dict(color=HEAD_COLOURS[4]),
-                                hovertemplate="components 1–%{x}<br>%{y:.1%} of the variance<extra></extra>")])
+                                hovertemplate=t("plot.components_hover", n="%{x}", share="%{y:.1%}") + "<extra></extra>")])
     fig.update_xaxes(title=t("plot.component")).update_yaxes(title=t("plot.variance_share"), rangemode="tozero",
                                                                tickformat=".0%")
     _legend_right(fig)
@@ -615,7 +615,8 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
             showlegend=False, marker=dict(color=[s[0] for s in styles], symbol=[s[1] for s in styles], size=9,
                                           line=dict(width=0.5, color="rgba(80,80,80,0.6)")),
             customdata=np.stack([layer_idx, head_idx], -1),
-            hovertemplate=label + "<br>layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
+            hovertemplate=label + "<br>" + t("plot.layer_head_hover", layer="%{customdata[0]}", head="%{customdata[1]}")
+                          + "<br>%{y:.1f} px<extra></extra>"))
         ymax = max(ymax, float(np.nanmax(dist)) if dist.size else 0.0)
     for n, label in enumerate(labels):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, legendgroup=f"model {n}",
@@ -697,7 +698,7 @@ def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") ->
 def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420) -> go.Figure:
     """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit."""
     fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
-                             hovertemplate="row %{y}, col %{x}<extra></extra>"))
+                             hovertemplate=t("plot.row_col_hover", row="%{y}", col="%{x}") + "<extra></extra>"))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     return _layout(fig, title, height=height, square=True)
@@ -746,8 +747,9 @@ def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN"
     fig.add_trace(go.Scatter(x=comp.cnn_layer_depth, y=largest, mode="lines", line=dict(dash="dash", color="#0072B2", width=2),
                              name=f"{cnn_label}: {t('plot.cnn_rf')}", line_shape="hv",
                              customdata=raw,
-                             hovertemplate="depth %{x:.2f}<br>largest so far %{y:.0f} px<br>"
-                                           "this layer %{customdata:.0f} px<extra></extra>"))
+                             hovertemplate=t("plot.depth_hover", x="%{x:.2f}") + "<br>"
+                                           + t("plot.largest_hover", px="%{y:.0f}") + "<br>"
+                                           + t("plot.this_layer_hover", px="%{customdata:.0f}") + "<extra></extra>"))
     fig.add_trace(go.Scatter(x=comp.cnn_stage_depth, y=comp.cnn_effective_radius, mode="lines+markers",
                              name=f"{cnn_label}: {t('plot.cnn_erf', share=f'{comp.effective_share:.0%}')}",
                              text=list(comp.cnn_stage_names), marker=dict(symbol="diamond", size=11, color="#D55E00"),
@@ -918,16 +920,19 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     maps = [m for m in result.maps if m.name != "random"]
     for n, curves in enumerate(maps):
         colour, symbol = head_style(n, MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)])
-        name = f"{curves.name}: deletion AUC {curves.deletion_auc:.3f} · insertion AUC {curves.insertion_auc:.3f}"
+        name = t("plot.auc_legend", name=curves.name, deletion=f"{curves.deletion_auc:.3f}",
+                 insertion=f"{curves.insertion_auc:.3f}")
         for col, kind in enumerate(("deletion", "insertion"), start=1):
             fig.add_trace(go.Scatter(
                 x=x, y=curves.curve(kind), mode="lines+markers", name=name, legendgroup=curves.name,
                 showlegend=col == 1, line=dict(color=colour, width=2), marker=dict(color=colour, symbol=symbol, size=8),
-                hovertemplate=f"{curves.name}<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
+                hovertemplate=f"{curves.name}<br>" + t("plot.cells_hover", share="%{x:.0%}", verb=verbs[kind])
+                              + f"<br>{t('plot.score')} %{{y:.4g}}<extra></extra>"),
                 row=1, col=col)
     for curves in [m for m in result.maps if m.name == "random"]:
-        name = (f"random ({result.repeats} orders, ± std): deletion AUC {curves.deletion_auc:.3f} ± "
-                f"{curves.deletion_auc_std:.3f} · insertion AUC {curves.insertion_auc:.3f} ± {curves.insertion_auc_std:.3f}")
+        name = t("plot.auc_legend", name=t("plot.random_orders", n=result.repeats),
+                 deletion=f"{curves.deletion_auc:.3f} ± {curves.deletion_auc_std:.3f}",
+                 insertion=f"{curves.insertion_auc:.3f} ± {curves.insertion_auc_std:.3f}")
         for col, kind in enumerate(("deletion", "insertion"), start=1):
             mean, spread = curves.curve(kind), curves.std(kind)
             for edge, fill in ((mean + spread, None), (mean - spread, "tonexty")):
@@ -937,7 +942,8 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
             fig.add_trace(go.Scatter(
                 x=x, y=mean, mode="lines+markers", name=name, legendgroup="random", showlegend=col == 1,
                 line=dict(color=REFERENCE, width=2, dash="dash"), marker=dict(color=REFERENCE, symbol="x", size=8),
-                hovertemplate=f"random<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
+                hovertemplate=t("plot.random") + "<br>" + t("plot.cells_hover", share="%{x:.0%}", verb=verbs[kind])
+                              + f"<br>{t('plot.score')} %{{y:.4g}}<extra></extra>"),
                 row=1, col=col)
     for col, kind in enumerate(("deletion", "insertion"), start=1):
         fig.update_xaxes(title=t("plot.cells_fraction", grid=f"{result.grid[0]}×{result.grid[1]}", verb=verbs[kind]),

@@ -685,4 +685,13 @@ TEXT: dict[str, str] = {
     "position.col0": "column (0-based)",
     "plot.channel_n": "ch {n}",
     "explain.label_free_target": "L2 norm of the pooled output feature",
+    "plot.component_hover": "component {n}<br>{share} of the variance",
+    "plot.components_hover": "components 1–{n}<br>{share} of the variance",
+    "plot.row_col_hover": "row {row}, column {col}",
+    "plot.largest_hover": "largest so far {px} px",
+    "plot.this_layer_hover": "this layer {px} px",
+    "plot.auc_legend": "{name}: deletion AUC {deletion} · insertion AUC {insertion}",
+    "plot.random_orders": "random ({n} orders, ± std)",
+    "plot.random": "random",
+    "plot.cells_hover": "{share} of cells {verb}",
 }

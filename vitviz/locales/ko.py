@@ -683,4 +683,13 @@ TEXT: dict[str, str] = {
     "position.col0": "열 (0부터)",
     "plot.channel_n": "채널 {n}",
     "explain.label_free_target": "풀링된 출력 특징의 L2 노름",
+    "plot.component_hover": "주성분 {n}<br>분산의 {share}",
+    "plot.components_hover": "주성분 1–{n}<br>분산의 {share}",
+    "plot.row_col_hover": "{row}행, {col}열",
+    "plot.largest_hover": "지금까지 가장 큰 값 {px} px",
+    "plot.this_layer_hover": "이 층 {px} px",
+    "plot.auc_legend": "{name}: 삭제 AUC {deletion} · 삽입 AUC {insertion}",
+    "plot.random_orders": "무작위 (순서 {n}가지, ± 표준편차)",
+    "plot.random": "무작위",
+    "plot.cells_hover": "{verb} 칸 {share}",
 }
