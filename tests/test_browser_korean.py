@@ -9,7 +9,7 @@ Korean word ("어텐션 롤아웃 (attention rollout)"), or on :data:`ALLOWED` (
 Screenshots: ``artifacts/screenshots/ko-<page>.png``.
 
 Not collected: prose paragraphs and captions (they quote paper names and English terms on purpose), the
-downloads' file names, and Streamlit's own file-uploader button ("Upload", "200MB per file"), which
+downloads' file names, and Streamlit's own file-uploader button and size line ("Upload", "20MB per file"), which
 Streamlit 1.67 does not let an app set (only the label and help, which are translated).
 """
 import re
@@ -206,3 +206,15 @@ def test_korean_position_grid_counts_from_zero(server, tab):
     labels = tab.locator('[data-testid="stMain"] [data-testid="stNumberInput"] [data-testid="stWidgetLabel"]').all_inner_texts()
     assert labels[:2] == ["행 (0부터)", "열 (0부터)"], labels
     assert_no_error(tab, "position (ko)")
+
+
+def test_korean_uploader_says_what_streamlit_lets_an_app_set(server, tab):
+    """The sidebar's uploader: its label and help are Korean. Streamlit 1.67 draws its button ("Upload")
+    and size line ("20MB per file") itself, with no parameter to change them (streamlit/streamlit#13500)."""
+    open_page(tab, server, "facts", "?sample=cat&lang=ko", '[data-testid="stDataFrame"]')
+    tab.locator('[data-testid="stSidebar"]').get_by_text("업로드", exact=True).click()
+    uploader = tab.locator('[data-testid="stSidebar"] [data-testid="stFileUploader"]')
+    uploader.wait_for(state="visible")
+    assert uploader.locator('[data-testid="stWidgetLabel"]').inner_text().strip() == "이미지 업로드"
+    assert uploader.locator('button[aria-label^="Help"], [data-testid="stTooltipIcon"]').count() >= 1  # the help
+    screenshot(tab, SHOTS / "ko-uploader.png", False)
