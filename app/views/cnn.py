@@ -51,7 +51,8 @@ def cnn_view(sel) -> None:
             show_figure(fig, "cnn-predictions", csv=lambda: table_csv(
                 ["index", "label", "probability"],
                 ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)),
-                alt=t("walk.top5_alt", label=class_name(result.predictions[0].index, result.predictions[0].label), p=f"{result.predictions[0].probability:.0%}"))
+                alt=t("walk.top5_alt", label=class_name(result.predictions[0].index, result.predictions[0].label),
+                      p=f"{result.predictions[0].probability:.0%}"))
             if untrained:
                 st.caption(t("cnn.random_labels"))
         else:
