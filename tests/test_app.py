@@ -131,8 +131,8 @@ def test_attention_sinks_are_marked_explained_and_can_be_left_out(app, expected)
 def test_position_page_tiles_and_single_tile(app, expected):
     open_page(app, "position")
     tiles, tile = figures(app)[:2]
-    assert tiles["layout"]["xaxis"]["title"]["text"] == "input patch column"
-    assert tiles["layout"]["yaxis"]["title"]["text"] == "input patch row"
+    assert tiles["layout"]["xaxis"]["title"]["text"] == "input patch column (0-based)"
+    assert tiles["layout"]["yaxis"]["title"]["text"] == "input patch row (0-based)"
     sim = expected.static.pos_similarity
     np.testing.assert_allclose(heatmap(tile), sim[8, 8], rtol=1e-5)
     app.number_input(key="vv_pos_row").set_value(2).run()

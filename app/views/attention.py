@@ -5,6 +5,7 @@ from vitviz_dashboard import compute, params, widgets
 from vitviz.analysis import attention_map
 from vitviz.map_pictures import heads_html, map_picture
 from vitviz.i18n import language, t
+from vitviz.names import token_label
 from vitviz_dashboard.widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      layer_and_head_setting, title)
 
@@ -27,7 +28,7 @@ def attention_view(sel) -> None:
     c1, c2, c3, c4 = controls("attention", [3, 2, 2, 2])
     layer, head = layer_and_head(c1, c2, layers, heads)
     query = c3.selectbox(t("attention.query"), list(range(layout.num_tokens)), key="vv_query", persist_state="session",
-                         format_func=layout.token_name)
+                         format_func=lambda i: token_label(layout, i))
     opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, 0.6, 0.05, key="vv_opacity", persist_state="session")
     params.publish("query", query, 0)
     if (layer, head, query, opacity) != setting:  # a widget settled on another value than its session state's
@@ -66,7 +67,7 @@ def attention_figures(sel, result, layer: int, head, query: int, opacity: float)
     picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, opacity=opacity,
                                query_patch=layout.patch_of(query), marked=found.sinks)
     fig_title = title(sel, t("attention.fig_title"), t("attention.fig_setting", layer=layer, head=head_text(head),
-                                                       query=layout.token_name(query)))
+                                                       query=token_label(layout, query)))
     heads_page = heads_figure(sel, layer, query, opacity, heads_title(sel, result.attention.shape[1], layer), lang)
     return (picture, top, grid_map, fig_title), heads_page, compute.head_maps(sel, layer, query)
 

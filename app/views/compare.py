@@ -19,6 +19,7 @@ from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.catalog import distinct_labels
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
+from vitviz.names import class_name, loaded_label, model_label
 from vitviz.registry import CNN, VIT
 from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
                      show_grad_cam, show_map, sinks_note, title, untrained_badge)
@@ -40,7 +41,7 @@ def second_model(sel):
     params.prepare("untrained2", False, lambda v: isinstance(v, bool))
     a, b = st.columns([3, 2], vertical_alignment="bottom")  # stacked on a phone: the checkbox keeps its label
     name = a.selectbox(t("compare.model2"), list(specs), key="vv_model2", persist_state="session",
-                       format_func=lambda n: labels[n]
+                       format_func=lambda n: model_label(labels[n])
                        + (" · CNN" if specs[n].kind == CNN else "")
                        + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                        help=t("compare.model2_help"))
@@ -49,13 +50,13 @@ def second_model(sel):
                            help=t("sidebar.untrained_help"))
     params.publish("untrained2", untrained, False)
     if reasons[name] and not untrained:
-        st.warning(t("compare.unavailable", model=specs[name].label))
+        st.warning(t("compare.unavailable", model=model_label(specs[name].label)))
         return None, None
     other = dataclasses.replace(sel, model=name, pretrained=not untrained, size=None, model_label="")
     loaded = compute.model_for(other)
-    other = dataclasses.replace(other, model_label=loaded.label)
+    other = dataclasses.replace(other, model_label=loaded_label(loaded))
     if untrained:
-        st.markdown(f"**{loaded.label}** {untrained_badge()}")
+        st.markdown(f"**{loaded_label(loaded)}** {untrained_badge()}")
     return other, specs[name].kind
 
 
@@ -105,9 +106,9 @@ def cnn_map(other, key: str) -> None:
     cam = compute.grad_cam(other, top.index, None)
     h, w = result.prepared.tensor.shape[-2:]
     show_grad_cam(key, other, result.prepared.display, cam,
-                  title(other, "Grad-CAM", t("compare.top1", name=top.label, p=f"{top.probability:.1%}"),
+                  title(other, "Grad-CAM", t("compare.top1", name=class_name(top.index, top.label), p=f"{top.probability:.1%}"),
                         two_lines=True),
-                  alt=t("compare.cam_alt", name=top.label, mean=f"{float(cam.map.mean()):.2f}", h=h, w=w),
+                  alt=t("compare.cam_alt", name=class_name(top.index, top.label), mean=f"{float(cam.map.mean()):.2f}", h=h, w=w),
                   max_height=MAP_HEIGHT)
     if other.untrained:
         st.caption(t("cnn.random_labels"))
@@ -198,7 +199,7 @@ def vit_facts(result, loaded) -> dict[str, str]:
         "compare.fact_tokens": t("compare.tokens", tokens=f.tokens, n=f.num_patches, prefix=f.num_prefix_tokens),
         "compare.fact_stages": NONE,
         "compare.fact_rf": t("compare.rf_global"),
-        "compare.fact_top1": f"{top.label} ({top.probability:.1%})" if top else t("facts.no_head"),
+        "compare.fact_top1": f"{class_name(top.index, top.label)} ({top.probability:.1%})" if top else t("facts.no_head"),
     }
 
 
@@ -215,7 +216,7 @@ def cnn_facts(result, loaded) -> dict[str, str]:
         "compare.fact_tokens": NONE,
         "compare.fact_stages": str(len(result.stages)),
         "compare.fact_rf": t("compare.rf_px", px=result.stages[-1].size),
-        "compare.fact_top1": f"{top.label} ({top.probability:.1%})" if top else t("facts.no_head"),
+        "compare.fact_top1": f"{class_name(top.index, top.label)} ({top.probability:.1%})" if top else t("facts.no_head"),
     }
 
 

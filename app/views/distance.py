@@ -9,6 +9,7 @@ from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
 from vitviz.catalog import distinct_labels
 from vitviz.i18n import t
+from vitviz.names import model_label
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
 MAX_UPLOADS = 64  # a session's set of uploads: at most 64 images of at most server.maxUploadSize each
@@ -49,7 +50,8 @@ def distances(sel) -> None:
             return
     everything, reasons = catalogue(sel.weights_dir)
     vits = [s for s in everything if s.kind == VIT]
-    labels = distinct_labels(vits)  # series are keyed by label: two ViT-B/16s must not overwrite each other
+    labels = {name: model_label(label) for name, label in distinct_labels(vits).items()}  # series are keyed
+    # by label: two ViT-B/16s must not overwrite each other
     own = labels.get(sel.model, sel.short_label)
     others = {s.name: labels[s.name] for s in vits if s.name != sel.model and reasons[s.name] is None}
     if others:

@@ -13,10 +13,11 @@ from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
-from vitviz.explain import LABEL_FREE_TARGET, num_classes
+from vitviz.explain import num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
+from vitviz.names import class_names_shown, model_label
 from vitviz.registry import CNN
 from vitviz_dashboard.widgets import (controls, current, fragment, header, show_figure, show_grad_cam, show_map,
                                      sinks_caption, sinks_note, title)
@@ -41,14 +42,14 @@ def vit_view(sel) -> None:
     result = compute.analysis(sel)
     loaded = compute.model_for(sel)
     layout, display = result.layout, result.prepared.display
-    names = class_names(loaded.model) if num_classes(loaded.model) else None
+    names = class_names_shown(class_names(loaded.model)) if num_classes(loaded.model) else None
     st.subheader(t("explain.vit"))
     if names:
         index = class_picker(names, result.predictions, "cls", t("explain.class"))
         target = t("explain.target_class", name=names[index], index=index)
     else:
         index = None
-        target = t("explain.target_label_free", target=LABEL_FREE_TARGET)
+        target = t("explain.target_label_free", target=t("explain.label_free_target"))  # LABEL_FREE_TARGET
         st.caption(t("explain.label_free_note"))
     relevance = compute.relevance(sel, index)
     query = 0 if layout.has_class_token else "mean"
@@ -82,14 +83,14 @@ def cnn_view(sel) -> None:
     cnn_sel = sel.with_model(name)
     loaded = compute.model_for(cnn_sel)
     result = compute.cnn_analysis(cnn_sel)
-    names = class_names(loaded.model)
+    names = class_names_shown(class_names(loaded.model))
     stage_names = [f.name for f in result.features]
     a, b = controls("gradcam", [3, 2])
     with a:
         index = class_picker(names, result.predictions, "cnncls", t("explain.cnn_class"))
     stage = b.select_slider(t("cnn.stage"), stage_names, value=stage_names[-1], key="vv_cam_stage")
     cam = compute.grad_cam(cnn_sel, int(index), stage)
-    short = compute.short_label(loaded.spec.label)
+    short = compute.short_label(model_label(loaded.spec.label))
     left, right = st.columns([3, 2])
     with left:
         show_grad_cam("explain-gradcam", sel, result.prepared.display, cam,
@@ -112,7 +113,7 @@ def faithfulness_view(sel, index, *, cnn: bool) -> None:
         return
     with st.spinner(t("explain.measuring")):
         found = compute.faithfulness(sel, index, cnn)
-    label = compute.short_label(compute.model_for(sel).spec.label) if cnn else sel.short_label
+    label = compute.short_label(model_label(compute.model_for(sel).spec.label)) if cnn else sel.short_label
     fig = plots.faithfulness_figure(found, plots.figure_title(t("explain.faith_title"), label))
     best = min((m for m in found.maps if m.name != "random"), key=lambda m: m.deletion_auc)
     show_figure(fig, f"explain-faith-{'cnn' if cnn else 'vit'}", sel,

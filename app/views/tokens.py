@@ -11,6 +11,7 @@ from vitviz import plots
 from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
 from vitviz.i18n import t
+from vitviz.names import token_label
 from vitviz_dashboard.widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
 
 FITS = ["image", "samples"]
@@ -77,7 +78,7 @@ def tokens_view(sel) -> None:
         note = ""
         if patch is None:  # a prefix token has no place on the image: the centre patch until one is clicked
             patch = (layout.grid[0] // 2, layout.grid[1] // 2)
-            note = t("tokens.prefix_query", token=layout.token_name(query))
+            note = t("tokens.prefix_query", token=token_label(layout, query))
         sim = token_similarity(tokens, patch)
         fig = plots.token_similarity_figure(
             sim, result.prepared.display, patch_size=layout.patch_size, query=patch, picker=True,

