@@ -1,0 +1,135 @@
+"""The talk's slides (vitviz.talk): order, one picture or table each, the paper's numbers, colours, Korean text."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from timm.data import resolve_data_config
+
+from vitviz import paper_results as pr
+from vitviz.analysis.rollout import rollout_map
+from vitviz.models import LoadedModel
+from vitviz.pipeline import analyze_image
+from vitviz.registry import ModelSpec
+from vitviz.talk import ORDER, talk_slides
+from vitviz.talk import raster
+from vitviz.talk.slides import fig3_picture, fig5_picture, fig6_map
+
+from conftest import SAMPLES, make_vit
+
+HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@pytest.fixture(scope="module")
+def deck_inputs():
+    model = make_vit("vit_tiny_patch16_224", num_classes=10)
+    spec = ModelSpec(name="vit_tiny_patch16_224", label="ViT-Ti/16 (test model)", family="ViT")
+    loaded = LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32, source="untrained",
+                         data_config=resolve_data_config({}, model=model))
+    analysis = analyze_image(loaded, Image.open(SAMPLES / "cat.jpg").convert("RGB"))
+    return loaded, analysis
+
+
+@pytest.fixture(scope="module")
+def slides_en(deck_inputs):
+    return talk_slides(*deck_inputs, lang="en", image_name="cat.jpg")
+
+
+def test_slides_follow_the_talk_and_hold_one_picture_or_one_table(slides_en):
+    assert [s.key for s in slides_en] == list(ORDER)
+    assert ORDER.index("patches") < ORDER.index("flatten") < ORDER.index("embed") < ORDER.index("cls") \
+        < ORDER.index("pos") < ORDER.index("encoder") < ORDER.index("classify") < ORDER.index("table1") \
+        < ORDER.index("table2") < ORDER.index("fig3") < ORDER.index("fig5") < ORDER.index("bias") \
+        < ORDER.index("fig7_left") < ORDER.index("fig7_centre") < ORDER.index("fig7_right") < ORDER.index("fig6") \
+        < ORDER.index("significance")
+    for number, slide in enumerate(slides_en, 1):
+        assert (slide.picture is None) != (slide.table is None), slide.key
+        assert slide.title.startswith(f"{number}. ") and slide.takeaway and "⟦" not in slide.title + slide.takeaway
+        if slide.picture is not None:
+            assert slide.image().size == (raster.WIDTH, raster.HEIGHT)
+    by_key = {s.key: s for s in slides_en}
+    assert "ViT-Ti/16 (untrained)" in by_key["patches"].title  # computed slides name the model, untrained marked
+    assert "Table 2" in by_key["table2"].source and "Table 5" in by_key["fig3"].source
+    # Table 1: the paper's three rows and the model's own (highlighted) with its numbers.
+    table1 = by_key["table1"].table
+    assert [r[0] for r in table1.rows[:3]] == ["ViT-Base", "ViT-Large", "ViT-Huge"]
+    assert table1.highlight == [3] and table1.rows[3][1:5] == [12, 192, 768, 3]
+
+
+def test_takeaways_carry_the_models_numbers(slides_en, deck_inputs):
+    _, a = deck_inputs
+    by_key = {s.key: s for s in slides_en}
+    assert "224 × 224 px → 14 × 14 = 196 patches of 16 × 16 px" in by_key["patches"].takeaway
+    assert "768 numbers" in by_key["flatten"].takeaway  # 16·16·3
+    top = a.predictions[0]
+    assert f"“{top.label}” at {top.probability:.0%}" in by_key["classify"].takeaway
+
+
+def test_korean_deck_is_in_hangul(deck_inputs):
+    slides = talk_slides(*deck_inputs, lang="ko")
+    assert all(HANGUL.search(s.title) for s in slides)
+    assert all(HANGUL.search(s.takeaway) for s in slides)
+    assert any(HANGUL.search(str(c)) for s in slides if s.table is not None for c in s.table.columns)
+
+
+def test_table5_imagenet_row_agrees_with_table6():
+    """Fig. 3's JFT-300M points are also printed in Table 6 (7 epochs for B/32, B/16, L/32; 14 for L/16)."""
+    table6 = {(r[0], r[1]): r[2] for r in pr.TABLE6_ROWS}  # ImageNet column
+    jft = dict(zip(pr.TABLE5_MODELS, pr.TABLE5_IMAGENET["JFT-300M"]))
+    assert jft["ViT-B/32"] == table6[("ViT-B/32", 7)] == 80.73
+    assert jft["ViT-B/16"] == table6[("ViT-B/16", 7)] == 84.15
+    assert jft["ViT-L/32"] == table6[("ViT-L/32", 7)] == 84.37
+    assert jft["ViT-L/16"] == table6[("ViT-L/16", 14)] == 87.12
+    assert pr.TABLE5_IMAGENET["ImageNet"][4] is None  # no ViT-H/14 pre-trained on ImageNet alone
+    assert all(len(v) == len(pr.TABLE5_MODELS) for v in pr.TABLE5_IMAGENET.values())
+
+
+def _palette(n: int) -> list[tuple[int, int, int]]:
+    return [raster.colour(i) for i in range(n)]
+
+
+def test_series_are_drawn_in_distinct_colours(slides_en, deck_inputs):
+    assert raster.distinct_colours(fig3_picture(), _palette(5)) == set(_palette(5))
+    assert raster.distinct_colours(fig5_picture(), _palette(3)) == set(_palette(3))
+    heads = deck_inputs[1].mean_distance.shape[1]
+    right = next(s for s in slides_en if s.key == "fig7_right").image()
+    assert raster.distinct_colours(right, _palette(heads)) == set(_palette(heads))
+    bias = next(s for s in slides_en if s.key == "bias").image()
+    assert raster.distinct_colours(bias, _palette(3)) == set(_palette(3))
+
+
+def test_fig3_points_sit_where_table5_puts_them():
+    """Read a marker's centre back from the picture: ViT-H/14 on JFT-300M at 88.04 %, on a 70–90 % axis."""
+    pixels = np.asarray(fig3_picture())
+    rgb = np.asarray(raster.colour(4))
+    ys, xs = np.nonzero(np.all(np.abs(pixels.astype(int) - rgb) <= 2, axis=-1))
+    plot = xs < raster.WIDTH - 400  # leave the legend out
+    right = xs[plot].max()
+    column = ys[plot][xs[plot] > right - 20]  # the rightmost marker (JFT-300M)
+    top, bottom = 30, raster.HEIGHT - 120
+    expected = bottom - (88.04 - 70) / 20 * (bottom - top)
+    assert abs(np.median(column) - expected) < 4
+
+
+def test_fig6_leaves_the_sinks_out_and_is_the_library_rollout(deck_inputs):
+    _, a = deck_inputs
+    attention = a.attention.copy()
+    layout = a.layout
+    sink_token = layout.num_prefix_tokens + 5  # make patch (0, 5) a sink in layer 0: every query puts 0.5 on it
+    attention[0] *= 0.5
+    attention[0, :, :, sink_token] += 0.5
+    a2 = type(a)(**{**a.__dict__, "attention": attention})
+    grid_map, sinks = fig6_map(a2)
+    assert sinks == ((0, 5),)
+    expected = rollout_map(attention, layout, query=0, exclude_keys=(sink_token,))
+    np.testing.assert_allclose(grid_map, expected)
+    assert grid_map[0, 5] == 0
+
+
+def test_text_is_at_least_the_minimum_size():
+    assert min(raster.TICK, raster.LABEL, raster.LEGEND) >= raster.MIN_TEXT
+    # drawn at 1840 px, shown at 1180 px on the Talk page: 28 px → 18 px ≥ 16 px
+    assert raster.MIN_TEXT * 1180 / raster.WIDTH >= 16
