@@ -133,3 +133,78 @@ def test_text_is_at_least_the_minimum_size():
     assert min(raster.TICK, raster.LABEL, raster.LEGEND) >= raster.MIN_TEXT
     # drawn at 1840 px, shown at 1180 px on the Talk page: 28 px → 18 px ≥ 16 px
     assert raster.MIN_TEXT * 1180 / raster.WIDTH >= 16
+
+
+# ------------------------------------------------------------------------------------ the .pptx
+def _deck_check(path, slides):
+    """Open the file with python-pptx and check it against the slide data; returns the Presentation."""
+    from pptx import Presentation
+    from pptx.enum.shapes import MSO_SHAPE_TYPE
+    from pptx.oxml.ns import qn
+
+    prs = Presentation(str(path))
+    assert len(prs.slides) == len(slides) == len(ORDER)
+    for slide, data in zip(prs.slides, slides):
+        pictures = [sh for sh in slide.shapes if sh.shape_type == MSO_SHAPE_TYPE.PICTURE]
+        tables = [sh for sh in slide.shapes if sh.has_table]
+        assert len(pictures) + len(tables) == 1, data.key
+        assert bool(pictures) == (data.picture is not None)
+        texts = [sh.text_frame.text for sh in slide.shapes if sh.has_text_frame]
+        assert texts[0] == data.title and data.takeaway in texts  # title first, takeaway as text
+        for sh in slide.shapes:  # every run names the East-Asian font
+            frames = [sh.text_frame] if sh.has_text_frame else \
+                [c.text_frame for row in sh.table.rows for c in row.cells] if sh.has_table else []
+            for frame in frames:
+                for para in frame.paragraphs:
+                    for run in para.runs:
+                        assert run._r.rPr.find(qn("a:ea")).get("typeface") == "Noto Sans CJK KR"
+        for picture in pictures:  # the picture is the slide's own PNG, not stretched
+            assert picture.image.blob == data.picture
+            w, h = data.image().size
+            assert abs(picture.width / picture.height - w / h) < 0.01
+            assert picture.left >= 0 and picture.top + picture.height <= prs.slide_height
+    return prs
+
+
+def test_pptx_has_one_picture_or_table_per_slide_in_order(slides_en, tmp_path):
+    from vitviz.talk.deck import write_pptx
+
+    prs = _deck_check(write_pptx(tmp_path / "talk.pptx", slides_en), slides_en)
+    titles = [next(sh.text_frame.text for sh in s.shapes if sh.has_text_frame) for s in prs.slides]
+    assert titles == [s.title for s in slides_en]
+    table2 = next(sh.table for sh in prs.slides[ORDER.index("table2")].shapes if sh.has_table)
+    assert table2.cell(1, 1).text == "88.55 ± 0.04"  # the paper's cell, as printed
+    fig3 = next(sh for sh in prs.slides[ORDER.index("fig3")].shapes if sh.shape_type == 13)
+    picture = Image.open(__import__("io").BytesIO(fig3.image.blob))
+    assert raster.distinct_colours(picture, _palette(5)) == set(_palette(5))
+
+
+def test_cli_writes_the_korean_deck(tmp_path, capsys, monkeypatch, deck_inputs):
+    from vitviz import cli
+    from vitviz.talk import slides as slides_module
+
+    loaded, _ = deck_inputs
+    monkeypatch.setattr("vitviz.models.load_model", lambda *a, **k: loaded)
+    rc = cli.main(["talk", "--model", "vit_tiny_patch16_224", "--untrained", "--lang", "ko",
+                   "--image", str(SAMPLES / "flower.jpg"), "--out", str(tmp_path)])
+    assert rc == 0 and (tmp_path / "talk.pptx").exists()
+    from pptx import Presentation
+
+    prs = Presentation(str(tmp_path / "talk.pptx"))
+    assert len(prs.slides) == len(slides_module.ORDER)
+    texts = [sh.text_frame.text for s in prs.slides for sh in s.shapes if sh.has_text_frame]
+    assert all(HANGUL.search(t) for t in texts[::3])  # every slide's title
+    assert "flower.jpg" in texts[2]  # the first slide's source names the image
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--lang", "fr"], "--lang 'fr' is not one of en, ko"),
+    (["--image", "/no/such/image.jpg"], "no such file"),
+])
+def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
+    from vitviz import cli
+
+    rc = cli.main(["talk", "--model", "vit_tiny_patch16_224", "--untrained", "--out", str(tmp_path), *argv])
+    err = capsys.readouterr().err
+    assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "talk.pptx").exists()
