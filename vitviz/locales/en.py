@@ -699,4 +699,6 @@ TEXT: dict[str, str] = {
     "talk.no_filters": "This model has no patch filters that read pixels.",
     "talk.no_pos": "This model has no learned position embedding for its patches.",
     "talk.bad_lang": "unknown language {lang!r}: choose en or ko",
+    "talk.ref_uniform": "uniform: {px} px",
+    "talk.ref_window": "3×3 window: {px} px",
 }

@@ -698,4 +698,6 @@ TEXT: dict[str, str] = {
     "talk.no_filters": "이 모델에는 픽셀을 읽는 패치 필터가 없습니다.",
     "talk.no_pos": "이 모델에는 패치의 학습된 위치 임베딩이 없습니다.",
     "talk.bad_lang": "알 수 없는 언어 {lang!r}: en 또는 ko를 고르세요",
+    "talk.ref_uniform": "균등: {px} px",
+    "talk.ref_window": "3×3 창: {px} px",
 }

@@ -25,9 +25,9 @@ EAST_ASIAN_FONT = "Noto Sans CJK KR"
 SLIDE_W, SLIDE_H = Inches(13.333), Inches(7.5)
 MARGIN = Inches(0.4)
 TITLE_TOP, TITLE_H = Inches(0.25), Inches(0.9)
-BODY_TOP, BODY_H = Inches(1.2), Inches(5.2)
-TAKEAWAY_TOP, TAKEAWAY_H = Inches(6.45), Inches(0.6)
-SOURCE_TOP, SOURCE_H = Inches(7.05), Inches(0.35)
+BODY_TOP, BODY_H = Inches(1.15), Inches(5.0)
+TAKEAWAY_TOP, TAKEAWAY_H = Inches(6.2), Inches(0.85)  # room for two lines of 20 pt
+SOURCE_TOP, SOURCE_H = Inches(7.08), Inches(0.35)
 INK, GREY, HIGHLIGHT = RGBColor(0x1F, 0x29, 0x37), RGBColor(0x6B, 0x72, 0x80), RGBColor(0xFF, 0xF3, 0xCD)
 
 
@@ -71,6 +71,9 @@ def _table(slide, table: Table) -> None:
     height = Emu(int(min(BODY_H, Inches(0.45) * rows)))
     shape = slide.shapes.add_table(rows, cols, MARGIN, BODY_TOP, SLIDE_W - 2 * MARGIN, height)
     grid = shape.table
+    weights = [max(len(str(head)), *(len(str(r[j])) for r in table.rows)) for j, head in enumerate(table.columns)]
+    for j, weight in enumerate(weights):  # columns as wide as their longest text, within the slide
+        grid.columns[j].width = Emu(int((SLIDE_W - 2 * MARGIN) * weight / sum(weights)))
     for j, head in enumerate(table.columns):
         cell = grid.cell(0, j)
         cell.text = ""

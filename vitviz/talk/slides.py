@@ -269,7 +269,8 @@ def _fig7_right(a: "ImageAnalysis") -> Image.Image:
     top = max(float(np.nanmax(distance)), *refs.values()) * 1.08
     return R.chart(series, x_title=t("talk.layer_axis"), y_title=t("talk.px_axis"), y_range=(0, top),
                    x_range=(-0.5, layers - 0.5), x_ticks=[(float(k), str(k)) for k in range(layers)],
-                   guides=[(f"{name}: {value:.0f} px", value) for name, value in refs.items()],
+                   guides=[(t("talk.ref_" + ("uniform" if name == "uniform" else "window"), px=f"{value:.0f}"), value)
+                           for name, value in refs.items()],
                    legend_columns=1 if heads <= 12 else 2)
 
 
@@ -316,8 +317,8 @@ def fig5_picture(dataset: str = "ImageNet") -> Image.Image:
 
 def significance_table() -> Table:
     """The talk's closing table: finding, the numbers behind it, where they are printed."""
-    jft_h = pr.TABLE2_ROWS[0][1][0]
-    bit = pr.TABLE2_ROWS[0][1][3]
+    jft_h = f"{pr.cell_mean(pr.TABLE2_ROWS[0][1][0]):.2f} %"
+    bit = f"{pr.cell_mean(pr.TABLE2_ROWS[0][1][3]):.2f} %"
     cost = dict(pr.TABLE2_ROWS)[pr.TABLE2_COMPUTE_ROW]
     i1k = pr.TABLE5_IMAGENET["ImageNet"][2]
     jft_l = pr.TABLE5_IMAGENET["JFT-300M"][2]
