@@ -341,3 +341,21 @@ def switch_to_cpu_and_rerun() -> None:
     """After an out-of-memory error: this session runs on the CPU from the next run on (decided once)."""
     st.session_state[FORCE_CPU] = True
     st.rerun()
+
+
+# ------------------------------------------------------------------------------- the Talk page
+@st.cache_data(max_entries=8, show_spinner=False)
+def talk_slides(analysis_id: str, lang: str, image_label: str, _sel: Selection):
+    """The talk's slides (:func:`vitviz.talk.talk_slides`) for one analysis in ``lang``: data only
+    (titles, texts, PNG bytes, tables), keyed by the analysis (model, weights, image, size) and language."""
+    from vitviz.talk import talk_slides as build
+
+    return build(model_for(_sel), analysis(_sel), lang=lang, image_name=image_label)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def talk_pptx(analysis_id: str, lang: str, image_label: str, _sel: Selection) -> bytes:
+    """The same slides as the bytes of a .pptx file (:func:`vitviz.talk.deck.pptx_bytes`)."""
+    from vitviz.talk.deck import pptx_bytes
+
+    return pptx_bytes(talk_slides(analysis_id, lang, image_label, _sel))

@@ -76,6 +76,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("untrained2", "vv_untrained2", _parse_bool, _format_bool, "compare page: 1 = random weights for model 2"),
     Param("cmpmap", "vv_compare_map", help="compare page: rollout, or layer (one layer's class-token attention)"),
     Param("layer2", "vv_layer2", int, help="compare page: model 2's attention layer (0-based)"),
+    Param("slide", "vv_slide", int, help="talk page: slide, 1-based"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them
