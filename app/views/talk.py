@@ -33,7 +33,7 @@ CSS = """<style>
   .vv-slide h2 { font-size: 30px; line-height: 1.2; margin: 0 0 0.3rem 0; padding: 0; font-weight: 700; }
   .vv-slide-body { flex: 1 1 auto; min-height: 0; display: flex; align-items: center; justify-content: center; }
   .vv-slide-body img { max-width: 100%; max-height: 100%; object-fit: contain; }
-  .vv-slide-body table { border-collapse: collapse; font-size: 20px; font-variant-numeric: tabular-nums; }
+  .vv-slide-body table { border-collapse: collapse; font-size: inherit; font-variant-numeric: tabular-nums; }
   .vv-slide-body th, .vv-slide-body td { border: 1px solid #c8ccd2; padding: 5px 12px; text-align: left; }
   .vv-slide-body thead th { background: #1f4e79; color: #fff; }
   .vv-slide-body tr.highlight td { background: #fff3cd; font-weight: 700; }
@@ -52,8 +52,9 @@ def slide_html(slide) -> str:
     if slide.picture is not None:
         body = (f'<img alt="{html.escape(slide.title, quote=True)}" '
                 f'src="data:image/png;base64,{base64.b64encode(slide.picture).decode()}">')
-    else:
-        body = table_html(slide.table)
+    else:  # a short table in larger type
+        size = 26 if len(slide.table.rows) <= 6 and len(slide.table.columns) <= 6 else 20
+        body = f'<div style="font-size:{size}px">{table_html(slide.table)}</div>'
     return (f'<div class="vv-slide" data-slide="{html.escape(slide.key)}"><h2>{html.escape(slide.title)}</h2>'
             f'<div class="vv-slide-body">{body}</div><p class="vv-takeaway">{html.escape(slide.takeaway)}</p>'
             f'<p class="vv-source">{html.escape(t("talk.source", source=slide.source))}</p></div>')
@@ -73,11 +74,12 @@ def talk(sel) -> None:
     n = params.prepare("slide", 1, lambda v: 1 <= v <= len(slides))
     st.html(slide_html(slides[n - 1]))
     back, where, forward, download = st.columns([2, 3, 2, 3], vertical_alignment="center")
-    back.button(t("talk.back"), on_click=_move, args=(-1,), key="vv_talk_back", width="stretch", shortcut="PageUp")
+    back.button(t("talk.back"), on_click=_move, args=(-1,), key="vv_talk_back", width="stretch", shortcut="PageUp",
+                disabled=n == 1)
     where.markdown(f"<div style='text-align:center;font-size:18px'>{t('talk.slide_of', n=n, total=len(slides))}</div>",
                    unsafe_allow_html=True)
     forward.button(t("talk.next"), on_click=_move, args=(1,), key="vv_talk_next", width="stretch",
-                   shortcut="PageDown", type="primary")
+                   shortcut="PageDown", type="primary", disabled=n == len(slides))
     download.download_button(t("talk.download"), data=lambda: compute.talk_pptx(aid, lang, sel.image_label, sel),
                              file_name=deck_name(sel, lang), on_click="ignore", width="stretch",
                              mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")

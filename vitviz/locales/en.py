@@ -653,7 +653,7 @@ TEXT: dict[str, str] = {
     "talk.image_grid": "{gh} × {gw} patches of {ph} × {pw} px",
     "talk.flatten_row": "the first row of patches, left to right:",
     "talk.flatten_vector": "patch (0, 0) flattened: {ph} × {pw} pixels × {c} channels = {n} numbers",
-    "talk.flatten_legend": "each pixel as its red, green and blue values, row by row",
+    "talk.flatten_legend": "each pixel as its red, green and blue values; one band row per pixel row of the patch",
     "talk.embed_cols": "output dimension (D = {d})",
     "talk.embed_rows": "patch values ({n})",
     "talk.weight": "weight",
@@ -701,4 +701,5 @@ TEXT: dict[str, str] = {
     "talk.bad_lang": "unknown language {lang!r}: choose en or ko",
     "talk.ref_uniform": "uniform: {px} px",
     "talk.ref_window": "3×3 window: {px} px",
+    "talk.fig6_overlay": "rollout over the image (brighter = more)",
 }

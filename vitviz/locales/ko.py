@@ -652,7 +652,7 @@ TEXT: dict[str, str] = {
     "talk.image_grid": "{gh} × {gw}개의 {ph} × {pw} px 패치",
     "talk.flatten_row": "첫 번째 행의 패치, 왼쪽에서 오른쪽으로:",
     "talk.flatten_vector": "패치 (0, 0)을 평탄화: {ph} × {pw} 픽셀 × {c} 채널 = 숫자 {n}개",
-    "talk.flatten_legend": "각 픽셀을 빨강, 초록, 파랑 값으로, 행 순서대로",
+    "talk.flatten_legend": "각 픽셀을 빨강, 초록, 파랑 값으로; 띠의 한 줄이 패치의 픽셀 한 행",
     "talk.embed_cols": "출력 차원 (D = {d})",
     "talk.embed_rows": "패치 값 ({n})",
     "talk.weight": "가중치",
@@ -700,4 +700,5 @@ TEXT: dict[str, str] = {
     "talk.bad_lang": "알 수 없는 언어 {lang!r}: en 또는 ko를 고르세요",
     "talk.ref_uniform": "균등: {px} px",
     "talk.ref_window": "3×3 창: {px} px",
+    "talk.fig6_overlay": "이미지 위의 롤아웃 (밝을수록 큼)",
 }

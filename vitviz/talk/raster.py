@@ -27,7 +27,7 @@ from ..distance_png import nice_ticks
 from ..plots import HEAD_COLOURS
 
 WIDTH, HEIGHT = 1840, 800
-MIN_TEXT = 28
+MIN_TEXT = 30
 TICK, LABEL, LEGEND = 30, 32, 30
 INK, AXIS, GRID, GUIDE, PAPER = (29, 29, 31), (60, 60, 60), (225, 225, 225), (119, 119, 119), (255, 255, 255)
 #: Font files tried in order (Pillow searches the system's font folders by file name).

@@ -33,6 +33,7 @@ from ..analysis.receptive_field import LayerRF, theoretical_receptive_field
 from ..analysis.rollout import rollout_map
 from ..analysis.sinks import find_attention_sinks
 from ..i18n import t, use
+from ..map_pictures import head_panels
 from ..paper import masked_image, table1, table2
 from ..plots import filters_to_rgb, similarity_mosaic, tile_images
 from ..report import Table
@@ -115,11 +116,7 @@ def _flatten(a: "ImageAnalysis") -> Image.Image:
     strip = display[0:ph, 0:pw].reshape(-1, 3)  # patch (0, 0), pixels row-major, each pixel's R, G, B
     rgb = np.zeros((len(strip) * 3, 3), np.uint8)
     rgb[0::3, 0], rgb[1::3, 1], rgb[2::3, 2] = strip[:, 0], strip[:, 1], strip[:, 2]
-    rows = 12
-    per_row = int(np.ceil(len(rgb) / rows))
-    padded = np.full((rows * per_row, 3), 255, np.uint8)
-    padded[:len(rgb)] = rgb
-    band = R.fit(padded.reshape(rows, per_row, 3), (R.WIDTH - 120, 300))
+    band = R.fit(rgb.reshape(ph, pw * 3, 3), (R.WIDTH - 120, 300))  # one band row per pixel row of the patch
     image.paste(band, (60, 390))
     R.write(draw, (60, 400 + band.height + 20), t("talk.flatten_legend"), R.TICK)
     return image
@@ -284,7 +281,9 @@ def fig6_map(a: "ImageAnalysis") -> tuple[np.ndarray, tuple[tuple[int, int], ...
 def _fig6(a: "ImageAnalysis") -> tuple[Image.Image, tuple[tuple[int, int], ...]]:
     grid_map, sinks = fig6_map(a)
     masked = masked_image(a.prepared.display, grid_map, a.layout.patch_size)
-    return R.panels([a.prepared.display, masked], [t("talk.fig6_input"), t("talk.fig6_rollout")]), sinks
+    overlay = head_panels(grid_map[None], a.prepared.display, a.layout.patch_size)[0][0]
+    return R.panels([a.prepared.display, overlay, masked],
+                    [t("talk.fig6_input"), t("talk.fig6_overlay"), t("talk.fig6_rollout")]), sinks
 
 
 # ------------------------------------------------------------------------------ the paper's numbers
