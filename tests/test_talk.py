@@ -16,7 +16,7 @@ from vitviz.pipeline import analyze_image
 from vitviz.registry import ModelSpec
 from vitviz.talk import ORDER, talk_slides
 from vitviz.talk import raster
-from vitviz.talk.slides import fig3_picture, fig5_picture, fig6_map
+from vitviz.talk.slides import fig3_picture, fig5_picture, fig6_map, fig7_right_picture
 
 from conftest import SAMPLES, make_vit
 
@@ -91,13 +91,20 @@ def _palette(n: int) -> list[tuple[int, int, int]]:
     return [raster.colour(i) for i in range(n)]
 
 
-def test_series_are_drawn_in_distinct_colours(slides_en, deck_inputs):
-    assert raster.distinct_colours(fig3_picture(), _palette(5)) == set(_palette(5))
-    assert raster.distinct_colours(fig5_picture(), _palette(3)) == set(_palette(3))
-    heads = deck_inputs[1].mean_distance.shape[1]
-    right = next(s for s in slides_en if s.key == "fig7_right").image()
-    assert raster.distinct_colours(right, _palette(heads)) == set(_palette(heads))
-    bias = next(s for s in slides_en if s.key == "bias").image()
+def _plot_area(image: Image.Image) -> Image.Image:
+    """The picture left of its legend (the legend alone would show every colour)."""
+    return image.crop((0, 0, 1150, raster.HEIGHT))
+
+
+def test_series_are_drawn_in_distinct_colours(slides_en):
+    assert raster.distinct_colours(_plot_area(fig3_picture()), _palette(5)) == set(_palette(5))
+    assert raster.distinct_colours(_plot_area(fig5_picture()), _palette(3)) == set(_palette(3))
+    # 12 heads at distinct distances (head k at 10 + 8k px in every layer): every head's colour in the plot
+    distance = np.tile(10.0 + 8.0 * np.arange(12), (12, 1))
+    right = fig7_right_picture(distance, {"uniform": 116.5, "3×3 window": 17.0})
+    assert raster.distinct_colours(_plot_area(right), _palette(12)) == set(_palette(12))
+    assert len(set(_palette(12))) == 12
+    bias = next(s for s in slides_en if s.key == "bias").image()  # ViT heads, ViT mean, ResNet-50
     assert raster.distinct_colours(bias, _palette(3)) == set(_palette(3))
 
 

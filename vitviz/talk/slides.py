@@ -205,8 +205,10 @@ def _encoder(a: "ImageAnalysis") -> Image.Image:
 def _classify(a: "ImageAnalysis") -> Image.Image:
     if a.predictions:
         preds = a.predictions[:5]
+        top = max(p.probability for p in preds)
+        x_max = next(v for v in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0) if top <= 0.9 * v or v == 1.0)
         return R.hbars([p.label[:40] for p in preds], [p.probability for p in preds],
-                       x_title=t("talk.probability"), x_max=1.0, value_text=[f"{p.probability:.1%}" for p in preds])
+                       x_title=t("talk.probability"), x_max=x_max, value_text=[f"{p.probability:.1%}" for p in preds])
     image, draw = R.canvas()
     R.box(draw, (60, 300, 420, 460), "CLS", "#fcd34d")
     R.arrow(draw, (420, 380), (560, 380))
@@ -258,9 +260,14 @@ def _fig7_centre(a: "ImageAnalysis") -> Optional[Image.Image]:
 
 
 def _fig7_right(a: "ImageAnalysis") -> Image.Image:
-    distance = a.mean_distance
+    return fig7_right_picture(a.mean_distance, reference_distances(a.layout))
+
+
+def fig7_right_picture(distance: np.ndarray, refs: dict[str, float]) -> Image.Image:
+    """Paper Fig. 7 (right): ``(layers, heads)`` mean attention distance in px, one colour per head, and the
+    ``refs`` guide lines (``{"uniform": px, "3×3 window": px}``, :func:`vitviz.analysis.reference_distances`)."""
+    distance = np.asarray(distance, dtype=np.float64)
     layers, heads = distance.shape
-    refs = reference_distances(a.layout)
     series = [R.Series(t("talk.head", head=k), np.arange(layers), distance[:, k], R.colour(k), line=False,
                        hollow=k >= len(R.HEAD_COLOURS)) for k in range(heads)]
     top = max(float(np.nanmax(distance)), *refs.values()) * 1.08
