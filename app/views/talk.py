@@ -73,7 +73,7 @@ def talk(sel) -> None:
         slides = compute.talk_slides(aid, lang, sel.image_label, sel)
     n = params.prepare("slide", 1, lambda v: 1 <= v <= len(slides))
     st.html(slide_html(slides[n - 1]))
-    back, where, forward, download = st.columns([2, 3, 2, 3], vertical_alignment="center")
+    back, where, forward, download, leave = st.columns([2, 2, 2, 3, 2], vertical_alignment="center")
     back.button(t("talk.back"), on_click=_move, args=(-1,), key="vv_talk_back", width="stretch", shortcut="PageUp",
                 disabled=n == 1)
     where.markdown(f"<div style='text-align:center;font-size:18px'>{t('talk.slide_of', n=n, total=len(slides))}</div>",
@@ -83,6 +83,7 @@ def talk(sel) -> None:
     download.download_button(t("talk.download"), data=lambda: compute.talk_pptx(aid, lang, sel.image_label, sel),
                              file_name=deck_name(sel, lang), on_click="ignore", width="stretch",
                              mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")
+    leave.page_link("views/walkthrough.py", label=t("talk.exit"), icon=":material/logout:")  # the sidebar is hidden here
     with st.container(key="vv-talk-keys"):  # the arrow keys: buttons off screen, still answering their shortcut
         st.button("◀", on_click=_move, args=(-1,), key="vv_talk_left", shortcut="Left")
         st.button("▶", on_click=_move, args=(1,), key="vv_talk_right", shortcut="Right")

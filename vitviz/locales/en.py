@@ -702,4 +702,5 @@ TEXT: dict[str, str] = {
     "talk.ref_uniform": "uniform: {px} px",
     "talk.ref_window": "3×3 window: {px} px",
     "talk.fig6_overlay": "rollout over the image (brighter = more)",
+    "talk.exit": "Other pages",
 }

@@ -701,4 +701,5 @@ TEXT: dict[str, str] = {
     "talk.ref_uniform": "균등: {px} px",
     "talk.ref_window": "3×3 창: {px} px",
     "talk.fig6_overlay": "이미지 위의 롤아웃 (밝을수록 큼)",
+    "talk.exit": "다른 페이지",
 }

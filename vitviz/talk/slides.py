@@ -228,7 +228,8 @@ def _bias(a: "ImageAnalysis") -> Image.Image:
     total = max(l.depth for l in rf)
     h, w = a.layout.input_hw
     cnn_x = [l.depth / total for l in rf]
-    cnn_y = [min(l.size / 2, max(h, w)) for l in rf]
+    # the largest receptive field up to each layer (a 1×1 shortcut conv listed after a block has a smaller one)
+    cnn_y = list(np.minimum(np.maximum.accumulate([l.size / 2 for l in rf]), max(h, w)))
     uniform = reference_distances(a.layout)["uniform"]
     series = [R.Series(t("talk.bias_vit_heads"), np.repeat(depth, heads), distance.reshape(-1), R.colour(0),
                        line=False, radius=7),
