@@ -9,6 +9,7 @@ PowerPoint and LibreOffice Impress whatever the machine's default East-Asian fon
 from __future__ import annotations
 
 import io
+import math
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -54,6 +55,11 @@ def _text(slide, left, top, width, height, text: str, size: float, *, bold: bool
     _style_run(run, size, bold=bold, colour=colour)
 
 
+def text_units(text: str) -> float:
+    """About how wide ``text`` sets, in Latin characters: Hangul and other CJK characters count 1.8."""
+    return sum(1.8 if "\u1100" <= c <= "\u11ff" or "\u2e80" <= c <= "\ud7ff" else 1.0 for c in text)
+
+
 def _picture(slide, png: bytes) -> None:
     from PIL import Image
 
@@ -67,13 +73,22 @@ def _picture(slide, png: bytes) -> None:
 
 def _table(slide, table: Table) -> None:
     rows, cols = len(table.rows) + 1, len(table.columns)
-    size = 16 if rows <= 10 else 14
-    height = Emu(int(min(BODY_H, Inches(0.45) * rows)))
+    size = 16 if rows <= 7 else 13  # Table 2's nine rows stay on the slide without wrapping
+    height = Emu(int(min(BODY_H, Inches(0.42 if rows <= 7 else 0.36) * rows)))
     shape = slide.shapes.add_table(rows, cols, MARGIN, BODY_TOP, SLIDE_W - 2 * MARGIN, height)
     grid = shape.table
-    weights = [max(len(str(head)), *(len(str(r[j])) for r in table.rows)) for j, head in enumerate(table.columns)]
-    for j, weight in enumerate(weights):  # columns as wide as their longest text, within the slide
-        grid.columns[j].width = Emu(int((SLIDE_W - 2 * MARGIN) * weight / sum(weights)))
+    # Columns as wide as their longest cell (a head may take two lines), within the slide.
+    weights = [max(text_units(str(head)) / 2, *(text_units(w) + 1 for w in str(head).split()),
+                   *(text_units(str(r[j])) for r in table.rows)) for j, head in enumerate(table.columns)]
+    widths = [(SLIDE_W - 2 * MARGIN) * w / sum(weights) for w in weights]
+    for j, width in enumerate(widths):
+        grid.columns[j].width = Emu(int(width))
+    # Row heights for the lines each row's longest cell needs (LibreOffice does not grow rows by itself).
+    char_in, line_in = size * 0.52 / 72, size * 1.3 / 72
+    for i, row in enumerate([table.columns, *table.rows]):
+        lines = max(math.ceil(text_units(str(cell)) * char_in / max(widths[j] / 914400 - 0.2, 0.3))
+                    for j, cell in enumerate(row))
+        grid.rows[i].height = Emu(int(Inches(max(lines, 1) * line_in + 0.14)))
     for j, head in enumerate(table.columns):
         cell = grid.cell(0, j)
         cell.text = ""
@@ -100,7 +115,8 @@ def deck(slides: Sequence[Slide]) -> Presentation:
     blank = prs.slide_layouts[6]
     for s in slides:
         slide = prs.slides.add_slide(blank)
-        _text(slide, MARGIN, TITLE_TOP, SLIDE_W - 2 * MARGIN, TITLE_H, s.title, 28, bold=True)
+        title_size = 28 if text_units(s.title) <= 62 else 22  # a long title stays on one line above the body
+        _text(slide, MARGIN, TITLE_TOP, SLIDE_W - 2 * MARGIN, TITLE_H, s.title, title_size, bold=True)
         if s.picture is not None:
             _picture(slide, s.picture)
         elif s.table is not None:
