@@ -113,3 +113,14 @@ def test_download_gives_the_korean_deck(tab, server):
     titles = [next(sh.text_frame.text for sh in s.shapes if sh.has_text_frame) for s in prs.slides]
     assert all(HANGUL.search(title) for title in titles)
     assert titles[0] == tab.evaluate("document.querySelector('.vv-slide h2').textContent")
+
+
+def test_presenter_mode_link_still_fits(tab, server):
+    """?present=1 (the frame's larger type for a projector) must not push the slide off the screen."""
+    for n in (1, ORDER.index("table2") + 1, len(ORDER)):
+        tab.goto(f"{server}/talk?slide={n}&present=1&{LINK}")
+        tab.wait_for_function(f"() => (document.querySelector('.vv-slide h2') || {{}}).textContent?.startsWith('{n}.')")
+        tab.wait_for_selector(".st-key-vv_talk_back button", state="attached")
+        m = tab.evaluate(MEASURE)
+        assert m["scroll"] <= m["inner"] and m["bodyOver"] <= 1 and m["buttonsBottom"] <= m["inner"], (n, m)
+        assert m["chrome"] == 0 and (m["shown"] is None or MIN_TEXT * m["shown"] / WIDTH >= 16), (n, m)

@@ -24,6 +24,7 @@ from vitviz_dashboard.widgets import current, fragment
 # 1280×720 the picture is ~1080 px wide of 1840, so the text shows at ≥ 17 px.
 CONTROLS = 58
 CSS = """<style>
+  html { font-size: 16px !important; }  /* presenter mode's 19 px would push the controls below 720 px */
   [data-testid="stToolbar"], [data-testid="stHeader"], header, [data-testid="stSidebar"],
   [data-testid="stSidebarCollapsedControl"], [data-testid="stDecoration"], [data-testid="stStatusWidget"],
   [data-testid="stAppDeployButton"], [data-testid="stMainMenu"] { display: none !important; }
