@@ -215,3 +215,15 @@ def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and message in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "talk.pptx").exists()
+
+
+def test_a_model_without_class_token_or_head_gets_its_own_takeaways():
+    model = make_vit("vit_tiny_patch16_224", class_token=False, global_pool="avg", num_classes=0)
+    spec = ModelSpec(name="vit_tiny_patch16_224", label="ViT-Ti/16 GAP (test model)", family="ViT")
+    loaded = LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32, source="untrained",
+                         data_config=resolve_data_config({}, model=model))
+    analysis = analyze_image(loaded, Image.open(SAMPLES / "cat.jpg").convert("RGB"))
+    by_key = {s.key: s for s in talk_slides(loaded, analysis)}
+    assert "no class token" in by_key["classify"].takeaway
+    assert "mean patch query" in by_key["fig6"].takeaway
+    assert "196 tokens" in by_key["cls"].takeaway and "0 prefix" in by_key["cls"].takeaway

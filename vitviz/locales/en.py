@@ -698,9 +698,15 @@ TEXT: dict[str, str] = {
     "talk.sig_bias_src": "Fig. 7, arXiv:2010.11929v2",
     "talk.no_filters": "This model has no patch filters that read pixels.",
     "talk.no_pos": "This model has no learned position embedding for its patches.",
-    "talk.bad_lang": "unknown language {lang!r}: choose en or ko",
     "talk.ref_uniform": "uniform: {px} px",
     "talk.ref_window": "3×3 window: {px} px",
     "talk.fig6_overlay": "rollout over the image (brighter = more)",
     "talk.exit": "Other pages",
+    "talk.flatten_takeaway_hybrid": "In this hybrid a CNN stem ({stem}) reads the pixels: each token comes from one cell of its feature map ({c} channels), not from a flattened pixel patch.",
+    "talk.embed_takeaway_hybrid": "A linear map projects each of the {gh} × {gw} feature-map cells to a D = {d} token (Sec. 3.1, hybrid architecture).",
+    "talk.classify_takeaway_headless_gap": "This model has no classifier head and no class token: the mean of its patch tokens is the feature vector.",
+    "talk.fig6_takeaway_gap": "Rollout from the mean patch query (no class token), {sinks} attention sink(s) left out: where the model looks.",
+    "talk.fig6_takeaway_gap_nosink": "Rollout from the mean patch query (no class token): where the model looks.",
+    "talk.mean_patches": "mean of patches",
 }
+

@@ -697,9 +697,15 @@ TEXT: dict[str, str] = {
     "talk.sig_bias_src": "그림 7, arXiv:2010.11929v2",
     "talk.no_filters": "이 모델에는 픽셀을 읽는 패치 필터가 없습니다.",
     "talk.no_pos": "이 모델에는 패치의 학습된 위치 임베딩이 없습니다.",
-    "talk.bad_lang": "알 수 없는 언어 {lang!r}: en 또는 ko를 고르세요",
     "talk.ref_uniform": "균등: {px} px",
     "talk.ref_window": "3×3 창: {px} px",
     "talk.fig6_overlay": "이미지 위의 롤아웃 (밝을수록 큼)",
     "talk.exit": "다른 페이지",
+    "talk.flatten_takeaway_hybrid": "이 하이브리드에서는 CNN 줄기({stem})가 픽셀을 읽습니다: 각 토큰은 평탄화한 픽셀 패치가 아니라 특징 맵의 한 칸({c} 채널)에서 옵니다.",
+    "talk.embed_takeaway_hybrid": "선형 사상이 {gh} × {gw}개의 특징 맵 칸 각각을 D = {d} 토큰으로 투영합니다 (3.1절, 하이브리드 구조).",
+    "talk.classify_takeaway_headless_gap": "이 모델에는 분류 헤드도 클래스 토큰도 없습니다: 패치 토큰의 평균이 특징 벡터입니다.",
+    "talk.fig6_takeaway_gap": "패치 질의 평균의 롤아웃(클래스 토큰 없음), 어텐션 싱크 {sinks}개 제외: 모델이 보는 곳.",
+    "talk.fig6_takeaway_gap_nosink": "패치 질의 평균의 롤아웃(클래스 토큰 없음): 모델이 보는 곳.",
+    "talk.mean_patches": "패치 평균",
 }
+

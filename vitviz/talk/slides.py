@@ -210,7 +210,7 @@ def _classify(a: "ImageAnalysis") -> Image.Image:
         return R.hbars([p.label[:40] for p in preds], [p.probability for p in preds],
                        x_title=t("talk.probability"), x_max=x_max, value_text=[f"{p.probability:.1%}" for p in preds])
     image, draw = R.canvas()
-    R.box(draw, (60, 300, 420, 460), "CLS", "#fcd34d")
+    R.box(draw, (60, 300, 420, 460), "CLS" if a.layout.has_class_token else t("talk.mean_patches"), "#fcd34d")
     R.arrow(draw, (420, 380), (560, 380))
     R.box(draw, (560, 300, 920, 460), "LayerNorm", "#fde68a")
     R.arrow(draw, (920, 380), (1060, 380))
@@ -292,6 +292,18 @@ def _fig6(a: "ImageAnalysis") -> tuple[Image.Image, tuple[tuple[int, int], ...]]
     overlay = head_panels(grid_map[None], a.prepared.display, a.layout.patch_size)[0][0]
     return R.panels([a.prepared.display, overlay, masked],
                     [t("talk.fig6_input"), t("talk.fig6_overlay"), t("talk.fig6_rollout")]), sinks
+
+
+def _variant(key: str, a: "ImageAnalysis", sinks: bool) -> str:
+    """Which takeaway a slide gets for this model: ``""`` (the paper's ViT) or a suffix such as ``"_hybrid"``."""
+    cls = a.layout.has_class_token
+    if key in ("flatten", "embed") and a.facts.hybrid:
+        return "_hybrid"  # its tokens are cells of a CNN feature map, not pixel patches
+    if key == "classify" and not a.predictions:
+        return "_headless" if cls else "_headless_gap"
+    if key == "fig6":
+        return ("" if cls else "_gap") + ("" if sinks else "_nosink")
+    return ""
 
 
 # ------------------------------------------------------------------------------ the paper's numbers
@@ -379,6 +391,8 @@ def _slides(loaded: "LoadedModel", a: "ImageAnalysis", image_name: str) -> list[
         "bias": dict(first=f"{distance[0].mean():.0f}", rf=f"{resnet50_receptive_fields()[2].size}"),
         "fig6": dict(sinks=len(sinks)),
     }
+    if f.hybrid:
+        values["flatten"] = values["embed"] = dict(stem=f.stem, c=f.stem_channels, gh=gh, gw=gw, d=f.hidden_size)
     pictures: dict[str, Callable[[], Image.Image]] = {
         "patches": lambda: _patches(a),
         "flatten": lambda: _flatten(a),
@@ -400,11 +414,7 @@ def _slides(loaded: "LoadedModel", a: "ImageAnalysis", image_name: str) -> list[
                "fig5": pr.TABLE6_SOURCE, "significance": pr.CITATION}
     slides = []
     for number, key in enumerate(ORDER, 1):
-        takeaway_key = f"talk.{key}_takeaway"
-        if key == "classify" and not a.predictions:
-            takeaway_key = "talk.classify_takeaway_headless"
-        if key == "fig6" and not sinks:
-            takeaway_key = "talk.fig6_takeaway_nosink"
+        takeaway_key = f"talk.{key}_takeaway" + _variant(key, a, bool(sinks))
         title = t("talk.title", n=number, s=t(f"talk.{key}_title"))
         if key not in sources:
             title = f"{title} · {label}"
