@@ -21,7 +21,7 @@ from vitviz_dashboard.widgets import current, fragment
 
 # The slide fills the viewport above the control row (CONTROLS px); the picture takes what the title,
 # takeaway and source leave. Figure text is ≥ 30 px in the picture (vitviz.talk.raster.MIN_TEXT): at
-# 1280×720 the picture is ~1080 px wide of 1840, so the text shows at ≥ 17 px.
+# 1280×720 the picture shows 1232 px wide of 1840, so the text shows at ≥ 20 px.
 CONTROLS = 58
 CSS = """<style>
   html { font-size: 16px !important; }  /* presenter mode's 19 px would push the controls below 720 px */

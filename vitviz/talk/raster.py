@@ -2,12 +2,14 @@
 
 Plotly writes PNGs only through kaleido and a browser it drives; a deck must build on a machine
 without either (``python -m vitviz talk`` on a cluster node, the dashboard's download button), so
-the talk's pictures are rasters, as :mod:`vitviz.distance_png` is for the distance plot.
+the talk's pictures are rasters, as :mod:`vitviz.distance_png` is for the distance plot. (Measured
+here: kaleido 1.5.1 with Debian's chromium exports a two-bar figure in 3.1–3.7 s per call on 2 busy
+cores, about a minute for a deck; these pictures take about 2 s for all 17.)
 
 Conventions: every picture is :data:`WIDTH` × :data:`HEIGHT` px (ratio 2.3, the free area of a
 16:9 slide under its title and above its takeaway). Text is at least :data:`MIN_TEXT` px tall
-in the picture, so at the Talk page's 1180 px display width (scale 0.64) and on a 13.3-inch slide
-it stays ≥ 16 px. Text is drawn with Noto Sans CJK (Hangul and Latin) where the system has it,
+in the picture, so at the Talk page's 1232 px display width at 1280×720 (scale 0.67) it shows at
+20 px, and stays ≥ 16 px down to 981 px. Text is drawn with Noto Sans CJK (Hangul and Latin) where the system has it,
 else DejaVu Sans, else Pillow's own font (then Hangul cannot show; the deck's text is unaffected).
 Series colours come from :data:`vitviz.plots.HEAD_COLOURS` (colour-blind-safe), one per series.
 Deterministic: the same inputs give the same pixels.
