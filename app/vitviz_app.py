@@ -16,7 +16,7 @@ import streamlit as st
 
 from vitviz import i18n
 from vitviz.i18n import t
-from vitviz_dashboard import params, sidebar, widgets
+from vitviz_dashboard import compute, params, sidebar, widgets
 
 HERE = Path(__file__).resolve().parent
 params.read_link()
@@ -63,5 +63,8 @@ with widgets.guarded():
     selection = sidebar.draw()
 st.session_state["_vv_selection"] = selection
 st.sidebar.caption(t("app.footer"))
-page.run()
+st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(compute.cache_budget()),
+                     models=widgets.mib(compute.model_budget())))
+with widgets.guarded():  # a page's error: one line and an error id; the traceback goes to the log
+    page.run()
 params.show_notices(notices)

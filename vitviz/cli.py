@@ -38,6 +38,10 @@ CONVENTIONS = {
                  "clipped; each component's sign makes the border patches' mean score negative (else the "
                  "largest-|score| patch positive); token_pca_foreground = first-component score > 0 (the mean); "
                  "token_pca_explained_variance = ratios over all components",
+    "rollout_without_sinks": "the default rollout (mean fusion, no discard, from layer 0) with the attention sinks "
+                             "(summary attention_sinks: patches receiving >= 20x the uniform share in >= 1 layer, "
+                             "find_attention_sinks) left out as keys in every layer, rows renormalised; written only "
+                             "when sinks are found; the dashboard's rollout figures show it by default",
     "patch_size": "input pixels per patch token; for a hybrid the CNN stem's stride (stem_stride) times its "
                   "projection kernel, so distances are in pixels of the network input either way",
 }
@@ -168,6 +172,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if result.token_pca is not None:
             arrays["token_pca_rgb"] = np.stack([p.rgb for p in result.token_pca]).astype(np.float32)
             arrays["token_pca_foreground"] = np.stack([p.foreground for p in result.token_pca])
+        if result.rollout_without_sinks is not None:  # what the dashboard's rollout figures show by default
+            arrays["rollout_without_sinks"] = result.rollout_without_sinks.astype(np.float32)
         if result.logits is not None:
             arrays["logits"] = result.logits.astype(np.float32)
         if result.static.pos_similarity is not None:
@@ -190,6 +196,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "top5": [{"label": p.label, "probability": p.probability, "index": p.index}
                      for p in result.predictions],
             "rollout": {**rollout, "query": "cls" if result.layout.has_class_token else "mean of the patch queries"},
+            "attention_sinks": [list(result.layout.patch_of(i)) for i in result.sink_tokens],
             "conventions": CONVENTIONS,
         }
         if result.token_pca is not None:
