@@ -517,18 +517,19 @@ def switch_to_cpu_and_rerun() -> None:
 
 
 # ------------------------------------------------------------------------------- the Talk page
-@st.cache_data(max_entries=8, show_spinner=False)
-def talk_slides(analysis_id: str, lang: str, image_label: str, _sel: Selection):
-    """The talk's slides (:func:`vitviz.talk.talk_slides`) for one analysis in ``lang``: data only
-    (titles, texts, PNG bytes, tables), keyed by the analysis (model, weights, image, size) and language."""
+def talk_slides(sel: Selection, lang: str):
+    """The talk's slides (:func:`vitviz.talk.talk_slides`) for one analysis in ``lang``: data only (titles,
+    texts, PNG bytes, tables), about 3 MB, kept in :func:`results` under the analysis's key and the language."""
     from vitviz.talk import talk_slides as build
 
-    return build(model_for(_sel), analysis(_sel), lang=lang, image_name=image_label)
+    loaded, result = model_for(sel), analysis(sel)
+    return cached("talk_slides", (*sel.key, lang, sel.image_label),
+                  lambda: build(loaded, result, lang=lang, image_name=sel.image_label))
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def talk_pptx(analysis_id: str, lang: str, image_label: str, _sel: Selection) -> bytes:
+def talk_pptx(sel: Selection, lang: str) -> bytes:
     """The same slides as the bytes of a .pptx file (:func:`vitviz.talk.deck.pptx_bytes`)."""
     from vitviz.talk.deck import pptx_bytes
 
-    return pptx_bytes(talk_slides(analysis_id, lang, image_label, _sel))
+    slides = talk_slides(sel, lang)
+    return cached("talk_pptx", (*sel.key, lang, sel.image_label), lambda: pptx_bytes(slides))

@@ -1,6 +1,7 @@
 """The talk's slides (vitviz.talk): order, one picture or table each, the paper's numbers, colours, Korean text."""
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
@@ -10,7 +11,6 @@ from PIL import Image
 from timm.data import resolve_data_config
 
 from vitviz import paper_results as pr
-from vitviz.analysis.rollout import rollout_map
 from vitviz.models import LoadedModel
 from vitviz.pipeline import analyze_image
 from vitviz.registry import ModelSpec
@@ -123,17 +123,23 @@ def test_fig3_points_sit_where_table5_puts_them():
 
 def test_fig6_leaves_the_sinks_out_and_is_the_library_rollout(deck_inputs):
     _, a = deck_inputs
-    attention = a.attention.copy()
     layout = a.layout
-    sink_token = layout.num_prefix_tokens + 5  # make patch (0, 5) a sink in layer 0: every query puts 0.5 on it
-    attention[0] *= 0.5
-    attention[0, :, :, sink_token] += 0.5
-    a2 = type(a)(**{**a.__dict__, "attention": attention})
+    gw = layout.grid[1]
+    sink_token = layout.num_prefix_tokens + 5  # patch (0, 5) as a sink, left out of the figure's rollout
+    without = a.rollout.copy()
+    without[0, 5] = 0
+    a2 = dataclasses.replace(a, sink_tokens=(sink_token,), rollout_without_sinks=without)
     grid_map, sinks = fig6_map(a2)
-    assert sinks == ((0, 5),)
-    expected = rollout_map(attention, layout, query=0, exclude_keys=(sink_token,))
-    np.testing.assert_allclose(grid_map, expected)
-    assert grid_map[0, 5] == 0
+    assert sinks == ((0, 5),) and grid_map is without
+    assert (sink_token - layout.num_prefix_tokens) // gw == 0
+    slide = next(s for s in talk_slides(loaded_of(deck_inputs), a2) if s.key == "fig6")
+    assert "1 attention sink(s) left out" in slide.takeaway
+    grid_map, sinks = fig6_map(a)  # none found: the plain rollout
+    assert grid_map is a.rollout and sinks == ()
+
+
+def loaded_of(deck_inputs):
+    return deck_inputs[0]
 
 
 def test_text_is_at_least_the_minimum_size():

@@ -19,7 +19,7 @@ def test_talk_page_follows_the_link_and_the_buttons(weights_dir, monkeypatch):
     assert _slide(at).startswith("4. ") and at.query_params["slide"] == "4"
     at.button(key="vv_talk_left").click().run()  # the arrow key's button
     assert _slide(at).startswith("3. ")
-    # A second session gets the same slides from the cache (a cached function that drew would fail here).
+    # A second session gets the same slides from the server's cache.
     other = new_app(weights_dir, monkeypatch, slide=str(len(ORDER)))
     open_page(other, "talk")
     assert _slide(other).startswith(f"{len(ORDER)}. Significance")

@@ -1,9 +1,9 @@
 """Talk: the study group's talk, one slide at a time, for a projector (and the same slides as a .pptx).
 
 The slides are :func:`vitviz.talk.talk_slides` for the sidebar's model and image, in the page's
-language (:func:`compute.talk_slides`, cached). ``?slide=N`` (1-based) is in the link; Back / Next
-answer PageUp / PageDown (what a presentation clicker sends) and the hidden ◀ / ▶ buttons the
-arrow keys. The page hides Streamlit's chrome (toolbar, Deploy button, ⋮ menu, header, sidebar):
+language (:func:`compute.talk_slides`, in the server's result cache). ``?slide=N`` (1-based) is in
+the link; Back / Next answer PageUp / PageDown (what a presentation clicker sends), the hidden ◀ / ▶
+buttons the arrow keys. The page hides Streamlit's chrome (toolbar, Deploy button, ⋮ menu, header, sidebar):
 at 1280×720 one slide, its takeaway and the controls fill the screen without scrolling.
 """
 import base64
@@ -68,10 +68,8 @@ def deck_name(sel, lang: str) -> str:
 @fragment
 def talk(sel) -> None:
     lang = i18n.language()
-    aid = compute.analysis_id(sel)
-    compute.analysis(sel)  # outside the cached slide builder: its own cache, its own errors
     with st.spinner(t("talk.building", model=sel.short_label)):  # outside the cache: a cached function never draws
-        slides = compute.talk_slides(aid, lang, sel.image_label, sel)
+        slides = compute.talk_slides(sel, lang)
     n = params.prepare("slide", 1, lambda v: 1 <= v <= len(slides))
     st.html(slide_html(slides[n - 1]))
     back, where, forward, download, leave = st.columns([2, 2, 2, 3, 2], vertical_alignment="center")
@@ -81,7 +79,7 @@ def talk(sel) -> None:
                    unsafe_allow_html=True)
     forward.button(t("talk.next"), on_click=_move, args=(1,), key="vv_talk_next", width="stretch",
                    shortcut="PageDown", type="primary", disabled=n == len(slides))
-    download.download_button(t("talk.download"), data=lambda: compute.talk_pptx(aid, lang, sel.image_label, sel),
+    download.download_button(t("talk.download"), data=lambda: compute.talk_pptx(sel, lang),
                              file_name=deck_name(sel, lang), on_click="ignore", width="stretch",
                              mime="application/vnd.openxmlformats-officedocument.presentationml.presentation")
     leave.page_link("views/walkthrough.py", label=t("talk.exit"), icon=":material/logout:")  # the sidebar is hidden here

@@ -10,9 +10,8 @@ table of its points.
 
 Conventions: patch ``(r, c)`` and layers count from 0, as elsewhere in vitviz; distances are in
 pixels of the network input; the rollout is vitviz's default (mean head fusion, no discard, class
-token row, or the mean patch query without one), with attention sinks
-(:func:`vitviz.analysis.sinks.find_attention_sinks`, defaults) left out as keys and named in the
-takeaway. The CNN of the inductive-bias slide is timm's ``resnet50`` architecture (theoretical
+token row, or the mean patch query without one), with attention sinks left out as keys where the
+analysis found them (:attr:`vitviz.pipeline.ImageAnalysis.figure_rollout`), counted in the takeaway. The CNN of the inductive-bias slide is timm's ``resnet50`` architecture (theoretical
 receptive fields depend on the architecture only, so no weights are loaded). Text comes from the
 :mod:`vitviz.i18n` catalogues (keys ``talk.*``) in ``lang``.
 """
@@ -30,8 +29,6 @@ from PIL import Image
 from .. import paper_results as pr
 from ..analysis import reference_distances
 from ..analysis.receptive_field import LayerRF, theoretical_receptive_field
-from ..analysis.rollout import rollout_map
-from ..analysis.sinks import find_attention_sinks
 from ..i18n import t, use
 from ..map_pictures import head_panels
 from ..paper import masked_image, table1, table2
@@ -280,10 +277,10 @@ def fig7_right_picture(distance: np.ndarray, refs: dict[str, float]) -> Image.Im
 
 
 def fig6_map(a: "ImageAnalysis") -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
-    """The slide's rollout: vitviz's default with attention sinks left out as keys; and those sinks."""
-    sinks = find_attention_sinks(a.attention, a.layout)
-    query = 0 if a.layout.has_class_token else "mean"
-    return rollout_map(a.attention, a.layout, query=query, exclude_keys=sinks.sink_tokens), sinks.sinks
+    """The slide's rollout, :attr:`ImageAnalysis.figure_rollout` (attention sinks left out where found), and
+    the sinks as ``(row, col)`` patches."""
+    p, gw = a.layout.num_prefix_tokens, a.layout.grid[1]
+    return a.figure_rollout, tuple(divmod(token - p, gw) for token in a.sink_tokens)
 
 
 def _fig6(a: "ImageAnalysis") -> tuple[Image.Image, tuple[tuple[int, int], ...]]:
