@@ -221,12 +221,13 @@ def fit(pixels: np.ndarray, box: tuple[int, int], *, nearest: bool = True) -> Im
 
 
 def panels(pictures: Sequence[np.ndarray], captions: Sequence[str], *, nearest: bool = True,
-           note: str = "") -> Image.Image:
-    """Pictures side by side, each with a caption under it, centred; ``note`` at the bottom."""
+           note: str = "", right: int = 0) -> Image.Image:
+    """Pictures side by side, each with a caption under it, centred; ``note`` at the bottom; the last
+    ``right`` px left free (for a colour bar)."""
     image, draw = canvas()
     n = max(len(pictures), 1)
     gap = 40
-    box_w = (WIDTH - gap * (n + 1)) // n
+    box_w = (WIDTH - right - gap * (n + 1)) // n
     box_h = HEIGHT - 40 - (LABEL + 20) - (LABEL + 20 if note else 0)
     for i, (pixels, caption) in enumerate(zip(pictures, captions)):
         picture = fit(pixels, (box_w, box_h), nearest=nearest)

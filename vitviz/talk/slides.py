@@ -166,8 +166,8 @@ def _pos(a: "ImageAnalysis") -> Optional[Image.Image]:
     gh, gw = sim.shape[:2]
     picks = [(gh // 2, gw // 2), (0, 0), (gh - 1, gw - 1)]
     tiles = [R.colourise(sim[r, c], "Cividis", -1, 1) for r, c in picks]
-    image = R.panels(tiles, [t("talk.pos_tile", row=r, col=c) for r, c in picks])
-    R.colour_bar(image, "Cividis", -1, 1, (R.WIDTH - 90, 100, R.WIDTH - 60, 600), "cos")
+    image = R.panels(tiles, [t("talk.pos_tile", row=r, col=c) for r, c in picks], right=130)
+    R.colour_bar(image, "Cividis", -1, 1, (R.WIDTH - 120, 100, R.WIDTH - 85, 600), "cos")
     return image
 
 
