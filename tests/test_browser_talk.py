@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PRESENTER, SHOTS, TINY, start_server, stop_server
+from test_browser import CHROMIUM, CHROMIUM_ARGS, ERROR, PRESENTER, SHOTS, TINY, start_server, stop_server
 from vitviz.talk import ORDER
 from vitviz.talk.raster import MIN_TEXT, WIDTH
 
@@ -124,3 +124,22 @@ def test_presenter_mode_link_still_fits(tab, server):
         m = tab.evaluate(MEASURE)
         assert m["scroll"] <= m["inner"] and m["bodyOver"] <= 1 and m["buttonsBottom"] <= m["inner"], (n, m)
         assert m["chrome"] == 0 and (m["shown"] is None or MIN_TEXT * m["shown"] / WIDTH >= 16), (n, m)
+
+
+def test_three_sessions_give_the_same_talk_without_an_error(tab, server):
+    """A class: three more browsers on the same server, each on its own slide and language, after the first."""
+    contexts = [tab.context.browser.new_context(viewport=PRESENTER) for _ in range(3)]
+    try:
+        pages = [ctx.new_page() for ctx in contexts]
+        wanted = [(ORDER.index("fig6") + 1, "en"), (ORDER.index("bias") + 1, "ko"), (1, "en")]
+        for page, (n, lang) in zip(pages, wanted):
+            page.set_default_timeout(90_000)
+            page.goto(f"{server}/talk?slide={n}&lang={lang}&{LINK}")
+        for page, (n, lang) in zip(pages, wanted):
+            page.wait_for_function(f"() => (document.querySelector('.vv-slide h2') || {{}}).textContent?.startsWith('{n}.')")
+            assert page.locator(ERROR).count() == 0
+            title = page.evaluate("document.querySelector('.vv-slide h2').textContent")
+            assert bool(HANGUL.search(title)) == (lang == "ko"), title
+    finally:
+        for ctx in contexts:
+            ctx.close()
