@@ -26,12 +26,13 @@ import plotly.colors
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from ..distance_png import nice_ticks
-from ..plots import HEAD_COLOURS
+from ..plots import HEAD_COLOURS, HIGHLIGHT
 
 WIDTH, HEIGHT = 1840, 800
 MIN_TEXT = 30
 TICK, LABEL, LEGEND = 30, 32, 30
 INK, AXIS, GRID, GUIDE, PAPER = (29, 29, 31), (60, 60, 60), (225, 225, 225), (119, 119, 119), (255, 255, 255)
+HIGHLIGHT_RGB = ImageColor.getrgb(HIGHLIGHT)  # the patch in question, orange as everywhere in vitviz
 #: Font files tried in order (Pillow searches the system's font folders by file name).
 FONT_FILES: tuple[tuple[str, int], ...] = (("NotoSansCJK-Regular.ttc", 1), ("NotoSansCJKkr-Regular.otf", 0),
                                            ("DejaVuSans.ttf", 0))

@@ -94,23 +94,26 @@ def _patches(a: "ImageAnalysis") -> Image.Image:
 
 
 def _flatten(a: "ImageAnalysis") -> Image.Image:
+    """The middle row of patches (up to 8, centred), and the first of them flattened (framed in orange)."""
     image, draw = R.canvas()
     ph, pw = a.layout.patch_size
     gh, gw = a.layout.grid
     display = a.prepared.display
-    count = min(gw, 8)
-    cell = 150
-    x = 60
-    write_y = 40
-    R.write(draw, (60, write_y), t("talk.flatten_row"), R.LABEL)
-    for c in range(count):  # the first row of patches, left to right (raster order)
-        patch = display[0:ph, c * pw:(c + 1) * pw]
-        image.paste(R.fit(patch, (cell, cell)), (x, write_y + 50))
+    row, count = gh // 2, min(gw, 8)
+    first = max(0, min(gw // 2 - count // 2, gw - count))
+    cell, x, top = 150, 60, 40
+    R.write(draw, (60, top), t("talk.flatten_row", row=row, c0=first, c1=first + count - 1), R.LABEL)
+    for c in range(first, first + count):  # left to right, as the sequence reads them (raster order)
+        patch = display[row * ph:(row + 1) * ph, c * pw:(c + 1) * pw]
+        image.paste(R.fit(patch, (cell, cell)), (x, top + 50))
+        if c == first:
+            draw.rectangle([x - 4, top + 46, x + cell + 3, top + 53 + cell], outline=R.HIGHLIGHT_RGB, width=5)
         x += cell + 24
-    R.write(draw, (x + 10, write_y + 50 + cell / 2), "…", R.LABEL * 2, anchor="lm")
+    R.write(draw, (x + 10, top + 50 + cell / 2), "…", R.LABEL * 2, anchor="lm")
     values = ph * pw * display.shape[2]
-    R.write(draw, (60, 330), t("talk.flatten_vector", ph=ph, pw=pw, c=display.shape[2], n=values), R.LABEL)
-    strip = display[0:ph, 0:pw].reshape(-1, 3)  # patch (0, 0), pixels row-major, each pixel's R, G, B
+    R.write(draw, (60, 330), t("talk.flatten_vector", row=row, col=first, ph=ph, pw=pw, c=display.shape[2], n=values),
+            R.LABEL)
+    strip = display[row * ph:(row + 1) * ph, first * pw:(first + 1) * pw].reshape(-1, 3)  # pixels row-major
     rgb = np.zeros((len(strip) * 3, 3), np.uint8)
     rgb[0::3, 0], rgb[1::3, 1], rgb[2::3, 2] = strip[:, 0], strip[:, 1], strip[:, 2]
     band = R.fit(rgb.reshape(ph, pw * 3, 3), (R.WIDTH - 120, 300))  # one band row per pixel row of the patch
