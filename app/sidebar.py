@@ -194,10 +194,15 @@ def _device_picker() -> str:
 def _image_picker() -> tuple[Optional[bytes], str]:
     side = st.sidebar
     names = compute.sample_names()
-    if "vv_source" not in st.session_state:
-        st.session_state["vv_source"] = "Sample"
+    # A view made with an upload says so in its link (image=upload): the upload itself cannot travel in a link
+    # and does not survive a server restart, so whoever opens the link is told, never silently shown the cat.
+    from_upload = params.prepare("image", "sample", lambda v: v in ("sample", "upload")) == "upload"
     source = side.radio(t("sidebar.image_source"), ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
                         label_visibility="collapsed", format_func=lambda s: t(f"sidebar.source_{s.lower()}"))
+    params.publish("image", None if source == "Sample" else "upload", None)
+    if from_upload and source == "Sample":
+        params.notice(t("sidebar.upload_not_in_link", sample=default_sample(names)))
+    st.session_state["_vv_image_kind"] = "sample"  # told once
     if source == "Sample":
         default = default_sample(names)
         params.prepare("sample", default, lambda v: v in names)
@@ -210,6 +215,8 @@ def _image_picker() -> tuple[Optional[bytes], str]:
         upload = side.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="vv_upload",
                                     help=t("sidebar.upload_help", mb=limit, mp=MAX_PIXELS // 10**6))
         # No copy is kept: clearing the uploader clears the image.
+        if upload is None and from_upload:  # the session is new but the page had an upload: a server restart
+            params.notice(t("sidebar.upload_lost"))
         return (compute.upload_bytes(upload.getvalue()), t("sidebar.upload_label")) if upload is not None else (None, "")
     shot = side.camera_input(t("sidebar.camera"), key="vv_camera")
     return (compute.upload_bytes(shot.getvalue()), t("sidebar.camera_label")) if shot is not None else (None, "")

@@ -135,3 +135,41 @@ def test_an_error_outside_a_fragment_shows_one_line_and_an_error_id(weights_dir,
     eid = re.search(r"`([0-9a-f]{8})`", shown).group(1)
     assert any(eid in r.getMessage() and r.exc_info for r in caplog.records)
     assert "--client.showErrorDetails=none" in launch.config_options()
+
+
+def test_a_link_made_with_an_upload_says_the_upload_cannot_travel(weights_dir, monkeypatch):
+    """An upload cannot travel in a link: the link says image=upload, and whoever opens it sees the sample
+    with a one-line notice, never silently."""
+    at = new_app(weights_dir, monkeypatch, image="upload", layer="3")
+    warnings = [w.value for w in at.warning]
+    assert any("uploaded image, which a link cannot carry" in w and '"cat"' in w for w in warnings), warnings
+    assert at.radio(key="vv_source").value == "Sample" and "image" not in at.query_params
+    at.radio(key="vv_source").set_value("Upload").run()
+    from conftest import SAMPLES
+
+    at.file_uploader(key="vv_upload").upload("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes(), "image/jpeg").run()
+    assert at.query_params["image"] == "upload" and "sample" not in at.query_params
+    assert not [w.value for w in at.warning if "link cannot carry" in w.value]  # told once
+
+
+def test_a_fragment_the_server_does_not_know_runs_the_whole_page():
+    """After a restart the browser asks for fragment runs the new server never created: the whole page runs."""
+    from types import SimpleNamespace
+
+    from streamlit.proto.ClientState_pb2 import ClientState
+    from streamlit.runtime.app_session import AppSession
+
+    from vitviz_dashboard import serve
+
+    seen = []
+    original = AppSession.request_rerun
+    try:
+        AppSession.request_rerun = lambda self, state: seen.append(state.fragment_id if state else None)
+        serve.rerun_pages_whose_fragment_is_gone()
+        serve.rerun_pages_whose_fragment_is_gone()  # idempotent
+        session = SimpleNamespace(has_fragment=lambda fid: fid == "known")
+        for fid in ("known", "gone", ""):
+            AppSession.request_rerun(session, ClientState(fragment_id=fid))
+    finally:
+        AppSession.request_rerun = original
+    assert seen == ["known", "", ""]
