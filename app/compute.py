@@ -536,3 +536,22 @@ def switch_to_cpu_and_rerun() -> None:
     """After an out-of-memory error: this session runs on the CPU from the next run on (decided once)."""
     st.session_state[FORCE_CPU] = True
     st.rerun()
+
+
+# ------------------------------------------------------------------------------- the Talk page
+def talk_slides(sel: Selection, lang: str):
+    """The talk's slides (:func:`vitviz.talk.talk_slides`) for one analysis in ``lang``: data only (titles,
+    texts, PNG bytes, tables), about 3 MB, kept in :func:`results` under the analysis's key and the language."""
+    from vitviz.talk import talk_slides as build
+
+    loaded, result = model_for(sel), analysis(sel)
+    return cached("talk_slides", (*sel.key, lang, sel.image_label),
+                  lambda: build(loaded, result, lang=lang, image_name=sel.image_label))
+
+
+def talk_pptx(sel: Selection, lang: str) -> bytes:
+    """The same slides as the bytes of a .pptx file (:func:`vitviz.talk.deck.pptx_bytes`)."""
+    from vitviz.talk.deck import pptx_bytes
+
+    slides = talk_slides(sel, lang)
+    return cached("talk_pptx", (*sel.key, lang, sel.image_label), lambda: pptx_bytes(slides))

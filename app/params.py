@@ -87,6 +87,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("elayer", "vv_enc_layer", int, help="encoder page: layer (0-based)"),
     Param("ehead", "vv_enc_head", int, help="encoder page: head (0-based)"),
     Param("estep", "vv_enc_step", int, help="encoder page: step, 1-based"),
+    Param("slide", "vv_slide", int, help="talk page: slide, 1-based"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them

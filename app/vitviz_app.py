@@ -54,6 +54,7 @@ PAGES = [
     st.Page(HERE / "views" / "cnn.py", title=t("nav.cnn"), icon=":material/compare:", url_path="cnn"),
     st.Page(HERE / "views" / "paper.py", title=t("nav.paper"), icon=":material/article:", url_path="paper"),
     st.Page(HERE / "views" / "facts.py", title=t("nav.facts"), icon=":material/table_chart:", url_path="facts"),
+    st.Page(HERE / "views" / "talk.py", title=t("nav.talk"), icon=":material/slideshow:", url_path="talk"),
 ]
 
 page = st.navigation(PAGES)

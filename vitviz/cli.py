@@ -1,4 +1,4 @@
-"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download,trace}``.
+"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,talk,download,trace}``.
 
 Errors a user can cause print one line to stderr and exit with status 2; no traceback
 unless ``--verbose`` asks for one.
@@ -419,6 +419,28 @@ def cmd_download(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_talk(args: argparse.Namespace) -> int:
+    from .i18n import LANGUAGES
+    from .images import load_image
+    from .models import load_model
+    from .paper import sample_paths
+    from .pipeline import analyze_image
+    from .talk import talk_slides
+    from .talk.deck import write_pptx
+
+    if args.lang not in LANGUAGES:
+        raise VitvizError(f"--lang {args.lang!r} is not one of {', '.join(LANGUAGES)}")
+    samples = sample_paths()
+    path = Path(args.image) if args.image else next((p for p in samples if p.stem == "cat"), samples[0])
+    image = load_image(path)  # a missing or unreadable file is a one-line VitvizError
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
+                        progress=say)
+    slides = talk_slides(loaded, analyze_image(loaded, image, args.image_size), lang=args.lang, image_name=path.name)
+    out = write_pptx(Path(args.out) / "talk.pptx", slides)
+    print(f"-> {out} ({len(slides)} slides, {args.lang})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     # --verbose works before or after the command; SUPPRESS keeps a subcommand's default
     # from overwriting a --verbose given before it.
@@ -506,6 +528,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--restart", action="store_true", help="discard saved progress in OUT and count every image again")
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_distance)
+
+    p = sub.add_parser("talk", parents=[common],
+                       help="the study group's talk as DIR/talk.pptx: one picture or table per slide, for a model and image")
+    run_args(p, "ViT model name (see 'models')")
+    p.add_argument("--lang", default="en", help="language of the slides: en or ko (default en)")
+    p.add_argument("--image", default=None, help="image for the computed slides (default: the bundled cat)")
+    p.set_defaults(func=cmd_talk)
 
     p = sub.add_parser("download", parents=[common],
                        help="fetch weights through timm/Hugging Face into a local weights folder")
