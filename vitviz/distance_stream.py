@@ -19,10 +19,18 @@ other suffixes are not considered (only counted).
 
 Progress: ``OUT/distance-state/part-K.json`` holds part K's float64 sums, its count, the relative
 paths it counted and the run's settings (model, input size, folder). Each process writes only its
-own part, atomically (temp file + ``os.replace``), at most every ``save_every`` seconds, after its
-last batch, and when SIGINT/SIGTERM, an error or the ``on_batch`` hook stop it (after the batch in
-flight). A rerun skips every path counted in any part, so an interrupted run resumes, and a run on
-a folder that has grown counts only the new images. Progress of other settings is refused.
+own part, atomically (a temp file of its own in the same folder, fsync, ``os.replace``, fsync of the
+folder), at most every ``save_every`` seconds, after its last batch, and when SIGINT/SIGTERM, an
+error or the ``on_batch`` hook stop it (after the batch in flight). A rerun skips every path counted
+in any part, so an interrupted run resumes (after SIGKILL too, from the last save), and a run on a
+folder that has grown counts only the new images. Progress of other settings is refused.
+
+One run per output folder: a run holds ``OUT/.vitviz-distance.lock`` (``flock``, see
+:class:`vitviz.run_guard.RunLock`): rank 0 takes it exclusively, then every rank holds it shared
+until it returns, so a second run on the same OUT is refused while any process of the first is
+alive, and two runs never write parts at the same time. Ranks started by a launcher (torchrun)
+watch it (:class:`vitviz.run_guard.LauncherWatch`): when it dies they stop after the batch in
+flight with their progress saved, as on SIGTERM (after 30 s more they save and exit regardless).
 
 Data parallel: under ``torchrun`` (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` set) rank 0 lists the
 folder and the paths still to count and broadcasts them; rank r takes every ``world``-th of them
@@ -55,19 +63,22 @@ from .errors import VitvizError
 from .images import load_image
 from .models import LoadedModel
 from .preprocess import SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
+from .run_guard import LauncherWatch, RunLock, launched_by_torchrun
 
 STATE_DIR = "distance-state"
 STATE_VERSION = 1
+LOCK_NAME = ".vitviz-distance.lock"
 
 
 class Interrupted(Exception):
-    """The run stopped early (signal or hook); its progress is saved and a rerun resumes it."""
+    """The run stopped early (signal, hook or launcher gone); its progress is saved and a rerun resumes it."""
 
-    def __init__(self, counted: int, state_dir: Path):
-        super().__init__(f"interrupted with {counted} image(s) counted by this process; progress saved in "
+    def __init__(self, counted: int, state_dir: Path, reason: str = "interrupted"):
+        super().__init__(f"{reason} with {counted} image(s) counted by this process; progress saved in "
                          f"{state_dir}: run the same command again to resume")
         self.counted = counted
         self.state_dir = state_dir
+        self.reason = reason
 
 
 # ----------------------------------------------------------------------------------------- ranks
@@ -296,8 +307,11 @@ def _read_part(path: Path, settings: dict) -> dict:
 
 def _write_part(path: Path, settings: dict, sums: np.ndarray, count: int, names: list[str]) -> None:
     """Write one part atomically: a reader sees the old file or the new one, never half of one."""
+    import threading
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # A temp name of this process and thread: the launcher watch may save while the main thread does.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     payload = {"version": STATE_VERSION, "settings": settings, "count": int(count),
                "sums": np.asarray(sums, dtype=np.float64).tolist(), "names": names}
     with open(tmp, "w", encoding="utf-8") as fh:
@@ -305,6 +319,12 @@ def _write_part(path: Path, settings: dict, sums: np.ndarray, count: int, names:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+    with contextlib.suppress(OSError):  # the rename itself survives a power cut (not on every platform)
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
 
 
 class _Running:
@@ -333,11 +353,17 @@ class _StopFlag:
 
     def __init__(self) -> None:
         self.signal: Optional[int] = None
+        self.reason = "interrupted"
 
     def _handle(self, signum: int, _frame: Any) -> None:
         if self.signal == signal.SIGINT and signum == signal.SIGINT:
             raise KeyboardInterrupt
         self.signal = signum
+
+    def launcher_gone(self, pid: int) -> None:
+        """What :class:`LauncherWatch` calls (from its thread): stop as on SIGTERM."""
+        self.reason = f"stopped because its launcher (pid {pid}) is gone"
+        self.signal = signal.SIGTERM
 
     @contextlib.contextmanager
     def installed(self) -> Iterator["_StopFlag"]:
@@ -418,11 +444,13 @@ def stream_mean_distance(
     ranks: Ranks = Ranks(),
     progress: Optional[Callable[[StreamProgress], None]] = None,
     on_batch: Optional[Callable[[list[str]], None]] = None,
+    watch_launcher: Optional[bool] = None,
 ) -> StreamResult:
     """Mean attention distance of ``loaded`` over every image under ``folder`` (module docstring).
 
     Call it on every rank inside :func:`process_group` when ``ranks.distributed``. Progress is kept
-    in ``out/distance-state/``; nothing else is written here (see :func:`write_outputs`).
+    in ``out/distance-state/`` and the run holds ``out/.vitviz-distance.lock``; nothing else is written here
+    (see :func:`write_outputs`).
 
     Args:
         size: square side or ``(H, W)`` of the network input (default: the model's).
@@ -433,10 +461,13 @@ def stream_mean_distance(
         progress: called after each batch with this process's :class:`StreamProgress`.
         on_batch: called with the relative paths each batch counted, once they are in the sums
             (a test seam: raising ``KeyboardInterrupt`` there stops the run as Ctrl-C does).
+        watch_launcher: stop when the parent process dies (default: when ``ranks.distributed`` or
+            started by torchrun).
 
     Raises:
-        Interrupted: stopped by SIGINT/SIGTERM or ``on_batch``; progress is saved.
-        VitvizError: no such folder, no image files in it, progress of other settings.
+        Interrupted: stopped by SIGINT/SIGTERM, ``on_batch`` or the launcher's death; progress is saved.
+        VitvizError: no such folder, no image files in it, progress of other settings, another run
+            holds ``out``.
     """
     if loaded.spec.kind != "vit":
         raise VitvizError(f"'{loaded.name}' is a CNN; the mean attention distance needs a ViT")
@@ -448,6 +479,30 @@ def stream_mean_distance(
     layout = token_layout(loaded.model, hw)
     settings = run_settings(loaded, root, layout, hw)
     state_dir = out_dir / STATE_DIR
+    stop = _StopFlag()
+    holder: dict[str, Callable[[], None]] = {}
+
+    def expired() -> None:  # the launcher is gone and the main thread did not stop in time
+        with contextlib.suppress(Exception):
+            holder.get("save", lambda: None)()
+        print(f"vitviz: rank {ranks.rank}: {stop.reason}; progress saved in {state_dir}", file=sys.stderr, flush=True)
+        os._exit(130)
+
+    if watch_launcher is None:
+        watch_launcher = ranks.distributed or launched_by_torchrun()
+    watch = LauncherWatch(stop.launcher_gone, on_expired=expired) if watch_launcher else contextlib.nullcontext()
+    with RunLock(out_dir / LOCK_NAME) as lock, watch:
+        return _stream(loaded, root, out_dir, hw, layout, settings, state_dir, lock, stop, holder,
+                       batch_size=batch_size, workers=workers, save_every=save_every, restart=restart, ranks=ranks,
+                       progress=progress, on_batch=on_batch)
+
+
+def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int], layout: TokenLayout,
+            settings: dict, state_dir: Path, lock: RunLock, stop: _StopFlag, holder: dict, *, batch_size: int,
+            workers: int, save_every: float, restart: bool, ranks: Ranks,
+            progress: Optional[Callable[[StreamProgress], None]],
+            on_batch: Optional[Callable[[list[str]], None]]) -> StreamResult:
+    """:func:`stream_mean_distance` once ``lock`` (not yet taken) and the launcher watch are set up."""
     layers, heads = settings["layers"], settings["heads"]
 
     # Rank 0 alone lists the folder and reads every part, so all ranks shard the same list; its
@@ -455,6 +510,9 @@ def stream_mean_distance(
     plan: dict[str, Any]
     if ranks.is_main:
         try:
+            lock.exclusive()
+            for stale in state_dir.glob(".part-*.tmp") if state_dir.is_dir() else ():
+                stale.unlink()  # left by a killed run; the lock says no one is writing now
             if restart:
                 for path in _parts(state_dir).values():
                     path.unlink()
@@ -471,6 +529,8 @@ def stream_mean_distance(
             listed = set(files)
             plan = {"todo": [f for f in files if f not in counted], "before": len(counted),
                     "gone": len(counted - listed), "others": others}
+            if ranks.distributed:
+                lock.share()  # the other ranks join; a second run stays refused while any of them lives
         except Exception as exc:  # every rank must hear of it, or the others wait in the broadcast
             if not ranks.distributed:
                 raise
@@ -480,6 +540,8 @@ def stream_mean_distance(
     plan = _broadcast(plan, ranks)
     if "error" in plan:
         raise VitvizError(plan["error"])
+    if not ranks.is_main:
+        lock.shared()
     shard = plan["todo"][ranks.rank::ranks.world_size]
 
     # This rank's parts: k % world == rank; part `rank` is the one it writes, the others only add.
@@ -499,13 +561,14 @@ def stream_mean_distance(
         sums, count, names = own.snapshot()
         _write_part(own_path, settings, sums, count, names)
 
+    holder["save"] = save
+
     loader = DataLoader(ImageFiles(root, shard, loaded.data_config, hw), batch_size=batch_size, shuffle=False,
                         num_workers=workers, collate_fn=collate_decoded,
                         worker_init_fn=_worker_init if workers else None)
     skipped: list[tuple[str, str]] = []
     done = counted_now = 0
     start = last_save = time.monotonic()
-    stop = _StopFlag()
     with stop.installed():
         try:
             for batch in loader:
@@ -529,7 +592,7 @@ def stream_mean_distance(
                     last_save = time.monotonic()
         except KeyboardInterrupt:
             save()
-            raise Interrupted(counted_now, state_dir) from None
+            raise Interrupted(counted_now, state_dir, stop.reason) from None
         except BaseException:
             with contextlib.suppress(Exception):  # keep what was counted; the original error is what matters
                 save()
