@@ -598,11 +598,18 @@ def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int],
                 save()
             raise
         save()
+    if stop.signal is not None:  # asked to stop after this rank's last batch: the others stop too, so no
+        raise Interrupted(counted_now, state_dir, stop.reason)  # all-reduce (it would wait for them)
 
     sums, count, _ = own.snapshot()
     local = np.concatenate([(sums + base_sums).ravel(), [count + base_count, counted_now]])
-    total = _all_sum(local, ranks, loaded.device)
-    all_skipped = sorted(s for part in _gather(skipped, ranks) for s in part)
+    try:
+        total = _all_sum(local, ranks, loaded.device)
+        all_skipped = sorted(s for part in _gather(skipped, ranks) for s in part)
+    except Exception:
+        if stop.signal is None:
+            raise
+        raise Interrupted(counted_now, state_dir, stop.reason) from None  # a rank stopped while this one waited
     return StreamResult(sums=total[:-2].reshape(layers, heads), num_images=int(round(total[-2])), layout=layout,
                         hw=hw, skipped=all_skipped, counted_now=int(round(total[-1])),
                         counted_before=plan["before"], not_in_folder=plan["gone"], other_files=plan["others"],
