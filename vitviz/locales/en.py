@@ -601,4 +601,6 @@ TEXT: dict[str, str] = {
     "paper.report_subtitle": "{name} · weights: {source} · input {h} × {w} px · images: {images}",
     "paper.report_footer": ("Paper: {citation}. Figures other than the paper's reported numbers are computed by vitviz "
                             "for the model above."),
+    # Exported HTML reports (vitviz.report)
+    "report.generated": "generated {when} by vitviz",
 }

@@ -600,4 +600,6 @@ TEXT: dict[str, str] = {
     "paper.report_title": "{label}에 대한 ViT 논문의 그림",
     "paper.report_subtitle": "{name} · 가중치: {source} · 입력 {h} × {w} px · 이미지: {images}",
     "paper.report_footer": "논문: {citation}. 논문이 보고한 수치 외의 그림은 vitviz가 위 모델로 계산한 것입니다.",
+    # Exported HTML reports (vitviz.report)
+    "report.generated": "{when}에 vitviz로 생성",
 }
