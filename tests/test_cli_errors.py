@@ -5,18 +5,15 @@ Permission cases run with the effective user ``nobody`` when the tests run as ro
 and read anything), in a world-writable temporary folder.
 """
 import contextlib
-import io
 import json
 import os
 import shutil
-import struct
 import tempfile
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from conftest import SAMPLES
+from conftest import SAMPLES, damaged_tiff
 from vitviz.cli import main
 
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
@@ -39,17 +36,6 @@ def no_model_load(monkeypatch):
         raise AssertionError("a model was loaded before the mistake was found")
 
     monkeypatch.setattr(vitviz.models, "load_model", refuse)
-
-
-def damaged_tiff() -> bytes:
-    """A two-frame TIFF whose second frame has no width: Pillow raises ``TypeError('Missing dimensions')``
-    when the frames are counted."""
-    buf = io.BytesIO()
-    Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, "TIFF", save_all=True, append_images=[Image.new("RGB", (8, 8))])
-    data = bytearray(buf.getvalue())
-    width_tag = bytes(data).rfind(struct.pack("<HH", 256, 4))  # ImageWidth, LONG, in the second IFD
-    data[width_tag:width_tag + 2] = struct.pack("<H", 990)
-    return bytes(data)
 
 
 # ------------------------------------------------------------------------- output folders
