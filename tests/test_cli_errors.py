@@ -202,3 +202,30 @@ def test_distance_on_a_file_says_it_is_not_a_folder(tmp_path, capsys, no_model_l
     code = main(["distance", str(SAMPLES / "cat.jpg"), "--model", TINY, "--untrained", "--out", str(tmp_path / "o")])
     err = one_line_error(capsys, code)
     assert f"{SAMPLES / 'cat.jpg'}: is a file, not a folder" in err
+
+
+@pytest.mark.parametrize("command", ["models", "analyze"])
+def test_weights_dir_that_is_not_a_folder(command, tmp_path, capsys, no_model_load):
+    """A mistyped --weights-dir used to be ignored: the registry was listed, or 'no weights in folder X'."""
+    args = ["models"] if command == "models" else ["analyze", str(SAMPLES / "cat.jpg"), "--model", TINY, "--out",
+                                                   str(tmp_path / "o")]
+    for folder, says in ((tmp_path / "nowhere", "no such folder"), (SAMPLES / "cat.jpg", "is a file, not a folder")):
+        err = one_line_error(capsys, main([*args, "--weights-dir", str(folder)]))
+        assert f"--weights-dir {folder}: {says}" in err
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="POSIX permissions")
+@pytest.mark.parametrize("where", ["folder", "sub-folder"])
+def test_distance_on_a_folder_it_cannot_list(where, shared_tmp, capsys):
+    """os.walk passes over an unlistable folder in silence: 'holds no images', or a mean over fewer images."""
+    folder = shared_tmp / "photos"
+    (folder / "sub").mkdir(parents=True)
+    shutil.copy(SAMPLES / "cat.jpg", folder / "cat.jpg")
+    shutil.copy(SAMPLES / "cat.jpg", folder / "sub" / "cat.jpg")
+    locked = folder if where == "folder" else folder / "sub"
+    locked.chmod(0o300)  # no listing
+    with unprivileged():
+        code = main(["distance", str(folder), "--model", TINY, "--untrained", "--device", "cpu", "--workers", "0",
+                     "--quiet", "--out", str(shared_tmp / "o")])
+    err = one_line_error(capsys, code)
+    assert f"{locked}: cannot list the folder (Permission denied)" in err

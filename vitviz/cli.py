@@ -525,6 +525,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (2 for an error the user can fix)."""
     args = build_parser().parse_args(argv)
     try:
+        folder = getattr(args, "weights_dir", None)
+        if folder is not None and not Path(folder).expanduser().is_dir():  # else silently "no weights in it"
+            raise VitvizError(f"--weights-dir {folder}: " + ("is a file, not a folder" if Path(folder).exists()
+                                                             else "no such folder"))
         return args.func(args)
     except VitvizError as exc:
         if getattr(args, "verbose", False):

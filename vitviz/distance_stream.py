@@ -191,13 +191,21 @@ def find_images(folder: Path, exclude: Optional[Path] = None) -> tuple[list[str]
 
     Hidden files and folders (name starting with ".") and ``exclude`` (the output folder, when it
     lies inside) are left out; symbolic links to folders are not followed.
+
+    Raises:
+        VitvizError: ``folder`` is not a folder, or it or a folder below cannot be listed.
     """
     root = Path(folder)
     if not root.is_dir():
         raise VitvizError(f"{root}: no such folder")
     skip = exclude.resolve() if exclude is not None else None
     found, others = [], 0
-    for dirpath, dirnames, filenames in os.walk(root):
+
+    def unlistable(exc: OSError) -> None:  # os.walk would pass over it in silence: "no images", or fewer
+        raise VitvizError(f"{exc.filename}: cannot list the folder ({exc.strerror or type(exc).__name__}); fix "
+                          f"its permissions or move it out of {root}")
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unlistable):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and (skip is None or (here / d).resolve() != skip))
