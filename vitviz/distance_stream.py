@@ -47,6 +47,7 @@ import json
 import os
 import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,7 +75,7 @@ class Interrupted(Exception):
     """The run stopped early (signal, hook or launcher gone); its progress is saved and a rerun resumes it."""
 
     def __init__(self, counted: int, state_dir: Path, reason: str = "interrupted"):
-        super().__init__(f"{reason} with {counted} image(s) counted by this process; progress saved in "
+        super().__init__(f"{reason}, with {counted} image(s) counted by this process; progress saved in "
                          f"{state_dir}: run the same command again to resume")
         self.counted = counted
         self.state_dir = state_dir
@@ -315,8 +316,6 @@ def _read_part(path: Path, settings: dict) -> dict:
 
 def _write_part(path: Path, settings: dict, sums: np.ndarray, count: int, names: list[str]) -> None:
     """Write one part atomically: a reader sees the old file or the new one, never half of one."""
-    import threading
-
     path.parent.mkdir(parents=True, exist_ok=True)
     # A temp name of this process and thread: the launcher watch may save while the main thread does.
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
@@ -375,8 +374,6 @@ class _StopFlag:
 
     @contextlib.contextmanager
     def installed(self) -> Iterator["_StopFlag"]:
-        import threading
-
         if threading.current_thread() is not threading.main_thread():  # e.g. inside a web server
             yield self
             return
