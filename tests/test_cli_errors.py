@@ -229,3 +229,14 @@ def test_distance_on_a_folder_it_cannot_list(where, shared_tmp, capsys):
                      "--quiet", "--out", str(shared_tmp / "o")])
     err = one_line_error(capsys, code)
     assert f"{locked}: cannot list the folder (Permission denied)" in err
+
+
+def test_distance_out_cannot_be_the_image_folder(tmp_path, capsys, no_model_load):
+    """Its plot, written there, would have been counted as an image by the next run."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(SAMPLES / "cat.jpg", folder / "cat.jpg")
+    err = one_line_error(capsys, main(["distance", str(folder), "--model", TINY, "--untrained", "--out",
+                                       str(folder) + "/."]))
+    assert "is the image folder itself" in err
+    assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]

@@ -360,16 +360,14 @@ def cmd_paper(args: argparse.Namespace) -> int:
 def cmd_distance(args: argparse.Namespace) -> int:
     import torch
 
-    from .distance_stream import (LOCK_NAME, Interrupted, ProgressLine, default_workers, process_group, rank_device,
-                                  ranks_from_env, stream_mean_distance, write_outputs)
+    from .distance_stream import (LOCK_NAME, Interrupted, ProgressLine, check_folders, default_workers, process_group,
+                                  rank_device, ranks_from_env, stream_mean_distance, write_outputs)
     from .models import load_model
     from .run_guard import probe_lock
 
     ranks = ranks_from_env()
     if ranks.is_main:  # before the model: a wrong --out or folder, or a run already on --out, costs nothing
-        if not Path(args.folder).is_dir():
-            raise VitvizError(f"{args.folder}: " + ("is a file, not a folder" if Path(args.folder).exists()
-                                                    else "no such folder"))
+        check_folders(args.folder, args.out)
         probe_lock(check_out_folder(args.out) / LOCK_NAME)
     if args.untrained:
         torch.manual_seed(0)  # the same random weights in every process and every resumed run

@@ -187,6 +187,21 @@ def _all_sum(values: np.ndarray, ranks: Ranks, device: torch.device) -> np.ndarr
 
 
 # ----------------------------------------------------------------------------------------- files
+def check_folders(folder: str | os.PathLike, out: str | os.PathLike) -> None:
+    """Refuse a ``folder`` that is not a folder, and an ``out`` that is ``folder`` itself: the plot written
+    there would be counted as an image by the next run (an ``out`` below ``folder`` is left out instead).
+
+    Raises:
+        VitvizError: one line saying which.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise VitvizError(f"{root}: " + ("is a file, not a folder" if root.exists() else "no such folder"))
+    if Path(out).resolve() == root.resolve():
+        raise VitvizError(f"--out {out} is the image folder itself: its PNG would be counted as an image next "
+                          f"time; use another folder (a sub-folder is fine, it is left out)")
+
+
 def find_images(folder: Path, exclude: Optional[Path] = None) -> tuple[list[str], int]:
     """Image files under ``folder`` as sorted POSIX paths relative to it, and how many others were seen.
 
@@ -479,6 +494,7 @@ def stream_mean_distance(
     if batch_size < 1 or workers < 0:
         raise VitvizError("batch size must be at least 1 and workers at least 0")
     root, out_dir = Path(folder), Path(out)
+    check_folders(root, out_dir)
     hw = input_hw(loaded.data_config, size)
     check_input_hw(loaded.model, hw)
     layout = token_layout(loaded.model, hw)
