@@ -240,3 +240,18 @@ def test_distance_out_cannot_be_the_image_folder(tmp_path, capsys, no_model_load
                                        str(folder) + "/."]))
     assert "is the image folder itself" in err
     assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]
+
+
+@pytest.mark.parametrize("command, extra, says", [
+    ("analyze", ["--faithfulness", "--faithfulness-steps", "0"], "--faithfulness-steps 0 must be at least 1"),
+    ("cnn", ["--faithfulness", "--faithfulness-steps", "-3"], "--faithfulness-steps -3 must be at least 1"),
+    ("distance", ["--save-every", "nan"], "--save-every nan must be a number of seconds"),
+    ("distance", ["--save-every", "-1"], "--save-every -1 must be a number of seconds"),
+    ("distance", ["--batch-size", "0"], "batch size must be at least 1"),
+])
+def test_impossible_options_are_found_before_the_model_runs(command, extra, says, tmp_path, capsys, no_model_load):
+    source = str(SAMPLES) if command == "distance" else str(SAMPLES / "cat.jpg")
+    model = CNN if command == "cnn" else TINY
+    err = one_line_error(capsys, main([command, source, "--model", model, "--untrained", *extra,
+                                       "--out", str(tmp_path / "o")]))
+    assert says in err

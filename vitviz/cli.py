@@ -135,6 +135,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .preprocess import check_input_hw, input_hw
 
     out = check_out_folder(args.out)  # cheap checks first: a wrong --out or size costs no model load
+    _check_steps(args)
     size = parse_image_size(args.image_size)
     images = expand_images(args.images)
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
@@ -227,6 +228,7 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     from .pipeline import analyze_cnn
 
     out = check_out_folder(args.out)
+    _check_steps(args)
     if Path(args.image).is_dir():  # says when the folder holds no images; cnn takes one file either way
         found = expand_images([args.image])
         raise VitvizError(f"{args.image}: is a folder of {len(found)} image(s); cnn takes one image file, "
@@ -301,6 +303,11 @@ FAITHFULNESS_HELP = (
     "colour (0 after normalisation). Score: the class's softmax probability ({cls}){free}. Maps: {maps}")
 
 
+def _check_steps(args: argparse.Namespace) -> None:
+    if args.faithfulness and args.faithfulness_steps < 1:  # found before the model runs, not after
+        raise VitvizError(f"--faithfulness-steps {args.faithfulness_steps} must be at least 1")
+
+
 def _write_faithfulness(folder: Path, result) -> dict:
     """Write faithfulness.csv and faithfulness_auc.csv into ``folder``, print the areas; the summary entry."""
     from .export import (FAITHFULNESS_AUC_HEADER, FAITHFULNESS_HEADER, faithfulness_auc_rows, faithfulness_rows,
@@ -360,14 +367,16 @@ def cmd_paper(args: argparse.Namespace) -> int:
 def cmd_distance(args: argparse.Namespace) -> int:
     import torch
 
-    from .distance_stream import (LOCK_NAME, Interrupted, ProgressLine, check_folders, default_workers, process_group,
-                                  rank_device, ranks_from_env, stream_mean_distance, write_outputs)
+    from .distance_stream import (LOCK_NAME, Interrupted, ProgressLine, check_folders, check_run_options,
+                                  default_workers, process_group, rank_device, ranks_from_env, stream_mean_distance,
+                                  write_outputs)
     from .models import load_model
     from .run_guard import probe_lock
 
     ranks = ranks_from_env()
     if ranks.is_main:  # before the model: a wrong --out or folder, or a run already on --out, costs nothing
         check_folders(args.folder, args.out)
+        check_run_options(args.batch_size, 0 if args.workers is None else args.workers, args.save_every)
         probe_lock(check_out_folder(args.out) / LOCK_NAME)
     if args.untrained:
         torch.manual_seed(0)  # the same random weights in every process and every resumed run

@@ -202,6 +202,14 @@ def check_folders(folder: str | os.PathLike, out: str | os.PathLike) -> None:
                           f"time; use another folder (a sub-folder is fine, it is left out)")
 
 
+def check_run_options(batch_size: int, workers: int, save_every: float) -> None:
+    """Refuse a batch size below 1, fewer than 0 workers, and a save interval that is not a number >= 0."""
+    if batch_size < 1 or workers < 0:
+        raise VitvizError("batch size must be at least 1 and workers at least 0")
+    if not save_every >= 0:  # also NaN, which would never save until the end
+        raise VitvizError(f"--save-every {save_every:g} must be a number of seconds, 0 or more")
+
+
 def find_images(folder: Path, exclude: Optional[Path] = None) -> tuple[list[str], int]:
     """Image files under ``folder`` as sorted POSIX paths relative to it, and how many others were seen.
 
@@ -491,8 +499,7 @@ def stream_mean_distance(
     """
     if loaded.spec.kind != "vit":
         raise VitvizError(f"'{loaded.name}' is a CNN; the mean attention distance needs a ViT")
-    if batch_size < 1 or workers < 0:
-        raise VitvizError("batch size must be at least 1 and workers at least 0")
+    check_run_options(batch_size, workers, save_every)
     root, out_dir = Path(folder), Path(out)
     check_folders(root, out_dir)
     hw = input_hw(loaded.data_config, size)
