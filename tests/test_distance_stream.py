@@ -23,8 +23,8 @@ from PIL import Image
 
 from conftest import REPO
 from vitviz.cli import main
-from vitviz.distance_stream import (STATE_DIR, Interrupted, Ranks, find_images, ranks_from_env,
-                                    stream_mean_distance)
+from vitviz.distance_stream import STATE_DIR, Interrupted, find_images, stream_mean_distance
+from vitviz.ranks import Ranks, ranks_from_env
 from vitviz.images import load_image
 from vitviz.models import load_model
 from vitviz.pipeline import analyze_image

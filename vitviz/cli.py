@@ -367,9 +367,9 @@ def cmd_paper(args: argparse.Namespace) -> int:
 def cmd_distance(args: argparse.Namespace) -> int:
     import torch
 
-    from .distance_stream import (LOCK_NAME, Interrupted, ProgressLine, check_folders, check_run_options,
-                                  default_workers, process_group, rank_device, ranks_from_env, stream_mean_distance,
-                                  write_outputs)
+    from .distance_outputs import ProgressLine, write_outputs
+    from .distance_stream import LOCK_NAME, Interrupted, check_folders, check_run_options, stream_mean_distance
+    from .ranks import default_workers, process_group, rank_device, ranks_from_env
     from .models import load_model
     from .run_guard import probe_lock
 

@@ -42,8 +42,6 @@ processes resumes under any other number: every part is summed exactly once.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
-import json
 import os
 import signal
 import sys
@@ -60,14 +58,14 @@ from torch.utils.data import DataLoader, Dataset
 from .analysis import MeanDistanceAccumulator
 from .capture import capture
 from .cli import IMAGE_SUFFIXES  # the suffixes analyze takes from a folder (stdlib-only module)
+from .distance_state import STATE_DIR, RunningPart, part_path, read_part, run_settings, saved_parts, write_part
 from .errors import VitvizError
 from .images import load_image
 from .models import LoadedModel
 from .preprocess import SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
+from .ranks import Ranks, all_sum, broadcast, gather
 from .run_guard import LauncherWatch, RunLock, launched_by_torchrun
 
-STATE_DIR = "distance-state"
-STATE_VERSION = 1
 LOCK_NAME = ".vitviz-distance.lock"
 
 
@@ -80,110 +78,6 @@ class Interrupted(Exception):
         self.counted = counted
         self.state_dir = state_dir
         self.reason = reason
-
-
-# ----------------------------------------------------------------------------------------- ranks
-@dataclass(frozen=True)
-class Ranks:
-    """This process's place in a data-parallel run (``rank 0 of 1`` when alone)."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-
-def ranks_from_env(env: Optional[dict] = None) -> Ranks:
-    """``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` as torchrun (or srun with them exported) sets them."""
-    env = os.environ if env is None else env
-    try:
-        ranks = Ranks(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
-    except ValueError as exc:
-        raise VitvizError(f"RANK, WORLD_SIZE and LOCAL_RANK must be integers: {exc}") from exc
-    if ranks.world_size < 1 or not 0 <= ranks.rank < ranks.world_size:
-        raise VitvizError(f"RANK {ranks.rank} is not within WORLD_SIZE {ranks.world_size}")
-    return ranks
-
-
-def default_workers(ranks: Ranks, env: Optional[dict] = None) -> int:
-    """DataLoader workers per process: the node's CPU cores shared by its processes, 1 to 4."""
-    env = os.environ if env is None else env
-    per_node = int(env.get("LOCAL_WORLD_SIZE", 1) or 1) if ranks.distributed else 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(4, cores // max(per_node, 1)))
-
-
-def rank_device(device: str, ranks: Ranks) -> str:
-    """The device for this rank: ``cuda:LOCAL_RANK`` when it runs on GPUs, else ``device`` unchanged."""
-    wants_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    if not (ranks.distributed and wants_cuda):
-        return device
-    count = torch.cuda.device_count()
-    if ranks.local_rank >= count:
-        raise VitvizError(f"LOCAL_RANK {ranks.local_rank} has no GPU: this node has {count}; start at most "
-                          f"{count} processes per node (torchrun --nproc_per_node={count})")
-    return f"cuda:{ranks.local_rank}"
-
-
-@contextlib.contextmanager
-def process_group(ranks: Ranks, device: torch.device, timeout_s: float = 4 * 3600) -> Iterator[None]:
-    """``torch.distributed`` for the run: NCCL when ``device`` is a GPU, gloo on CPU; nothing when alone.
-
-    The timeout is long because ranks whose shard is done wait in the final all-reduce for the
-    slowest one.
-    """
-    if not ranks.distributed:
-        yield
-        return
-    import torch.distributed as dist
-
-    if device.type == "cuda":
-        torch.cuda.set_device(device)
-    backend = "nccl" if device.type == "cuda" else "gloo"
-    dist.init_process_group(backend, rank=ranks.rank, world_size=ranks.world_size,
-                            timeout=_dt.timedelta(seconds=timeout_s))
-    try:
-        yield
-    finally:
-        dist.destroy_process_group()
-
-
-def _broadcast(obj: Any, ranks: Ranks) -> Any:
-    if not ranks.distributed:
-        return obj
-    import torch.distributed as dist
-
-    box = [obj]
-    dist.broadcast_object_list(box, src=0)
-    return box[0]
-
-
-def _gather(obj: Any, ranks: Ranks) -> list:
-    if not ranks.distributed:
-        return [obj]
-    import torch.distributed as dist
-
-    out: list = [None] * ranks.world_size
-    dist.all_gather_object(out, obj)
-    return out
-
-
-def _all_sum(values: np.ndarray, ranks: Ranks, device: torch.device) -> np.ndarray:
-    """Elementwise float64 sum over ranks (counts below 2^53 stay exact)."""
-    if not ranks.distributed:
-        return values
-    import torch.distributed as dist
-
-    tensor = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float64)).to(device)
-    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-    return tensor.cpu().numpy()
 
 
 # ----------------------------------------------------------------------------------------- files
@@ -293,91 +187,6 @@ def _worker_init(_worker_id: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
-# ----------------------------------------------------------------------------------------- progress state
-def run_settings(loaded: LoadedModel, folder: Path, layout: TokenLayout, hw: tuple[int, int]) -> dict:
-    """What progress must share to be summed with this run's (stored in every part)."""
-    model = loaded.model
-    return {"model": loaded.name, "pretrained": loaded.pretrained, "input_hw": list(hw),
-            "layers": len(model.blocks), "heads": int(model.blocks[0].attn.num_heads),
-            "grid": list(layout.grid), "patch_size": list(layout.patch_size),
-            "prefix_tokens": list(layout.prefix_names), "folder": str(Path(folder).resolve()),
-            "convention": "mean attention distance, px of the network input, prefix tokens dropped, "
-                          "rows not renormalised"}
-
-
-def _part_path(state_dir: Path, k: int) -> Path:
-    return state_dir / f"part-{k}.json"
-
-
-def _part_index(path: Path) -> Optional[int]:
-    stem = path.name[len("part-"):-len(".json")]
-    return int(stem) if path.name.startswith("part-") and path.name.endswith(".json") and stem.isdigit() else None
-
-
-def _parts(state_dir: Path) -> dict[int, Path]:
-    if not state_dir.is_dir():
-        return {}
-    return {k: p for p in state_dir.iterdir() if (k := _part_index(p)) is not None}
-
-
-def _read_part(path: Path, settings: dict) -> dict:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        sums = np.asarray(data["sums"], dtype=np.float64)
-        count, names = int(data["count"]), list(data["names"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise VitvizError(f"cannot read saved progress {path} ({exc}); start over with --restart") from exc
-    if data.get("version") != STATE_VERSION or data.get("settings") != settings:
-        theirs = data.get("settings") or {}
-        diff = ", ".join(f"{k}: saved {theirs.get(k)!r}, now {v!r}" for k, v in settings.items() if theirs.get(k) != v)
-        raise VitvizError(f"{path.parent} holds progress of another run ({diff or 'another format'}); use another "
-                          f"--out, or --restart to discard it")
-    if sums.shape != (settings["layers"], settings["heads"]) or count != len(names):
-        raise VitvizError(f"saved progress {path} is inconsistent; start over with --restart")
-    return {"sums": sums, "count": count, "names": names}
-
-
-def _write_part(path: Path, settings: dict, sums: np.ndarray, count: int, names: list[str]) -> None:
-    """Write one part atomically: a reader sees the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A temp name of this process and thread: the launcher watch may save while the main thread does.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
-    payload = {"version": STATE_VERSION, "settings": settings, "count": int(count),
-               "sums": np.asarray(sums, dtype=np.float64).tolist(), "names": names}
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh)  # floats as repr: float64 round-trips exactly
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):  # the rename itself survives a power cut (not on every platform)
-        folder = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
-
-
-class _Running:
-    """This process's part: committed sums, count and names, saved consistently even mid-update.
-
-    ``add`` replaces ``_committed`` in one assignment, so a signal between two bytecodes sees either
-    the batch fully counted or not at all.
-    """
-
-    def __init__(self, sums: np.ndarray, count: int, names: list[str]):
-        self.names = list(names)
-        self._committed = (np.array(sums, dtype=np.float64), int(count), len(self.names))
-
-    def add(self, batch_sums: np.ndarray, names: list[str]) -> None:
-        sums, count, n = self._committed
-        self.names[n:] = names
-        self._committed = (sums + batch_sums, count + len(names), n + len(names))
-
-    def snapshot(self) -> tuple[np.ndarray, int, list[str]]:
-        sums, count, n = self._committed
-        return sums, count, self.names[:n]
-
-
 class _StopFlag:
     """SIGINT/SIGTERM set a flag the loop checks after each batch; a second Ctrl-C interrupts at once."""
 
@@ -476,9 +285,9 @@ def stream_mean_distance(
 ) -> StreamResult:
     """Mean attention distance of ``loaded`` over every image under ``folder`` (module docstring).
 
-    Call it on every rank inside :func:`process_group` when ``ranks.distributed``. Progress is kept
+    Call it on every rank inside :func:`vitviz.ranks.process_group` when ``ranks.distributed``. Progress is kept
     in ``out/distance-state/`` and the run holds ``out/.vitviz-distance.lock``; nothing else is written here
-    (see :func:`write_outputs`).
+    (see :func:`vitviz.distance_outputs.write_outputs`).
 
     Args:
         size: square side or ``(H, W)`` of the network input (default: the model's).
@@ -542,14 +351,14 @@ def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int],
             for stale in state_dir.glob(".part-*.tmp") if state_dir.is_dir() else ():
                 stale.unlink()  # left by a killed run; the lock says no one is writing now
             if restart:
-                for path in _parts(state_dir).values():
+                for path in saved_parts(state_dir).values():
                     path.unlink()
             files, others = find_images(root, exclude=out_dir)
             if not files:
                 raise VitvizError(f"{root}: the folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
             counted: set[str] = set()
-            for path in _parts(state_dir).values():
-                names = _read_part(path, settings)["names"]
+            for path in saved_parts(state_dir).values():
+                names = read_part(path, settings)["names"]
                 if counted.intersection(names):
                     raise VitvizError(f"saved progress in {state_dir} counts some images twice; start over "
                                       f"with --restart")
@@ -565,7 +374,7 @@ def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int],
             plan = {"error": str(exc) if isinstance(exc, VitvizError) else f"rank 0: {type(exc).__name__}: {exc}"}
     else:
         plan = {}
-    plan = _broadcast(plan, ranks)
+    plan = broadcast(plan, ranks)
     if "error" in plan:
         raise VitvizError(plan["error"])
     if not ranks.is_main:
@@ -574,20 +383,20 @@ def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int],
 
     # This rank's parts: k % world == rank; part `rank` is the one it writes, the others only add.
     base_sums, base_count = np.zeros((layers, heads)), 0
-    own = _Running(np.zeros((layers, heads)), 0, [])
-    for k, path in sorted(_parts(state_dir).items()):
+    own = RunningPart(np.zeros((layers, heads)), 0, [])
+    for k, path in sorted(saved_parts(state_dir).items()):
         if k % ranks.world_size != ranks.rank:
             continue
-        part = _read_part(path, settings)
+        part = read_part(path, settings)
         if k == ranks.rank:
-            own = _Running(part["sums"], part["count"], part["names"])
+            own = RunningPart(part["sums"], part["count"], part["names"])
         else:
             base_sums, base_count = base_sums + part["sums"], base_count + part["count"]
-    own_path = _part_path(state_dir, ranks.rank)
+    own_path = part_path(state_dir, ranks.rank)
 
     def save() -> None:
         sums, count, names = own.snapshot()
-        _write_part(own_path, settings, sums, count, names)
+        write_part(own_path, settings, sums, count, names)
 
     holder["save"] = save
 
@@ -632,8 +441,8 @@ def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int],
     sums, count, _ = own.snapshot()
     local = np.concatenate([(sums + base_sums).ravel(), [count + base_count, counted_now]])
     try:
-        total = _all_sum(local, ranks, loaded.device)
-        all_skipped = sorted(s for part in _gather(skipped, ranks) for s in part)
+        total = all_sum(local, ranks, loaded.device)
+        all_skipped = sorted(s for part in gather(skipped, ranks) for s in part)
     except Exception:
         if stop.signal is None:
             raise
@@ -642,95 +451,3 @@ def _stream(loaded: LoadedModel, root: Path, out_dir: Path, hw: tuple[int, int],
                         hw=hw, skipped=all_skipped, counted_now=int(round(total[-1])),
                         counted_before=plan["before"], not_in_folder=plan["gone"], other_files=plan["others"],
                         world_size=ranks.world_size, settings=settings)
-
-
-# ----------------------------------------------------------------------------------------- display and files
-class ProgressLine:
-    """A one-line progress display on stderr: rewritten in place on a terminal, a line every 30 s in a log."""
-
-    def __init__(self, stream: Any = None, *, interval: Optional[float] = None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.interval = interval if interval is not None else (0.25 if self.tty else 30.0)
-        self._last = -1e9
-        self._shown = False
-
-    def __call__(self, p: StreamProgress) -> None:
-        now = time.monotonic()
-        if now - self._last < self.interval and p.done < p.total:
-            return
-        self._last = now
-        rate = p.done / p.elapsed_s if p.elapsed_s > 0 else 0.0
-        eta = (p.total - p.done) / rate if rate > 0 else float("nan")
-        share = p.done / p.total if p.total else 1.0
-        bar = "#" * int(share * 24)
-        who = f" (shard of rank 0 of {p.world_size})" if p.world_size > 1 else ""
-        text = (f"vitviz: [{bar:<24}] {p.done}/{p.total} images {share:5.1%}, {rate:.1f} img/s, "
-                f"ETA {_duration(eta)}, {p.skipped} skipped{who}")
-        if self.tty:
-            self.stream.write("\r" + text + "\033[K")
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
-        self._shown = True
-
-    def close(self) -> None:
-        """End the line (once) so later messages start on their own line."""
-        if self._shown and self.tty:
-            self.stream.write("\n")
-            self.stream.flush()
-        self._shown = False
-
-
-def _duration(seconds: float) -> str:
-    if not np.isfinite(seconds):
-        return "?"
-    seconds = int(seconds)
-    return f"{seconds // 3600}h{seconds // 60 % 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-@dataclass(frozen=True)
-class DistanceFiles:
-    csv: Path
-    png: Path
-    html: Path
-    skipped: Path
-    summary: Path
-
-
-def write_outputs(result: StreamResult, loaded: LoadedModel, folder: str | os.PathLike,
-                  out: str | os.PathLike) -> DistanceFiles:
-    """``mean_attention_distance.csv`` (``analyze``'s format), ``.png`` (Pillow), ``.html`` (the app's
-    plotly figure, offline), ``skipped.txt`` (``path<TAB>reason`` per line, empty when none) and
-    ``summary.json`` into ``out``; the PNG and HTML only when at least one image was counted."""
-    from .analysis import reference_distances
-    from .distance_png import distance_png
-    from .export import DISTANCE_HEADER, distance_rows, write_table_csv
-    from .plots import distance_figure
-    from .report import FIGURE_CONFIG
-
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = DistanceFiles(csv=out_dir / "mean_attention_distance.csv", png=out_dir / "mean_attention_distance.png",
-                          html=out_dir / "mean_attention_distance.html", skipped=out_dir / "skipped.txt",
-                          summary=out_dir / "summary.json")
-    files.skipped.write_text("".join(f"{name}\t{reason}\n" for name, reason in result.skipped), encoding="utf-8")
-    summary = {"folder": str(Path(folder).resolve()), "model": loaded.name, "label": loaded.label,
-               "weights": loaded.source, "pretrained": loaded.pretrained, "input_size": list(result.hw),
-               "num_images": result.num_images, "counted_this_run": result.counted_now,
-               "counted_before": result.counted_before, "not_in_folder_any_more": result.not_in_folder,
-               "skipped": len(result.skipped), "processes": result.world_size,
-               "convention": result.settings.get("convention", "")}
-    files.summary.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    if result.num_images == 0:  # e.g. after --restart: no table or plot of an earlier run stays behind
-        for stale in (files.csv, files.png, files.html):
-            stale.unlink(missing_ok=True)
-        return files
-    mean = result.mean
-    write_table_csv(files.csv, DISTANCE_HEADER, distance_rows(mean, result.num_images))
-    where = f"{Path(folder).resolve().name}, {result.hw[0]}×{result.hw[1]} px"
-    refs = reference_distances(result.layout)
-    distance_png(mean, refs, model_label=loaded.label, num_images=result.num_images, extra=where).save(files.png)
-    fig = distance_figure({loaded.label: mean}, refs, num_images=result.num_images, title=where)
-    fig.write_html(str(files.html), include_plotlyjs=True, full_html=True, config=FIGURE_CONFIG)
-    return files

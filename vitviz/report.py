@@ -110,7 +110,8 @@ def paper_report_html(title: str, sections: Sequence[Section], *, subtitle: str 
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{_esc(title)}</h1>",
-             f'<p class="meta">{_esc(subtitle)}{" · " if subtitle else ""}{_esc(t("report.generated", lang, when=when))}</p>']
+             f'<p class="meta">{_esc(subtitle)}{" · " if subtitle else ""}'
+             f'{_esc(t("report.generated", lang, when=when))}</p>']
     anchors = [s.anchor or f"section-{i + 1}" for i, s in enumerate(sections)]
     parts.append("<nav><ol>" + "".join(f'<li><a href="#{_esc(a)}">{_esc(s.title)}</a></li>'
                                        for a, s in zip(anchors, sections)) + "</ol></nav>")
