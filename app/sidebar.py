@@ -13,10 +13,9 @@ from typing import Optional
 
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import i18n
-from vitviz.catalog import list_models
+from vitviz.catalog import distinct_labels, list_models
 from vitviz.i18n import t
 from vitviz.images import MAX_PIXELS
 from vitviz.registry import VIT, ModelSpec
@@ -128,9 +127,9 @@ def draw() -> Optional[compute.Selection]:
     by_name, reasons, default = vit_choices(folder)
     side.markdown(f"### {t('sidebar.model')}")
     params.prepare("model", default, lambda v: v in by_name)
+    labels = distinct_labels(list(by_name.values()))  # two ViT-B/16s are told apart
     name = side.selectbox(t("sidebar.model"), list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: compute.short_label(by_name[n].label)
-                                                + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
+                          format_func=lambda n: labels[n] + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                           help=t("sidebar.model_help"))
     params.publish("model", name, default)
     spec, reason = by_name[name], reasons[name]
@@ -211,9 +210,9 @@ def _image_picker() -> tuple[Optional[bytes], str]:
         upload = side.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="vv_upload",
                                     help=t("sidebar.upload_help", mb=limit, mp=MAX_PIXELS // 10**6))
         # No copy is kept: clearing the uploader clears the image.
-        return (upload.getvalue(), t("sidebar.upload_label")) if upload is not None else (None, "")
+        return (compute.upload_bytes(upload.getvalue()), t("sidebar.upload_label")) if upload is not None else (None, "")
     shot = side.camera_input(t("sidebar.camera"), key="vv_camera")
-    return (shot.getvalue(), t("sidebar.camera_label")) if shot is not None else (None, "")
+    return (compute.upload_bytes(shot.getvalue()), t("sidebar.camera_label")) if shot is not None else (None, "")
 
 
 def _size_picker(loaded) -> Optional[tuple[int, int]]:

@@ -11,15 +11,14 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
 from vitviz.export import file_stem, grid_csv, matrix_csv, npz_bytes
-from vitviz.i18n import t
+from vitviz.i18n import md_text, t
 from vitviz.map_pictures import map_picture, peak_text, picture_png
-from map_view import map_view
+from vitviz_dashboard.map_view import map_view
 
 LOG = logging.getLogger("vitviz.app")
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -115,6 +114,23 @@ def controls(name: str, spec, **kwargs):
     return st.container(key=f"vv-controls-{name}").columns(spec, **kwargs)
 
 
+def sinks_note(result, lead: str = "") -> str:
+    """A rollout figure's title note where the analysis found attention sinks and the figure leaves them out."""
+    return f"{lead}{t('plot.sinks_out')}" if result.sink_tokens else ""
+
+
+def sinks_caption(result) -> str:
+    """The caption line for a rollout without its sinks: which patches, and where they come back."""
+    layout = result.layout
+    where = ", ".join(str(layout.patch_of(token)) for token in result.sink_tokens)
+    return t("plot.sinks_out_caption", where=where)
+
+
+def mib(nbytes: int) -> str:
+    """Bytes as the budgets are stated: "512 MiB", "2 GiB"."""
+    return f"{nbytes / 2**30:g} GiB" if nbytes >= 2**30 and nbytes % 2**28 == 0 else f"{nbytes / 2**20:.0f} MiB"
+
+
 def error_id() -> str:
     return uuid.uuid4().hex[:8]
 
@@ -149,10 +165,11 @@ _ERROR_LEADS = [(ImageError, "error.image"), (UnknownModelError, "error.unknown_
 
 def error_text(exc: VitvizError) -> str:
     """The user's line: the error's own message in English, led by a translated sentence when not English."""
+    detail = md_text(exc, limit=400)  # messages quote names and values a user or a link supplied
     if i18n.language() == "en":
-        return str(exc)
+        return detail
     lead = next((key for kind, key in _ERROR_LEADS if isinstance(exc, kind)), "error.generic")
-    return f"{t(lead)} ({exc})"
+    return f"{t(lead)} ({detail})"
 
 
 def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,

@@ -25,7 +25,17 @@ def test_analyze_writes_the_documented_files(weights_dir, tmp_path, capsys):
         # DINOv2 ViT-S/14 at 224 px: 12 layers, 6 heads, 16×16 patches + CLS, no head.
         assert set(npz.files) == {"attention", "rollout", "mean_attention_distance", "pos_embed_similarity",
                                   "filters_pca", "filters_explained_variance", "grid", "patch_size",
-                                  "num_prefix_tokens", "token_pca_rgb", "token_pca_foreground"}
+                                  "num_prefix_tokens", "token_pca_rgb", "token_pca_foreground", "rollout_without_sinks"}
+        # every sample has a DINOv2 sink: the map the dashboard's rollout figures show, checkable here
+        from vitviz.analysis import rollout_map
+        from vitviz.preprocess import TokenLayout
+
+        sinks = json.loads((out / stem / "summary.json").read_text())["attention_sinks"]
+        tokens = tuple(1 + r * 16 + c for r, c in sinks)
+        assert sinks and npz["rollout_without_sinks"].shape == (16, 16)
+        layout = TokenLayout(grid=(16, 16), patch_size=(14, 14), prefix_names=("cls",))
+        np.testing.assert_allclose(npz["rollout_without_sinks"], rollout_map(
+            npz["attention"], layout, query=0, exclude_keys=tokens), rtol=1e-5, atol=1e-7)
         assert npz["attention"].shape == (12, 6, 257, 257) and npz["attention"].dtype == np.float32
         np.testing.assert_allclose(npz["attention"].sum(-1), 1.0, atol=1e-4)
         assert npz["rollout"].shape == (16, 16)
@@ -73,10 +83,10 @@ def run_cli(*args, env_extra=None):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["analyze", "assets/samples/cat.jpg", "--model", "vit_nonexistent", "--out", "/tmp/x"], "unknown model"),
+    (["analyze", "vitviz/samples/cat.jpg", "--model", "vit_nonexistent", "--out", "/tmp/x"], "unknown model"),
     (["analyze", "no/such.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", "--untrained",
       "--out", "/tmp/x"], "no such file"),
-    (["analyze", "assets/samples/cat.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+    (["analyze", "vitviz/samples/cat.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
       "--untrained", "--image-size", "100", "--out", "/tmp/x"], "multiples of the patch size"),
 ])
 def test_errors_are_one_line_without_traceback(args, message, tmp_path):
@@ -88,7 +98,7 @@ def test_errors_are_one_line_without_traceback(args, message, tmp_path):
 
 
 def test_missing_weights_offline_from_the_cli(tmp_path):
-    result = run_cli("analyze", "assets/samples/cat.jpg", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
+    result = run_cli("analyze", "vitviz/samples/cat.jpg", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
                      "--weights-dir", str(tmp_path), "--out", str(tmp_path / "o"),
                      env_extra={"HF_HUB_CACHE": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -147,17 +157,20 @@ def test_version_has_a_single_source():
     assert pyproject["project"]["scripts"] == {"vitviz": "vitviz.cli:main"}
 
 
-def test_package_dependencies_match_requirements_txt():
+def test_requirements_install_this_checkout_with_the_ranges_of_pyproject():
+    """One list of dependencies (pyproject.toml); requirements*.txt install the checkout with its extras."""
     from packaging.requirements import Requirement
 
-    def by_name(lines):
-        reqs = [Requirement(line) for line in lines]
-        return {r.name.lower().replace("_", "-"): str(r.specifier) for r in reqs}
+    def lines(name):
+        return [line.split("#")[0].strip() for line in (REPO / name).read_text().splitlines() if line.split("#")[0].strip()]
 
-    txt = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
-    declared = by_name(read_pyproject()["project"]["dependencies"])
-    assert declared == by_name([line for line in txt if line])
-    assert {"torch", "timm", "huggingface-hub", "safetensors", "streamlit"} <= set(declared)
+    assert lines("requirements.txt") == ["-e .[app]"]
+    assert lines("requirements-dev.txt") == ["-e .[app,dev]"]
+    project = read_pyproject()["project"]
+    library = {Requirement(r).name.lower() for r in project["dependencies"]}
+    assert {"torch", "timm", "huggingface_hub", "safetensors"} <= library and "streamlit" not in library
+    assert [Requirement(r).name for r in project["optional-dependencies"]["app"]] == ["streamlit"]
+    assert all(Requirement(r).specifier for r in project["dependencies"])  # ranges, never unbounded
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

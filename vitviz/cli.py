@@ -39,6 +39,10 @@ CONVENTIONS = {
                  "clipped; each component's sign makes the border patches' mean score negative (else the "
                  "largest-|score| patch positive); token_pca_foreground = first-component score > 0 (the mean); "
                  "token_pca_explained_variance = ratios over all components",
+    "rollout_without_sinks": "the default rollout (mean fusion, no discard, from layer 0) with the attention sinks "
+                             "(summary attention_sinks: patches receiving >= 20x the uniform share in >= 1 layer, "
+                             "find_attention_sinks) left out as keys in every layer, rows renormalised; written only "
+                             "when sinks are found; the dashboard's rollout figures show it by default",
     "patch_size": "input pixels per patch token; for a hybrid the CNN stem's stride (stem_stride) times its "
                   "projection kernel, so distances are in pixels of the network input either way",
 }
@@ -170,6 +174,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if result.token_pca is not None:
             arrays["token_pca_rgb"] = np.stack([p.rgb for p in result.token_pca]).astype(np.float32)
             arrays["token_pca_foreground"] = np.stack([p.foreground for p in result.token_pca])
+        if result.rollout_without_sinks is not None:  # what the dashboard's rollout figures show by default
+            arrays["rollout_without_sinks"] = result.rollout_without_sinks.astype(np.float32)
         if result.logits is not None:
             arrays["logits"] = result.logits.astype(np.float32)
         if result.static.pos_similarity is not None:
@@ -192,6 +198,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "top5": [{"label": p.label, "probability": p.probability, "index": p.index}
                      for p in result.predictions],
             "rollout": {**rollout, "query": "cls" if result.layout.has_class_token else "mean of the patch queries"},
+            "attention_sinks": [list(result.layout.patch_of(i)) for i in result.sink_tokens],
             "conventions": CONVENTIONS,
         }
         if result.token_pca is not None:
@@ -347,7 +354,8 @@ def _explain_target(model: object, cls: Optional[str], *, label_free: bool) -> O
 
 def cmd_paper(args: argparse.Namespace) -> int:
     from .models import load_model
-    from .paper import analyze_samples, sample_paths, write_paper_report
+    from .images import sample_paths
+    from .paper import analyze_samples, write_paper_report
 
     out = check_out_folder(args.out)
     paths = expand_images(args.images) if args.images else sample_paths()  # folders as analyze takes them
@@ -525,11 +533,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="model names (timm tags)")
     p.add_argument("--to", required=True, help="weights folder to write (files appear only when complete)")
     p.set_defaults(func=cmd_download)
+
+    sub.add_parser("serve", help="start the dashboard (needs the 'app' extra); Streamlit options follow, "
+                   "e.g. vitviz serve --server.port 8502")
     return parser
+
+
+def cmd_serve(streamlit_args: Sequence[str]) -> int:
+    """``vitviz serve [streamlit options]``: the dashboard (the ``app`` extra) with its configuration."""
+    try:
+        from vitviz_dashboard.launch import main as serve
+    except ImportError as exc:
+        print(f"vitviz: error: the dashboard is not installed ({exc.name} is missing): "
+              "pip install 'vitviz[app]'", file=sys.stderr)
+        return 2
+    return serve(list(streamlit_args))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (2 for an error the user can fix)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"] and not {"-h", "--help"} & set(argv[1:2]):
+        return cmd_serve(argv[1:])  # Streamlit's own options (--server.port 8502 …) pass through untouched
     args = build_parser().parse_args(argv)
     try:
         folder = getattr(args, "weights_dir", None)

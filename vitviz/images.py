@@ -18,6 +18,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
+#: The bundled sample photos (package data: ``vitviz/samples/*.jpg``, licences in its README).
+SAMPLES = Path(__file__).resolve().parent / "samples"
 MAX_PIXELS = 64_000_000  # above any phone photo (48–50 MP); refuses decompression bombs
 MAX_BYTES = 50 * 1024 * 1024
 ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
@@ -116,3 +118,24 @@ def _rescale_high_bit_depth(image: Image.Image) -> Image.Image:
     lo, hi = float(array.min()), float(array.max())
     scaled = (array - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(array)
     return Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+
+
+def sample_paths() -> list[Path]:
+    """The bundled sample photos, sorted by name (``cat`` is :data:`SAMPLES` ``/ "cat.jpg"``)."""
+    return sorted(SAMPLES.glob("*.jpg"))
+
+
+#: The longest side an image keeps once decoded for the analyses: the largest network input the app offers
+#: is 1024 px, so 2048 px loses nothing they use, and an 8000×8000 upload holds 12 MiB instead of 183 MiB.
+MAX_SIDE = 2048
+
+
+def fit_within(image: Image.Image, max_side: int = MAX_SIDE) -> Image.Image:
+    """``image`` scaled down (Lanczos, aspect kept) so its longer side is at most ``max_side``; smaller
+    images are returned as they are."""
+    if max(image.size) <= max_side:
+        return image
+    scale = max_side / max(image.size)
+    size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+

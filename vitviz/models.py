@@ -166,6 +166,20 @@ def load_model(
     return loaded
 
 
+def estimate_model_nbytes(name: str, *, weights_dir: str | os.PathLike | None = None,
+                          dtype: torch.dtype = torch.float32) -> int:
+    """Bytes of a model's parameters and buffers in ``dtype``, from its architecture built on the meta
+    device (no memory, no weights read): what loading it will hold, before loading it.
+
+    ViT-B/16: 86.6 M parameters, 346 MB in float32; ViT-H/14: 632 M, 2.5 GB.
+    """
+    spec = get_spec(name, resolve_weights_dir(weights_dir))
+    with torch.device("meta"):
+        model = _create(spec, pretrained=False)
+    itemsize = torch.empty((), dtype=dtype).element_size()
+    return sum(t.nelement() for t in (*model.parameters(), *model.buffers())) * itemsize
+
+
 def _create(spec: ModelSpec, pretrained: bool, **kwargs: Any) -> nn.Module:
     import timm
 

@@ -42,6 +42,7 @@ from plotly.subplots import make_subplots
 from . import paper_results as pr
 from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .i18n import t
+from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
 from .plots import _png_uri
 from .report import Section, Table
@@ -51,18 +52,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import ImageAnalysis
     from .report import ReportFiles
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "assets" / "samples"
 
 # Diagram colours, after the paper's Fig. 1 (light fills, dark text, readable in either theme).
 _INK = "#1f2937"
 _COLOURS = {"norm": "#fde68a", "attn": "#bbf7d0", "mlp": "#bfdbfe", "proj": "#fbcfe8", "enc": "#e5e7eb",
             "head": "#fed7aa", "emb": "#ddd6fe", "pos": "#f9a8d4", "prefix": "#fcd34d", "block": "#f3f4f6"}
-
-
-def sample_paths() -> list[Path]:
-    """The bundled sample photos (``assets/samples/*.jpg``), sorted by name."""
-    return sorted(SAMPLES.glob("*.jpg"))
 
 
 def _text(value: object) -> str:
@@ -670,14 +664,19 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
         Section(t("paper.table1_section"), anchor="table1", table=table1(facts, label),
                 caption=t("paper.table1_caption", label=label, ph=ph, pw=pw, n=facts.num_prefix_tokens)),
     ]
-    rollouts = [np.asarray(a.rollout, dtype=np.float64) for a in analyses]
+    # Where attention sinks are found, the rollout leaves them out (ImageAnalysis.figure_rollout): with them,
+    # DINOv2's rollout of every sample is one bright patch, not the object the paper's figure shows.
+    rollouts = [np.asarray(a.figure_rollout, dtype=np.float64) for a in analyses]
+    without = sum(1 for a in analyses if a.sink_tokens)
     sections.append(Section(
         t("paper.fig6_section", count=count), anchor="fig6",
         figure=fig6_rollout_figure([a.prepared.display for a in analyses], rollouts, image_labels(analyses, names),
                                    title=title(t("paper.fig6_title"),
-                                               t("paper.fig6_title_extra", query=query, count=count))),
+                                               t("paper.fig6_title_extra", query=query, count=count)
+                                               + (f" · {t('plot.sinks_out')}" if without else ""))),
         caption=(t("paper.fig6_caption", paper_model=PAPER_FIGURE_MODELS["fig6"], label=label, layers=facts.layers,
                    query=query, gh=gh, gw=gw)
+                 + (" " + t("paper.fig6_sinks_out", n=without, count=count) if without else "")
                  + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig6"], facts))))
 
     pca = static.filter_pca

@@ -2,16 +2,15 @@
 
 import streamlit as st
 
-import compute
-import params
-from sidebar import catalogue, default_choice
+from vitviz_dashboard import compute, params
+from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import depth_comparison
 from vitviz.export import table_csv
 from vitviz.registry import CNN
 from vitviz.i18n import t
 from vitviz.map_pictures import maps_html
-from widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
+from vitviz_dashboard.widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
 
 
@@ -33,8 +32,9 @@ def cnn_view(sel) -> None:
     if reasons[name] and not untrained:
         st.warning(t("cnn.unavailable", model=specs[name].label))
         return
-    cnn = compute.model(name, sel.weights_dir, sel.device, not untrained)
-    result = compute.cnn_analysis(name, sel.weights_dir, sel.device, not untrained, sel.image_key, sel.image_bytes)
+    cnn_sel = sel.with_model(name, pretrained=not untrained)
+    cnn = compute.model_for(cnn_sel)
+    result = compute.cnn_analysis(cnn_sel)
     cnn_short = compute.short_label(cnn.spec.label)
     cnn_title = lambda what, extra="": plots.figure_title(what, cnn_short, untrained=untrained, extra=extra)  # noqa: E731
     if untrained:

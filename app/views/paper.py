@@ -1,29 +1,23 @@
 """The ViT paper's figures for the loaded model: Fig. 1, Table 1, Fig. 6, Fig. 7, and the paper's results."""
 import streamlit as st
 
-import compute
+from vitviz_dashboard import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
-from widgets import current, folding_caption, fragment, header, show_figure
+from vitviz_dashboard.widgets import current, folding_caption, fragment, header, show_figure
 
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def sections(key: str, lang: str, _loaded, _analyses, names: tuple[str, ...]):  # lang: texts follow it
-    from vitviz.paper import paper_sections
-
-    return paper_sections(_loaded, _analyses, list(names))
 
 
 @fragment
 def paper(sel) -> None:
-    from vitviz.paper import paper_report
+    from vitviz.paper import paper_report, paper_sections
 
     loaded = compute.model_for(sel)
     sels, names = compute.sample_selections(sel)
     with st.spinner(t("paper.running", model=loaded.label, n=len(names))):
         analyses = [compute.analysis(s) for s in sels]
-    key = "|".join([compute.analysis_id(sel)] + [s.image_key for s in sels])
-    found = sections(key, language(), loaded, analyses, tuple(names))
+    found = compute.cached("paper_sections", (*sel.model_key, sel.size, language()),  # texts follow the language
+                           lambda: paper_sections(loaded, analyses, names))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
     st.download_button(t("paper.download"), help=t("paper.png_hint"),
                        icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,

@@ -6,30 +6,24 @@ so a patch clicked here is the Attention page's query and vice versa.
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
 from vitviz.i18n import t
-from widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
 
 FITS = ["image", "samples"]
-
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def joint_fit(samples_id: str, layer: int, _token_sets):
-    """One PCA fitted jointly on every bundled sample's layer tokens (colours comparable across images)."""
-    return joint_token_pca(_token_sets)
 
 
 def samples_joint_fit(sel, layer: int):
     """The joint fit on the bundled samples (each analysed once per server), and this image's place among them."""
     sels, _ = compute.sample_selections(sel)
-    sets = tuple(np.asarray(compute.analysis(s).patch_tokens[layer], dtype=np.float32) for s in sels)
     keys = [s.image_key for s in sels]
-    # Keyed by the samples' analyses, not this image's: every image of a model and size shares one fit.
-    joint = joint_fit("|".join(compute.analysis_id(s) for s in sels), layer, sets)
+    # One PCA fitted jointly on every bundled sample's layer tokens (colours comparable across images), keyed
+    # by the samples' analyses, not this image's: every image of a model and size shares one fit.
+    joint = compute.cached("joint_token_pca", (*sel.model_key, sel.size, layer), lambda: joint_token_pca(
+        tuple(np.asarray(compute.analysis(s).patch_tokens[layer], dtype=np.float32) for s in sels)))
     return joint, keys.index(sel.image_key) if sel.image_key in keys else None
 
 
@@ -63,7 +57,7 @@ def tokens_view(sel) -> None:
         joint, here = samples_joint_fit(sel, layer)
         pca = joint[here] if here is not None else joint[0].fit.transform(tokens)
     else:
-        pca = compute.token_pca(compute.analysis_id(sel), layer, result)
+        pca = compute.token_pca(sel, layer)
     evr = pca.explained_variance_ratio
     left, right = st.columns([3, 2])
     with left:

@@ -2,13 +2,12 @@
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
 from vitviz.i18n import t
-from widgets import current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]
 
@@ -82,8 +81,7 @@ def steps(sel) -> None:
                         npz=lambda: {"patch": patches.patches[index]})
         with b:
             if layout.hybrid:
-                stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device,
-                                           sel.pretrained, result.prepared.tensor)
+                stages = compute.embedding(sel)
                 vec = np.asarray(stages.stem_features[int(index)], dtype=np.float32)
                 vec_title = t("walk.stem_title", index=index)
             else:
@@ -92,8 +90,7 @@ def steps(sel) -> None:
             show_figure(plots.vector_figure(vec, vec_title, t("walk.value_index")),
                         "walk-vector", sel, csv=lambda: matrix_csv(vec[:, None], ["value"], "index"))
     else:
-        stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device, sel.pretrained,
-                                   result.prepared.tensor)
+        stages = compute.embedding(sel)
         d = stages.patch_tokens.shape[1]
         if step == "projection":
             index = patch_index(layout)
@@ -128,9 +125,12 @@ def steps(sel) -> None:
         elif step == "encoder":
             f = result.facts
             st.write(t("walk.encoder_text", layers=f.layers, heads=f.heads, d=f.hidden_size, mlp=f.mlp_size))
-            fig = plots.attention_overlay(display, result.rollout, layout.patch_size, value_name=t("plot.rollout"),
-                                          title=title(sel, t("attention.rollout")))
-            show_figure(fit(fig, sel, 350), "walk-rollout", sel, npz=lambda: {"rollout": result.rollout})
+            rolled = result.figure_rollout
+            fig = plots.attention_overlay(display, rolled, layout.patch_size, value_name=t("plot.rollout"),
+                                          title=title(sel, t("attention.rollout"), sinks_note(result)))
+            show_figure(fit(fig, sel, 350), "walk-rollout", sel, npz=lambda: {"rollout": rolled})
+            if result.sink_tokens:
+                st.caption(sinks_caption(result))
         elif step == "prediction":
             if result.predictions:
                 st.write(t("walk.prediction_text") + ("" if sel.pretrained else " " + t("walk.random_labels")))

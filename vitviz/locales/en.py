@@ -24,7 +24,7 @@ TEXT: dict[str, str] = {
     "ui.alt_figure": "Figure: {title}.",
     "ui.alt_data": "Its data can be downloaded with the NPZ / CSV buttons below the figure.",
     "ui.alt_map_peak": "The map is strongest at patch (row {row}, column {col}), value {share}.",
-    "params.fallback": "The link's `{given}` is not valid here; showing `{shown}` instead.",
+    "params.fallback": "The link's {given} is not valid here; showing {shown} instead.",
     "error.oom": "Out of memory: pick a smaller model or input size.",
     "error.unexpected": "Something went wrong ({kind}). Error id `{id}` — the server log has the details.",
     "error.generic": "This cannot be shown.",
@@ -601,6 +601,12 @@ TEXT: dict[str, str] = {
     "paper.report_subtitle": "{name} · weights: {source} · input {h} × {w} px · images: {images}",
     "paper.report_footer": ("Paper: {citation}. Figures other than the paper's reported numbers are computed by vitviz "
                             "for the model above."),
+    # service limits (vitviz_dashboard.compute)
+    "distance.too_many": "{n} images uploaded; the first {max} are used (at most {max} per set).",
+    "sidebar.budgets": "This server keeps at most {results} of results (VITVIZ_CACHE_BYTES) and {models} of models (VITVIZ_MODEL_BYTES) for all its users.",
+    "plot.sinks_out": "attention sinks left out",
+    "plot.sinks_out_caption": "The attention sink patch(es) {where} are left out as keys in every layer (rows renormalised): with them the rollout is one bright patch, not the object. The Attention page's sink toggle puts them back.",
+    "paper.fig6_sinks_out": "In {n} of the {count} images vitviz found attention sinks (patches that receive an outsized share of attention in many layers) and leaves them out as keys, rows renormalised: with them each map is one bright patch. The Attention page's toggle puts them back.",
     # Exported HTML reports (vitviz.report)
     "report.generated": "generated {when} by vitviz",
 }

@@ -24,7 +24,7 @@ TEXT: dict[str, str] = {
     "ui.alt_figure": "그림: {title}.",
     "ui.alt_data": "그림 아래의 NPZ / CSV 버튼으로 데이터를 내려받을 수 있습니다.",
     "ui.alt_map_peak": "맵은 패치 ({row}행, {col}열)에서 가장 강하며, 값은 {share}입니다.",
-    "params.fallback": "링크의 `{given}` 값은 여기서 쓸 수 없어 `{shown}`(으)로 보여 줍니다.",
+    "params.fallback": "링크의 {given} 값은 여기서 쓸 수 없어 {shown}(으)로 보여 줍니다.",
     "error.oom": "메모리가 부족합니다: 더 작은 모델이나 입력 크기를 고르세요.",
     "error.unexpected": "문제가 생겼습니다 ({kind}). 오류 ID `{id}` — 자세한 내용은 서버 로그에 있습니다.",
     "error.generic": "이 내용을 보여 줄 수 없습니다.",
@@ -600,6 +600,12 @@ TEXT: dict[str, str] = {
     "paper.report_title": "{label}에 대한 ViT 논문의 그림",
     "paper.report_subtitle": "{name} · 가중치: {source} · 입력 {h} × {w} px · 이미지: {images}",
     "paper.report_footer": "논문: {citation}. 논문이 보고한 수치 외의 그림은 vitviz가 위 모델로 계산한 것입니다.",
+    # service limits (vitviz_dashboard.compute)
+    "distance.too_many": "이미지 {n}장이 올라왔습니다. 앞의 {max}장만 씁니다 (한 묶음에 최대 {max}장).",
+    "sidebar.budgets": "이 서버는 모든 사용자를 합쳐 결과를 최대 {results} (VITVIZ_CACHE_BYTES), 모델을 최대 {models} (VITVIZ_MODEL_BYTES)까지 보관합니다.",
+    "plot.sinks_out": "어텐션 싱크(attention sink) 제외",
+    "plot.sinks_out_caption": "어텐션 싱크 패치 {where}는 모든 층에서 키(key)로 쓰지 않았습니다 (행은 다시 정규화). 싱크를 넣으면 롤아웃이 물체가 아니라 밝은 패치 하나가 됩니다. 어텐션 페이지의 싱크 토글로 다시 넣을 수 있습니다.",
+    "paper.fig6_sinks_out": "이미지 {count}장 중 {n}장에서 어텐션 싱크(여러 층에서 지나치게 많은 어텐션을 받는 패치)를 찾아 키에서 뺐습니다 (행은 다시 정규화). 싱크를 넣으면 각 지도가 밝은 패치 하나가 됩니다. 어텐션 페이지의 토글로 다시 넣을 수 있습니다.",
     # Exported HTML reports (vitviz.report)
     "report.generated": "{when}에 vitviz로 생성",
 }
