@@ -333,4 +333,17 @@ def test_korean_paper_report_is_marked_korean(tiny):
     loaded, analyses, names, _ = tiny
     with use("ko"):
         page = paper.paper_report(loaded, analyses[:1], names[:1])
+        sections = paper.paper_sections(loaded, analyses[:1], names[:1])
     assert '<html lang="ko">' in page and '<html lang="en">' not in page
+    # The dashboard's download builds the page later, in a server thread whose language is the default:
+    # given the language it chose, the page is Korean throughout (title, <html lang>, generated line).
+    import threading
+
+    built = {}
+    worker = threading.Thread(target=lambda: built.update(page=paper.paper_report(
+        loaded, analyses[:1], names[:1], sections=sections, lang="ko")))
+    worker.start()
+    worker.join()
+    assert i18n.language() == "en"
+    head = built["page"].split("<nav>")[0]
+    assert '<html lang="ko">' in head and "ViT 논문의 그림" in head and "vitviz로 생성" in head
