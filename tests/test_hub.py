@@ -119,6 +119,7 @@ def test_cli_loads_from_the_hub_then_offline_from_the_cache(hub, tmp_path, capsy
     import huggingface_hub.constants as constants
 
     def analyze(weights_dir: str, out: str) -> dict:
+        (tmp_path / weights_dir).mkdir(exist_ok=True)  # an empty weights folder (a missing one is an error)
         args = ["analyze", str(SAMPLES / "cat.jpg"), "--model", NAME, "--weights-dir", str(tmp_path / weights_dir),
                 "--device", "cpu", "--image-size", "64", "--out", str(tmp_path / out)]
         assert main(args) == 0
@@ -160,6 +161,7 @@ def test_a_failing_hub_gives_one_line_and_no_partial_file(hub, tmp_path, capfd, 
 
 def test_loading_from_a_failing_hub_names_the_model_and_the_fix(hub, tmp_path, capfd):
     hub.fault = "500"
+    (tmp_path / "empty").mkdir()  # an empty weights folder (a missing one is an error)
     args = ["analyze", str(SAMPLES / "cat.jpg"), "--model", NAME, "--weights-dir", str(tmp_path / "empty"),
             "--device", "cpu", "--out", str(tmp_path / "out")]
     assert main(args) == 2
