@@ -389,6 +389,34 @@ def faithfulness(sel: Selection, class_index: Optional[int], cnn: bool):
     return cached("faithfulness", (*sel.key, class_index, cnn), make)
 
 
+def trace(sel: Selection, patch: tuple[int, int]):
+    """One patch's token through the encoder (:func:`vitviz.trace.trace_patch`) for the analysis's input."""
+    from vitviz.trace import trace_patch
+
+    result, loaded = analysis(sel), model_for(sel)
+
+    def make():
+        with FORWARD_LOCK, oom_fallback():
+            return trace_patch(loaded.model, result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype),
+                               tuple(patch))
+
+    return cached("trace", (*sel.key, tuple(patch)), make)
+
+
+def projection(sel: Selection):
+    """The patch projection as ``(E, b)`` (:func:`vitviz.trace.projection_weights`)."""
+    from vitviz.trace import projection_weights
+
+    return cached("projection", sel.model_key, lambda: projection_weights(model_for(sel).model))
+
+
+def block(sel: Selection, layer: int):
+    """One block's LayerNorm, LayerScale and first MLP weights (:func:`vitviz.trace.block_weights`)."""
+    from vitviz.trace import block_weights
+
+    return cached("block", (*sel.model_key, layer), lambda: block_weights(model_for(sel).model, layer))
+
+
 def dataset_distance(name: str, folder: Optional[str], device: str, pretrained: bool,
                      size: Optional[tuple[int, int]], images: tuple[bytes, ...],
                      progress: Optional[Callable[[int], None]] = None):

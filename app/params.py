@@ -48,6 +48,11 @@ def _float(text: str) -> float:
     return value
 
 
+def _patch(text: str) -> tuple[int, int]:
+    row, col = text.split(",")  # anything but two parts raises ValueError
+    return int(row), int(col)
+
+
 PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("model", "vv_model", help="model name (timm tag)"),
     Param("sample", "vv_sample", help="bundled sample image"),
@@ -76,6 +81,11 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("untrained2", "vv_untrained2", _parse_bool, _format_bool, "compare page: 1 = random weights for model 2"),
     Param("cmpmap", "vv_compare_map", help="compare page: rollout, or layer (one layer's class-token attention)"),
     Param("layer2", "vv_layer2", int, help="compare page: model 2's attention layer (0-based)"),
+    # The Encoder page (one patch through the encoder)
+    Param("patch", "vv_enc_patch", _patch, lambda v: f"{v[0]},{v[1]}", "encoder page: the patch, ROW,COL (0-based)"),
+    Param("elayer", "vv_enc_layer", int, help="encoder page: layer (0-based)"),
+    Param("ehead", "vv_enc_head", int, help="encoder page: head (0-based)"),
+    Param("estep", "vv_enc_step", int, help="encoder page: step, 1-based"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them

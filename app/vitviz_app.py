@@ -37,6 +37,7 @@ widgets.preload_plotly()  # before the sidebar and page wait on torch and the mo
 
 PAGES = [
     st.Page(HERE / "views" / "walkthrough.py", title=t("nav.walkthrough"), icon=":material/route:", default=True),
+    st.Page(HERE / "views" / "encoder.py", title=t("nav.encoder"), icon=":material/account_tree:", url_path="encoder"),
     st.Page(HERE / "views" / "filters.py", title=t("nav.filters"), icon=":material/grid_view:", url_path="filters"),
     st.Page(HERE / "views" / "position.py", title=t("nav.position"), icon=":material/location_on:",
             url_path="position"),

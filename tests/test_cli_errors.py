@@ -45,6 +45,8 @@ COMMANDS = {
     "paper": lambda out: ["paper", "--model", TINY, "--untrained", "--out", out],
     "distance": lambda out: ["distance", str(SAMPLES), "--model", TINY, "--untrained", "--out", out],
     "download": lambda out: ["download", TINY, "--to", out],
+    "trace": lambda out: ["trace", str(SAMPLES / "cat.jpg"), "--model", TINY, "--untrained", "--patch", "3,4",
+                          "--out", out],
 }
 
 

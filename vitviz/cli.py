@@ -1,4 +1,4 @@
-"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download}``.
+"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download,trace}``.
 
 Errors a user can cause print one line to stderr and exit with status 2; no traceback
 unless ``--verbose`` asks for one.
@@ -536,6 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", help="start the dashboard (needs the 'app' extra); Streamlit options follow, "
                    "e.g. vitviz serve --server.port 8502")
+
+    from .trace_cli import add_trace_command  # one patch through the encoder (vitviz/trace_cli.py)
+    add_trace_command(sub, common, run_args)
     return parser
 
 

@@ -607,6 +607,106 @@ TEXT: dict[str, str] = {
     "plot.sinks_out": "attention sinks left out",
     "plot.sinks_out_caption": "The attention sink patch(es) {where} are left out as keys in every layer (rows renormalised): with them the rollout is one bright patch, not the object. The Attention page's sink toggle puts them back.",
     "paper.fig6_sinks_out": "In {n} of the {count} images vitviz found attention sinks (patches that receive an outsized share of attention in many layers) and leaves them out as keys, rows renormalised: with them each map is one bright patch. The Attention page's toggle puts them back.",
+    # ------------------------------------------------------------------ Encoder page (one patch through the encoder)
+    "nav.encoder": "Encoder",
+    "encoder.page": "Inside the encoder: one patch, every operation",
+    "encoder.explanation": ("The paper's Eq. (1)–(4) for one chosen patch, with the model's own numbers: its pixels "
+                            "x_p, the projection x_p E + b, the position embedding, then inside one block LayerNorm, "
+                            "the query and its scores q·k/√D_h, the softmax, the heads' weighted values, the residual "
+                            "add, LayerNorm → MLP → residual, and the class token at the end. Every number is read "
+                            "from the model's own modules during its forward pass; the NPZ holds the full vectors "
+                            "(the same as `python -m vitviz trace`)."),
+    "encoder.row": "Patch row",
+    "encoder.col": "Patch column",
+    "encoder.layer": "Layer",
+    "encoder.head": "Head",
+    "encoder.step_patch": "Patch → x_p",
+    "encoder.step_projection": "Projection x_p E + b",
+    "encoder.step_position": "Position embedding → z₀",
+    "encoder.step_norm1": "LayerNorm",
+    "encoder.step_scores": "Query and scores",
+    "encoder.step_softmax": "Softmax: attention",
+    "encoder.step_heads": "Weighted values, heads, projection",
+    "encoder.step_residual1": "Residual (Eq. 2)",
+    "encoder.step_mlp": "LayerNorm → MLP",
+    "encoder.step_residual2": "Residual (Eq. 3), through depth",
+    "encoder.step_final": "Final norm, class token (Eq. 4)",
+    "encoder.where": "patch ({row}, {col}) = token {token} · layer {layer} · head {head}",
+    "encoder.fig1_alt": "The paper's Fig. 1 with this model's numbers; the box of the step '{step}' is outlined in orange.",
+    "encoder.npz_alt": "All of this patch's numbers through the encoder (the trace NPZ).",
+    "encoder.patch_text": ("Patch ({row}, {col}) is token **{token}** of {tokens} (prefix tokens first). Its {ph}×{pw} "
+                           "px × 3 colours = **{values} values**, normalised with the model's mean and standard "
+                           "deviation, are flattened in the order the projection reads them (colour, then row, then "
+                           "column): the vector x_p. Click a patch to follow another one."),
+    "encoder.patch_title": "The chosen patch",
+    "encoder.token_index": "token index",
+    "encoder.patch_zoom": "{ph}×{pw} px, enlarged",
+    "encoder.pixel": "colour (y, x)",
+    "encoder.patch_range": "x_p ranges from {lo} to {hi}; ‖x_p‖ = {norm}.",
+    "encoder.projection_text": ("E is a learned {rows}×{d} matrix (the convolution's weights): x_p E + b gives D = {d} "
+                                "numbers. Dimension **{dim}** (the largest here, {total}) as a sum: the five biggest "
+                                "terms x_i·E[i, {dim}] below, then the rest and the bias."),
+    "encoder.projection_sum": "… + the other {n} terms ({rest}) + bias b ({bias}) = **{total}**",
+    "encoder.dim": "dim",
+    "encoder.position_text": ("A learned position embedding E_pos for position ({row}, {col}) is added: z₀ = x_p E + "
+                              "E_pos, the encoder's input for this token (Eq. 1). The prefix token(s) ({prefix}) get "
+                              "theirs too; the last column shows the first one. Right: how similar this position's "
+                              "embedding is to every other's."),
+    "encoder.pos_tile_title": "Position embedding of ({row}, {col}): cosine to every position",
+    "encoder.norm1_text": ("Block {layer} starts with LayerNorm: the token's mean μ = **{mean}** is removed and it is "
+                           "divided by σ = √(variance + {eps}) = **{std}**, then each dimension gets a learned gain γ "
+                           "and bias β."),
+    "encoder.scores_text": ("Head {head} turns LN(z) into a query q ({dh} numbers) and every token into a key k. The "
+                            "score of key j is **q·k_j / √{dh} = q·k_j / {sqrt}**: {tokens} scores, one per token, "
+                            "shown over the image."),
+    "encoder.score": "score",
+    "encoder.scores_title": "Scores q·k/√D_h",
+    "encoder.layer_head": "layer {layer}, head {head}",
+    "encoder.key_token": "key token",
+    "encoder.prefix_scores": "Prefix tokens' scores: {values}",
+    "encoder.softmax_text": ("Softmax turns the scores into weights that are positive and sum to **{total}**: the "
+                             "attention of token {token} in head {head}, layer {layer} (the Attention page's map for "
+                             "this query). Prefix tokens take {prefix} of it."),
+    "encoder.softmax_title": "Attention (softmax of the scores)",
+    "encoder.heads_text": ("Each head sums the tokens' values weighted by its attention: {dh} numbers per head "
+                           "(left, head {head}). The {heads} heads are concatenated ({d} numbers) and a learned "
+                           "matrix projects them back to D: MSA(LN(z)) (right)."),
+    "encoder.residual1_text": "The residual connection adds the attention output to the block's input: z′ = z + MSA(LN(z)) (Eq. 2).",
+    "encoder.layerscale": ("This model scales the attention output per dimension first (LayerScale λ₁, learned: "
+                           "|λ₁| from {lo} to {hi})."),
+    "encoder.no_layerscale": "This model has no LayerScale (λ₁ = 1), as in the paper.",
+    "encoder.mlp_text": ("LayerNorm again, then the MLP: {d} → {units} → {d} with GELU between. Of the {units} hidden "
+                         "units, **{firing} fire** (> 0 after GELU, {share})."),
+    "encoder.unit": "hidden unit",
+    "encoder.firing_title": "MLP hidden units that fire, per layer",
+    "encoder.residual2_text": ("The MLP's output is added to z′: the block's output z_l (Eq. 3), the next block's "
+                               "input. Here the token leaves the block at cosine **{cos}** to the direction it came "
+                               "in with; right: its norm and that cosine through depth."),
+    "encoder.depth_title": "This token through depth: norm and turn per block",
+    "encoder.lens_text": ("Logit lens: the final norm and the head applied to every layer's class token show how "
+                          "the prediction forms through depth (the last row is the model's prediction)."),
+    "encoder.top1": "top-1",
+    "encoder.top2_5": "top 2–5",
+    "encoder.cosine_text": ("This model has no classifier head, so there is no logit lens: instead, the cosine of "
+                            "each layer's class token (after the final norm) to the last layer's, the feature the "
+                            "model outputs. Below: the first numbers of that output (Eq. 4)."),
+    "encoder.cosine_title": "Class token: cosine to the last layer's",
+    "encoder.norm_in": "‖z‖ into the block",
+    "encoder.norm_out": "‖z‖ out of the block",
+    "encoder.cosine_in_out": "cos(out, in)",
+    "encoder.norm_axis": "norm",
+    "encoder.cosine_axis": "cosine",
+    "encoder.layer_axis": "layer",
+    "encoder.firing_axis": "units > 0 (of {units})",
+    "encoder.cosine_last_axis": "cosine to the last layer",
+    "encoder.fig1_expander": "The paper's Fig. 1 with this step outlined",
+    "encoder.box_patch": "pixels → x_p ({values})",
+    "encoder.box_norm": "LayerNorm",
+    "encoder.box_softmax": "softmax",
+    "encoder.box_heads": "Σ a·v, {heads} heads, W_O",
+    "encoder.box_final": "final norm → head",
+    "encoder.box_final_features": "final norm → feature",
+    "encoder.box_block": "block {layer} of {layers} · {heads} heads × {dh}",
     # Exported HTML reports (vitviz.report)
     "report.generated": "generated {when} by vitviz",
 }

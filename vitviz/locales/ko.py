@@ -606,6 +606,101 @@ TEXT: dict[str, str] = {
     "plot.sinks_out": "어텐션 싱크(attention sink) 제외",
     "plot.sinks_out_caption": "어텐션 싱크 패치 {where}는 모든 층에서 키(key)로 쓰지 않았습니다 (행은 다시 정규화). 싱크를 넣으면 롤아웃이 물체가 아니라 밝은 패치 하나가 됩니다. 어텐션 페이지의 싱크 토글로 다시 넣을 수 있습니다.",
     "paper.fig6_sinks_out": "이미지 {count}장 중 {n}장에서 어텐션 싱크(여러 층에서 지나치게 많은 어텐션을 받는 패치)를 찾아 키에서 뺐습니다 (행은 다시 정규화). 싱크를 넣으면 각 지도가 밝은 패치 하나가 됩니다. 어텐션 페이지의 토글로 다시 넣을 수 있습니다.",
+    # ------------------------------------------------------------------ 인코더 페이지 (패치 하나가 인코더를 지나는 길)
+    "nav.encoder": "인코더",
+    "encoder.page": "인코더 안으로: 패치 하나, 모든 연산",
+    "encoder.explanation": ("고른 패치 하나에 대해 논문의 식 (1)–(4)를 모델의 실제 숫자로 따라갑니다: 픽셀 x_p, 사영 "
+                            "x_p E + b, 위치 임베딩, 그리고 블록 안에서 레이어 정규화 (LayerNorm), 쿼리와 점수 "
+                            "q·k/√D_h, 소프트맥스 (softmax), 헤드별 가중 합, 잔차 (residual) 덧셈, 레이어 정규화 → "
+                            "MLP → 잔차, 마지막의 클래스 토큰까지. 모든 숫자는 순전파 중 모델 자신의 모듈에서 읽은 "
+                            "것이며, NPZ에 전체 벡터가 있습니다 (`python -m vitviz trace`와 같음)."),
+    "encoder.row": "패치 행",
+    "encoder.col": "패치 열",
+    "encoder.layer": "층",
+    "encoder.head": "헤드",
+    "encoder.step_patch": "패치 → x_p",
+    "encoder.step_projection": "사영 x_p E + b",
+    "encoder.step_position": "위치 임베딩 → z₀",
+    "encoder.step_norm1": "레이어 정규화 (LayerNorm)",
+    "encoder.step_scores": "쿼리와 점수",
+    "encoder.step_softmax": "소프트맥스: 어텐션",
+    "encoder.step_heads": "가중 합, 헤드, 사영",
+    "encoder.step_residual1": "잔차 연결 (식 2)",
+    "encoder.step_mlp": "레이어 정규화 → MLP",
+    "encoder.step_residual2": "잔차 연결 (식 3), 깊이에 따라",
+    "encoder.step_final": "최종 정규화, 클래스 토큰 (식 4)",
+    "encoder.where": "패치 ({row}, {col}) = 토큰 {token} · {layer}층 · 헤드 {head}",
+    "encoder.fig1_alt": "이 모델의 숫자로 그린 논문의 그림 1; '{step}' 단계의 상자가 주황색으로 표시됩니다.",
+    "encoder.npz_alt": "이 패치가 인코더를 지나며 가진 모든 숫자 (trace NPZ).",
+    "encoder.patch_text": ("패치 ({row}, {col})는 {tokens}개 중 **토큰 {token}번**입니다 (접두 토큰이 먼저). {ph}×{pw} px × "
+                           "3색 = **{values}개의 값**을 모델의 평균과 표준편차로 정규화해, 사영이 읽는 순서 (색, 행, "
+                           "열)로 펼친 것이 벡터 x_p입니다. 다른 패치를 누르면 그 패치를 따라갑니다."),
+    "encoder.patch_title": "고른 패치",
+    "encoder.token_index": "토큰 번호",
+    "encoder.patch_zoom": "{ph}×{pw} px, 확대",
+    "encoder.pixel": "색 (y, x)",
+    "encoder.patch_range": "x_p의 범위는 {lo} ~ {hi}, ‖x_p‖ = {norm}.",
+    "encoder.projection_text": ("E는 학습된 {rows}×{d} 행렬 (합성곱의 가중치)이고, x_p E + b는 D = {d}개의 숫자입니다. "
+                                "차원 **{dim}** (여기서 가장 큰 값, {total})을 합으로 쓰면: 가장 큰 다섯 항 "
+                                "x_i·E[i, {dim}]이 아래에 있고, 나머지 항과 편향이 더해집니다."),
+    "encoder.projection_sum": "… + 나머지 {n}개 항 ({rest}) + 편향 b ({bias}) = **{total}**",
+    "encoder.dim": "차원",
+    "encoder.position_text": ("위치 ({row}, {col})의 학습된 위치 임베딩 E_pos를 더합니다: z₀ = x_p E + E_pos, 이 토큰의 "
+                              "인코더 입력 (식 1). 접두 토큰 ({prefix})도 자기 위치 임베딩을 받으며, 마지막 열이 첫 "
+                              "접두 토큰입니다. 오른쪽: 이 위치의 임베딩이 다른 모든 위치와 얼마나 비슷한지."),
+    "encoder.pos_tile_title": "({row}, {col})의 위치 임베딩: 모든 위치와의 코사인",
+    "encoder.norm1_text": ("{layer}번 블록은 레이어 정규화로 시작합니다: 토큰의 **평균 μ = {mean}을** 빼고 **σ = √(분산 + "
+                           "{eps}) = {std}로** 나눈 뒤, 차원마다 학습된 이득 γ와 편향 β를 적용합니다."),
+    "encoder.scores_text": ("헤드 {head}는 LN(z)를 쿼리 q ({dh}개 숫자)로, 모든 토큰을 키 k로 바꿉니다. 키 j의 점수는 "
+                            "**q·k_j / √{dh} = q·k_j / {sqrt}**: 토큰마다 하나씩 {tokens}개의 점수를 이미지 위에 "
+                            "보입니다."),
+    "encoder.score": "점수",
+    "encoder.scores_title": "점수 q·k/√D_h",
+    "encoder.layer_head": "{layer}층, 헤드 {head}",
+    "encoder.key_token": "키 토큰",
+    "encoder.prefix_scores": "접두 토큰의 점수: {values}",
+    "encoder.softmax_text": ("소프트맥스는 점수를 양수이고 **합이 {total}인** 가중치로 바꿉니다: {layer}층 헤드 {head}에서 "
+                             "토큰 {token}의 어텐션 (어텐션 페이지에서 이 쿼리의 지도). 접두 토큰이 그중 {prefix}를 "
+                             "가져갑니다."),
+    "encoder.softmax_title": "어텐션 (점수의 소프트맥스)",
+    "encoder.heads_text": ("각 헤드는 토큰들의 값 (value)을 어텐션으로 가중해 더합니다: 헤드마다 {dh}개 숫자 (왼쪽, 헤드 "
+                           "{head}). {heads}개 헤드를 이어 붙이고 ({d}개 숫자) 학습된 행렬로 다시 D차원으로 사영한 "
+                           "것이 MSA(LN(z))입니다 (오른쪽)."),
+    "encoder.residual1_text": "잔차 연결이 어텐션 출력을 블록 입력에 더합니다: z′ = z + MSA(LN(z)) (식 2).",
+    "encoder.layerscale": ("이 모델은 먼저 어텐션 출력을 차원마다 배율 조정합니다 (학습된 LayerScale λ₁: |λ₁|은 {lo} ~ "
+                           "{hi})."),
+    "encoder.no_layerscale": "이 모델에는 논문처럼 LayerScale이 없습니다 (λ₁ = 1).",
+    "encoder.mlp_text": ("다시 레이어 정규화, 그다음 MLP: {d} → {units} → {d}, 사이에 GELU. 은닉 유닛 {units}개 중 "
+                         "**{firing}개가 활성화**됩니다 (GELU 후 > 0, {share})."),
+    "encoder.unit": "은닉 유닛",
+    "encoder.firing_title": "층마다 활성화되는 MLP 은닉 유닛 수",
+    "encoder.residual2_text": ("MLP의 출력을 z′에 더한 것이 블록의 출력 z_l (식 3)이며, 다음 블록의 입력입니다. 이 토큰은 "
+                               "들어온 방향과 **코사인 {cos}로** 블록을 나갑니다. 오른쪽: 깊이에 따른 노름과 그 코사인."),
+    "encoder.depth_title": "깊이에 따른 이 토큰: 블록마다 노름과 방향 변화",
+    "encoder.lens_text": ("로짓 렌즈 (logit lens): 최종 정규화와 헤드를 층마다 클래스 토큰에 적용해, 예측이 깊이에 따라 "
+                          "어떻게 만들어지는지 봅니다 (마지막 행이 모델의 예측)."),
+    "encoder.top1": "1위",
+    "encoder.top2_5": "2–5위",
+    "encoder.cosine_text": ("이 모델에는 분류 헤드가 없어 로짓 렌즈가 없습니다. 대신 층마다 (최종 정규화 후) 클래스 토큰과 "
+                            "마지막 층의 클래스 토큰, 곧 모델이 내놓는 특징 사이의 코사인을 보입니다. 아래: 그 출력의 "
+                            "첫 숫자들 (식 4)."),
+    "encoder.cosine_title": "클래스 토큰: 마지막 층과의 코사인",
+    "encoder.norm_in": "블록에 들어가는 ‖z‖",
+    "encoder.norm_out": "블록에서 나오는 ‖z‖",
+    "encoder.cosine_in_out": "cos(출력, 입력)",
+    "encoder.norm_axis": "노름",
+    "encoder.cosine_axis": "코사인",
+    "encoder.layer_axis": "층",
+    "encoder.firing_axis": "> 0인 유닛 ({units}개 중)",
+    "encoder.cosine_last_axis": "마지막 층과의 코사인",
+    "encoder.fig1_expander": "이 단계를 표시한 논문의 그림 1",
+    "encoder.box_patch": "픽셀 → x_p ({values})",
+    "encoder.box_norm": "레이어 정규화",
+    "encoder.box_softmax": "소프트맥스",
+    "encoder.box_heads": "Σ a·v, 헤드 {heads}개, W_O",
+    "encoder.box_final": "최종 정규화 → 헤드",
+    "encoder.box_final_features": "최종 정규화 → 특징",
+    "encoder.box_block": "블록 {layer} / {layers} · 헤드 {heads}개 × {dh}",
     # Exported HTML reports (vitviz.report)
     "report.generated": "{when}에 vitviz로 생성",
 }
