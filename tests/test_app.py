@@ -486,3 +486,33 @@ def test_the_servers_warm_up_fills_the_caches_a_first_visit_reads(weights_dir, m
     assert at.query_params["sample"] == "cat" and at.selectbox(key="vv_model").value == REAL
     image = figures(at)[0]["data"][0]
     assert image["type"] == "image"
+
+
+def test_korean_paper_download_is_korean_when_built_later(weights_dir, monkeypatch):
+    """Streamlit runs a deferred download's callable in a server thread, where the language is the default:
+    the Korean Paper export said <html lang="en"> with an English title. The page captures its language."""
+    import threading
+
+    import streamlit as st
+
+    captured = {}
+    real = st.download_button
+
+    def download_button(label, data=None, *args, **kwargs):
+        if kwargs.get("key") == "paper-html":
+            captured["data"] = data
+        return real(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", download_button)
+    from vitviz.i18n import use
+
+    with use("ko"):  # AppTest formats the radios' values in this thread: in the page's language
+        app = new_app(weights_dir, monkeypatch, lang="ko")
+        open_page(app, "paper")
+    assert callable(captured["data"])
+    built = {}
+    worker = threading.Thread(target=lambda: built.update(page=captured["data"]().decode()))  # a fresh context
+    worker.start()
+    worker.join()
+    head = built["page"].split("<nav>")[0]
+    assert '<html lang="ko">' in head and "ViT 논문의 그림" in head and "vitviz로 생성" in head

@@ -244,12 +244,16 @@ def hub_reachable(timeout: float = 3.0, ttl: float = 60.0) -> bool:
     """A quick TCP check of the hub endpoint, remembered for ``ttl`` seconds.
 
     Without it an offline machine waits through huggingface_hub's retries (~50 s) before
-    saying what one connection attempt already knows.
+    saying what one connection attempt already knows. With ``HF_HUB_OFFLINE`` set (1, true, yes,
+    on; :func:`vitviz.weights.hub_offline`) it is False at once and nothing touches the network,
+    not even a name lookup.
     """
     import socket
     import time
     from urllib.parse import urlparse
 
+    if hub_offline():
+        return False
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
     now = time.monotonic()
     if endpoint in _reachable and now - _reachable[endpoint][0] < ttl:

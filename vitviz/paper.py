@@ -768,19 +768,27 @@ def paper_figures(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
 
 def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
                  names: Optional[Sequence[str]] = None, *, generated=None,
-                 sections: Optional[Sequence[Section]] = None) -> str:
+                 sections: Optional[Sequence[Section]] = None, lang: Optional[str] = None) -> str:
     """The whole page as one standalone HTML string (:func:`vitviz.report.paper_report_html`).
 
-    Pass ``sections`` (from :func:`paper_sections`) to reuse figures already built.
+    Pass ``sections`` (from :func:`paper_sections`) to reuse figures already built. ``lang`` (default:
+    the current language) is the page's: its ``<html lang>``, title, subtitle and footer. Give it when
+    the page is built outside the run that chose the language, e.g. in Streamlit's deferred download
+    callable, which runs in a server thread where the current language is the default.
     """
+    from .i18n import language, use
     from .report import paper_report_html
 
-    sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
-    hw = analyses[0].layout.input_hw
-    shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
-    subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1], images=shown)
-    return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
-                             generated=generated, footer=t("paper.report_footer", citation=pr.CITATION))
+    lang = lang or language()
+    with use(lang):
+        sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
+        hw = analyses[0].layout.input_hw
+        shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
+        subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1],
+                     images=shown)
+        return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
+                                 generated=generated, footer=t("paper.report_footer", citation=pr.CITATION),
+                                 lang=lang)
 
 
 def write_paper_report(path: Union[str, Path], loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],

@@ -61,9 +61,11 @@ def cmd_trace(args: argparse.Namespace) -> int:
     from .images import load_image
     from .models import load_model
     from .preprocess import check_input_hw, input_hw, prepare_image, token_layout
+    from .run_guard import check_out_folder
     from .trace import check_patch, parse_layer_range, parse_patch, trace_patch
 
     patch = parse_patch(args.patch)          # bad syntax fails before anything is loaded
+    check_out_folder(args.out)               # so does an --out that is a file or not writable
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
                         pretrained=not args.untrained, progress=say)
     if loaded.spec.kind != "vit":

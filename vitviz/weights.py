@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-from .errors import VitvizError, WeightsError, WeightsNotFoundError
+from .errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
 from .registry import ModelSpec, guess_kind
 
 ENV_VAR = "VITVIZ_WEIGHTS_DIR"
@@ -46,8 +46,29 @@ class LocalWeights:
     meta: dict[str, Any]
 
 
+def check_model_name(name: str) -> str:
+    """``name`` unchanged when it is a name, not a path: no path separator, no ``..``, no NUL.
+
+    A weights folder is looked up as ``<folder>/<name>.safetensors``, so a "name" such as
+    ``../outside/m`` would load a file outside the folder; timm tags never hold these characters.
+
+    Raises:
+        UnknownModelError: the name holds a path separator, ``..`` or NUL, or is empty.
+    """
+    seps = {"/", "\\", os.sep, os.altsep or "/", "\0"}
+    if not name or any(c in name for c in seps) or ".." in name:
+        raise UnknownModelError(f"model name {name!r} is not a name (model names hold no '/', '\\' or '..'); "
+                                f"run 'python -m vitviz models' for the list")
+    return name
+
+
 def find_local_weights(name: str, folder: Optional[Path]) -> Optional[LocalWeights]:
-    """Return the weights file for ``name`` in ``folder``, or None if absent."""
+    """Return the weights file for ``name`` in ``folder``, or None if absent.
+
+    Raises:
+        UnknownModelError: ``name`` is a path, not a name (:func:`check_model_name`).
+    """
+    check_model_name(name)
     if folder is None or not folder.is_dir():
         return None
     for suffix in WEIGHT_SUFFIXES:

@@ -42,9 +42,10 @@ def paper(sel) -> None:
         paper_sections(loaded, analyses, [sample_name(n) for n in names]), loaded.spec.label,  # follow the language
         model_label(loaded.spec.label, lang=lang)))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
+    lang = language()  # the deferred callable runs in a server thread, where the language is the default
     st.download_button(t("paper.download"), help=t("paper.png_hint"),
                        icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,
-                                                                            sections=found).encode(),
+                                                                            sections=found, lang=lang).encode(),
                        file_name=f"{stem}.html", mime="text/html", key="paper-html", on_click="ignore")
     for section in found:
         st.subheader(section.title, anchor=section.anchor or None)

@@ -909,5 +909,7 @@ TEXT: dict[str, str] = {
     "talk.fig6_takeaway_gap": "Rollout from the mean patch query (no class token), {sinks} attention sink(s) left out: where the model looks.",
     "talk.fig6_takeaway_gap_nosink": "Rollout from the mean patch query (no class token): where the model looks.",
     "talk.mean_patches": "mean of patches",
+    # Exported HTML reports (vitviz.report)
+    "report.generated": "generated {when} by vitviz",
 }
 

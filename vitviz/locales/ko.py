@@ -902,5 +902,7 @@ TEXT: dict[str, str] = {
     "talk.fig6_takeaway_gap": "패치 질의 평균의 롤아웃(클래스 토큰 없음), 어텐션 싱크 {sinks}개 제외: 모델이 보는 곳.",
     "talk.fig6_takeaway_gap_nosink": "패치 질의 평균의 롤아웃(클래스 토큰 없음): 모델이 보는 곳.",
     "talk.mean_patches": "패치 평균",
+    # Exported HTML reports (vitviz.report)
+    "report.generated": "{when}에 vitviz로 생성",
 }
 
