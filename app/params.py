@@ -53,7 +53,17 @@ def _patch(text: str) -> tuple[int, int]:
     return int(row), int(col)
 
 
-PARAMS: dict[str, Param] = {p.name: p for p in [
+def _table(params: list[Param]) -> dict[str, Param]:
+    """The parameters by URL name; a name or a session key used twice is a mistake caught at import."""
+    for field in ("name", "key"):
+        values = [getattr(p, field) for p in params]
+        twice = sorted({v for v in values if values.count(v) > 1})
+        if twice:
+            raise ValueError(f"view parameters with the same {field}: {', '.join(twice)}")
+    return {p.name: p for p in params}
+
+
+PARAMS: dict[str, Param] = _table([
     Param("model", "vv_model", help="model name (timm tag)"),
     Param("sample", "vv_sample", help="bundled sample image"),
     Param("image", "_vv_image_kind", help="upload: the view was made with an uploaded image, which a link cannot carry"),
@@ -73,6 +83,17 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("stage", "vv_cnn_stage", help="CNN stage name"),
     Param("present", "vv_present", _parse_bool, _format_bool, "1 = presenter mode"),
     Param("lang", "vv_lang", help="interface language: en or ko"),
+    Param("device", "vv_device", help="auto, cpu or cuda (on a server with a GPU)"),
+    Param("opacity", "vv_opacity", _float, lambda v: f"{v:g}", "attention page: the map's opacity, 0-1"),
+    Param("wpatch", "vv_patch", int, help="walk-through: the patch followed in steps 3-5 (0-based, row-major)"),
+    Param("illus", "vv_illus", int, help="walk-through step 2: the illustration's patch size in px"),
+    Param("filters", "vv_filter_view", help="embedding filters: pcs (principal components) or raw"),
+    Param("count", "vv_filter_count", int, help="embedding filters: how many raw filters (a multiple of 7)"),
+    Param("images", "vv_dist_mode", help="attention distance: this, samples (all bundled samples) or uploads"),
+    Param("vs", "vv_compare", lambda s: [n for n in s.split(",") if n], ",".join,
+          "attention distance: up to 2 other ViTs, comma-separated names"),
+    Param("camstage", "vv_cam_stage", help="explanations page: the CNN stage of the Grad-CAM"),
+    Param("cnnuntrained", "vv_cnn_untrained", _parse_bool, _format_bool, "CNN page: 1 = random weights"),
     Param("fit", "vv_token_fit", help="tokens page: PCA fitted on this image or jointly on the samples"),
     Param("mask", "vv_token_mask", _parse_bool, _format_bool, "tokens page: 1 = foreground mask"),
     Param("log", "vv_matrix_log", _parse_bool, _format_bool, "matrix page: 1 = log colour scale, 0 = linear"),
@@ -88,7 +109,7 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("ehead", "vv_enc_head", int, help="encoder page: head (0-based)"),
     Param("estep", "vv_enc_step", int, help="encoder page: step, 1-based"),
     Param("slide", "vv_slide", int, help="talk page: slide, 1-based"),
-]}
+])
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them
 _NOTICES = "_vv_notices"

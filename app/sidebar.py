@@ -14,6 +14,7 @@ from typing import Optional
 import streamlit as st
 
 from vitviz_dashboard import compute, params
+from vitviz_dashboard.copy_link import copy_link
 from vitviz import i18n
 from vitviz.catalog import distinct_labels, list_models
 from vitviz.names import model_description, model_label, sample_name
@@ -118,12 +119,17 @@ def draw() -> Optional[compute.Selection]:
     side = st.sidebar
     lang = side.radio(t("sidebar.language"), list(i18n.LANGUAGES), key="vv_lang", horizontal=True,
                       format_func=i18n.LANGUAGES.get)
-    # In the URL when it differs from the browser's language (the default): a link opens in the language
-    # its sharer chose, and a link from a same-language browser follows the reader's browser.
-    params.publish("lang", lang, browser_language())
+    # A language the link gave or the user chose stays in the URL (lang=ko), so the link opens in Korean for an
+    # English-locale student too; left to the browser's own language, the URL follows the reader's browser.
+    chosen = st.session_state.setdefault("_vv_lang_chosen", "lang" in st.query_params) or lang != browser_language()
+    st.session_state["_vv_lang_chosen"] = chosen
+    params.publish("lang", lang, None if chosen else browser_language())
     params.prepare("present", False, lambda v: isinstance(v, bool))
     presenter = side.toggle(t("sidebar.presenter"), key="vv_present", help=t("sidebar.presenter_help"))
     params.publish("present", presenter, False)
+    with side:  # the page's URL holds every setting: one click puts it on the clipboard for the class
+        copy_link("vv-copy-link", label=t("sidebar.copy_link"), help=t("sidebar.copy_link_help"),
+                  copied=t("sidebar.copy_link_done"), select=t("sidebar.copy_link_select"))
 
     folder = weights_dir()
     by_name, reasons, default = vit_choices(folder)
@@ -183,7 +189,9 @@ def _device_picker() -> str:
 
     side = st.sidebar
     if torch.cuda.is_available():
+        params.prepare("device", "auto", lambda v: v in ("auto", "cpu", "cuda"))
         choice = side.selectbox(t("sidebar.device"), ["auto", "cpu", "cuda"], key="vv_device", persist_state="session")
+        params.publish("device", choice, "auto")
     else:
         choice = "cpu"
     device = compute.resolve_device(choice)

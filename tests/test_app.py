@@ -146,7 +146,7 @@ def test_filters_page_components_and_raw(app, expected):
     evr = arr(next(f for f in figures(app) if f["data"][0]["type"] == "bar")["data"][0]["y"])
     np.testing.assert_allclose(evr, expected.static.filter_pca.explained_variance_ratio, rtol=1e-6)
     assert any("differs from the paper's" in c.value and "14×14 px patches" in c.value for c in app.caption)
-    app.radio(key="vv_filter_view").set_value("Raw filters").run()
+    app.radio(key="vv_filter_view").set_value("raw").run()
     assert "raw filters" in title_of(figures(app)[0])
 
 
@@ -155,7 +155,7 @@ def test_distance_page_single_image_and_sample_set(app, expected, weights_dir):
     fig = figures(app)[0]
     np.testing.assert_allclose(arr(fig["data"][0]["y"]), expected.mean_distance.ravel(), rtol=1e-5)
     assert "DINOv2" in title_of(fig) and "1 image" in title_of(fig)
-    app.radio(key="vv_dist_mode").set_value("All bundled samples").run()
+    app.radio(key="vv_dist_mode").set_value("samples").run()
     assert not app.exception and not app.error
     loaded = load_model(REAL, weights_dir=weights_dir, device="cpu")
     over_samples = dataset_mean_distance(loaded, [load_image(p) for p in sorted(SAMPLES.glob("*.jpg"))])
@@ -165,7 +165,7 @@ def test_distance_page_single_image_and_sample_set(app, expected, weights_dir):
 
 def test_distance_of_a_single_upload_is_the_uploads_not_the_sidebar_image(app, weights_dir):
     open_page(app, "distance")
-    app.radio(key="vv_dist_mode").set_value("A set of uploads").run()
+    app.radio(key="vv_dist_mode").set_value("uploads").run()
     app.file_uploader(key="vv_dist_files").upload("rocket.jpg", (SAMPLES / "rocket.jpg").read_bytes(),
                                                   "image/jpeg").run()
     assert not app.exception and not app.error

@@ -285,6 +285,24 @@ def test_every_page_renders_with_screenshots(server, fresh):
         screenshot(present, SHOTS / f"{name}-present.png", False)
 
 
+def test_a_second_and_third_session_use_every_page_on_the_caches_the_first_filled(server, fresh):
+    """A class, not a fresh server: later students open every page on warm caches, and Fig. 7 (right)
+    over all bundled samples, which failed for every user after the first (CacheReplayClosureError)."""
+    for student in range(2):
+        tab = fresh(NORMAL)
+        open_page(tab, server, "", "?sample=cat")
+        for name, path, target in PAGES:
+            if name != "walkthrough":
+                nav(tab, NAV[name], target, path)
+            assert_no_error(tab, f"session {student + 2}, {name}")
+            if name == "distance":
+                main_area(tab).get_by_text("All bundled samples", exact=True).click()
+                wait_for_query(tab, images="samples")
+                settle(tab)
+                assert_no_error(tab, f"session {student + 2}, distance over the samples")
+                wait_for_title(tab, r"6 images")
+
+
 NAV = {"walkthrough": "Walk-through", "filters": "Embedding filters", "position": "Position embeddings",
        "attention": "Attention", "matrix": "Attention matrix", "distance": "Attention distance",
        "tokens": "What the tokens know", "explain": "Explanations", "compare": "Compare models", "cnn": "CNN vs ViT",
@@ -469,7 +487,7 @@ def test_switching_language_keeps_the_view(server, fresh):
     wait_for_title(tab, r"layer 5, head 2")
     assert main_area(tab).locator("h1").first.inner_text().startswith("Attention")
     wait_for_query(tab, layer=5, head=2, sample="cat")
-    assert "lang" not in query_of(tab)  # English is this browser's language: the link leaves it out
+    wait_for_query(tab, lang="en")  # chosen in the sidebar: it stays in the link for whoever opens it
     tab.locator('[data-testid="stSidebar"]').get_by_text("한국어", exact=True).click()
     wait_for_title(tab, r"5층, 헤드 2")
     wait_for_query(tab, lang="ko", layer=5, head=2)
@@ -479,6 +497,18 @@ def test_the_browser_language_is_the_default(server, fresh):
     tab = fresh(NORMAL, locale="ko-KR")
     open_page(tab, server, "facts", "?sample=cat", TABLE)
     assert main_area(tab).locator("h1").first.inner_text().startswith(page_title("facts", "ko"))
+    assert "lang" not in query_of(tab)  # nobody chose it: a link from here follows its reader's browser
+
+
+def test_a_language_chosen_in_the_sidebar_travels_in_the_link(server, fresh):
+    """A Korean lecturer's link opens in Korean for a student whose browser is English."""
+    lecturer = fresh(NORMAL)
+    open_page(lecturer, server, "facts", "?sample=cat", TABLE)
+    lecturer.locator('[data-testid="stSidebar"]').get_by_text("한국어", exact=True).click()
+    wait_for_query(lecturer, lang="ko")
+    student = fresh(NORMAL, locale="en-US")
+    open_page(student, server, "facts", "?" + urllib.parse.urlparse(lecturer.url).query, TABLE)
+    assert main_area(student).locator("h1").first.inner_text().startswith(page_title("facts", "ko"))
 
 
 def test_keyboard_alone_reaches_and_changes_the_attention_layer(server, fresh):

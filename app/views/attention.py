@@ -23,7 +23,7 @@ def attention_view(sel) -> None:
     # The figures are made before any element is sent, from the values the widgets will show: the
     # browser then redraws once per step instead of once for the controls and again per figure.
     setting = (*layer_and_head_setting(layers, heads), params.prepare("query", 0, lambda v: 0 <= v < layout.num_tokens),
-               st.session_state.get("vv_opacity", 0.6))
+               params.prepare("opacity", 0.6, lambda v: 0.0 <= v <= 1.0 and round(v * 20) == v * 20))
     figures = attention_figures(sel, result, *setting)
     c1, c2, c3, c4 = controls("attention", [3, 2, 2, 2])
     layer, head = layer_and_head(c1, c2, layers, heads)
@@ -31,6 +31,7 @@ def attention_view(sel) -> None:
                          format_func=lambda i: token_label(layout, i))
     opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, 0.6, 0.05, key="vv_opacity", persist_state="session")
     params.publish("query", query, 0)
+    params.publish("opacity", opacity, 0.6)
     if (layer, head, query, opacity) != setting:  # a widget settled on another value than its session state's
         figures = attention_figures(sel, result, layer, head, query, opacity)
     (picture, top, grid_map, fig_title), heads_page, maps = figures

@@ -28,8 +28,10 @@ def cnn_view(sel) -> None:
     name = a.selectbox("CNN", list(specs), key="vv_cnn", persist_state="session",
                        format_func=lambda n: model_label(specs[n].label) + (t("sidebar.unavailable_suffix") if reasons[n] else ""))
     params.publish("cnn", name, default)
+    params.prepare("cnnuntrained", False, lambda v: isinstance(v, bool))
     untrained = b.checkbox(t("cnn.untrained"), key="vv_cnn_untrained", persist_state="session",
                            help=t("sidebar.untrained_help"))
+    params.publish("cnnuntrained", untrained, False)
     if reasons[name] and not untrained:
         st.warning(t("cnn.unavailable", model=model_label(specs[name].label)))
         return

@@ -1,7 +1,7 @@
 """Mean attention distance per head vs depth (paper Fig. 7 right)."""
 import streamlit as st
 
-from vitviz_dashboard import compute
+from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import UPLOAD_TYPES, catalogue
 from vitviz import plots
 from vitviz.analysis import reference_distances
@@ -13,7 +13,7 @@ from vitviz.names import model_label
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
 MAX_UPLOADS = 64  # a session's set of uploads: at most 64 images of at most server.maxUploadSize each
-MODES = ["This image", "All bundled samples", "A set of uploads"]
+MODES = ["this", "samples", "uploads"]  # the URL's images=
 MODE_KEYS = dict(zip(MODES, ["distance.mode_this", "distance.mode_samples", "distance.mode_uploads"]))
 
 
@@ -33,11 +33,13 @@ def size_for(name: str, sel) -> "tuple[int, int] | None":
 def distances(sel) -> None:
     result = compute.analysis(sel)
     choose, versus = st.columns([1, 1], vertical_alignment="bottom")
+    params.prepare("images", "this", lambda v: v in MODES)
     mode = choose.radio(t("distance.images"), MODES, horizontal=True, key="vv_dist_mode", persist_state="session",
                         format_func=lambda m: t(MODE_KEYS[m]))
-    if mode == "This image":
+    params.publish("images", mode, "this")
+    if mode == "this":
         images, single = (sel.image_bytes,), True
-    elif mode == "All bundled samples":
+    elif mode == "samples":
         images, single = tuple(compute.sample_bytes(n) for n in compute.sample_names()), False
     else:
         files = st.file_uploader(t("distance.images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="vv_dist_files")
@@ -55,8 +57,10 @@ def distances(sel) -> None:
     own = labels.get(sel.model, sel.short_label)
     others = {s.name: labels[s.name] for s in vits if s.name != sel.model and reasons[s.name] is None}
     if others:
+        params.prepare("vs", [], lambda v: len(v) <= 2 and all(n in others for n in v))
         compare = versus.multiselect(t("distance.compare"), list(others), max_selections=2,
                                      key="vv_compare", format_func=others.get, persist_state="session")
+        params.publish("vs", list(compare), [])
     else:
         compare = []
         versus.caption(t("distance.no_compare"))

@@ -88,7 +88,9 @@ def cnn_view(sel) -> None:
     a, b = controls("gradcam", [3, 2])
     with a:
         index = class_picker(names, result.predictions, "cnncls", t("explain.cnn_class"))
-    stage = b.select_slider(t("cnn.stage"), stage_names, value=stage_names[-1], key="vv_cam_stage")
+    params.prepare("camstage", stage_names[-1], lambda v: v in stage_names)
+    stage = b.select_slider(t("cnn.stage"), stage_names, key="vv_cam_stage")
+    params.publish("camstage", stage, stage_names[-1])
     cam = compute.grad_cam(cnn_sel, int(index), stage)
     short = compute.short_label(model_label(loaded.spec.label))
     left, right = st.columns([3, 2])

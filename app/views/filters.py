@@ -1,7 +1,7 @@
 """Patch-embedding filters: what the first linear layer looks for (paper Fig. 7 left)."""
 import streamlit as st
 
-from vitviz_dashboard import compute
+from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.export import matrix_csv
 from vitviz.i18n import t
@@ -31,10 +31,11 @@ def filters(sel) -> None:
     note = model_note(sel, result)
     if note:
         st.caption(note)
-    view = st.radio(t("filters.show"), ["Principal components", "Raw filters"], horizontal=True,
-                    key="vv_filter_view", persist_state="session",
-                    format_func=lambda v: t("filters.pca") if v == "Principal components" else t("filters.raw"))
-    if view == "Principal components":
+    params.prepare("filters", "pcs", lambda v: v in ("pcs", "raw"))
+    view = st.radio(t("filters.show"), ["pcs", "raw"], horizontal=True, key="vv_filter_view", persist_state="session",
+                    format_func=lambda v: t("filters.pca") if v == "pcs" else t("filters.raw"))
+    params.publish("filters", view, "pcs")
+    if view == "pcs":
         pca = static.filter_pca
         k = len(pca.components)
         st.write(t("filters.pca_text", k=k, n=static.filters.shape[0], share=f"{pca.explained_variance_ratio.sum():.0%}"))
@@ -53,8 +54,10 @@ def filters(sel) -> None:
                                                "component"))
     else:
         total = static.filters.shape[0]
-        count = st.slider(t("filters.count"), 7, min(196, total), 49, step=7, key="vv_filter_count",
-                          persist_state="session")
+        top = min(196, total) // 7 * 7
+        params.prepare("count", min(49, top), lambda v: 7 <= v <= top and v % 7 == 0)
+        count = st.slider(t("filters.count"), 7, top, step=7, key="vv_filter_count", persist_state="session")
+        params.publish("count", count, min(49, top))
         fig = plots.filters_figure(static.filters[:count], columns=7,
                                    title=title(sel, t("filters.page"), t("filters.first_n", n=count)))
         show_figure(fit(fig, sel, 380), "filters-raw", sel, npz=lambda: {"filters": static.filters})

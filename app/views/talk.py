@@ -75,8 +75,8 @@ def talk(sel) -> None:
     back, where, forward, download, leave = st.columns([2, 2, 2, 3, 2], vertical_alignment="center")
     back.button(t("talk.back"), on_click=_move, args=(-1,), key="vv_talk_back", width="stretch", shortcut="PageUp",
                 disabled=n == 1)
-    where.markdown(f"<div style='text-align:center;font-size:18px'>{t('talk.slide_of', n=n, total=len(slides))}</div>",
-                   unsafe_allow_html=True)
+    where.html(f"<div style='text-align:center;font-size:18px'>{html.escape(t('talk.slide_of', n=n, total=len(slides)))}"
+               "</div>")
     forward.button(t("talk.next"), on_click=_move, args=(1,), key="vv_talk_next", width="stretch",
                    shortcut="PageDown", type="primary", disabled=n == len(slides))
     download.download_button(t("talk.download"), data=lambda: compute.talk_pptx(sel, lang),

@@ -18,10 +18,11 @@ def _move(delta: int) -> None:
 
 
 def patch_index(layout) -> int:
-    if st.session_state.get("vv_patch", 0) not in range(layout.num_patches):
-        st.session_state["vv_patch"] = 0
-    return int(st.number_input(t("walk.patch_index"), 0, layout.num_patches - 1, key="vv_patch",
-                               persist_state="session"))
+    params.prepare("wpatch", 0, lambda v: 0 <= v < layout.num_patches)
+    index = int(st.number_input(t("walk.patch_index"), 0, layout.num_patches - 1, key="vv_patch",
+                                persist_state="session"))
+    params.publish("wpatch", index, 0)
+    return index
 
 
 @fragment
@@ -48,10 +49,10 @@ def steps(sel) -> None:
                     npz=lambda: {"image": display}, alt=t("walk.image_alt", h=display.shape[0], w=display.shape[1]))
     elif step == "grid":
         sizes = [p for p in (ph, 2 * ph, 4 * ph, 8 * ph) if p <= min(display.shape[:2])]
-        if st.session_state.get("vv_illus") not in sizes:
-            st.session_state["vv_illus"] = ph
+        params.prepare("illus", ph, lambda v: v in sizes)
         shown = st.select_slider(t("walk.illus_size"), sizes, key="vv_illus", persist_state="session",
                                  help=t("walk.illus_help"))
+        params.publish("illus", shown, ph)
         rows, cols = display.shape[0] // shown, display.shape[1] // shown
         st.write(t("walk.grid_text", rows=rows, cols=cols, n=rows * cols, p=shown, gh=gh, gw=gw,
                    model_n=layout.num_patches, ph=ph, pw=pw))

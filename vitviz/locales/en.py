@@ -911,5 +911,9 @@ TEXT: dict[str, str] = {
     "talk.mean_patches": "mean of patches",
     # Exported HTML reports (vitviz.report)
     "report.generated": "generated {when} by vitviz",
+    "sidebar.copy_link": "Copy link",
+    "sidebar.copy_link_help": "Copies this page's address, which holds every setting on screen, for your students.",
+    "sidebar.copy_link_done": "Link copied",
+    "sidebar.copy_link_select": "Press Ctrl+C to copy the selected link",
 }
 

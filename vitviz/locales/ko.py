@@ -904,5 +904,9 @@ TEXT: dict[str, str] = {
     "talk.mean_patches": "패치 평균",
     # Exported HTML reports (vitviz.report)
     "report.generated": "{when}에 vitviz로 생성",
+    "sidebar.copy_link": "링크 복사",
+    "sidebar.copy_link_help": "화면의 모든 설정이 담긴 이 페이지 주소를 복사합니다. 학생들에게 보내세요.",
+    "sidebar.copy_link_done": "링크를 복사했습니다",
+    "sidebar.copy_link_select": "선택된 링크를 Ctrl+C로 복사하세요",
 }
 
