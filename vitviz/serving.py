@@ -1,0 +1,112 @@
+"""Per-image analyses for a server with many sessions: each session's request joins a batched forward.
+
+:class:`BatchedAnalyzer` is :func:`vitviz.pipeline.analyze_image` behind a
+:class:`vitviz.batching.MicroBatcher`: the image is decoded and preprocessed in the caller's thread
+(outside any lock), then requests for the same loaded model and input size that meet in the queue
+run as one :func:`vitviz.pipeline.analyze_prepared_batch`, and each caller gets its own
+:class:`~vitviz.pipeline.ImageAnalysis` (equal to a single-image analysis to float rounding). A
+request that finds nothing running runs at once, alone, as before.
+
+A batch is capped by **images** (``$VITVIZ_BATCH``, default 8; ``1`` turns batching off) and by the
+**bytes** its forward holds at once (:data:`BATCH_BYTES`, estimated from the model and size with
+:func:`transient_nbytes`): ViT-S/14 needs ~25 MiB per image at 224 px, so 8 fit; at 518 px one image
+needs ~550 MiB, so larger inputs run one at a time, as before.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from typing import Optional
+
+from PIL import Image
+
+from .batching import MicroBatcher
+from .models import LoadedModel
+from .preprocess import SizeArg, check_input_hw, input_hw, prepare_image
+
+BATCH_VAR = "VITVIZ_BATCH"
+DEFAULT_BATCH = 8
+BATCH_BYTES = 256 * 1024 ** 2
+
+
+def batch_limit() -> int:
+    """Images per batched forward: ``$VITVIZ_BATCH`` (a whole number ≥ 1), default 8."""
+    try:
+        return max(1, int(os.environ.get(BATCH_VAR, DEFAULT_BATCH)))
+    except ValueError:
+        return DEFAULT_BATCH
+
+
+def transient_nbytes(loaded: LoadedModel, hw: tuple[int, int]) -> int:
+    """Bytes one image adds to a batched analysis while it runs (an estimate, float32 throughout).
+
+    Every layer's attention probabilities ``layers · heads · T² · 4``, the block outputs and patch
+    features ``2 · layers · T · D · 4``, and the input ``3 · H · W · 4``. ViT-S/14 at 224 px
+    (T = 257, 12 layers, 6 heads, D = 384): 19.0 + 1.8 + 0.6 MiB ≈ 21.4 MiB.
+    """
+    from .preprocess import token_layout
+
+    model = loaded.model
+    layout = token_layout(model, hw)
+    layers = len(model.blocks)
+    heads = int(model.blocks[0].attn.num_heads)
+    t = layout.num_tokens
+    dim = int(getattr(model, "embed_dim", 0) or 0)
+    return 4 * (layers * heads * t * t + 2 * layers * t * dim + 3 * hw[0] * hw[1])
+
+
+class BatchedAnalyzer:
+    """``analyze(loaded, image, size)`` — :func:`vitviz.pipeline.analyze_image` with cross-caller batching.
+
+    Args:
+        lock: held around every batched forward (the server's forward lock), or None.
+        max_images: images per batch at most (default :func:`batch_limit`).
+        max_bytes: bytes a batch's forward may hold at once (default :data:`BATCH_BYTES`); one image
+            always runs, however large.
+        max_delay: seconds to wait for more requests (:class:`vitviz.batching.MicroBatcher`; default 0).
+    """
+
+    def __init__(self, lock: Optional[threading.Lock] = None, *, max_images: Optional[int] = None,
+                 max_bytes: int = BATCH_BYTES, max_delay: float = 0.0):
+        self.max_images = max_images or batch_limit()
+        self.max_bytes = max_bytes
+        self.batcher: MicroBatcher = MicroBatcher(self._run, max_batch=self._limit, max_delay=max_delay, lock=lock,
+                                                  name="vitviz-analysis-batcher")
+
+    def analyze(self, loaded: LoadedModel, image: Image.Image, size: SizeArg = None):
+        """The image's :class:`~vitviz.pipeline.ImageAnalysis`, computed in a batch with whoever else waits."""
+        from .errors import VitvizError
+
+        if loaded.spec.kind != "vit":
+            raise VitvizError(f"'{loaded.name}' is a CNN; attention analyses need a ViT")
+        hw = input_hw(loaded.data_config, size)
+        check_input_hw(loaded.model, hw)
+        prepared = prepare_image(image, loaded.data_config, hw)
+        # One queue key per loaded model and size (a queued request holds its model, so the id is not
+        # reused meanwhile); the key carries the per-image bytes its batch limit is computed from.
+        key = (id(loaded), hw, transient_nbytes(loaded, hw))
+        return self.batcher(key, (loaded, prepared))
+
+    def _limit(self, key) -> int:
+        return max(1, min(self.max_images, self.max_bytes // max(1, key[2])))
+
+    @staticmethod
+    def _run(_key, items: list) -> list:
+        from .pipeline import analyze_prepared_batch
+
+        loaded = items[0][0]
+        return analyze_prepared_batch(loaded, [prepared for _loaded, prepared in items])
+
+
+_SHARED: dict[int, BatchedAnalyzer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_analyzer(lock: Optional[threading.Lock] = None) -> BatchedAnalyzer:
+    """The process's one :class:`BatchedAnalyzer` for ``lock`` (created on first use), so every session
+    of a server meets in the same queue."""
+    with _SHARED_LOCK:
+        analyzer = _SHARED.get(id(lock))
+        if analyzer is None:
+            analyzer = _SHARED[id(lock)] = BatchedAnalyzer(lock)
+        return analyzer
