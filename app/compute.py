@@ -30,9 +30,8 @@ import numpy as np
 import streamlit as st
 
 from vitviz.cache import ByteLRU
-from vitviz.images import load_image
+from vitviz.images import SAMPLES, load_image
 
-SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "samples"
 CACHE_BYTES_VAR = "VITVIZ_CACHE_BYTES"
 DEFAULT_CACHE_BYTES = 2 * 1024 ** 3
 FORWARD_LOCK = threading.Lock()
@@ -150,7 +149,7 @@ def settle_heap() -> None:
 
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vitviz-prefetch")
 _PREFETCH_WAITING = threading.BoundedSemaphore(4)  # at most 4 queued: a fast scrub drops the rest
-LOG = logging.getLogger(__name__)
+LOG = logging.getLogger("vitviz.app")
 
 
 def prefetch(fn: Callable[..., object], *args) -> None:
@@ -246,16 +245,22 @@ def embedding(analysis_id: str, name: str, folder: Optional[str], device: str, p
         return embedding_stages(loaded.model, _tensor.to(device=loaded.device, dtype=loaded.dtype))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
 def dataset_distance(name: str, folder: Optional[str], device: str, pretrained: bool,
-                     size: Optional[tuple[int, int]], set_key: str, _images: tuple[bytes, ...], _progress=None):
-    """Mean attention distance over a set of images, streamed in batches (shared across sessions)."""
-    from vitviz.pipeline import dataset_mean_distance
+                     size: Optional[tuple[int, int]], images: tuple[bytes, ...],
+                     progress: Optional[Callable[[int], None]] = None):
+    """Mean attention distance over a set of images, streamed in batches, kept in the server's byte-bounded
+    cache (shared across sessions). ``progress(n)`` is the caller's and runs outside any Streamlit cache:
+    a cached function that draws is replayed for the next user and fails (CacheReplayClosureError)."""
+    from vitviz.pipeline import analysis_nbytes, dataset_mean_distance
 
-    loaded = model(name, folder, device, pretrained)
-    with FORWARD_LOCK, oom_fallback():
-        return dataset_mean_distance(loaded, (load_image(d) for d in _images), size, batch_size=8,
-                                     progress=_progress)
+    def compute():
+        loaded = model(name, folder, device, pretrained)
+        with FORWARD_LOCK, oom_fallback():
+            return dataset_mean_distance(loaded, (load_image(d) for d in images), size, batch_size=8,
+                                         progress=progress)
+
+    key = ("dataset_distance", name, folder, device, pretrained, size, images_key(images))
+    return analysis_cache().get_or_compute(key, compute, analysis_nbytes)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 import streamlit as st
 
-from vitviz.i18n import t
+from vitviz.i18n import md_code, t
 
 
 def _parse_bool(text: str) -> bool:
@@ -89,6 +89,18 @@ def read_link() -> None:
         st.session_state[_NOTICES] = []
 
 
+def link_value(name: str, default: Any) -> Any:
+    """The link's value of ``name`` parsed as :func:`prepare` will parse it, without taking it (``default``
+    when absent or invalid): for what must be decided before the widgets are drawn (presenter mode)."""
+    text = st.session_state.get(_URL, {}).get(name)
+    if text is None:
+        return default
+    try:
+        return PARAMS[name].parse(text)
+    except (TypeError, ValueError):
+        return default
+
+
 def prepare(name: str, default: Any, valid: Callable[[Any], bool] = lambda _v: True) -> Any:
     """Make the session value of ``name`` valid before its widget is drawn, and return it.
 
@@ -110,7 +122,8 @@ def prepare(name: str, default: Any, valid: Callable[[Any], bool] = lambda _v: T
         else:
             st.session_state[param.key] = default
             st.session_state.setdefault(_NOTICES, []).append(
-                t("params.fallback", given=f"{name}={text}", shown=f"{name}={param.format(default)}"))
+                # The value is the link's, i.e. anybody's: shown as code it cannot close, never as markdown.
+                t("params.fallback", given=md_code(f"{name}={text}"), shown=md_code(f"{name}={param.format(default)}")))
     current = st.session_state.get(param.key, default)
     try:
         ok = valid(current)

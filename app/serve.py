@@ -13,24 +13,30 @@ from __future__ import annotations
 
 import gc
 import logging
-import sys
 import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-for path in (str(HERE), str(HERE.parent)):  # the app's modules and the repository, as in vitviz_app
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
 # As in vitviz_app: imported once before any session or thread can import them at the same time.
-import pandas  # noqa: E402,F401
-import plotly.graph_objects  # noqa: E402,F401
-import streamlit as st  # noqa: E402
+import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import streamlit as st
 
+HERE = Path(__file__).resolve().parent
 LOG = logging.getLogger("vitviz.app")
 READY = "vitviz: warmed up"  # the log line that says the first page will come from the caches
+
+
+def log_to_stderr() -> None:
+    """The app's loggers (``vitviz.*``) at INFO on the server's stderr, beside Streamlit's own lines
+    (Streamlit configures only its ``streamlit.*`` loggers)."""
+    root = logging.getLogger("vitviz")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+        root.addHandler(handler)
+        root.setLevel(logging.INFO)
 
 
 def warm_up() -> None:
@@ -45,9 +51,8 @@ def warm_up() -> None:
         import timm  # noqa: F401
         import torch  # noqa: F401
 
-        import compute
-        import sidebar
-        import widgets  # noqa: F401  (imports vitviz.plots and the app's other shared modules)
+        from vitviz_dashboard import compute, sidebar
+        from vitviz_dashboard import widgets  # noqa: F401  (imports vitviz.plots and the app's other shared modules)
         import vitviz.pipeline  # noqa: F401
     finally:
         gc.enable()
@@ -55,12 +60,11 @@ def warm_up() -> None:
     imported = time.perf_counter()
     sel = sidebar.first_selection()
     if sel is None:
-        print(f"{READY} in {imported - start:.1f} s (imports only: the default model's weights are not here)",
-              flush=True)
+        LOG.info("%s in %.1f s (imports only: the default model's weights are not here)", READY, imported - start)
         return
     compute.analysis(sel)  # loads the model through compute.model, as the first page does
-    print(f"{READY} in {time.perf_counter() - start:.1f} s (imports {imported - start:.1f} s; {sel.model} and "
-          f"{sel.image_label})", flush=True)
+    LOG.info("%s in %.1f s (imports %.1f s; %s and %s)", READY, time.perf_counter() - start, imported - start,
+             sel.model, sel.image_label)
 
 
 def _warm_up_logged() -> None:
@@ -72,6 +76,7 @@ def _warm_up_logged() -> None:
 
 @asynccontextmanager
 async def lifespan(_app):
+    log_to_stderr()
     threading.Thread(target=_warm_up_logged, name="vitviz-warm-up", daemon=True).start()
     yield
 

@@ -13,8 +13,7 @@ from typing import Optional
 
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import i18n
 from vitviz.catalog import list_models
 from vitviz.i18n import t

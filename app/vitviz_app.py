@@ -8,28 +8,21 @@ page. Pages read the selection with :func:`current`; every view setting is in th
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import pandas  # noqa: F401  imported once before sessions start: concurrent first imports raced
+import plotly.graph_objects  # noqa: F401
+import streamlit as st
+
+from vitviz import i18n
+from vitviz.i18n import t
+from vitviz_dashboard import params, sidebar, widgets
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-for path in (str(HERE), str(REPO)):  # `streamlit run app/...` puts app/ on the path, not the repo
-    if path not in sys.path:
-        sys.path.insert(0, path)
-
-import pandas  # noqa: E402,F401  imported once before sessions start: concurrent first imports raced
-import plotly.graph_objects  # noqa: E402,F401
-import streamlit as st  # noqa: E402
-
-import params  # noqa: E402
-import sidebar  # noqa: E402
-import widgets  # noqa: E402
-from vitviz import i18n  # noqa: E402
-from vitviz.i18n import t  # noqa: E402
-
 params.read_link()
 i18n.set_language(sidebar.language_from_link())  # texts and figure labels of this run
-presenter = bool(st.session_state.get("vv_present", st.query_params.get("present") == "1"))
+# The link's own parser (1/true/0/false), not a second rule: ?present=true is presenter mode too.
+presenter = bool(st.session_state.get("vv_present", params.link_value("present", False)))
 st.set_page_config(page_title=t("app.page_title"), page_icon=":material/search:", layout="wide",
                    initial_sidebar_state="collapsed" if presenter else "auto")
 st.html(widgets.LAYOUT_CSS)  # phones and tablets: compact controls, stepper in thumb reach, captions folded

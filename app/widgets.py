@@ -11,15 +11,14 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
 from vitviz.export import file_stem, grid_csv, matrix_csv, npz_bytes
-from vitviz.i18n import t
+from vitviz.i18n import md_text, t
 from vitviz.map_pictures import map_picture, peak_text, picture_png
-from map_view import map_view
+from vitviz_dashboard.map_view import map_view
 
 LOG = logging.getLogger("vitviz.app")
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
@@ -149,10 +148,11 @@ _ERROR_LEADS = [(ImageError, "error.image"), (UnknownModelError, "error.unknown_
 
 def error_text(exc: VitvizError) -> str:
     """The user's line: the error's own message in English, led by a translated sentence when not English."""
+    detail = md_text(exc, limit=400)  # messages quote names and values a user or a link supplied
     if i18n.language() == "en":
-        return str(exc)
+        return detail
     lead = next((key for kind, key in _ERROR_LEADS if isinstance(exc, kind)), "error.generic")
-    return f"{t(lead)} ({exc})"
+    return f"{t(lead)} ({detail})"
 
 
 def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,

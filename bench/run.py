@@ -19,13 +19,13 @@ import time
 from pathlib import Path
 from typing import Callable
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "bench"))
+import numpy as np
+import torch
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
+from vitviz.images import SAMPLES
+
+REPO = Path(__file__).resolve().parents[1]
 
 FULL_MODEL = "vit_base_patch16_224.augreg2_in21k_ft_in1k"
 QUICK_MODEL = "vit_small_patch16_224.augreg_in21k_ft_in1k"
@@ -129,7 +129,7 @@ def ratio_table(device: str, repeats: int = 9) -> list[tuple[str, str]]:
     rows = []
     for name in RATIO_MODELS:
         loaded = load_model(name, pretrained=False, device=device, use_cache=False)
-        prepared = prepare_image(load_image(REPO / "assets" / "samples" / "cat.jpg"), loaded.data_config)
+        prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config)
         x = prepared.tensor.to(device)
 
         def forward():
@@ -153,7 +153,7 @@ def memory_table() -> list[tuple[str, str]]:
     rows = []
     for name, size in MEMORY_CASES:
         loaded = load_model(name, pretrained=False, device="cpu", use_cache=False)
-        full = analyze_image(loaded, load_image(REPO / "assets" / "samples" / "cat.jpg"), size)
+        full = analyze_image(loaded, load_image(SAMPLES / "cat.jpg"), size)
         compact = frozen_compact(full)
         layout = full.layout
         estimate = estimate_analysis_nbytes(len(loaded.model.blocks), full.attention.shape[1],
@@ -211,7 +211,7 @@ def main() -> None:
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     loaded = load_model(model_name, pretrained=False, device=args.device, use_cache=False)
     model = loaded.model
-    prepared = prepare_image(load_image(REPO / "assets" / "samples" / "cat.jpg"), loaded.data_config)
+    prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config)
     x = prepared.tensor.to(device)
     rows: list[tuple[str, str]] = [("model", f"{model_name} (random init), {args.device}, float32, "
                                              f"{prepared.hw[0]}×{prepared.hw[1]} px, torch {torch.__version__}, "

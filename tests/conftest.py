@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from vitviz.images import SAMPLES  # noqa: F401  (the bundled photos, for the tests)
+
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "assets" / "samples"
 DEFAULT_WEIGHTS = REPO.parent / "shared" / "weights"
 
 # Tests never reach the network: timm's hub path must fail fast, not retry for a minute.

@@ -460,8 +460,7 @@ def test_the_servers_warm_up_fills_the_caches_a_first_visit_reads(weights_dir, m
     import vitviz.models
     import vitviz.pipeline
 
-    monkeypatch.syspath_prepend(str(SAMPLES.parents[1] / "app"))
-    import serve
+    from vitviz_dashboard import serve
 
     monkeypatch.setenv("VITVIZ_WEIGHTS_DIR", str(weights_dir))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

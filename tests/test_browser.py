@@ -627,6 +627,26 @@ def test_bad_upload_shows_a_message_and_the_app_recovers(server, fresh):
     assert_no_error(tab, "after returning to a sample")
 
 
+def test_a_link_value_is_shown_as_text_never_as_markdown(server, fresh):
+    """A stranger's link puts markdown in a value: a link to a login page, an image every visitor's browser
+    would fetch, coloured text and maths. The notice shows the characters; nothing renders or is fetched."""
+    tab = fresh()
+    fetched: list[str] = []
+    tab.on("request", lambda r: fetched.append(r.url) if r.url.startswith("http://127.0.0.1:9/") else None)
+    value = "`[Click to log in](http://127.0.0.1:9/phish)` ![x](http://127.0.0.1:9/beacon.png) :red[RED] $x^2$"
+    open_page(tab, server, "attention", "?sample=cat&layer=" + urllib.parse.quote(value), MAP)
+    notice = tab.locator('[data-testid="stAlertContainer"]').filter(has_text="not valid here")
+    notice.first.wait_for()
+    assert notice.count() == 1
+    box = notice.first
+    assert box.locator("a, img, .katex, span[style*=color]").count() == 0, box.inner_html()
+    text = box.inner_text()
+    assert "[Click to log in](http://127.0.0.1:9/phish)" in text and ":red[RED]" in text and "$x^2$" in text, text
+    assert "layer=11" in text  # what is shown instead
+    tab.wait_for_timeout(500)
+    assert not fetched, fetched
+
+
 # ----------------------------------------------------------------------------- a classroom
 SESSIONS = 8
 RSS_BOUND_MIB = 2048

@@ -173,9 +173,7 @@ def test_cli_writes_the_same_distance_csv_as_the_app(tmp_path):
 # ----------------------------------------------------------------------------- the app's locks
 @pytest.fixture()
 def compute_module(monkeypatch):
-    monkeypatch.syspath_prepend(str(REPO / "app"))
-    import compute  # the app's own module object when AppTest imported it already (never a second copy:
-    # the pages and widgets must share its exception classes)
+    from vitviz_dashboard import compute  # the one module object the pages and AppTest use too
 
     return compute
 

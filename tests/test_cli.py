@@ -73,10 +73,10 @@ def run_cli(*args, env_extra=None):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["analyze", "assets/samples/cat.jpg", "--model", "vit_nonexistent", "--out", "/tmp/x"], "unknown model"),
+    (["analyze", "vitviz/samples/cat.jpg", "--model", "vit_nonexistent", "--out", "/tmp/x"], "unknown model"),
     (["analyze", "no/such.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k", "--untrained",
       "--out", "/tmp/x"], "no such file"),
-    (["analyze", "assets/samples/cat.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
+    (["analyze", "vitviz/samples/cat.jpg", "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
       "--untrained", "--image-size", "100", "--out", "/tmp/x"], "multiples of the patch size"),
 ])
 def test_errors_are_one_line_without_traceback(args, message, tmp_path):
@@ -88,7 +88,7 @@ def test_errors_are_one_line_without_traceback(args, message, tmp_path):
 
 
 def test_missing_weights_offline_from_the_cli(tmp_path):
-    result = run_cli("analyze", "assets/samples/cat.jpg", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
+    result = run_cli("analyze", "vitviz/samples/cat.jpg", "--model", "vit_base_patch16_224.augreg2_in21k_ft_in1k",
                      "--weights-dir", str(tmp_path), "--out", str(tmp_path / "o"),
                      env_extra={"HF_HUB_CACHE": str(tmp_path / "hf"), "HF_ENDPOINT": "http://127.0.0.1:9"})
     assert result.returncode == 2 and "Traceback" not in result.stderr
@@ -147,17 +147,20 @@ def test_version_has_a_single_source():
     assert pyproject["project"]["scripts"] == {"vitviz": "vitviz.cli:main"}
 
 
-def test_package_dependencies_match_requirements_txt():
+def test_requirements_install_this_checkout_with_the_ranges_of_pyproject():
+    """One list of dependencies (pyproject.toml); requirements*.txt install the checkout with its extras."""
     from packaging.requirements import Requirement
 
-    def by_name(lines):
-        reqs = [Requirement(line) for line in lines]
-        return {r.name.lower().replace("_", "-"): str(r.specifier) for r in reqs}
+    def lines(name):
+        return [line.split("#")[0].strip() for line in (REPO / name).read_text().splitlines() if line.split("#")[0].strip()]
 
-    txt = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
-    declared = by_name(read_pyproject()["project"]["dependencies"])
-    assert declared == by_name([line for line in txt if line])
-    assert {"torch", "timm", "huggingface-hub", "safetensors", "streamlit"} <= set(declared)
+    assert lines("requirements.txt") == ["-e .[app]"]
+    assert lines("requirements-dev.txt") == ["-e .[app,dev]"]
+    project = read_pyproject()["project"]
+    library = {Requirement(r).name.lower() for r in project["dependencies"]}
+    assert {"torch", "timm", "huggingface_hub", "safetensors"} <= library and "streamlit" not in library
+    assert [Requirement(r).name for r in project["optional-dependencies"]["app"]] == ["streamlit"]
+    assert all(Requirement(r).specifier for r in project["dependencies"])  # ranges, never unbounded
 
 
 @pytest.mark.parametrize("where", ["before", "after"])

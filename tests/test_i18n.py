@@ -115,3 +115,28 @@ def test_korean_titles_wrap_by_their_drawn_width():
     ko = "어텐션 롤아웃 (attention rollout) · DINOv2 ViT-S/14 · 0층부터, 평균 결합, 버림 0%"
     assert _wrap_title(en, 80) == en
     assert _wrap_title(ko, 80) == "어텐션 롤아웃 (attention rollout) · DINOv2 ViT-S/14 ·<br>0층부터, 평균 결합, 버림 0%"
+
+
+# ----------------------------------------------------------------------------- untrusted text in markdown
+@pytest.mark.parametrize("value", ["`[a](http://x)`", "![i](http://x/i.png)", ":red[x]", "$x$", "<b>x</b>", "a\n\n# h",
+                                   "``` `` ` ", "&amp; www.x.com a@b.com", "\\`[a](b)"])
+def test_md_code_is_one_code_span_that_the_value_cannot_close(value):
+    from vitviz.i18n import md_code
+
+    span = md_code(value)
+    fence = re.match(r"`+", span).group(0)
+    inner = span[len(fence):-len(fence)]
+    assert span.endswith(fence) and fence not in inner  # the fence appears nowhere inside (CommonMark's rule)
+    assert "\n" not in span
+    assert inner.strip() == " ".join(value.split("\n")).strip() or "\n" in value
+
+
+@pytest.mark.parametrize("value", ["[a](http://x)", "![i](x)", ":red[x]", "$x$", "<http://x>", "&amp;", "*b* _i_"])
+def test_md_text_escapes_every_markdown_opener(value):
+    from vitviz.i18n import md_text
+
+    escaped = md_text(value)
+    for i, ch in enumerate(escaped):  # every punctuation mark is preceded by a backslash
+        if not ch.isalnum() and not ch.isspace() and ch != "\\":
+            assert escaped[i - 1] == "\\", (value, escaped)
+    assert re.sub(r"\\(.)", r"\1", escaped) == value  # and unescaping gives the value back

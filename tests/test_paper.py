@@ -12,6 +12,7 @@ from timm.data import resolve_data_config
 from vitviz import i18n, paper
 from vitviz import paper_results as pr
 from vitviz.i18n import MISSING, use
+from vitviz.images import sample_paths
 from vitviz.models import LoadedModel
 from vitviz.preprocess import token_layout
 from vitviz.analysis import model_facts
@@ -37,7 +38,7 @@ def _annotations(fig) -> str:
 def tiny():
     """A headless random 2-layer ViT-Ti/16, every bundled sample analysed once, and the page."""
     loaded = _loaded(make_vit(depth=2, num_classes=0))
-    paths = paper.sample_paths()
+    paths = sample_paths()
     analyses = paper.analyze_samples(loaded, paths)
     names = [p.stem for p in paths]
     return loaded, analyses, names, paper.paper_sections(loaded, analyses, names)

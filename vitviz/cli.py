@@ -334,7 +334,8 @@ def _explain_target(model: object, cls: Optional[str], *, label_free: bool) -> O
 
 def cmd_paper(args: argparse.Namespace) -> int:
     from .models import load_model
-    from .paper import analyze_samples, sample_paths, write_paper_report
+    from .images import sample_paths
+    from .paper import analyze_samples, write_paper_report
 
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
                         progress=say)
@@ -504,11 +505,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="model names (timm tags)")
     p.add_argument("--to", required=True, help="weights folder to write (files appear only when complete)")
     p.set_defaults(func=cmd_download)
+
+    sub.add_parser("serve", help="start the dashboard (needs the 'app' extra); Streamlit options follow, "
+                   "e.g. vitviz serve --server.port 8502")
     return parser
+
+
+def cmd_serve(streamlit_args: Sequence[str]) -> int:
+    """``vitviz serve [streamlit options]``: the dashboard (the ``app`` extra) with its configuration."""
+    try:
+        from vitviz_dashboard.launch import main as serve
+    except ImportError as exc:
+        print(f"vitviz: error: the dashboard is not installed ({exc.name} is missing): "
+              "pip install 'vitviz[app]'", file=sys.stderr)
+        return 2
+    return serve(list(streamlit_args))
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; returns the exit status (2 for an error the user can fix)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["serve"] and not {"-h", "--help"} & set(argv[1:2]):
+        return cmd_serve(argv[1:])  # Streamlit's own options (--server.port 8502 …) pass through untouched
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

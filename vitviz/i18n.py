@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -78,3 +79,37 @@ def best_language(preferred: Optional[str]) -> str:
         if code in LANGUAGES:
             return code
     return DEFAULT
+
+
+# --------------------------------------------------------------------------- untrusted text in markdown
+#: CommonMark lets a backslash escape any ASCII punctuation; Streamlit's markdown adds ``:colour[…]``,
+#: ``:material/…:`` and ``$…$`` on top, whose openers are punctuation too, so escaping all of it leaves
+#: nothing that can start a link, an image, an autolink, HTML, an entity, a directive or maths.
+_MD_PUNCTUATION = re.compile(r"""([!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+MAX_SHOWN = 120  # characters of an untrusted value shown; the rest is cut with "…"
+
+
+def _plain(value: object, limit: int) -> str:
+    text = _CONTROL.sub(" ", str(value))  # a line break could end the paragraph or the code span
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def md_text(value: object, limit: int = MAX_SHOWN) -> str:
+    """``value`` as literal text inside Streamlit markdown: every punctuation mark backslash-escaped.
+
+    For text a user or a link supplied (a URL value, a file name, an error message that quotes
+    them): ``md_text("[x](http://a)")`` renders as the characters ``[x](http://a)``, never a link.
+    """
+    return _MD_PUNCTUATION.sub(r"\\\1", _plain(value, limit))
+
+
+def md_code(value: object, limit: int = MAX_SHOWN) -> str:
+    """``value`` as an inline code span that it cannot close: the fence is one backtick longer than
+    the longest run of backticks inside, padded with spaces where the value starts or ends with one
+    (CommonMark's rule). Nothing inside a code span is parsed as markdown."""
+    text = _plain(value, limit)
+    run = max((len(m) for m in re.findall(r"`+", text)), default=0)
+    fence = "`" * (run + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") or not text.strip() else ""
+    return f"{fence}{pad}{text}{pad}{fence}"

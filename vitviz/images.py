@@ -16,6 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ImageError
 
+#: The bundled sample photos (package data: ``vitviz/samples/*.jpg``, licences in its README).
+SAMPLES = Path(__file__).resolve().parent / "samples"
 MAX_PIXELS = 64_000_000  # above any phone photo (48–50 MP); refuses decompression bombs
 MAX_BYTES = 50 * 1024 * 1024
 ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
@@ -99,3 +101,8 @@ def _rescale_high_bit_depth(image: Image.Image) -> Image.Image:
     lo, hi = float(array.min()), float(array.max())
     scaled = (array - lo) / (hi - lo) * 255.0 if hi > lo else np.zeros_like(array)
     return Image.fromarray(scaled.round().astype(np.uint8), mode="L")
+
+
+def sample_paths() -> list[Path]:
+    """The bundled sample photos, sorted by name (``cat`` is :data:`SAMPLES` ``/ "cat.jpg"``)."""
+    return sorted(SAMPLES.glob("*.jpg"))

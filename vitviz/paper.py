@@ -42,6 +42,7 @@ from plotly.subplots import make_subplots
 from . import paper_results as pr
 from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .i18n import t
+from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
 from .plots import _png_uri
 from .report import Section, Table
@@ -51,18 +52,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .pipeline import ImageAnalysis
     from .report import ReportFiles
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "assets" / "samples"
 
 # Diagram colours, after the paper's Fig. 1 (light fills, dark text, readable in either theme).
 _INK = "#1f2937"
 _COLOURS = {"norm": "#fde68a", "attn": "#bbf7d0", "mlp": "#bfdbfe", "proj": "#fbcfe8", "enc": "#e5e7eb",
             "head": "#fed7aa", "emb": "#ddd6fe", "pos": "#f9a8d4", "prefix": "#fcd34d", "block": "#f3f4f6"}
-
-
-def sample_paths() -> list[Path]:
-    """The bundled sample photos (``assets/samples/*.jpg``), sorted by name."""
-    return sorted(SAMPLES.glob("*.jpg"))
 
 
 def _text(value: object) -> str:

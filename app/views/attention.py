@@ -1,14 +1,12 @@
 """Attention maps per layer and head, and attention rollout (paper Fig. 6), with attention sinks marked."""
 import streamlit as st
 
-import compute
-import params
-import widgets
+from vitviz_dashboard import compute, params, widgets
 from vitviz.analysis import attention_map
 from vitviz.map_pictures import heads_html, map_picture
 from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
-from widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
+from vitviz_dashboard.widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      layer_and_head_setting, title)
 
 MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen

@@ -2,16 +2,15 @@
 
 import streamlit as st
 
-import compute
-import params
-from sidebar import catalogue, default_choice
+from vitviz_dashboard import compute, params
+from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import depth_comparison
 from vitviz.export import table_csv
 from vitviz.registry import CNN
 from vitviz.i18n import t
 from vitviz.map_pictures import maps_html
-from widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
+from vitviz_dashboard.widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
 
 

@@ -11,16 +11,15 @@ import dataclasses
 import numpy as np
 import streamlit as st
 
-import compute
-import params
-from sidebar import catalogue
+from vitviz_dashboard import compute, params
+from vitviz_dashboard.sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN, VIT
-from widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
+from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
                      show_grad_cam, show_map, title, untrained_badge)
 
 MAPS = ["rollout", "layer"]

@@ -1,14 +1,14 @@
 """Mean attention distance per head vs depth (paper Fig. 7 right)."""
 import streamlit as st
 
-import compute
-from sidebar import UPLOAD_TYPES, catalogue
+from vitviz_dashboard import compute
+from vitviz_dashboard.sidebar import UPLOAD_TYPES, catalogue
 from vitviz import plots
 from vitviz.analysis import reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.registry import VIT
 from vitviz.i18n import t
-from widgets import current, fit, fragment, header, show_figure
+from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
 MODES = ["This image", "All bundled samples", "A set of uploads"]
 MODE_KEYS = dict(zip(MODES, ["distance.mode_this", "distance.mode_samples", "distance.mode_uploads"]))
@@ -39,7 +39,6 @@ def distances(sel) -> None:
     else:
         compare = []
         versus.caption(t("distance.no_compare"))
-    key = compute.images_key(images)
     series, refs = {}, {}
     for name, pretrained in [(sel.model, sel.pretrained)] + [(n, True) for n in compare]:
         label = sel.short_label if name == sel.model else others[name]
@@ -48,8 +47,8 @@ def distances(sel) -> None:
         else:
             bar = st.progress(0.0, text=t("distance.progress", label=label, n=0, total=len(images)))
             done = compute.dataset_distance(
-                name, sel.weights_dir, sel.device, pretrained, sel.size, key, images,
-                _progress=lambda n, bar=bar, label=label: bar.progress(
+                name, sel.weights_dir, sel.device, pretrained, sel.size, images,
+                progress=lambda n, bar=bar, label=label: bar.progress(
                     n / len(images), text=t("distance.progress", label=label, n=n, total=len(images))))
             bar.empty()
             series[label], layout = done.mean, done.layout

@@ -8,9 +8,8 @@ Faithfulness: deletion and insertion curves of each map against random orders, o
 import numpy as np
 import streamlit as st
 
-import compute
-import params
-from sidebar import catalogue, default_choice
+from vitviz_dashboard import compute, params
+from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
@@ -19,7 +18,7 @@ from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
 from vitviz.registry import CNN
-from widgets import controls, current, fragment, header, show_figure, show_grad_cam, show_map, title
+from vitviz_dashboard.widgets import controls, current, fragment, header, show_figure, show_grad_cam, show_map, title
 
 MAP_HEIGHT = 380  # px: the maps' pictures at most, three side by side
 CAM_HEIGHT = 440  # px: the Grad-CAM picture at most, beside its caption

@@ -1,10 +1,10 @@
 """The loaded model's facts next to the ViT paper's Table 1."""
 import streamlit as st
 
-import compute
+from vitviz_dashboard import compute
 from vitviz.analysis import PAPER_TABLE1
 from vitviz.i18n import t
-from widgets import current, fragment, header
+from vitviz_dashboard.widgets import current, fragment, header
 
 
 @fragment

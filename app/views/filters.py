@@ -1,11 +1,11 @@
 """Patch-embedding filters: what the first linear layer looks for (paper Fig. 7 left)."""
 import streamlit as st
 
-import compute
+from vitviz_dashboard import compute
 from vitviz import plots
 from vitviz.export import matrix_csv
 from vitviz.i18n import t
-from widgets import current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, title
 
 
 def model_note(sel, result) -> str:

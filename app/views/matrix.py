@@ -7,12 +7,11 @@ pages show the same layer and head. The matrix travels as a PNG inside a self-co
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz.export import matrix_csv
 from vitviz.i18n import language, t
 from vitviz.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
-from widgets import (alt_text, controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
+from vitviz_dashboard.widgets import (alt_text, controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      title)
 
 def matrix_alt(matrix: np.ndarray, names: list[str], prefix: int) -> str:

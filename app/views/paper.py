@@ -1,10 +1,10 @@
 """The ViT paper's figures for the loaded model: Fig. 1, Table 1, Fig. 6, Fig. 7, and the paper's results."""
 import streamlit as st
 
-import compute
+from vitviz_dashboard import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
-from widgets import current, folding_caption, fragment, header, show_figure
+from vitviz_dashboard.widgets import current, folding_caption, fragment, header, show_figure
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)

@@ -1,12 +1,11 @@
 """Position-embedding similarity (paper Fig. 7 centre)."""
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.export import grid_csv
 from vitviz.i18n import t
-from widgets import clicked_point, current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.widgets import clicked_point, current, fit, fragment, header, show_figure, title
 
 
 def pick_tile(event, grid) -> None:

@@ -6,13 +6,12 @@ so a patch clicked here is the Attention page's query and vice versa.
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
 from vitviz.i18n import t
-from widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
 
 FITS = ["image", "samples"]
 

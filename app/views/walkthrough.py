@@ -2,13 +2,12 @@
 import numpy as np
 import streamlit as st
 
-import compute
-import params
+from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
 from vitviz.i18n import t
-from widgets import current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, title
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]
 

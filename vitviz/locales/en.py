@@ -24,7 +24,7 @@ TEXT: dict[str, str] = {
     "ui.alt_figure": "Figure: {title}.",
     "ui.alt_data": "Its data can be downloaded with the NPZ / CSV buttons below the figure.",
     "ui.alt_map_peak": "The map is strongest at patch (row {row}, column {col}), value {share}.",
-    "params.fallback": "The link's `{given}` is not valid here; showing `{shown}` instead.",
+    "params.fallback": "The link's {given} is not valid here; showing {shown} instead.",
     "error.oom": "Out of memory: pick a smaller model or input size.",
     "error.unexpected": "Something went wrong ({kind}). Error id `{id}` — the server log has the details.",
     "error.generic": "This cannot be shown.",

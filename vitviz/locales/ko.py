@@ -24,7 +24,7 @@ TEXT: dict[str, str] = {
     "ui.alt_figure": "그림: {title}.",
     "ui.alt_data": "그림 아래의 NPZ / CSV 버튼으로 데이터를 내려받을 수 있습니다.",
     "ui.alt_map_peak": "맵은 패치 ({row}행, {col}열)에서 가장 강하며, 값은 {share}입니다.",
-    "params.fallback": "링크의 `{given}` 값은 여기서 쓸 수 없어 `{shown}`(으)로 보여 줍니다.",
+    "params.fallback": "링크의 {given} 값은 여기서 쓸 수 없어 {shown}(으)로 보여 줍니다.",
     "error.oom": "메모리가 부족합니다: 더 작은 모델이나 입력 크기를 고르세요.",
     "error.unexpected": "문제가 생겼습니다 ({kind}). 오류 ID `{id}` — 자세한 내용은 서버 로그에 있습니다.",
     "error.generic": "이 내용을 보여 줄 수 없습니다.",

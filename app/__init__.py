@@ -1,0 +1,10 @@
+"""The vitviz dashboard (Streamlit): installed as the package ``vitviz_dashboard``, kept in ``app/`` in the repository.
+
+- ``serve.py`` — the server script (``streamlit run app/serve.py``, or ``vitviz serve`` from an install):
+  ``st.App`` with a start-up warm-up around ``vitviz_app.py``, the frame every page runs in.
+- ``launch.py`` — ``vitviz serve``: the server with this package's ``config.toml``, from any directory.
+- ``compute.py`` — the service layer: every cache the sessions share, its byte budgets, the device policy.
+- ``sidebar.py`` (model, image, size: one ``Selection`` per run), ``params.py`` (every view setting in the
+  URL), ``widgets.py`` (figures, headers, the error guard), ``map_view.py`` (the clickable map component).
+- ``views/`` — one script per page; a page wires widgets to ``vitviz`` and draws with its figure builders.
+"""

@@ -1,0 +1,1 @@
+"""The dashboard's pages, one script each, run by ``st.navigation`` (``vitviz_app.py`` lists them)."""
