@@ -33,6 +33,7 @@ import asyncio
 import io
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -97,7 +98,7 @@ def upload_picture(index: int, side: int = 640) -> bytes:
     """A JPEG no one else uploads: sample ``index mod 6``, rotated ``3·index`` degrees, cropped by ``index`` px."""
     from PIL import Image
 
-    sample = REPO / "assets" / "samples" / f"{SAMPLES[index % len(SAMPLES)]}.jpg"
+    sample = REPO / "vitviz" / "samples" / f"{SAMPLES[index % len(SAMPLES)]}.jpg"  # vitviz.images.SAMPLES
     with Image.open(sample) as im:
         im = im.convert("RGB").rotate(3 * index, expand=False)
         w, h = im.size
@@ -199,6 +200,8 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
     env = {"MALLOC_ARENA_MAX": "2"}
     if args.cache_bytes:
         env["VITVIZ_CACHE_BYTES"] = args.cache_bytes
+    if args.batch:
+        env["VITVIZ_BATCH"] = str(args.batch)
     servers = [Server(weights, env=env) for _ in range(args.replicas)]
     proxy = None
     try:
@@ -216,6 +219,7 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
         wall = time.perf_counter() - t0
         time.sleep(1.0)
         mem = [s.memory_mib() for s in servers]
+        batches = [int(m) for s in servers for m in re.findall(r"batched forward: (\d+) images", s.log_text())]
         routes = proxy.routes() if proxy else {}
         for s in servers:
             if s.proc.poll() is not None:
@@ -230,7 +234,7 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
     failed = [st for st in students if st.error]
     return {"first": first, "step": step, "failed": failed, "warm": sum(warm), "end": sum(m[0] for m in mem),
             "peak": sum(m[1] for m in mem), "peaks": [m[1] for m in mem], "wall": wall, "load": load_before,
-            "routes": routes, "students": students}
+            "routes": routes, "students": students, "batches": batches}
 
 
 def report(i: int, r: dict, args) -> None:
@@ -241,6 +245,8 @@ def report(i: int, r: dict, args) -> None:
         print(f"  {name + ' page' if name == 'first' else 'slider step':<12} p50 {pct(v, 50):7.0f} ms  "
               f"p95 {pct(v, 95):7.0f} ms  max {max(v, default=float('nan')):7.0f} ms  (n={len(v)})")
     peaks = " + ".join(f"{p:.0f}" for p in r["peaks"])
+    b = r["batches"]
+    print(f"  batched forwards: {len(b)}, {sum(b)} images in them, largest {max(b, default=0)} (the rest ran alone)")
     print(f"  server RSS: {r['warm']:.0f} MiB warmed up, peak {r['peak']:.0f} MiB ({peaks}), "
           f"{r['end']:.0f} MiB after the sessions closed")
     if args.replicas > 1:
@@ -264,6 +270,7 @@ def main(argv=None) -> int:
                    help="fraction of students who upload a picture of their own (flag alone: all)")
     p.add_argument("--replicas", type=int, default=1, help="servers behind nginx (default 1: no proxy)")
     p.add_argument("--cache-bytes", help="VITVIZ_CACHE_BYTES for the server(s), e.g. 256M")
+    p.add_argument("--batch", type=int, help="VITVIZ_BATCH for the server(s): images per batched forward (1: off)")
     p.add_argument("--bound-mib", type=float,
                    help="print the peak RSS against this bound (default with --cache-bytes: the warmed-up RSS "
                         "+ the cache budget, per replica)")

@@ -14,6 +14,7 @@ needs ~550 MiB, so larger inputs run one at a time, as before.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Optional
@@ -27,6 +28,7 @@ from .preprocess import SizeArg, check_input_hw, input_hw, prepare_image
 BATCH_VAR = "VITVIZ_BATCH"
 DEFAULT_BATCH = 8
 BATCH_BYTES = 256 * 1024 ** 2
+LOG = logging.getLogger(__name__)
 
 
 def batch_limit() -> int:
@@ -91,10 +93,12 @@ class BatchedAnalyzer:
         return max(1, min(self.max_images, self.max_bytes // max(1, key[2])))
 
     @staticmethod
-    def _run(_key, items: list) -> list:
+    def _run(key, items: list) -> list:
         from .pipeline import analyze_prepared_batch
 
         loaded = items[0][0]
+        if len(items) > 1:  # the operator sees batching at work (a lone request logs nothing)
+            LOG.info("batched forward: %d images at %d×%d px, %s", len(items), *key[1], loaded.name)
         return analyze_prepared_batch(loaded, [prepared for _loaded, prepared in items])
 
 
