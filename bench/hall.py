@@ -34,7 +34,10 @@ import io
 import math
 import os
 import re
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -179,6 +182,24 @@ async def drive(students: list[Student], base: str) -> None:
     await asyncio.gather(*(st.session.close() for st in students if st.session is not None), return_exceptions=True)
 
 
+def start_py_spy(out: str, pid: int) -> subprocess.Popen:
+    """``py-spy record`` of the server (every thread, idle ones left out) into ``out`` as collapsed stacks."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--output", out, "--format", "raw", "--rate", "100",
+                             "--threads", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # attached before the first student arrives
+    return proc
+
+
+def stop_py_spy(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def parse_bytes(text: str) -> int:
     """``512M``, ``2G``, ``1048576`` → bytes (the grammar of ``VITVIZ_CACHE_BYTES``, app/compute.cache_budget)."""
     text = text.strip().upper()
@@ -214,9 +235,14 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
         warm = [s.memory_mib()[0] for s in servers]
         students = plan(args.n, args.spread, sizes, args.uploads)
         load_before = os.getloadavg()[0]
+        spy = start_py_spy(args.py_spy, servers[0].proc.pid) if args.py_spy else None
         t0 = time.perf_counter()
-        asyncio.run(drive(students, base))
-        wall = time.perf_counter() - t0
+        try:
+            asyncio.run(drive(students, base))
+        finally:
+            wall = time.perf_counter() - t0
+            if spy is not None:
+                stop_py_spy(spy)
         time.sleep(1.0)
         mem = [s.memory_mib() for s in servers]
         batches = [int(m) for s in servers for m in re.findall(r"batched forward: (\d+) images", s.log_text())]
@@ -274,6 +300,8 @@ def main(argv=None) -> int:
     p.add_argument("--bound-mib", type=float,
                    help="print the peak RSS against this bound (default with --cache-bytes: the warmed-up RSS "
                         "+ the cache budget, per replica)")
+    p.add_argument("--py-spy", metavar="FILE", help="record the (first) server with py-spy while the students run: "
+                                                    "collapsed stacks in FILE (pip install py-spy)")
     p.add_argument("--runs", type=int, default=1, help="repeat on fresh servers; the last line gives medians")
     p.add_argument("--weights-dir", default=os.environ.get("VITVIZ_WEIGHTS_DIR", str(REPO.parent / "shared" / "weights")))
     args = p.parse_args(argv)
