@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from stserver import READY, REPO, Server, free_port, proc_memory_mib
+from stserver import READY, REPO, Server, free_port, proc_cpu_seconds
 from stsession import Session, SessionError
 
 SAMPLES = ["astronaut", "cat", "coffee", "flower", "rocket", "temple"]
@@ -236,11 +236,15 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
         students = plan(args.n, args.spread, sizes, args.uploads)
         load_before = os.getloadavg()[0]
         spy = start_py_spy(args.py_spy, servers[0].proc.pid) if args.py_spy else None
+        cpu0 = sum(proc_cpu_seconds(s.proc.pid) for s in servers)
+        client0 = time.process_time()
         t0 = time.perf_counter()
         try:
             asyncio.run(drive(students, base))
         finally:
             wall = time.perf_counter() - t0
+            cpu = sum(proc_cpu_seconds(s.proc.pid) for s in servers) - cpu0
+            client_cpu = time.process_time() - client0
             if spy is not None:
                 stop_py_spy(spy)
         time.sleep(1.0)
@@ -260,12 +264,14 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
     failed = [st for st in students if st.error]
     return {"first": first, "step": step, "failed": failed, "warm": sum(warm), "end": sum(m[0] for m in mem),
             "peak": sum(m[1] for m in mem), "peaks": [m[1] for m in mem], "wall": wall, "load": load_before,
-            "routes": routes, "students": students, "batches": batches}
+            "routes": routes, "students": students, "batches": batches,
+            "cpu": cpu, "client_cpu": client_cpu}
 
 
 def report(i: int, r: dict, args) -> None:
     print(f"run {i + 1}: {args.n} students, {'at once' if not args.spread else f'over {args.spread:g} s'}, "
-          f"{len(r['failed'])} failed, {r['wall']:.1f} s wall, 1-min load {r['load']:.2f} before")
+          f"{len(r['failed'])} failed, {r['wall']:.1f} s wall, server CPU {r['cpu']:.1f} s, this client's CPU "
+          f"{r['client_cpu']:.1f} s, 1-min load {r['load']:.2f} before")
     for name in ("first", "step"):
         v = r[name]
         print(f"  {name + ' page' if name == 'first' else 'slider step':<12} p50 {pct(v, 50):7.0f} ms  "

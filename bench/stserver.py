@@ -122,6 +122,15 @@ def proc_memory_mib(pid: int) -> tuple[float, float]:
     return values.get("VmRSS", float("nan")), values.get("VmHWM", float("nan"))
 
 
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used (``/proc/PID/stat``); nan when unreadable. On a
+    shared machine this, unlike wall time, barely depends on what else runs."""
+    with contextlib.suppress(OSError, IndexError, ValueError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+    return float("nan")
+
+
 def parse(raw: bytes | None):
     """(kind, ForwardMsg or None) of one websocket frame (frames over 64 KiB arrive truncated to 4 KiB)."""
     if raw is None:
