@@ -17,10 +17,13 @@ calls ``run_batch(key, items)`` and hands ``results[i]`` to the caller of ``item
   other keys keep their place; the oldest request always goes next, so none starves.
 - With ``max_delay > 0`` the worker, having found a request, waits up to that many seconds from
   its arrival for more of its key (Triton's ``max_queue_delay``): more batching, more latency.
+- **Results go out as they are ready**: ``run_batch`` may be a generator; each result is handed to
+  its caller as soon as it is yielded, not when the whole batch is done.
 - **Errors go to their callers.** When ``run_batch`` raises for a batch of several, each request
-  is run again alone, so a request that fails (a bad input, out of memory) fails for its caller
-  only and the others get their results. A batch of one passes its exception straight on.
-  ``run_batch`` returning the wrong number of results is an error for every caller of the batch.
+  not yet answered is run again alone, so a request that fails (a bad input, out of memory) fails
+  for its caller only and the others get their results. A batch of one passes its exception
+  straight on. ``run_batch`` returning the wrong number of results is an error for every caller of
+  the batch still waiting.
 
 Worked example (``max_batch=8``, one key, requests A…J arriving while idle at t = 0, then B…J
 within A's run): A runs alone at t = 0; when it ends, B–I run as one batch of 8; then J alone.
@@ -32,7 +35,7 @@ import time
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Callable, Generic, Hashable, Optional, Sequence, TypeVar, Union
+from typing import Callable, Generic, Hashable, Iterable, Optional, TypeVar, Union
 
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
@@ -63,14 +66,15 @@ class MicroBatcher(Generic[K, T, R]):
     """Run ``run_batch(key, items) -> results`` for requests of one key that meet in the queue (module docstring).
 
     Args:
-        run_batch: computes a list of results, one per item, in order, for items of one key.
+        run_batch: computes the results, one per item, in order, for items of one key (a list, or a
+            generator that yields each as it is ready).
         max_batch: the most items per batch: an int, or a function of the key (e.g. fewer for larger inputs).
         max_delay: seconds the worker may wait, from the oldest request's arrival, for more of its key (0: never).
         lock: held around every ``run_batch`` call (e.g. a server-wide forward lock), or None.
         name: the worker thread's name.
     """
 
-    def __init__(self, run_batch: Callable[[K, list[T]], Sequence[R]], *,
+    def __init__(self, run_batch: Callable[[K, list[T]], Iterable[R]], *,
                  max_batch: Union[int, Callable[[K], int]] = 8, max_delay: float = 0.0,
                  lock: Optional[threading.Lock] = None, name: str = "vitviz-batcher"):
         if max_delay < 0:
@@ -157,25 +161,34 @@ class MicroBatcher(Generic[K, T, R]):
         stats.items += len(batch)
         stats.largest = max(stats.largest, len(batch))
         stats.sizes[len(batch)] = stats.sizes.get(len(batch), 0) + 1
+        done = 0
         try:
-            results = list(self.run_batch(key, [r.item for r in batch]))
-            if len(results) != len(batch):
-                raise RuntimeError(f"run_batch returned {len(results)} results for {len(batch)} items")
+            # Each result goes to its caller as soon as run_batch yields it (a generator hands the
+            # first caller its result while the others' are still being finished).
+            for result in self.run_batch(key, [r.item for r in batch]):
+                if done == len(batch):
+                    raise _CountError(f"run_batch returned more than {len(batch)} results for {len(batch)} items")
+                batch[done].future.set_result(result)
+                done += 1
+            if done != len(batch):
+                raise _CountError(f"run_batch returned {done} results for {len(batch)} items")
         except BaseException as exc:  # noqa: BLE001 - handed to the callers, never lost in this thread
-            if len(batch) == 1 or not isinstance(exc, Exception):
-                for r in batch:
+            rest = batch[done:]
+            if len(batch) == 1 or isinstance(exc, _CountError) or not isinstance(exc, Exception):
+                for r in rest:
                     r.future.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
                 return
             stats.retried += 1
-            for r in batch:  # one by one: each caller gets its own result or its own error
+            for r in rest:  # one by one: each caller gets its own result or its own error
                 try:
-                    (result,) = self.run_batch(key, [r.item])
+                    (result,) = list(self.run_batch(key, [r.item]))
                 except Exception as single:  # noqa: BLE001
                     r.future.set_exception(single)
                 else:
                     r.future.set_result(result)
-            return
-        for r, result in zip(batch, results):
-            r.future.set_result(result)
+
+
+class _CountError(RuntimeError):
+    """run_batch returned a different number of results than it was given items."""

@@ -10,7 +10,7 @@ import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 import torch
@@ -175,8 +175,15 @@ def analyze_prepared_batch(loaded: LoadedModel, prepared: list[PreparedImage], *
     bytes (ViT-S/14 at 224 px: 19 MiB per image), which each image's result holds a view of
     when ``B`` is 1 and a copy of otherwise, so one result never keeps the others' maps alive.
     """
+    return list(iter_analyses(loaded, prepared, k=k, with_token_pca=with_token_pca))
+
+
+def iter_analyses(loaded: LoadedModel, prepared: list[PreparedImage], *, k: int = 5,
+                  with_token_pca: bool = False) -> Iterator[ImageAnalysis]:
+    """:func:`analyze_prepared_batch` as a generator: the batched forward, then each image's analysis
+    as soon as it is done (a server hands it to its session while the next image is finished)."""
     if not prepared:
-        return []
+        return
     sizes = {tuple(p.tensor.shape[-2:]) for p in prepared}
     if len(sizes) != 1:
         raise VitvizError(f"a batched analysis needs one input size, got {sorted(sizes)}")
@@ -201,13 +208,12 @@ def analyze_prepared_batch(loaded: LoadedModel, prepared: list[PreparedImage], *
     facts = model_facts(loaded.model, layout)
     static = static_analysis(loaded.model, layout.grid)
     names = class_names(loaded.model) if result.has_head else None
-    analyses = []
     for i, prep in enumerate(prepared):
         attention = result.attention[:, i] if batch == 1 else result.attention[:, i].clone()
         output = output_all[i] if batch == 1 else output_all[i].copy()
         logits = output if result.has_head else None
         image_tokens = tokens[:, i] if batch == 1 else np.ascontiguousarray(tokens[:, i])
-        analyses.append(ImageAnalysis(
+        yield ImageAnalysis(
             prepared=prep,
             layout=layout,
             output=output,
@@ -221,8 +227,7 @@ def analyze_prepared_batch(loaded: LoadedModel, prepared: list[PreparedImage], *
             token_norms=norms[:, i] if batch == 1 else np.ascontiguousarray(norms[:, i]),
             patch_tokens=image_tokens,
             token_pca=tuple(token_pca(layer) for layer in image_tokens) if with_token_pca else None,
-        ))
-    return analyses
+        )
 
 
 def analysis_nbytes(result: object) -> int:

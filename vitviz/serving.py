@@ -4,7 +4,8 @@
 :class:`vitviz.batching.MicroBatcher`: the image is decoded and preprocessed in the caller's thread
 (outside any lock), then requests for the same loaded model and input size that meet in the queue
 run as one :func:`vitviz.pipeline.analyze_prepared_batch`, and each caller gets its own
-:class:`~vitviz.pipeline.ImageAnalysis` (equal to a single-image analysis to float rounding). A
+:class:`~vitviz.pipeline.ImageAnalysis` (equal to a single-image analysis to float rounding) as
+soon as its part of the batch is done (:func:`vitviz.pipeline.iter_analyses`). A
 request that finds nothing running runs at once, alone, as before.
 
 A batch is capped by **images** (``$VITVIZ_BATCH``, default 8; ``1`` turns batching off) and by the
@@ -93,13 +94,13 @@ class BatchedAnalyzer:
         return max(1, min(self.max_images, self.max_bytes // max(1, key[2])))
 
     @staticmethod
-    def _run(key, items: list) -> list:
-        from .pipeline import analyze_prepared_batch
+    def _run(key, items: list):
+        from .pipeline import iter_analyses
 
         loaded = items[0][0]
         if len(items) > 1:  # the operator sees batching at work (a lone request logs nothing)
             LOG.info("batched forward: %d images at %d×%d px, %s", len(items), *key[1], loaded.name)
-        return analyze_prepared_batch(loaded, [prepared for _loaded, prepared in items])
+        return iter_analyses(loaded, [prepared for _loaded, prepared in items])  # each result as it is ready
 
 
 _SHARED: dict[int, BatchedAnalyzer] = {}
