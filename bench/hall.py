@@ -302,7 +302,8 @@ def main(argv=None) -> int:
                    help="fraction of students who upload a picture of their own (flag alone: all)")
     p.add_argument("--replicas", type=int, default=1, help="servers behind nginx (default 1: no proxy)")
     p.add_argument("--cache-bytes", help="VITVIZ_CACHE_BYTES for the server(s), e.g. 256M")
-    p.add_argument("--batch", type=int, help="VITVIZ_BATCH for the server(s): images per batched forward (1: off)")
+    p.add_argument("--batch", type=int, help="VITVIZ_BATCH for the server(s): images per batched forward (1: off; "
+                                              "unset: the server's default, 1 on the CPU, 8 on a GPU)")
     p.add_argument("--bound-mib", type=float,
                    help="print the peak RSS against this bound (default with --cache-bytes: the warmed-up RSS "
                         "+ the cache budget, per replica)")

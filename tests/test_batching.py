@@ -295,6 +295,36 @@ def test_the_analyzer_batches_concurrent_sessions_and_each_gets_its_own_result(t
         assert_same(analyze_image(tiny, image, 160), results[i])
 
 
+def test_batch_limit_from_the_environment_or_the_device(monkeypatch):
+    from vitviz.serving import batch_limit
+
+    monkeypatch.delenv("VITVIZ_BATCH", raising=False)
+    assert (batch_limit("cuda"), batch_limit("cpu")) == (8, 1)
+    monkeypatch.setenv("VITVIZ_BATCH", "4")
+    assert (batch_limit("cuda"), batch_limit("cpu")) == (4, 4)
+    monkeypatch.setenv("VITVIZ_BATCH", "0")
+    assert batch_limit("cpu") == 1
+    monkeypatch.setenv("VITVIZ_BATCH", "many")
+    assert (batch_limit("cuda"), batch_limit("cpu")) == (8, 1)
+
+
+def test_a_cpu_model_runs_alone_unless_the_environment_asks_for_batches(tiny, monkeypatch):
+    monkeypatch.delenv("VITVIZ_BATCH", raising=False)
+    lock = threading.Lock()
+    analyzer = BatchedAnalyzer(lock)
+    images = sample_images(3)
+    with lock:
+        threads = [threading.Thread(target=analyzer.analyze, args=(tiny, im, 160)) for im in images]
+        for th in threads:
+            th.start()
+        deadline = time.monotonic() + 10
+        while analyzer.batcher.pending() < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    for th in threads:
+        th.join(30)
+    assert analyzer.batcher.stats.sizes == {1: 3}
+
+
 def test_the_analyzer_caps_a_batch_by_bytes_and_refuses_a_cnn(tiny):
     hw = (160, 160)
     per_image = transient_nbytes(tiny, hw)

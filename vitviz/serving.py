@@ -8,10 +8,17 @@ run as one :func:`vitviz.pipeline.analyze_prepared_batch`, and each caller gets 
 soon as its part of the batch is done (:func:`vitviz.pipeline.iter_analyses`). A
 request that finds nothing running runs at once, alone, as before.
 
-A batch is capped by **images** (``$VITVIZ_BATCH``, default 8; ``1`` turns batching off) and by the
-**bytes** its forward holds at once (:data:`BATCH_BYTES`, estimated from the model and size with
-:func:`transient_nbytes`): ViT-S/14 needs ~25 MiB per image at 224 px, so 8 fit; at 518 px one image
+A batch is capped by **images** (``$VITVIZ_BATCH``; ``1`` turns batching off) and by the **bytes**
+its forward holds at once (:data:`BATCH_BYTES`, estimated from the model and size with
+:func:`transient_nbytes`): ViT-S/14 needs ~21 MiB per image at 224 px, so 8 fit; at 518 px one image
 needs ~550 MiB, so larger inputs run one at a time, as before.
+
+Without ``$VITVIZ_BATCH`` a model on a GPU batches up to 8 images and a model on the CPU runs each
+image alone. Measured with ``bench/hall.py`` (30 students at once, DINOv2 ViT-S/14 around 224 px, a
+shared 2-core CPU): batches of up to 6 took the same server CPU time as single forwards (7.2 vs
+7.4 s) and made first pages later (p50 9.2 vs 6.3 s, p95 13.2 vs 10.5 s, medians of 3 interleaved
+pairs), because on 2 cores the forward is only part of a first page's work and a batch finishes
+six sessions at once, whose pages then render at the same time. ``bench/RESULTS.md`` has the runs.
 """
 from __future__ import annotations
 
@@ -32,12 +39,14 @@ BATCH_BYTES = 256 * 1024 ** 2
 LOG = logging.getLogger(__name__)
 
 
-def batch_limit() -> int:
-    """Images per batched forward: ``$VITVIZ_BATCH`` (a whole number ≥ 1), default 8."""
+def batch_limit(device_type: str = "cuda") -> int:
+    """Images per batched forward: ``$VITVIZ_BATCH`` (a whole number ≥ 1) when set, else 8 on a GPU
+    and 1 on the CPU (module docstring)."""
+    default = DEFAULT_BATCH if device_type == "cuda" else 1
     try:
-        return max(1, int(os.environ.get(BATCH_VAR, DEFAULT_BATCH)))
+        return max(1, int(os.environ.get(BATCH_VAR, default)))
     except ValueError:
-        return DEFAULT_BATCH
+        return default
 
 
 def transient_nbytes(loaded: LoadedModel, hw: tuple[int, int]) -> int:
@@ -63,7 +72,7 @@ class BatchedAnalyzer:
 
     Args:
         lock: held around every batched forward (the server's forward lock), or None.
-        max_images: images per batch at most (default :func:`batch_limit`).
+        max_images: images per batch at most (default :func:`batch_limit` of the model's device).
         max_bytes: bytes a batch's forward may hold at once (default :data:`BATCH_BYTES`); one image
             always runs, however large.
         max_delay: seconds to wait for more requests (:class:`vitviz.batching.MicroBatcher`; default 0).
@@ -71,7 +80,7 @@ class BatchedAnalyzer:
 
     def __init__(self, lock: Optional[threading.Lock] = None, *, max_images: Optional[int] = None,
                  max_bytes: int = BATCH_BYTES, max_delay: float = 0.0):
-        self.max_images = max_images or batch_limit()
+        self.max_images = max_images
         self.max_bytes = max_bytes
         self.batcher: MicroBatcher = MicroBatcher(self._run, max_batch=self._limit, max_delay=max_delay, lock=lock,
                                                   name="vitviz-analysis-batcher")
@@ -87,11 +96,12 @@ class BatchedAnalyzer:
         prepared = prepare_image(image, loaded.data_config, hw)
         # One queue key per loaded model and size (a queued request holds its model, so the id is not
         # reused meanwhile); the key carries the per-image bytes its batch limit is computed from.
-        key = (id(loaded), hw, transient_nbytes(loaded, hw))
+        key = (id(loaded), hw, transient_nbytes(loaded, hw), loaded.device.type)
         return self.batcher(key, (loaded, prepared))
 
     def _limit(self, key) -> int:
-        return max(1, min(self.max_images, self.max_bytes // max(1, key[2])))
+        images = self.max_images or batch_limit(key[3])
+        return max(1, min(images, self.max_bytes // max(1, key[2])))
 
     @staticmethod
     def _run(key, items: list):
