@@ -1,17 +1,22 @@
-"""Cached computations shared by every session of one server, and the limits that keep it alive.
+"""The dashboard's service layer: every computation the sessions share, cached once per server, and the
+limits that keep the server alive for a class.
 
-- **Models**: ``st.cache_resource`` per (name, weights folder, device, pretrained). Streamlit holds
-  a lock per cache key, so a model loading (or downloading) blocks only sessions asking for that
-  model; the device is resolved (``auto`` → ``cpu``/``cuda``) before it becomes a key.
+- **One cache for every result** (:func:`results`): a byte-bounded LRU (:class:`vitviz.cache.ByteLRU`) of
+  ``$VITVIZ_CACHE_BYTES`` (default 2 GiB) holding analyses and everything derived from them (rollouts,
+  head maps, token PCAs, sinks, explanations, the pages' pictures and HTML). Keys are tuples derived from
+  the :class:`Selection` (:attr:`Selection.key`) and the setting, never strings built on a page. Entries
+  are stored compactly (attention in float16) with read-only arrays, because every session reads the same
+  objects. One analysis may use at most a quarter of the budget; the input-size slider stops there.
+- **Models** (:func:`model`): a second byte-bounded LRU of ``$VITVIZ_MODEL_BYTES`` (default 3 GiB) for the
+  models' weights. A model larger than that budget on its own is refused before it is built; loading
+  one that does not fit beside the others evicts the least recently used (a session still running
+  with an evicted model keeps it until its run ends).
 - **Forwards**: one at a time server-wide (:data:`FORWARD_LOCK`): sessions share the cores or the
   GPU anyway, and eight concurrent forwards only multiply peak memory.
-- **Analyses**: a byte-bounded LRU (:class:`vitviz.cache.ByteLRU`), total ``$VITVIZ_CACHE_BYTES``
-  (default 2 GiB). Entries are stored compactly (attention in float16) with read-only arrays,
-  because every session reads the same objects. One analysis may use at most a quarter of the
-  budget; the input-size slider stops there (``sidebar._size_picker``).
-- **Derived maps** (rollout per setting, per-head maps per layer) are cached per analysis.
-- **GPU out of memory**: caches are freed, the session is switched to the CPU and rerun, so the
-  device is decided once per run.
+- Nothing here draws: a cached Streamlit function that draws is replayed for the next user and fails
+  (``CacheReplayClosureError``); progress callbacks belong to the caller.
+- **GPU out of memory**: the GPU's results and models are dropped (the CPU's stay), the session is
+  switched to the CPU and rerun, so the device is decided once per run.
 """
 from __future__ import annotations
 
@@ -19,50 +24,102 @@ import dataclasses
 import hashlib
 import logging
 import os
-import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Hashable, Optional, TypeVar
 
 import numpy as np
 import streamlit as st
 
 from vitviz.cache import ByteLRU
+from vitviz.catalog import short_label  # noqa: F401  (the pages' one import for titles)
+from vitviz.errors import VitvizError
 from vitviz.images import SAMPLES, load_image
 
+V = TypeVar("V")
 CACHE_BYTES_VAR = "VITVIZ_CACHE_BYTES"
+MODEL_BYTES_VAR = "VITVIZ_MODEL_BYTES"
 DEFAULT_CACHE_BYTES = 2 * 1024 ** 3
+DEFAULT_MODEL_BYTES = 3 * 1024 ** 3
 FORWARD_LOCK = threading.Lock()
 FORCE_CPU = "_vv_force_cpu"
+LOG = logging.getLogger("vitviz.app")
 
 
-def cache_budget() -> int:
-    """Bytes all cached analyses may hold together: ``$VITVIZ_CACHE_BYTES`` (e.g. ``4G``), default 2 GiB."""
-    text = os.environ.get(CACHE_BYTES_VAR, "").strip().upper()
+def _bytes_from_env(var: str, default: int) -> int:
+    text = os.environ.get(var, "").strip().upper().removesuffix("B").removesuffix("I")
     if not text:
-        return DEFAULT_CACHE_BYTES
+        return default
     scale = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1], 1)
     try:
         return max(1, int(float(text.rstrip("KMG")) * scale))
     except ValueError:
-        return DEFAULT_CACHE_BYTES
+        return default
+
+
+def cache_budget() -> int:
+    """Bytes all cached results may hold together: ``$VITVIZ_CACHE_BYTES`` (e.g. ``4G``), default 2 GiB."""
+    return _bytes_from_env(CACHE_BYTES_VAR, DEFAULT_CACHE_BYTES)
+
+
+def model_budget() -> int:
+    """Bytes the loaded models' weights may hold together: ``$VITVIZ_MODEL_BYTES``, default 3 GiB."""
+    return _bytes_from_env(MODEL_BYTES_VAR, DEFAULT_MODEL_BYTES)
 
 
 def per_analysis_budget() -> int:
     return cache_budget() // 4
 
 
+class ModelTooLargeError(VitvizError):
+    """A model's weights alone exceed the server's model budget."""
+
+
 @st.cache_resource(show_spinner=False)
-def analysis_cache() -> ByteLRU:
-    """The server's one analysis cache (a resource: created once, shared by all sessions)."""
-    return ByteLRU(cache_budget())
+def results() -> ByteLRU:
+    """The server's one cache of results (a resource: created once, shared by all sessions)."""
+    return ByteLRU(cache_budget(), on_evict=release_memory)
 
 
-def short_label(label: str) -> str:
-    """A model label without its parenthesised description: "DINOv2 ViT-S/14", for titles and pickers."""
-    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
+@st.cache_resource(show_spinner=False)
+def models() -> ByteLRU:
+    """The server's loaded models, bounded by :func:`model_budget`."""
+    return ByteLRU(model_budget(), on_evict=release_memory)
+
+
+def result_nbytes(value: object) -> int:
+    """What a cached result holds: its arrays and tensors, and its text (HTML pages, pictures as data URIs)."""
+    from vitviz.pipeline import analysis_nbytes
+
+    return analysis_nbytes(value)
+
+
+def cached(kind: str, key: tuple, make: Callable[[], V]) -> V:
+    """``make()`` once per server for ``(kind, *key)``, kept in :func:`results` by its bytes."""
+    return results().get_or_compute((kind, *key), make, result_nbytes)
+
+
+def release_memory() -> None:
+    """Hand freed memory back to the operating system after an eviction (glibc keeps it otherwise: the
+    server stayed at 3 GB after a class had left). A no-op where ``malloc_trim`` does not exist."""
+    _malloc_trim()
+
+
+def _malloc_trim() -> None:
+    global _TRIM
+    if _TRIM is None:
+        try:
+            import ctypes
+
+            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _TRIM = False
+    if _TRIM:
+        _TRIM(0)
+
+
+_TRIM = None
 
 
 def auto_device() -> str:
@@ -102,19 +159,46 @@ class Selection:
     def untrained(self) -> bool:
         return not self.pretrained
 
+    @property
+    def model_key(self) -> tuple:
+        """Which model: name, weights folder, device, pretrained (the models cache's key)."""
+        return self.model, self.weights_dir, self.device, self.pretrained
 
-@st.cache_resource(max_entries=4, show_spinner=False)
+    @property
+    def key(self) -> tuple:
+        """Which analysis: the model, the image's digest and the input size (every result's key starts so)."""
+        return (*self.model_key, self.image_key, self.size)
+
+    def with_model(self, name: str, pretrained: bool = True) -> "Selection":
+        """The same image through another model at that model's own input size."""
+        return dataclasses.replace(self, model=name, pretrained=pretrained, size=None, model_label="")
+
+
 def model(name: str, folder: Optional[str], device: str, pretrained: bool):
-    """A loaded model, shared by every session (a failed load is not cached, so a retry starts clean)."""
-    from vitviz.models import load_model
+    """A loaded model shared by every session, within :func:`model_budget` (a failed load caches nothing,
+    so a retry starts clean)."""
+    from vitviz.models import estimate_model_nbytes, load_model
 
-    loaded = load_model(name, weights_dir=folder, device=device, pretrained=pretrained, use_cache=False)
-    settle_heap()
-    return loaded
+    def build():
+        need, budget = estimate_model_nbytes(name, weights_dir=folder), model_budget()
+        if need > budget:
+            raise ModelTooLargeError(
+                f"{name} needs {need / 2**20:.0f} MiB of weights, over this server's model budget of "
+                f"{budget / 2**20:.0f} MiB (${MODEL_BYTES_VAR})")
+        loaded = load_model(name, weights_dir=folder, device=device, pretrained=pretrained, use_cache=False)
+        settle_heap()
+        return loaded
+
+    return models().get_or_compute((name, folder, device, pretrained), build, model_nbytes)
+
+
+def model_nbytes(loaded) -> int:
+    m = loaded.model
+    return sum(t.nelement() * t.element_size() for t in (*m.parameters(), *m.buffers()))
 
 
 def model_for(sel: Selection):
-    return model(sel.model, sel.weights_dir, sel.device, sel.pretrained)
+    return model(*sel.model_key)
 
 
 def analysis(sel: Selection):
@@ -134,7 +218,7 @@ def analysis(sel: Selection):
         settle_heap()
         return result
 
-    return analysis_cache().get_or_compute(analysis_id(sel), compute, analysis_nbytes)
+    return results().get_or_compute(("analysis", *sel.key), compute, analysis_nbytes)
 
 
 def settle_heap() -> None:
@@ -152,7 +236,6 @@ def settle_heap() -> None:
 
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vitviz-prefetch")
 _PREFETCH_WAITING = threading.BoundedSemaphore(4)  # at most 4 queued: a fast scrub drops the rest
-LOG = logging.getLogger("vitviz.app")
 
 
 def prefetch(fn: Callable[..., object], *args) -> None:
@@ -160,7 +243,7 @@ def prefetch(fn: Callable[..., object], *args) -> None:
     the slider's) — on the server's one background thread, so that step is a cache hit.
 
     Best effort: with 4 calls already waiting it is dropped, and an error is logged, not shown. The
-    call runs with this run's language and script context (so Streamlit's caches know the session).
+    call runs with this run's language and script context.
     """
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
@@ -183,98 +266,204 @@ def prefetch(fn: Callable[..., object], *args) -> None:
     _PREFETCH.submit(run)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def rollout(analysis_id: str, query, fusion: str, discard: float, start: int, drop: tuple[int, ...],
-            _result) -> np.ndarray:
-    """A rollout map for one setting of one analysis (``analysis_id`` names the analysis)."""
+# --------------------------------------------------------------------------- results derived from an analysis
+def pooled_query(layout) -> object:
+    """The query a figure of "the image" reads: the class token where the model has one, else the mean
+    over patch queries (one definition for the rollout, the last layer's map, Compare and the paper)."""
+    from vitviz.pipeline import default_query
+
+    return default_query(layout)
+
+
+def rollout(sel: Selection, fusion: str = "mean", discard: float = 0.0, start: int = 0,
+            drop: tuple[int, ...] = ()) -> np.ndarray:
+    """The rollout map of one setting (:func:`vitviz.analysis.rollout_map`) from the pooled query."""
     from vitviz.analysis import rollout_map
 
-    out = rollout_map(_result.attention, _result.layout, query=query, head_fusion=fusion, discard_ratio=discard,
-                      start_layer=start, exclude_keys=drop)
-    out.setflags(write=False)
-    return out
+    result = analysis(sel)
+    if (fusion, discard, start) == ("mean", 0.0, 0):  # computed with the analysis, from float32 attention
+        if not drop:
+            return result.rollout
+        if tuple(drop) == result.sink_tokens:
+            return result.rollout_without_sinks
+
+    def make():
+        out = rollout_map(result.attention, result.layout, query=pooled_query(result.layout), head_fusion=fusion,
+                          discard_ratio=discard, start_layer=start, exclude_keys=drop)
+        out.setflags(write=False)
+        return out
+
+    return cached("rollout", (*sel.key, fusion, float(discard), int(start), tuple(drop)), make)
 
 
-@st.cache_resource(max_entries=64, show_spinner=False)
-def head_maps(analysis_id: str, layer: int, query, _result) -> np.ndarray:
+def head_maps(sel: Selection, layer: int, query) -> np.ndarray:
     """``(heads, gh, gw)`` attention maps of one layer for one query."""
     from vitviz.analysis import attention_map
 
-    heads = _result.attention.shape[1]
-    out = np.stack([attention_map(_result.attention, _result.layout, layer, h, query) for h in range(heads)])
-    out.setflags(write=False)
-    return out
+    result = analysis(sel)
+
+    def make():
+        heads = result.attention.shape[1]
+        out = np.stack([attention_map(result.attention, result.layout, layer, h, query) for h in range(heads)])
+        out.setflags(write=False)
+        return out
+
+    return cached("head_maps", (*sel.key, layer, query), make)
 
 
-@st.cache_resource(max_entries=32, show_spinner=False)
-def grad_cam(key: str, class_index: int, stage: Optional[str], _loaded, _prepared):
-    """Grad-CAM of one class on a CNN stage (None: the last) for one image; ``key`` names model, weights and image."""
-    from vitviz.explain import grad_cam as compute_cam
-
-    x = _prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
-    with FORWARD_LOCK, oom_fallback():
-        return compute_cam(_loaded.model, x, class_index, stage)
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def token_pca(analysis_id: str, layer: int, _result):
-    """The PCA of one layer's patch tokens of one analysis (fitted in float32 from the cached float16 tokens)."""
-    from vitviz.analysis.tokens import token_pca as fit
-
-    return fit(np.asarray(_result.patch_tokens[layer], dtype=np.float32))
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def sinks(analysis_id: str, _result):
+def sinks(sel: Selection):
     """Attention sinks and high-norm tokens of one analysis."""
     from vitviz.analysis import find_attention_sinks, find_norm_outliers
 
-    found = find_attention_sinks(_result.attention, _result.layout)
-    outliers = find_norm_outliers(_result.token_norms, _result.layout) if _result.token_norms is not None else None
-    return found, outliers
+    result = analysis(sel)
+
+    def make():
+        found = find_attention_sinks(result.attention, result.layout)
+        outliers = (find_norm_outliers(result.token_norms, result.layout) if result.token_norms is not None
+                    else None)
+        return found, outliers
+
+    return cached("sinks", sel.key, make)
 
 
-def analysis_id(sel: Selection) -> str:
-    return "|".join(map(str, (sel.model, sel.weights_dir, sel.device, sel.pretrained, sel.image_key, sel.size)))
+def token_pca(sel: Selection, layer: int):
+    """The PCA of one layer's patch tokens of one analysis (fitted in float32 from the cached float16 tokens)."""
+    from vitviz.analysis.tokens import token_pca as fit
+
+    result = analysis(sel)
+    return cached("token_pca", (*sel.key, layer), lambda: fit(np.asarray(result.patch_tokens[layer], dtype=np.float32)))
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def embedding(analysis_id: str, name: str, folder: Optional[str], device: str, pretrained: bool, _tensor):
+def embedding(sel: Selection):
     """Tokens before the encoder (paper Eq. 1) for one analysis's input."""
     from vitviz.analysis import embedding_stages
 
-    loaded = model(name, folder, device, pretrained)
-    with FORWARD_LOCK:
-        return embedding_stages(loaded.model, _tensor.to(device=loaded.device, dtype=loaded.dtype))
+    result, loaded = analysis(sel), model_for(sel)
+
+    def make():
+        with FORWARD_LOCK:
+            return embedding_stages(loaded.model, result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype))
+
+    return cached("embedding", sel.key, make)
+
+
+def grad_cam(sel: Selection, class_index: int, stage: Optional[str]):
+    """Grad-CAM of one class on a CNN stage (None: the last) of ``sel``'s model (a CNN) for its image."""
+    from vitviz.explain import grad_cam as compute_cam
+
+    loaded, prepared = model_for(sel), cnn_analysis(sel).prepared
+
+    def make():
+        x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+        with FORWARD_LOCK, oom_fallback():
+            return compute_cam(loaded.model, x, class_index, stage)
+
+    return cached("grad_cam", (*sel.key, int(class_index), stage), make)
+
+
+def relevance(sel: Selection, class_index: Optional[int]) -> np.ndarray:
+    """Gradient rollout of one class (None: top-1, or the label-free target without a head)."""
+    from vitviz.explain import gradient_rollout
+
+    result, loaded = analysis(sel), model_for(sel)
+
+    def make():
+        x = result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+        with FORWARD_LOCK, oom_fallback():
+            out = gradient_rollout(loaded.model, x, class_index)
+        out.setflags(write=False)
+        return out
+
+    return cached("relevance", (*sel.key, class_index), make)
+
+
+def faithfulness(sel: Selection, class_index: Optional[int], cnn: bool):
+    """Deletion and insertion for a CNN's Grad-CAM, or a ViT's maps (:mod:`vitviz.faithfulness`)."""
+    from vitviz.faithfulness import cnn_faithfulness, vit_faithfulness
+
+    loaded = model_for(sel)
+
+    def make():
+        with FORWARD_LOCK, oom_fallback():
+            if cnn:
+                return cnn_faithfulness(loaded, cnn_analysis(sel).prepared, class_index=class_index)
+            return vit_faithfulness(loaded, analysis(sel), class_index=class_index)
+
+    return cached("faithfulness", (*sel.key, class_index, cnn), make)
+
+
+def trace(sel: Selection, patch: tuple[int, int]):
+    """One patch's token through the encoder (:func:`vitviz.trace.trace_patch`) for the analysis's input."""
+    from vitviz.trace import trace_patch
+
+    result, loaded = analysis(sel), model_for(sel)
+
+    def make():
+        with FORWARD_LOCK, oom_fallback():
+            return trace_patch(loaded.model, result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype),
+                               tuple(patch))
+
+    return cached("trace", (*sel.key, tuple(patch)), make)
+
+
+def projection(sel: Selection):
+    """The patch projection as ``(E, b)`` (:func:`vitviz.trace.projection_weights`)."""
+    from vitviz.trace import projection_weights
+
+    return cached("projection", sel.model_key, lambda: projection_weights(model_for(sel).model))
+
+
+def block(sel: Selection, layer: int):
+    """One block's LayerNorm, LayerScale and first MLP weights (:func:`vitviz.trace.block_weights`)."""
+    from vitviz.trace import block_weights
+
+    return cached("block", (*sel.model_key, layer), lambda: block_weights(model_for(sel).model, layer))
 
 
 def dataset_distance(name: str, folder: Optional[str], device: str, pretrained: bool,
                      size: Optional[tuple[int, int]], images: tuple[bytes, ...],
                      progress: Optional[Callable[[int], None]] = None):
-    """Mean attention distance over a set of images, streamed in batches, kept in the server's byte-bounded
-    cache (shared across sessions). ``progress(n)`` is the caller's and runs outside any Streamlit cache:
-    a cached function that draws is replayed for the next user and fails (CacheReplayClosureError)."""
-    from vitviz.pipeline import analysis_nbytes, dataset_mean_distance
+    """Mean attention distance over a set of images, streamed in batches and shared across sessions.
+    ``progress(n)`` is the caller's and runs outside any Streamlit cache: a cached function that draws is
+    replayed for the next user and fails (CacheReplayClosureError)."""
+    from vitviz.images import fit_within
+    from vitviz.pipeline import dataset_mean_distance
 
-    def compute():
+    def make():
         loaded = model(name, folder, device, pretrained)
         with FORWARD_LOCK, oom_fallback():
-            return dataset_mean_distance(loaded, (load_image(d) for d in images), size, batch_size=8,
+            return dataset_mean_distance(loaded, (fit_within(load_image(d)) for d in images), size, batch_size=8,
                                          progress=progress)
 
-    key = ("dataset_distance", name, folder, device, pretrained, size, images_key(images))
-    return analysis_cache().get_or_compute(key, compute, analysis_nbytes)
+    return cached("dataset_distance", (name, folder, device, pretrained, size, images_key(images)), make)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def cnn_analysis(name: str, folder: Optional[str], device: str, pretrained: bool, image_key: str,
-                 _image_bytes: bytes):
-    """Stage features, receptive fields and predictions of a CNN for one image."""
+def cnn_analysis(sel: Selection):
+    """Stage features, receptive fields and predictions of ``sel``'s model (a CNN) for its image."""
     from vitviz.pipeline import analyze_cnn
 
-    loaded = model(name, folder, device, pretrained)
-    with FORWARD_LOCK, oom_fallback():
-        return analyze_cnn(loaded, load_image(_image_bytes))
+    loaded = model_for(sel)
+
+    def make():
+        with FORWARD_LOCK, oom_fallback():
+            return analyze_cnn(loaded, load_image(sel.image_bytes))
+
+    return cached("cnn_analysis", sel.key, make)
+
+
+def upload_bytes(data: bytes) -> bytes:
+    """What a session keeps of an upload: the file itself, or, when it is larger than the analyses use
+    (:data:`vitviz.images.MAX_SIDE`), a PNG of it scaled down, made once per server as soon as it is
+    decoded. An 8000×8000 upload of 187 KB decoded to 183 MiB in every analysis that read it."""
+    from vitviz.images import scaled_png
+
+    def make() -> bytes:
+        kept = scaled_png(data)
+        if kept is not data:
+            release_memory()  # the full-size decode is garbage now: hand it back to the system
+        return kept
+
+    return cached("upload", (hashlib.sha256(data).hexdigest(),), make)
 
 
 def images_key(images: tuple[bytes, ...]) -> str:
@@ -308,7 +497,7 @@ def sample_selections(sel: Selection) -> tuple[list[Selection], list[str]]:
 
 # --------------------------------------------------------------------------- out of GPU memory
 class GpuOutOfMemory(Exception):
-    """Raised (after caches were freed) when a computation ran out of GPU memory."""
+    """Raised (after the GPU's entries were freed) when a computation ran out of GPU memory."""
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -318,7 +507,7 @@ def is_oom(exc: BaseException) -> bool:
 
 
 class oom_fallback:
-    """Turn a GPU out-of-memory error into :class:`GpuOutOfMemory` after freeing every cache."""
+    """Turn a GPU out-of-memory error into :class:`GpuOutOfMemory` after freeing the GPU's entries."""
 
     def __enter__(self):
         return self
@@ -330,12 +519,18 @@ class oom_fallback:
         return False
 
 
+def on_gpu(key: Hashable) -> bool:
+    """Whether a cache key names a model or a result on a GPU (its device field is ``cuda…``)."""
+    return isinstance(key, tuple) and any(isinstance(part, str) and part.startswith("cuda") for part in key)
+
+
 def free_gpu_memory() -> None:
-    """Drop every cached model and result (they hold GPU memory) and return it to the driver."""
+    """Drop the models and results that live on a GPU and return their memory to the driver; every other
+    session's CPU models and results stay (``st.cache_resource.clear()`` emptied them all)."""
     import torch
 
-    analysis_cache().clear()
-    st.cache_resource.clear()
+    models().discard(on_gpu)
+    results().discard(on_gpu)
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
 
@@ -344,3 +539,22 @@ def switch_to_cpu_and_rerun() -> None:
     """After an out-of-memory error: this session runs on the CPU from the next run on (decided once)."""
     st.session_state[FORCE_CPU] = True
     st.rerun()
+
+
+# ------------------------------------------------------------------------------- the Talk page
+def talk_slides(sel: Selection, lang: str):
+    """The talk's slides (:func:`vitviz.talk.talk_slides`) for one analysis in ``lang``: data only (titles,
+    texts, PNG bytes, tables), about 3 MB, kept in :func:`results` under the analysis's key and the language."""
+    from vitviz.talk import talk_slides as build
+
+    loaded, result = model_for(sel), analysis(sel)
+    return cached("talk_slides", (*sel.key, lang, sel.image_label),
+                  lambda: build(loaded, result, lang=lang, image_name=sel.image_label))
+
+
+def talk_pptx(sel: Selection, lang: str) -> bytes:
+    """The same slides as the bytes of a .pptx file (:func:`vitviz.talk.deck.pptx_bytes`)."""
+    from vitviz.talk.deck import pptx_bytes
+
+    slides = talk_slides(sel, lang)
+    return cached("talk_pptx", (*sel.key, lang, sel.image_label), lambda: pptx_bytes(slides))

@@ -48,9 +48,15 @@ def _float(text: str) -> float:
     return value
 
 
+def _patch(text: str) -> tuple[int, int]:
+    row, col = text.split(",")  # anything but two parts raises ValueError
+    return int(row), int(col)
+
+
 PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("model", "vv_model", help="model name (timm tag)"),
     Param("sample", "vv_sample", help="bundled sample image"),
+    Param("image", "_vv_image_kind", help="upload: the view was made with an uploaded image, which a link cannot carry"),
     Param("untrained", "vv_untrained", _parse_bool, _format_bool, "1 = random weights"),
     Param("size", "vv_size", int, help="input size in px"),
     Param("layer", "vv_layer", int, help="attention layer (0-based)"),
@@ -76,6 +82,12 @@ PARAMS: dict[str, Param] = {p.name: p for p in [
     Param("untrained2", "vv_untrained2", _parse_bool, _format_bool, "compare page: 1 = random weights for model 2"),
     Param("cmpmap", "vv_compare_map", help="compare page: rollout, or layer (one layer's class-token attention)"),
     Param("layer2", "vv_layer2", int, help="compare page: model 2's attention layer (0-based)"),
+    # The Encoder page (one patch through the encoder)
+    Param("patch", "vv_enc_patch", _patch, lambda v: f"{v[0]},{v[1]}", "encoder page: the patch, ROW,COL (0-based)"),
+    Param("elayer", "vv_enc_layer", int, help="encoder page: layer (0-based)"),
+    Param("ehead", "vv_enc_head", int, help="encoder page: head (0-based)"),
+    Param("estep", "vv_enc_step", int, help="encoder page: step, 1-based"),
+    Param("slide", "vv_slide", int, help="talk page: slide, 1-based"),
 ]}
 
 _URL = "_vv_url"  # the link's values, consumed as each widget takes them
@@ -145,6 +157,11 @@ def publish(name: str, value: Any, default: Any) -> None:
         text = param.format(value)
         if st.query_params.get(name) != text:
             st.query_params[name] = text
+
+
+def notice(text: str) -> None:
+    """A one-line notice at the top of this run's page (trusted text: escape what a user supplied)."""
+    st.session_state.setdefault(_NOTICES, []).append(text)
 
 
 def show_notices(container: Optional[Any] = None) -> None:

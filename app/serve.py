@@ -74,9 +74,33 @@ def _warm_up_logged() -> None:
         LOG.warning("the warm-up failed; the first page will load the model itself", exc_info=True)
 
 
+def rerun_pages_whose_fragment_is_gone() -> None:
+    """After a server restart a browser's page looks alive, but its widgets inside fragments ask for fragment
+    runs that the new server does not know: Streamlit drops those requests (``AppSession.request_rerun``
+    logs "The fragment with id … does not exist anymore"), so sliders moved and figures stayed. Here such a
+    request becomes a run of the whole page with the browser's widget values and URL, which rebuilds the
+    fragments and tells the user what was lost (an upload). Idempotent."""
+    from streamlit.runtime.app_session import AppSession
+
+    original = AppSession.request_rerun
+    if getattr(original, "vitviz_whole_page", False):
+        return
+
+    def request_rerun(self, client_state):
+        if client_state is not None and client_state.fragment_id and not self.has_fragment(client_state.fragment_id):
+            LOG.info("fragment %s is unknown to this server (restarted?): running the whole page instead",
+                     client_state.fragment_id)
+            client_state.ClearField("fragment_id")
+        return original(self, client_state)
+
+    request_rerun.vitviz_whole_page = True
+    AppSession.request_rerun = request_rerun
+
+
 @asynccontextmanager
 async def lifespan(_app):
     log_to_stderr()
+    rerun_pages_whose_fragment_is_gone()
     threading.Thread(target=_warm_up_logged, name="vitviz-warm-up", daemon=True).start()
     yield
 

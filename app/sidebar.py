@@ -15,7 +15,8 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz import i18n
-from vitviz.catalog import list_models
+from vitviz.catalog import distinct_labels, list_models
+from vitviz.names import model_description, model_label, sample_name
 from vitviz.i18n import t
 from vitviz.images import MAX_PIXELS
 from vitviz.registry import VIT, ModelSpec
@@ -91,7 +92,8 @@ def first_selection() -> Optional[compute.Selection]:
         return None
     sample = default_sample(compute.sample_names())
     data = compute.sample_bytes(sample)
-    return compute.Selection(name, True, compute.auto_device(), folder, t("sidebar.sample_label", name=sample),
+    return compute.Selection(name, True, compute.auto_device(), folder,
+                             t("sidebar.sample_label", name=sample_name(sample)),
                              hashlib.sha256(data).hexdigest(), data, None)
 
 
@@ -127,8 +129,9 @@ def draw() -> Optional[compute.Selection]:
     by_name, reasons, default = vit_choices(folder)
     side.markdown(f"### {t('sidebar.model')}")
     params.prepare("model", default, lambda v: v in by_name)
+    labels = distinct_labels(list(by_name.values()))  # two ViT-B/16s are told apart
     name = side.selectbox(t("sidebar.model"), list(by_name), key="vv_model", label_visibility="collapsed",
-                          format_func=lambda n: compute.short_label(by_name[n].label)
+                          format_func=lambda n: model_label(labels[n])
                                                 + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                           help=t("sidebar.model_help"))
     params.publish("model", name, default)
@@ -140,7 +143,7 @@ def draw() -> Optional[compute.Selection]:
     params.publish("untrained", untrained, False)
     if spec.description:
         with side.expander(t("sidebar.about_model")):
-            st.caption(spec.description)
+            st.caption(model_description(spec.description, spec.family))
     device = _device_picker()
 
     side.markdown(f"### {t('sidebar.image')}")
@@ -156,7 +159,7 @@ def draw() -> Optional[compute.Selection]:
     sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
     loaded = load_with_progress(sel, spec)  # errors here are shown by the caller's guard
     size = _size_picker(loaded)
-    return dataclasses.replace(sel, size=size, model_label=loaded.label)
+    return dataclasses.replace(sel, size=size, model_label=model_label(spec.label, untrained=untrained))
 
 
 def load_with_progress(sel: compute.Selection, spec: ModelSpec):
@@ -193,26 +196,34 @@ def _device_picker() -> str:
 
 def _image_picker() -> tuple[Optional[bytes], str]:
     side = st.sidebar
-    names = compute.sample_names()
-    if "vv_source" not in st.session_state:
-        st.session_state["vv_source"] = "Sample"
+    samples = compute.sample_names()
+    # A view made with an upload says so in its link (image=upload): the upload itself cannot travel in a link
+    # and does not survive a server restart, so whoever opens the link is told, never silently shown the cat.
+    from_upload = params.prepare("image", "sample", lambda v: v in ("sample", "upload")) == "upload"
     source = side.radio(t("sidebar.image_source"), ["Sample", "Upload", "Camera"], key="vv_source", horizontal=True,
                         label_visibility="collapsed", format_func=lambda s: t(f"sidebar.source_{s.lower()}"))
+    params.publish("image", None if source == "Sample" else "upload", None)
+    if from_upload and source == "Sample":
+        params.notice(t("sidebar.upload_not_in_link", sample=sample_name(default_sample(samples))))
+    st.session_state["_vv_image_kind"] = "sample"  # told once
     if source == "Sample":
-        default = default_sample(names)
-        params.prepare("sample", default, lambda v: v in names)
-        sample = side.selectbox(t("sidebar.sample"), names, key="vv_sample")
+        default = default_sample(samples)
+        params.prepare("sample", default, lambda v: v in samples)
+        # The file stem is the widget's value and the URL's; the picker shows the name in the page's language.
+        sample = side.selectbox(t("sidebar.sample"), samples, key="vv_sample", format_func=sample_name)
         params.publish("sample", sample, None)  # always in the URL: a link names its image
-        return compute.sample_bytes(sample), t("sidebar.sample_label", name=sample)
+        return compute.sample_bytes(sample), t("sidebar.sample_label", name=sample_name(sample))
     params.publish("sample", None, None)
     limit = st.get_option("server.maxUploadSize")
     if source == "Upload":
         upload = side.file_uploader(t("sidebar.upload"), type=UPLOAD_TYPES, key="vv_upload",
                                     help=t("sidebar.upload_help", mb=limit, mp=MAX_PIXELS // 10**6))
         # No copy is kept: clearing the uploader clears the image.
-        return (upload.getvalue(), t("sidebar.upload_label")) if upload is not None else (None, "")
+        if upload is None and from_upload:  # the session is new but the page had an upload: a server restart
+            params.notice(t("sidebar.upload_lost"))
+        return (compute.upload_bytes(upload.getvalue()), t("sidebar.upload_label")) if upload is not None else (None, "")
     shot = side.camera_input(t("sidebar.camera"), key="vv_camera")
-    return (shot.getvalue(), t("sidebar.camera_label")) if shot is not None else (None, "")
+    return (compute.upload_bytes(shot.getvalue()), t("sidebar.camera_label")) if shot is not None else (None, "")
 
 
 def _size_picker(loaded) -> Optional[tuple[int, int]]:

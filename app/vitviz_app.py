@@ -16,7 +16,7 @@ import streamlit as st
 
 from vitviz import i18n
 from vitviz.i18n import t
-from vitviz_dashboard import params, sidebar, widgets
+from vitviz_dashboard import compute, params, sidebar, widgets
 
 HERE = Path(__file__).resolve().parent
 params.read_link()
@@ -37,6 +37,7 @@ widgets.preload_plotly()  # before the sidebar and page wait on torch and the mo
 
 PAGES = [
     st.Page(HERE / "views" / "walkthrough.py", title=t("nav.walkthrough"), icon=":material/route:", default=True),
+    st.Page(HERE / "views" / "encoder.py", title=t("nav.encoder"), icon=":material/account_tree:", url_path="encoder"),
     st.Page(HERE / "views" / "filters.py", title=t("nav.filters"), icon=":material/grid_view:", url_path="filters"),
     st.Page(HERE / "views" / "position.py", title=t("nav.position"), icon=":material/location_on:",
             url_path="position"),
@@ -53,6 +54,7 @@ PAGES = [
     st.Page(HERE / "views" / "cnn.py", title=t("nav.cnn"), icon=":material/compare:", url_path="cnn"),
     st.Page(HERE / "views" / "paper.py", title=t("nav.paper"), icon=":material/article:", url_path="paper"),
     st.Page(HERE / "views" / "facts.py", title=t("nav.facts"), icon=":material/table_chart:", url_path="facts"),
+    st.Page(HERE / "views" / "talk.py", title=t("nav.talk"), icon=":material/slideshow:", url_path="talk"),
 ]
 
 page = st.navigation(PAGES)
@@ -62,5 +64,8 @@ with widgets.guarded():
     selection = sidebar.draw()
 st.session_state["_vv_selection"] = selection
 st.sidebar.caption(t("app.footer"))
-page.run()
+st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(compute.cache_budget()),
+                     models=widgets.mib(compute.model_budget())))
+with widgets.guarded():  # a page's error: one line and an error id; the traceback goes to the log
+    page.run()
 params.show_notices(notices)

@@ -114,6 +114,23 @@ def controls(name: str, spec, **kwargs):
     return st.container(key=f"vv-controls-{name}").columns(spec, **kwargs)
 
 
+def sinks_note(result, lead: str = "") -> str:
+    """A rollout figure's title note where the analysis found attention sinks and the figure leaves them out."""
+    return f"{lead}{t('plot.sinks_out')}" if result.sink_tokens else ""
+
+
+def sinks_caption(result) -> str:
+    """The caption line for a rollout without its sinks: which patches, and where they come back."""
+    layout = result.layout
+    where = ", ".join(str(layout.patch_of(token)) for token in result.sink_tokens)
+    return t("plot.sinks_out_caption", where=where)
+
+
+def mib(nbytes: int) -> str:
+    """Bytes as the budgets are stated: "512 MiB", "2 GiB"."""
+    return f"{nbytes / 2**30:g} GiB" if nbytes >= 2**30 and nbytes % 2**28 == 0 else f"{nbytes / 2**20:.0f} MiB"
+
+
 def error_id() -> str:
     return uuid.uuid4().hex[:8]
 

@@ -46,3 +46,19 @@ def sample_paths() -> list[Path]:
     paths = sorted(SAMPLES.glob("*.jpg"))
     assert paths, f"no sample images in {SAMPLES}"
     return paths
+
+
+def damaged_tiff() -> bytes:
+    """A two-frame TIFF whose second frame has no width: Pillow raises ``TypeError('Missing dimensions')``
+    when the frames are counted (not an OSError)."""
+    import io
+    import struct
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(buf, "TIFF", save_all=True, append_images=[Image.new("RGB", (8, 8))])
+    data = bytearray(buf.getvalue())
+    width_tag = bytes(data).rfind(struct.pack("<HH", 256, 4))  # ImageWidth, LONG, in the second IFD
+    data[width_tag:width_tag + 2] = struct.pack("<H", 990)
+    return bytes(data)

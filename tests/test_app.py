@@ -64,7 +64,8 @@ def test_walkthrough_steps_forward_and_back(app, expected):
     assert any("no classifier head" in m.value for m in app.markdown)  # a DINOv2 backbone
     app.button(key="vv_back").click().run()
     assert app.select_slider(key="vv_step").value == 7
-    np.testing.assert_allclose(heatmap(figures(app)[0]), expected.rollout, rtol=1e-5)
+    np.testing.assert_allclose(heatmap(figures(app)[0]), expected.figure_rollout, rtol=1e-5)  # the sink left out
+    assert "sinks left out" in title_of(figures(app)[0])
 
 
 def test_walkthrough_flattened_patch_vector(app, expected):
@@ -87,11 +88,13 @@ def test_attention_page_follows_layer_head_and_rollout_controls(app, expected):
     app.selectbox(key="vv_head").set_value("2").run()
     np.testing.assert_allclose(map_data(app)["values"], attention_map(expected.attention, layout, 3, 2), **F16)
     assert "layer 3, head 2" in map_data(app)["title"] and "DINOv2" in map_data(app)["title"]
-    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], rollout_map(expected.attention, layout), rtol=1e-5)
+    sinks = expected.sink_tokens  # DINOv2 on the cat: the rollout leaves its sink out by default
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], rollout_map(expected.attention, layout,
+                                                                             exclude_keys=sinks), rtol=1e-5)
     app.slider(key="vv_discard").set_value(0.5).run()
     app.selectbox(key="vv_fusion").set_value("max").run()
-    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"],
-                               rollout_map(expected.attention, layout, head_fusion="max", discard_ratio=0.5), **F16)
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], rollout_map(
+        expected.attention, layout, head_fusion="max", discard_ratio=0.5, exclude_keys=sinks), **F16)
     heads = heads_html_of(app)  # the heads are pictures in HTML, not a chart
     assert "All 6 heads" in heads and "layer 3" in heads and heads.count("<img ") == 6
     for h in range(6):  # each panel's text alternative names its strongest patch (float16 cache: ties allowed)
@@ -114,18 +117,22 @@ def test_attention_sinks_are_marked_explained_and_can_be_left_out(app, expected)
         assert [row, col] in map_data(app, key)["marked"]
     assert any(f"Attention sink at patch ({row}, {col})" in m.value for m in app.markdown)
     assert any("attention sink is a patch" in c.value.lower() for c in app.caption)
-    app.radio(key="vv_sinks").set_value("drop").run()
+    # Left out by default where found (the paper-style figure), and the toggle puts them back.
+    assert app.radio(key="vv_sinks").value == "drop" and "sinks" not in app.query_params
     dropped = rollout_map(expected.attention, expected.layout, exclude_keys=sinks.sink_tokens)
-    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], dropped, **F16)
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], dropped, rtol=1e-5)
     assert "sinks left out" in map_data(app, ROLLOUT)["title"]
-    assert app.query_params["sinks"] == "drop"
+    app.radio(key="vv_sinks").set_value("keep").run()
+    np.testing.assert_allclose(map_data(app, ROLLOUT)["values"], expected.rollout, rtol=1e-5)
+    assert "sinks left out" not in map_data(app, ROLLOUT)["title"]
+    assert app.query_params["sinks"] == "keep"
 
 
 def test_position_page_tiles_and_single_tile(app, expected):
     open_page(app, "position")
     tiles, tile = figures(app)[:2]
-    assert tiles["layout"]["xaxis"]["title"]["text"] == "input patch column"
-    assert tiles["layout"]["yaxis"]["title"]["text"] == "input patch row"
+    assert tiles["layout"]["xaxis"]["title"]["text"] == "input patch column (0-based)"
+    assert tiles["layout"]["yaxis"]["title"]["text"] == "input patch row (0-based)"
     sim = expected.static.pos_similarity
     np.testing.assert_allclose(heatmap(tile), sim[8, 8], rtol=1e-5)
     app.number_input(key="vv_pos_row").set_value(2).run()
@@ -418,7 +425,7 @@ def test_explanations_page_shows_label_free_rollout_and_the_cnns_grad_cam(app, w
     relevance = gradient_rollout(loaded.model, expected.prepared.tensor, None)
     shown = {key: map_data(app, key) for key in ("explain-rollout", "explain-gradient-rollout", "explain-cls-attention")}
     np.testing.assert_allclose(shown["explain-gradient-rollout"]["values"], relevance, rtol=1e-4, atol=1e-7)
-    np.testing.assert_allclose(shown["explain-rollout"]["values"], expected.rollout, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(shown["explain-rollout"]["values"], expected.figure_rollout, rtol=1e-3, atol=1e-6)
     last = expected.attention.shape[0] - 1
     np.testing.assert_allclose(shown["explain-cls-attention"]["values"],
                                attention_map(expected.attention, expected.layout, last, None, 0), **F16)
@@ -479,3 +486,33 @@ def test_the_servers_warm_up_fills_the_caches_a_first_visit_reads(weights_dir, m
     assert at.query_params["sample"] == "cat" and at.selectbox(key="vv_model").value == REAL
     image = figures(at)[0]["data"][0]
     assert image["type"] == "image"
+
+
+def test_korean_paper_download_is_korean_when_built_later(weights_dir, monkeypatch):
+    """Streamlit runs a deferred download's callable in a server thread, where the language is the default:
+    the Korean Paper export said <html lang="en"> with an English title. The page captures its language."""
+    import threading
+
+    import streamlit as st
+
+    captured = {}
+    real = st.download_button
+
+    def download_button(label, data=None, *args, **kwargs):
+        if kwargs.get("key") == "paper-html":
+            captured["data"] = data
+        return real(label, data, *args, **kwargs)
+
+    monkeypatch.setattr(st, "download_button", download_button)
+    from vitviz.i18n import use
+
+    with use("ko"):  # AppTest formats the radios' values in this thread: in the page's language
+        app = new_app(weights_dir, monkeypatch, lang="ko")
+        open_page(app, "paper")
+    assert callable(captured["data"])
+    built = {}
+    worker = threading.Thread(target=lambda: built.update(page=captured["data"]().decode()))  # a fresh context
+    worker.start()
+    worker.join()
+    head = built["page"].split("<nav>")[0]
+    assert '<html lang="ko">' in head and "ViT 논문의 그림" in head and "vitviz로 생성" in head

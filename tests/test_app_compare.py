@@ -35,7 +35,7 @@ def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, mon
     assert at.selectbox(key="vv_model2").value == CNN  # also the default: left out of the link
     (depth_fig,) = figures(at)
     rollout = map_data(at, "compare-map1")  # a picture with its values (app/map_view.py), not a chart
-    np.testing.assert_allclose(rollout["values"], expected.rollout, rtol=1e-3, atol=1e-6)
+    np.testing.assert_allclose(rollout["values"], expected.figure_rollout, rtol=1e-3, atol=1e-6)
     assert "Attention rollout" in rollout["title"] and "DINOv2 ViT-S/14" in rollout["title"]
 
     cnn = load_model(CNN, weights_dir=weights_dir, device="cpu")
@@ -73,7 +73,7 @@ def test_two_vits_overlay_distances_with_each_models_own_reference_lines(weights
     open_page(at, "compare")
     assert at.checkbox(key="vv_untrained2").value and at.slider(key="vv_layer2").value == 1
     assert any("untrained (random) weights" in m.value for m in at.markdown)  # model 2's badge
-    tiny = sys.modules["compute"].model(TINY, str(weights_dir), "cpu", False)  # the app's own random weights
+    tiny = sys.modules["vitviz_dashboard.compute"].model(TINY, str(weights_dir), "cpu", False)  # the app's own random weights
     second = analyze_image(tiny, load_image(SAMPLES / "cat.jpg"))
     map1, map2 = map_data(at, "compare-map1"), map_data(at, "compare-map2")
     (dist,) = figures(at)

@@ -215,6 +215,11 @@ def assert_same(single, batched, *, atol=2e-5):
     for p, q in zip(batched.predictions, single.predictions):
         assert abs(p.probability - q.probability) < 1e-5
     assert np.array_equal(batched.prepared.display, single.prepared.display)
+    assert batched.sink_tokens == single.sink_tokens
+    if single.rollout_without_sinks is None:
+        assert batched.rollout_without_sinks is None
+    else:
+        np.testing.assert_allclose(batched.rollout_without_sinks, single.rollout_without_sinks, atol=atol, rtol=1e-4)
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,17 @@ def test_analyze_writes_the_documented_files(weights_dir, tmp_path, capsys):
         # DINOv2 ViT-S/14 at 224 px: 12 layers, 6 heads, 16×16 patches + CLS, no head.
         assert set(npz.files) == {"attention", "rollout", "mean_attention_distance", "pos_embed_similarity",
                                   "filters_pca", "filters_explained_variance", "grid", "patch_size",
-                                  "num_prefix_tokens", "token_pca_rgb", "token_pca_foreground"}
+                                  "num_prefix_tokens", "token_pca_rgb", "token_pca_foreground", "rollout_without_sinks"}
+        # every sample has a DINOv2 sink: the map the dashboard's rollout figures show, checkable here
+        from vitviz.analysis import rollout_map
+        from vitviz.preprocess import TokenLayout
+
+        sinks = json.loads((out / stem / "summary.json").read_text())["attention_sinks"]
+        tokens = tuple(1 + r * 16 + c for r, c in sinks)
+        assert sinks and npz["rollout_without_sinks"].shape == (16, 16)
+        layout = TokenLayout(grid=(16, 16), patch_size=(14, 14), prefix_names=("cls",))
+        np.testing.assert_allclose(npz["rollout_without_sinks"], rollout_map(
+            npz["attention"], layout, query=0, exclude_keys=tokens), rtol=1e-5, atol=1e-7)
         assert npz["attention"].shape == (12, 6, 257, 257) and npz["attention"].dtype == np.float32
         np.testing.assert_allclose(npz["attention"].sum(-1), 1.0, atol=1e-4)
         assert npz["rollout"].shape == (16, 16)

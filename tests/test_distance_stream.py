@@ -23,8 +23,8 @@ from PIL import Image
 
 from conftest import REPO
 from vitviz.cli import main
-from vitviz.distance_stream import (STATE_DIR, Interrupted, Ranks, find_images, ranks_from_env,
-                                    stream_mean_distance)
+from vitviz.distance_stream import STATE_DIR, Interrupted, find_images, stream_mean_distance
+from vitviz.ranks import Ranks, ranks_from_env
 from vitviz.images import load_image
 from vitviz.models import load_model
 from vitviz.pipeline import analyze_image
@@ -258,3 +258,143 @@ def test_png_axis_ticks_are_round_numbers():
     assert nice_ticks(130) == [0, 20, 40, 60, 80, 100, 120]
     assert nice_ticks(34.6) == [0, 5, 10, 15, 20, 25, 30]
     assert nice_ticks(1.0) == [0, 0.2, 0.4, 0.6, 0.8, 1.0]
+
+
+# ----------------------------------------------------------------------------- one run per --out, kills, launchers
+SLOW_RUN = """\
+import os, sys, time
+sys.path.insert(0, os.environ["VITVIZ_REPO"])
+import vitviz.distance_stream as stream
+real = stream.capture
+
+def slow(*args, **kwargs):  # every forward takes SLOW_S seconds more, so a test can act mid-run
+    time.sleep(float(os.environ["SLOW_S"]))
+    return real(*args, **kwargs)
+
+stream.capture = slow
+from vitviz.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def slow_run(tmp_path, images, weights, out, *launcher, slow_s=1.0, **popen):
+    """``distance`` in a subprocess (under ``launcher``, e.g. torchrun), one image per batch, saving each."""
+    script = tmp_path / "slow_distance.py"
+    script.write_text(SLOW_RUN)
+    env = {**os.environ, "VITVIZ_REPO": str(REPO), "SLOW_S": str(slow_s), "OMP_NUM_THREADS": "1",
+           "HF_HUB_OFFLINE": "1"}
+    return subprocess.Popen(
+        [sys.executable, *launcher, str(script), "distance", str(images), "--model", MODEL, "--weights-dir",
+         str(weights), "--out", str(out), "--device", "cpu", "--batch-size", "1", "--workers", "0",
+         "--save-every", "0", "--quiet"], cwd=REPO, env=env, **popen)
+
+
+def wait_for_parts(out, parts, proc, timeout=120.0):
+    """Wait until each of ``parts`` is saved with at least one image counted."""
+    import time
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        assert proc.poll() is None, "the run ended before the test could act"
+        saved = state_parts(out)  # parts are replaced whole: a half-written one would fail here
+        if all(saved.get(p, {}).get("count", 0) >= 1 for p in parts):
+            return saved
+        time.sleep(0.1)
+    raise AssertionError(f"no progress saved in {timeout} s")
+
+
+def test_a_second_run_on_the_same_out_is_refused_and_a_killed_run_resumes(images, weights, single, tmp_path,
+                                                                          capsys):
+    import signal
+
+    out = tmp_path / "o"
+    first = slow_run(tmp_path, images, weights, out, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_parts(out, ["part-0.json"], first)
+        capsys.readouterr()
+        assert cli(images, weights, out, "--workers", "0") == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and f"another run holds {out} (pid {first.pid} on " in err[0]
+    finally:
+        first.send_signal(signal.SIGKILL)  # no chance to save: what was saved last must do
+        first.wait(30)
+    saved = state_parts(out)["part-0.json"]
+    assert 1 <= saved["count"] < 6 and len(saved["names"]) == saved["count"]
+    assert not (out / "mean_attention_distance.csv").exists()
+
+    assert cli(images, weights, out, "--workers", "0", "--batch-size", "2") == 0
+    assert f"({6 - saved['count']} this run, {saved['count']} from saved progress)" in capsys.readouterr().out
+    _, resumed = read_csv(out / "mean_attention_distance.csv")
+    _, whole = read_csv(single / "mean_attention_distance.csv")
+    np.testing.assert_allclose(resumed, whole, rtol=0, atol=LAST_DIGIT)
+    np.testing.assert_allclose(saved_mean(out), saved_mean(single), rtol=1e-6)
+    assert not list((out / STATE_DIR).glob(".*.tmp"))
+
+
+def test_ranks_stop_when_torchrun_dies_and_a_rerun_resumes(images, weights, single, tmp_path, capsys):
+    """torchrun starts each rank in a session of its own: SIGKILL to torchrun alone used to leave them
+    running (and a rerun at once then saved overlapping parts)."""
+    import signal
+    import time
+
+    out = tmp_path / "ddp"
+    run = slow_run(tmp_path, images, weights, out, "-m", "torch.distributed.run", "--standalone",
+                   "--nproc_per_node=2", slow_s=1.5, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for_parts(out, ["part-0.json", "part-1.json"], run)
+        run.send_signal(signal.SIGKILL)  # the launcher only; the ranks hold its pipes until they end
+        killed = time.monotonic()
+        _, stderr = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    took = time.monotonic() - killed
+    assert took < 15, f"ranks ran on for {took:.1f} s after torchrun died"
+    assert stderr.count("stopped because its launcher (pid ") == 2, stderr[-3000:]
+    parts = state_parts(out)
+    counted = [set(p["names"]) for p in parts.values()]
+    assert sum(map(len, counted)) < 6 and not counted[0] & counted[1]  # stopped mid-way, no image twice
+    assert not (out / "mean_attention_distance.csv").exists()
+
+    capsys.readouterr()
+    assert cli(images, weights, out, "--workers", "0") == 0  # the lock is free: every rank has ended
+    done = sum(map(len, counted))
+    assert f"({6 - done} this run, {done} from saved progress)" in capsys.readouterr().out
+    _, resumed = read_csv(out / "mean_attention_distance.csv")
+    _, whole = read_csv(single / "mean_attention_distance.csv")
+    np.testing.assert_allclose(resumed, whole, rtol=0, atol=LAST_DIGIT)
+    np.testing.assert_allclose(saved_mean(out), saved_mean(single), rtol=1e-6)
+
+
+def test_launcher_watch_sees_its_parent_die(tmp_path):
+    """A process whose parent dies is adopted: the watch reports the old parent once, within its interval."""
+    code = """\
+import os, sys, time
+sys.path.insert(0, os.environ["VITVIZ_REPO"])
+from vitviz.run_guard import LauncherWatch
+seen = []
+with LauncherWatch(seen.append, interval=0.05, grace=60) as watch:
+    print(watch.parent, flush=True)
+    end = time.monotonic() + 20
+    while not seen and time.monotonic() < end:
+        time.sleep(0.02)
+    time.sleep(0.3)  # reported once, not again
+with open(sys.argv[1] + ".tmp", "w") as fh:
+    fh.write(f"{seen} {os.getppid()}")
+os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+"""
+    launcher = ("import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2]], "
+                "stdout=subprocess.PIPE, text=True); print(p.stdout.readline().strip(), flush=True); time.sleep(60)")
+    report = tmp_path / "report.txt"
+    parent = subprocess.Popen([sys.executable, "-c", launcher, code, str(report)], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "VITVIZ_REPO": str(REPO)})
+    assert int(parent.stdout.readline()) == parent.pid  # the child watches this process
+    parent.kill()
+    parent.wait(10)
+    import time
+
+    end = time.monotonic() + 20
+    while not report.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    seen, new_parent = report.read_text().rsplit(" ", 1)
+    assert seen == f"[{parent.pid}]" and int(new_parent) != parent.pid

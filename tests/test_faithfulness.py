@@ -213,7 +213,7 @@ def test_vit_maps_are_rollout_gradient_rollout_and_class_token_attention():
     maps = vit_maps(loaded.model, x, analysis, class_index=7, layers=[0, 11])
     assert list(maps) == ["rollout", "gradient rollout", "class-token attention, layer 0",
                           "class-token attention, layer 11"]
-    assert np.array_equal(maps["rollout"], analysis.rollout)
+    assert np.array_equal(maps["rollout"], analysis.figure_rollout)
     np.testing.assert_array_equal(maps["gradient rollout"], gradient_rollout(loaded.model, x, 7))
     np.testing.assert_allclose(maps["class-token attention, layer 11"],
                                analysis.attention[11].mean(0)[0, 1:].reshape(4, 4), rtol=1e-6)

@@ -119,6 +119,7 @@ def test_cli_loads_from_the_hub_then_offline_from_the_cache(hub, tmp_path, capsy
     import huggingface_hub.constants as constants
 
     def analyze(weights_dir: str, out: str) -> dict:
+        (tmp_path / weights_dir).mkdir(exist_ok=True)  # an empty weights folder (a missing one is an error)
         args = ["analyze", str(SAMPLES / "cat.jpg"), "--model", NAME, "--weights-dir", str(tmp_path / weights_dir),
                 "--device", "cpu", "--image-size", "64", "--out", str(tmp_path / out)]
         assert main(args) == 0
@@ -160,6 +161,7 @@ def test_a_failing_hub_gives_one_line_and_no_partial_file(hub, tmp_path, capfd, 
 
 def test_loading_from_a_failing_hub_names_the_model_and_the_fix(hub, tmp_path, capfd):
     hub.fault = "500"
+    (tmp_path / "empty").mkdir()  # an empty weights folder (a missing one is an error)
     args = ["analyze", str(SAMPLES / "cat.jpg"), "--model", NAME, "--weights-dir", str(tmp_path / "empty"),
             "--device", "cpu", "--out", str(tmp_path / "out")]
     assert main(args) == 2
@@ -244,3 +246,25 @@ def test_the_app_downloads_from_the_hub_with_visible_progress(hub, served, monke
     assert boxes and boxes[0].label.startswith("Downloaded ") and boxes[0].state == "complete"
     assert ("GET", f"/{REPO_ID}/resolve/main/model.safetensors") in weights_requests(hub)
     assert not any("untrained" in m.value for m in at.markdown)  # real (hub) weights, not random ones
+
+
+@pytest.mark.parametrize("value", ["1", "true", "TRUE", "yes", "on"])
+def test_the_hub_check_never_touches_the_network_when_offline(value, monkeypatch):
+    """The dashboard's picker asks :func:`hub_reachable` every 30 s; with HF_HUB_OFFLINE it must not look up
+    or connect to the hub at all (it did, every 30-60 s)."""
+    import vitviz.models as models
+
+    def no_network(*args, **kwargs):
+        raise AssertionError(f"the network was touched: {args}")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(models, "_reachable", {})  # nothing remembered from an earlier check
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", value)
+    assert models.hub_reachable() is False
+    assert models.hub_reachable(timeout=1.5) is False
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # off again: the check does connect (and meets the stub)
+    with pytest.raises(AssertionError, match="network was touched"):
+        models.hub_reachable()

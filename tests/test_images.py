@@ -65,3 +65,41 @@ def test_decompression_bomb_refused_before_decoding():
     assert len(data) < 100_000
     with pytest.raises(ImageError, match="megapixels"):
         load_image(data)
+
+
+# An EPS file (what a "photo.png" from a design tool can really be): Pillow would hand it to Ghostscript.
+EPS = (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\n"
+       b"newpath 0 0 moveto 8 8 lineto stroke\nshowpage\n%%EOF\n")
+
+
+def test_eps_named_png_never_reaches_ghostscript(tmp_path, monkeypatch):
+    from PIL import EpsImagePlugin
+
+    def ghostscript(*args, **kwargs):
+        raise AssertionError("Ghostscript was called")
+
+    monkeypatch.setattr(EpsImagePlugin, "Ghostscript", ghostscript)
+    assert Image.open(io.BytesIO(EPS)).format == "EPS"  # Pillow alone would take it
+    photo = tmp_path / "photo.png"
+    photo.write_bytes(EPS)
+    for source in (photo, EPS, io.BytesIO(EPS)):
+        with pytest.raises(ImageError, match="not an image format vitviz can read") as err:
+            load_image(source)
+        assert "JPEG, PNG, WebP, BMP, TIFF or GIF" in str(err.value)
+
+
+def test_only_the_documented_formats_are_opened():
+    """Formats Pillow reads but the app does not document are refused; a phone's MPO JPEG is a JPEG."""
+    for fmt in ("PCX", "TGA", "PPM", "ICO"):
+        with pytest.raises(ImageError, match="not an image format"):
+            load_image(encode(Image.new("RGB", (8, 8), (1, 2, 3)), fmt))
+    mpo = encode(Image.new("RGB", (8, 8), (1, 2, 3)), "MPO", save_all=True,
+                 append_images=[Image.new("RGB", (8, 8), (9, 9, 9))])
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    first = load_image(mpo)  # the first picture, JPEG-coded (lossy)
+    assert first.size == (8, 8) and max(abs(a - b) for a, b in zip(first.getpixel((0, 0)), (1, 2, 3))) <= 2
+
+
+def test_unreadable_file_and_folder_are_image_errors(tmp_path):
+    with pytest.raises(ImageError, match="is a folder, not an image file"):
+        load_image(tmp_path)

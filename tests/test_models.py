@@ -229,6 +229,8 @@ def test_hub_cache_is_used_without_network(tmp_path, monkeypatch):
     cache = tmp_path / "hf"
     snap = cache / f"models--timm--{TINY_TAG}" / "snapshots" / "abc123"
     snap.mkdir(parents=True)
+    (cache / f"models--timm--{TINY_TAG}" / "refs").mkdir()
+    (cache / f"models--timm--{TINY_TAG}" / "refs" / "main").write_text("abc123")
     served = tiny_state(num_classes=1000, depth=12)
     save_file(served, str(snap / "model.safetensors"))
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
@@ -236,6 +238,29 @@ def test_hub_cache_is_used_without_network(tmp_path, monkeypatch):
     loaded = load_model(TINY_TAG, device="cpu")
     assert loaded.source.startswith("hub-cache:")
     assert torch.equal(loaded.model.pos_embed, served["pos_embed"])
+
+
+@pytest.mark.parametrize("var", ["HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"])
+def test_the_hub_cache_is_found_where_huggingface_hub_looks_and_refs_main_is_the_snapshot(tmp_path, monkeypatch, var):
+    """The cache was looked up in ~/.cache/huggingface/hub whatever the environment said, and the first
+    snapshot by name was taken, not the one refs/main names."""
+    from vitviz.weights import hub_cached_file
+
+    base = tmp_path / "somewhere"
+    cache = {"HF_HUB_CACHE": base, "HUGGINGFACE_HUB_CACHE": base, "HF_HOME": base / "hub",
+             "XDG_CACHE_HOME": base / "huggingface" / "hub"}[var]
+    for other in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_HOME", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(other, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(var, str(base))
+    repo = cache / f"models--timm--{TINY_TAG}"
+    for commit in ("aaa-old", "zzz-new"):
+        (repo / "snapshots" / commit).mkdir(parents=True)
+        (repo / "snapshots" / commit / "model.safetensors").write_bytes(commit.encode())
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("zzz-new")
+    found = hub_cached_file(TINY_TAG)
+    assert found is not None and found.read_bytes() == b"zzz-new"
 
 
 def test_download_writes_a_folder_that_loads_offline(fake_hub, tmp_path, monkeypatch):

@@ -312,3 +312,38 @@ def test_fig1_and_captions_for_the_real_dinov2(weights_dir):
         caption = sections[anchor].caption
         assert "self-supervised pre-training (DINOv2" in caption and "no classification head" in caption
         assert "untrained" not in caption
+
+
+@pytest.mark.parametrize("lang, generated", [("en", "generated 2026-01-02 03:04 UTC by vitviz"),
+                                             ("ko", "2026-01-02 03:04 UTC에 vitviz로 생성")])
+def test_exported_page_says_its_language(lang, generated):
+    """The Korean export said ``<html lang="en">`` (screen readers then read Korean as English)."""
+    import datetime as dt
+
+    from vitviz.report import paper_report_html
+
+    when = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
+    with use(lang):
+        page = paper_report_html("t", [], generated=when)
+    assert page.startswith(f'<!DOCTYPE html>\n<html lang="{lang}">') and generated in page
+    assert f'<html lang="{lang}">' in paper_report_html("t", [], generated=when, lang=lang)  # or given outright
+
+
+def test_korean_paper_report_is_marked_korean(tiny):
+    loaded, analyses, names, _ = tiny
+    with use("ko"):
+        page = paper.paper_report(loaded, analyses[:1], names[:1])
+        sections = paper.paper_sections(loaded, analyses[:1], names[:1])
+    assert '<html lang="ko">' in page and '<html lang="en">' not in page
+    # The dashboard's download builds the page later, in a server thread whose language is the default:
+    # given the language it chose, the page is Korean throughout (title, <html lang>, generated line).
+    import threading
+
+    built = {}
+    worker = threading.Thread(target=lambda: built.update(page=paper.paper_report(
+        loaded, analyses[:1], names[:1], sections=sections, lang="ko")))
+    worker.start()
+    worker.join()
+    assert i18n.language() == "en"
+    head = built["page"].split("<nav>")[0]
+    assert '<html lang="ko">' in head and "ViT 논문의 그림" in head and "vitviz로 생성" in head

@@ -154,9 +154,11 @@ def _similarity(gh: int, gw: int) -> np.ndarray:
 def test_similarity_tiles_paper_axes_and_size():
     sim = _similarity(16, 16)
     fig = plots.similarity_tiles(sim, figure_title("Position embedding similarity", "DINOv2 ViT-S/14"))
-    assert fig.layout.xaxis.title.text == "input patch column"
-    assert fig.layout.yaxis.title.text == "input patch row"
-    assert list(fig.layout.xaxis.ticktext) == [str(j) for j in range(1, 17)]
+    # One numbering everywhere: 0-based, as the row/column pickers, the URL, the read-outs and the CSVs.
+    assert fig.layout.xaxis.title.text == "input patch column (0-based)"
+    assert fig.layout.yaxis.title.text == "input patch row (0-based)"
+    assert list(fig.layout.xaxis.ticktext) == [str(j) for j in range(16)]
+    assert list(fig.layout.yaxis.ticktext) == [str(i) for i in range(16)]
     w, h = _plot_px(fig)
     assert w >= 600 and h >= 600 and w == h
     assert fig.layout.yaxis.scaleanchor == "x"

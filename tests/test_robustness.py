@@ -13,7 +13,7 @@ from hypothesis import strategies as hs
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO, SAMPLES
+from conftest import REPO, SAMPLES, damaged_tiff
 from vitviz.errors import ImageError
 from vitviz.images import load_image
 from vitviz.preprocess import prepare_image
@@ -64,6 +64,9 @@ BAD = {
     "SVG": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="9" height="9"/></svg>',
             "not an image"),
     "decompression bomb": (bomb(), "megapixels"),
+    "TIFF frame without a width": (damaged_tiff(), r"damaged.{0,4}Missing dimensions"),  # app: "\(" escaped
+    "EPS named .jpg": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 8 8\n%%EndComments\nshowpage\n%%EOF\n",
+                       "not an image format"),
 }
 
 

@@ -200,3 +200,26 @@ def test_rollout_without_the_sink_no_longer_peaks_on_it(dinov2_astronaut):
     joint = attention_rollout(attention, num_prefix_tokens=1, exclude_keys=sinks.sink_tokens)
     np.testing.assert_allclose(joint.sum(-1).numpy(), 1.0, atol=1e-5)
     assert (joint >= 0).all()
+
+
+def test_the_rollout_figures_show_the_object_not_the_sink_on_every_sample(weights_dir, sample_paths):
+    """DINOv2 ViT-S/14: the plain rollout of every bundled sample peaks at the sink vitviz detects; the
+    paper-style figures (ImageAnalysis.figure_rollout) leave the sinks out, and peak elsewhere."""
+    import numpy as np
+
+    from vitviz.analysis import rollout_map
+    from vitviz.images import load_image
+    from vitviz.models import load_model
+    from vitviz.pipeline import analyze_image
+
+    loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
+    for path in sample_paths:
+        result = analyze_image(loaded, load_image(path))
+        layout = result.layout
+        sinks = [layout.patch_of(i) for i in result.sink_tokens]
+        assert sinks, path.stem
+        peak = lambda m: tuple(int(v) for v in np.unravel_index(np.argmax(m), layout.grid))  # noqa: E731
+        assert peak(result.rollout) in sinks, path.stem  # the problem the issue reported
+        assert peak(result.figure_rollout) not in sinks, path.stem
+        np.testing.assert_allclose(result.figure_rollout, rollout_map(result.attention, layout, query=0,
+                                                                      exclude_keys=result.sink_tokens), rtol=1e-6)

@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterator, Literal, Optional
+from typing import Callable, Iterable, Iterator, Literal, Optional
 
 import torch
 from torch import nn
@@ -203,21 +203,37 @@ def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Metho
                 attn.forward = forward
 
 
+ModuleHook = Callable[[nn.Module, tuple, object], None]
+
+
+@contextmanager
+def forward_hooks(hooks: Iterable[tuple[nn.Module, ModuleHook]]) -> Iterator[None]:
+    """Register ``hook(module, inputs, output)`` as a forward hook on each ``(module, hook)`` pair for the
+    duration of the block; every hook is removed on exit, also on error or when registering fails part-way.
+
+    Whatever a hook returns is dropped (a forward hook's return value would replace the module's output).
+    """
+    def observe(module: nn.Module, inputs: tuple, out: object, hook: ModuleHook) -> None:
+        hook(module, inputs, out)
+
+    handles: list[torch.utils.hooks.RemovableHandle] = []
+    try:
+        for module, hook in hooks:
+            handles.append(module.register_forward_hook(functools.partial(observe, hook=hook)))
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 @contextmanager
 def block_output_hooks(model: nn.Module, callback: AttentionCallback) -> Iterator[None]:
     """Call ``callback(layer, tokens)`` with every block's ``(B, N, D)`` output; hooks always removed.
 
     Whatever ``callback`` returns is dropped (a forward hook's return value would replace the output).
     """
-    def hook(_module, _inputs, out, layer: int) -> None:
-        callback(layer, out)
-
-    handles = [blk.register_forward_hook(functools.partial(hook, layer=i)) for i, blk in enumerate(model.blocks)]
-    try:
+    with forward_hooks((blk, lambda _m, _i, out, layer=i: callback(layer, out)) for i, blk in enumerate(model.blocks)):
         yield
-    finally:
-        for handle in handles:
-            handle.remove()
 
 
 def final_norm(model: nn.Module) -> nn.Module:

@@ -58,3 +58,23 @@ def weights_source(spec: ModelSpec, weights_dir: str | os.PathLike | None = None
     if cached is not None:
         return f"hub cache: {cached}"
     return f"hub download ({hub_repo_hint(spec)}), needs internet"
+
+
+def short_label(label: str) -> str:
+    """A model label without its parenthesised description: "DINOv2 ViT-S/14", for titles and pickers."""
+    import re
+
+    return re.sub(r"\s*\([^)]*\)", "", label).strip() or label
+
+
+def distinct_labels(specs: list[ModelSpec]) -> dict[str, str]:
+    """A label per model name that tells the models apart: the short label where it is unique, the full
+    label where two models share a short one ("ViT-B/16 (AugReg2, IN-21k → IN-1k)" and "ViT-B/16
+    (original, IN-21k → IN-1k)"), and the name after it where even the full labels are equal."""
+    from collections import Counter
+
+    short = {s.name: short_label(s.label) for s in specs}
+    shared = Counter(short.values())
+    labels = {s.name: s.label if shared[short[s.name]] > 1 else short[s.name] for s in specs}
+    full = Counter(labels.values())
+    return {name: f"{label} · {name}" if full[label] > 1 else label for name, label in labels.items()}

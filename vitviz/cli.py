@@ -1,4 +1,4 @@
-"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,download}``.
+"""Command line: ``python -m vitviz {models,analyze,cnn,paper,distance,talk,download,trace}``.
 
 Errors a user can cause print one line to stderr and exit with status 2; no traceback
 unless ``--verbose`` asks for one.
@@ -15,6 +15,7 @@ from typing import Optional, Sequence
 
 from . import __version__
 from .errors import VitvizError
+from .run_guard import check_out_folder
 
 CONVENTIONS = {
     "attention": "softmax(q k^T * scale) per block and head, rows sum to 1; token 0.. are prefix tokens "
@@ -38,6 +39,10 @@ CONVENTIONS = {
                  "clipped; each component's sign makes the border patches' mean score negative (else the "
                  "largest-|score| patch positive); token_pca_foreground = first-component score > 0 (the mean); "
                  "token_pca_explained_variance = ratios over all components",
+    "rollout_without_sinks": "the default rollout (mean fusion, no discard, from layer 0) with the attention sinks "
+                             "(summary attention_sinks: patches receiving >= 20x the uniform share in >= 1 layer, "
+                             "find_attention_sinks) left out as keys in every layer, rows renormalised; written only "
+                             "when sinks are found; the dashboard's rollout figures show it by default",
     "patch_size": "input pixels per patch token; for a hybrid the CNN stem's stride (stem_stride) times its "
                   "projection kernel, so distances are in pixels of the network input either way",
 }
@@ -133,15 +138,16 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import analyze_image, default_query
     from .preprocess import check_input_hw, input_hw
 
+    out = check_out_folder(args.out)  # cheap checks first: a wrong --out or size costs no model load
+    _check_steps(args)
+    size = parse_image_size(args.image_size)
+    images = expand_images(args.images)
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device,
                         pretrained=not args.untrained, progress=say)
-    size = parse_image_size(args.image_size)
     if loaded.spec.kind == "vit":  # a wrong size (not a multiple of the patch) fails before any image is read
         check_input_hw(loaded.model, input_hw(loaded.data_config, size))
     rollout = _rollout_options(loaded.model, args)
-    images = expand_images(args.images)
     explain = _explain_target(loaded.model, args.explain, label_free=True)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     taken: set[str] = set()
     distances = []
@@ -168,6 +174,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         if result.token_pca is not None:
             arrays["token_pca_rgb"] = np.stack([p.rgb for p in result.token_pca]).astype(np.float32)
             arrays["token_pca_foreground"] = np.stack([p.foreground for p in result.token_pca])
+        if result.rollout_without_sinks is not None:  # what the dashboard's rollout figures show by default
+            arrays["rollout_without_sinks"] = result.rollout_without_sinks.astype(np.float32)
         if result.logits is not None:
             arrays["logits"] = result.logits.astype(np.float32)
         if result.static.pos_similarity is not None:
@@ -190,6 +198,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "top5": [{"label": p.label, "probability": p.probability, "index": p.index}
                      for p in result.predictions],
             "rollout": {**rollout, "query": "cls" if result.layout.has_class_token else "mean of the patch queries"},
+            "attention_sinks": [list(result.layout.patch_of(i)) for i in result.sink_tokens],
             "conventions": CONVENTIONS,
         }
         if result.token_pca is not None:
@@ -225,11 +234,17 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     from .models import load_model
     from .pipeline import analyze_cnn
 
+    out = check_out_folder(args.out)
+    _check_steps(args)
+    if Path(args.image).is_dir():  # says when the folder holds no images; cnn takes one file either way
+        found = expand_images([args.image])
+        raise VitvizError(f"{args.image}: is a folder of {len(found)} image(s); cnn takes one image file, "
+                          f"e.g. {found[0]}")
+    image = load_image(args.image)  # before the model: a bad image costs no model load
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
                         progress=say)
     explain = _explain_target(loaded.model, args.explain, label_free=False)
-    result = analyze_cnn(loaded, load_image(args.image), args.image_size)
-    out = Path(args.out)
+    result = analyze_cnn(loaded, image, args.image_size)
     out.mkdir(parents=True, exist_ok=True)
     total = max(layer.depth for layer in result.layers)
     write_table_csv(out / "receptive_field.csv", ["layer", "depth", "theoretical_rf_px", "jump_px"],
@@ -295,6 +310,11 @@ FAITHFULNESS_HELP = (
     "colour (0 after normalisation). Score: the class's softmax probability ({cls}){free}. Maps: {maps}")
 
 
+def _check_steps(args: argparse.Namespace) -> None:
+    if args.faithfulness and args.faithfulness_steps < 1:  # found before the model runs, not after
+        raise VitvizError(f"--faithfulness-steps {args.faithfulness_steps} must be at least 1")
+
+
 def _write_faithfulness(folder: Path, result) -> dict:
     """Write faithfulness.csv and faithfulness_auc.csv into ``folder``, print the areas; the summary entry."""
     from .export import (FAITHFULNESS_AUC_HEADER, FAITHFULNESS_HEADER, faithfulness_auc_rows, faithfulness_rows,
@@ -337,11 +357,11 @@ def cmd_paper(args: argparse.Namespace) -> int:
     from .images import sample_paths
     from .paper import analyze_samples, write_paper_report
 
+    out = check_out_folder(args.out)
+    paths = expand_images(args.images) if args.images else sample_paths()  # folders as analyze takes them
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
                         progress=say)
-    paths = [Path(p) for p in args.images] if args.images else sample_paths()
     analyses = analyze_samples(loaded, paths, args.image_size)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[^A-Za-z0-9._-]+", "-", loaded.name)
     files = write_paper_report(out / f"paper-figures-{stem}.html", loaded, analyses, [p.stem for p in paths],
@@ -355,11 +375,17 @@ def cmd_paper(args: argparse.Namespace) -> int:
 def cmd_distance(args: argparse.Namespace) -> int:
     import torch
 
-    from .distance_stream import (Interrupted, ProgressLine, default_workers, process_group, rank_device,
-                                  ranks_from_env, stream_mean_distance, write_outputs)
+    from .distance_outputs import ProgressLine, write_outputs
+    from .distance_stream import LOCK_NAME, Interrupted, check_folders, check_run_options, stream_mean_distance
+    from .ranks import default_workers, process_group, rank_device, ranks_from_env
     from .models import load_model
+    from .run_guard import probe_lock
 
     ranks = ranks_from_env()
+    if ranks.is_main:  # before the model: a wrong --out or folder, or a run already on --out, costs nothing
+        check_folders(args.folder, args.out)
+        check_run_options(args.batch_size, 0 if args.workers is None else args.workers, args.save_every)
+        probe_lock(check_out_folder(args.out) / LOCK_NAME)
     if args.untrained:
         torch.manual_seed(0)  # the same random weights in every process and every resumed run
     loaded = load_model(args.model, weights_dir=args.weights_dir, device=rank_device(args.device, ranks),
@@ -407,8 +433,31 @@ def cmd_distance(args: argparse.Namespace) -> int:
 def cmd_download(args: argparse.Namespace) -> int:
     from .download import download
 
+    check_out_folder(args.to, "--to")
     for path in download(args.names, args.to, progress=say):
         print(f"saved {path}")
+    return 0
+
+
+def cmd_talk(args: argparse.Namespace) -> int:
+    from .i18n import LANGUAGES
+    from .images import load_image
+    from .models import load_model
+    from .paper import sample_paths
+    from .pipeline import analyze_image
+    from .talk import talk_slides
+    from .talk.deck import write_pptx
+
+    if args.lang not in LANGUAGES:
+        raise VitvizError(f"--lang {args.lang!r} is not one of {', '.join(LANGUAGES)}")
+    samples = sample_paths()
+    path = Path(args.image) if args.image else next((p for p in samples if p.stem == "cat"), samples[0])
+    image = load_image(path)  # a missing or unreadable file is a one-line VitvizError
+    loaded = load_model(args.model, weights_dir=args.weights_dir, device=args.device, pretrained=not args.untrained,
+                        progress=say)
+    slides = talk_slides(loaded, analyze_image(loaded, image, args.image_size), lang=args.lang, image_name=path.name)
+    out = write_pptx(Path(args.out) / "talk.pptx", slides)
+    print(f"-> {out} ({len(slides)} slides, {args.lang})")
     return 0
 
 
@@ -481,7 +530,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("paper", parents=[common],
                        help="the ViT paper's figures for a model as one standalone HTML file (opens offline)")
-    p.add_argument("images", nargs="*", help="images for Fig. 6 and Fig. 7 right (default: the bundled samples)")
+    p.add_argument("images", nargs="*",
+                   help="images or folders of images for Fig. 6 and Fig. 7 right (default: the bundled samples)")
     run_args(p, "ViT model name (see 'models')")
     p.set_defaults(func=cmd_paper)
 
@@ -500,6 +550,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress line")
     p.set_defaults(func=cmd_distance)
 
+    p = sub.add_parser("talk", parents=[common],
+                       help="the study group's talk as DIR/talk.pptx: one picture or table per slide, for a model and image")
+    run_args(p, "ViT model name (see 'models')")
+    p.add_argument("--lang", default="en", help="language of the slides: en or ko (default en)")
+    p.add_argument("--image", default=None, help="image for the computed slides (default: the bundled cat)")
+    p.set_defaults(func=cmd_talk)
+
     p = sub.add_parser("download", parents=[common],
                        help="fetch weights through timm/Hugging Face into a local weights folder")
     p.add_argument("names", nargs="+", help="model names (timm tags)")
@@ -508,6 +565,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("serve", help="start the dashboard (needs the 'app' extra); Streamlit options follow, "
                    "e.g. vitviz serve --server.port 8502")
+
+    from .trace_cli import add_trace_command  # one patch through the encoder (vitviz/trace_cli.py)
+    add_trace_command(sub, common, run_args)
     return parser
 
 
@@ -529,6 +589,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return cmd_serve(argv[1:])  # Streamlit's own options (--server.port 8502 …) pass through untouched
     args = build_parser().parse_args(argv)
     try:
+        folder = getattr(args, "weights_dir", None)
+        if folder is not None and not Path(folder).expanduser().is_dir():  # else silently "no weights in it"
+            raise VitvizError(f"--weights-dir {folder}: " + ("is a file, not a folder" if Path(folder).exists()
+                                                             else "no such folder"))
         return args.func(args)
     except VitvizError as exc:
         if getattr(args, "verbose", False):
@@ -537,3 +601,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:  # the environment, not the input: a full disk, a folder made read-only mid-run
+        if getattr(args, "verbose", False):
+            traceback.print_exc()
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"vitviz: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("vitviz: error: out of memory; try a smaller --image-size, fewer images or a smaller model",
+              file=sys.stderr)
+        return 2

@@ -169,7 +169,7 @@ def vit_maps(model: nn.Module, x: torch.Tensor, analysis: "ImageAnalysis", *, cl
              layers: Optional[Sequence[int]] = None) -> dict[str, np.ndarray]:
     """The ViT maps compared, each ``(gh, gw)``: rollout, gradient rollout, attention per layer.
 
-    ``rollout`` is ``analysis.rollout``; ``gradient rollout`` explains ``class_index``'s logit
+    ``rollout`` is ``analysis.figure_rollout`` (attention sinks left out where there are any); ``gradient rollout`` explains ``class_index``'s logit
     (:func:`vitviz.explain.gradient_rollout`, top-1 when None) — for a model without a head it is
     ``gradient rollout (label-free)``, of :data:`vitviz.explain.LABEL_FREE_TARGET`; ``class-token attention, layer L`` is
     :func:`vitviz.analysis.attention_map` of layer ``L`` (0-based), heads averaged, for every
@@ -177,7 +177,7 @@ def vit_maps(model: nn.Module, x: torch.Tensor, analysis: "ImageAnalysis", *, cl
     """
     attention = analysis.attention
     layout = analysis.layout
-    maps = {"rollout": np.asarray(analysis.rollout)}
+    maps = {"rollout": np.asarray(analysis.figure_rollout)}  # as the Explanations page shows it
     if num_classes(model) > 0:
         maps["gradient rollout"] = gradient_rollout(model, x, class_index)
     else:

@@ -116,19 +116,20 @@ def _title_html(title: str) -> str:
 
 
 def heads_html(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[int], *, title: str = "",
-               columns: int = 3, opacity: float = 0.6, value_name: str = "attention",
+               columns: int = 3, opacity: float = 0.6, value_name: Optional[str] = None,
                query_patch: Optional[tuple[int, int]] = None, marked: Sequence[tuple[int, int]] = (),
                labels: Optional[Sequence[str]] = None, max_width: Optional[int] = None) -> str:
     """Every head's map over the image (:func:`head_panels`) as an HTML ``<figure>``.
 
     ``columns`` panels per row, each a JPEG with its label above ("head h", or ``labels``) and an
     ``alt`` naming its strongest patch; the title as a caption above; a horizontal colour bar
-    ``0 … max`` named ``value_name`` below. ``max_width`` (px) caps the figure's width (the panels
+    ``0 … max`` named ``value_name`` (default: "attention" in the current language) below. ``max_width`` (px) caps the figure's width (the panels
     shrink with narrower columns: phones). Self-contained: inline styles only, fonts inherited.
     """
     panels, top = head_panels(maps, background, patch_size, opacity=opacity, query_patch=query_patch,
                               marked=marked)
     heads = len(panels)
+    value_name = t("plot.attention") if value_name is None else value_name
     names = list(labels) if labels is not None else [t("plot.head_n", n=h) for h in range(heads)]
     cells = []
     for h, panel in enumerate(panels):

@@ -105,8 +105,20 @@ def _patch_pixels(display: np.ndarray, layout: TokenLayout, index: int) -> np.nd
     return display[row * ph:(row + 1) * ph, col * pw:(col + 1) * pw]
 
 
+# Boxes of Fig. 1 that :func:`fig1_architecture` can highlight, in the figure's coordinates (x0, y0, x1, y1):
+# the left panel (image patches → projection → tokens → encoder → head) and one block on the right.
+FIG1_BOXES = {
+    "patches": (27.0, 1.0, 95.0, 21.0), "projection": (19.5, 27.5, 95.5, 34.0), "tokens": (2.5, 35.8, 96.0, 44.2),
+    "encoder": (1.5, 47.5, 95.5, 62.5), "head": (1.5, 66.5, 34.5, 74.0),
+    "norm1": (119.0, 15.0, 153.0, 21.0), "attention": (119.0, 23.0, 153.0, 34.0), "add1": (132.5, 34.5, 139.5, 41.5),
+    "norm2": (119.0, 42.0, 153.0, 48.0), "mlp": (119.0, 50.0, 153.0, 61.0), "add2": (132.5, 61.5, 139.5, 68.5),
+}
+HIGHLIGHT = "#ea580c"
+
+
 def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Optional[np.ndarray] = None,
-                      model_label: str = "", num_classes: int = 0, channels: int = 3) -> go.Figure:
+                      model_label: str = "", num_classes: int = 0, channels: int = 3,
+                      highlight: Sequence[str] = ()) -> go.Figure:
     """The paper's Fig. 1 (model overview) drawn for this model, with its own numbers.
 
     Left: image → N patches of P×P px → linear projection of flattened patches (P²·C → D) →
@@ -124,6 +136,7 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
         model_label: the model's name for the title (include "(untrained)" when so).
         num_classes: classifier size; 0 for a backbone without a head.
         channels: input channels C (3 for RGB).
+        highlight: names of :data:`FIG1_BOXES` to outline in orange (the step a walk-through is at).
     """
     gh, gw = layout.grid
     ph, pw = layout.patch_size
@@ -280,6 +293,10 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
     for y_left, y_right in ((48.0, 13.0), (62.0, 70.0)):  # the block is a zoom of the encoder
         fig.add_shape(type="line", x0=95.0, x1=104.0, y0=y_left, y1=y_right, line=dict(color="#9ca3af", dash="dot"))
 
+    for name in highlight:  # drawn last: above every box
+        x0, y0, x1, y1 = FIG1_BOXES[name]
+        fig.add_shape(type="rect", x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=HIGHLIGHT, width=4), layer="above")
+
     title = t("paper.fig1_title_for", label=_text(model_label)) if model_label else t("paper.fig1_title")
     title += t("paper.fig1_title_numbers", p=p_text, gh=gh, gw=gw, n=n, h=height_px, w=width_px, layers=facts.layers,
                d=d, heads=facts.heads)
@@ -290,7 +307,7 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
                                 params=facts.params, num_classes=num_classes, input_hw=[height_px, width_px],
                                 channels=channels, hybrid=facts.hybrid,
                                 stem_stride=list(facts.stem_stride) if facts.stem_stride else None,
-                                stem_channels=facts.stem_channels))
+                                stem_channels=facts.stem_channels, highlight=list(highlight)))
     fig.update_xaxes(range=[-1, 161], visible=False, fixedrange=True)
     fig.update_yaxes(range=[0, 84], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
     fig.update_layout(title=dict(text=title, font=dict(size=15)), height=640, margin=dict(l=10, r=10, t=50, b=10),
@@ -664,14 +681,19 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
         Section(t("paper.table1_section"), anchor="table1", table=table1(facts, label),
                 caption=t("paper.table1_caption", label=label, ph=ph, pw=pw, n=facts.num_prefix_tokens)),
     ]
-    rollouts = [np.asarray(a.rollout, dtype=np.float64) for a in analyses]
+    # Where attention sinks are found, the rollout leaves them out (ImageAnalysis.figure_rollout): with them,
+    # DINOv2's rollout of every sample is one bright patch, not the object the paper's figure shows.
+    rollouts = [np.asarray(a.figure_rollout, dtype=np.float64) for a in analyses]
+    without = sum(1 for a in analyses if a.sink_tokens)
     sections.append(Section(
         t("paper.fig6_section", count=count), anchor="fig6",
         figure=fig6_rollout_figure([a.prepared.display for a in analyses], rollouts, image_labels(analyses, names),
                                    title=title(t("paper.fig6_title"),
-                                               t("paper.fig6_title_extra", query=query, count=count))),
+                                               t("paper.fig6_title_extra", query=query, count=count)
+                                               + (f" · {t('plot.sinks_out')}" if without else ""))),
         caption=(t("paper.fig6_caption", paper_model=PAPER_FIGURE_MODELS["fig6"], label=label, layers=facts.layers,
                    query=query, gh=gh, gw=gw)
+                 + (" " + t("paper.fig6_sinks_out", n=without, count=count) if without else "")
                  + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig6"], facts))))
 
     pca = static.filter_pca
@@ -746,19 +768,27 @@ def paper_figures(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
 
 def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
                  names: Optional[Sequence[str]] = None, *, generated=None,
-                 sections: Optional[Sequence[Section]] = None) -> str:
+                 sections: Optional[Sequence[Section]] = None, lang: Optional[str] = None) -> str:
     """The whole page as one standalone HTML string (:func:`vitviz.report.paper_report_html`).
 
-    Pass ``sections`` (from :func:`paper_sections`) to reuse figures already built.
+    Pass ``sections`` (from :func:`paper_sections`) to reuse figures already built. ``lang`` (default:
+    the current language) is the page's: its ``<html lang>``, title, subtitle and footer. Give it when
+    the page is built outside the run that chose the language, e.g. in Streamlit's deferred download
+    callable, which runs in a server thread where the current language is the default.
     """
+    from .i18n import language, use
     from .report import paper_report_html
 
-    sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
-    hw = analyses[0].layout.input_hw
-    shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
-    subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1], images=shown)
-    return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
-                             generated=generated, footer=t("paper.report_footer", citation=pr.CITATION))
+    lang = lang or language()
+    with use(lang):
+        sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
+        hw = analyses[0].layout.input_hw
+        shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
+        subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1],
+                     images=shown)
+        return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
+                                 generated=generated, footer=t("paper.report_footer", citation=pr.CITATION),
+                                 lang=lang)
 
 
 def write_paper_report(path: Union[str, Path], loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],

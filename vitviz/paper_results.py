@@ -186,3 +186,26 @@ def cell_mean(cell: str) -> Optional[float]:
         return None
     value = float(match.group(1))
     return value * 1000 if match.group(2) else value
+
+
+# --------------------------------------------------------------------------------------- Table 5
+#: Where Fig. 3's points are printed.
+TABLE5_SOURCE = "Table 5 (appendix D), the points of Fig. 3, arXiv:2010.11929v2"
+#: The ViT columns of Table 5 (and of Fig. 3).
+TABLE5_MODELS: tuple[str, ...] = ("ViT-B/16", "ViT-B/32", "ViT-L/16", "ViT-L/32", "ViT-H/14")
+#: Pre-training datasets of Table 5, smallest first (the x axis of Fig. 3).
+TABLE5_DATASETS: tuple[str, ...] = ("ImageNet", "ImageNet-21k", "JFT-300M")
+#: Table 5's "ImageNet" rows: ImageNet top-1 accuracy (%) after fine-tuning, per pre-training dataset and
+#: :data:`TABLE5_MODELS` column; None where the paper prints "-" (no ViT-H/14 pre-trained on ImageNet).
+#: These are the ViT points of Fig. 3 (its BiT bands are not printed as numbers and are not here).
+#: Checked against a Markdown transcription of Table 5 (github.com/mohammed183/re_vit,
+#: markdown/05-Going_Further.md); the JFT-300M row also equals Table 6's ViT rows (ViT-B/32 and
+#: ViT-B/16 at 7 epochs, ViT-L/32 at 7, ViT-L/16 at 14 epochs), except ViT-H/14 (88.04 here, 88.08 in
+#: Table 6, as printed in the paper). Only the ImageNet rows are kept: the other datasets' rows were not
+#: checked against a second source.
+TABLE5_IMAGENET: dict[str, tuple[Optional[float], ...]] = {
+    "ImageNet": (77.91, 73.38, 76.53, 71.16, None),
+    "ImageNet-21k": (83.97, 81.28, 85.15, 80.99, 85.13),
+    "JFT-300M": (84.15, 80.73, 87.12, 84.37, 88.04),
+}
+#: Fig. 4 (linear few-shot on JFT subsets of 9M–300M images) is not here: the paper prints no table of its points.

@@ -24,6 +24,7 @@ from .analysis import (
     Prediction,
     class_names,
     filter_components,
+    find_attention_sinks,
     mean_attention_distance,
     model_facts,
     patch_embedding_filters,
@@ -122,6 +123,13 @@ class ImageAnalysis:
         token_pca: per layer, the PCA of that layer's patch features fitted on this image
             (:func:`vitviz.analysis.tokens.token_pca`, k = 3, foreground threshold 0), computed
             from the float32 features.
+        sink_tokens: token indices of the attention sinks found in this image
+            (:func:`vitviz.analysis.find_attention_sinks` with its defaults), patches in row-major order
+            after the prefix tokens; empty when there is none.
+        rollout_without_sinks: ``rollout`` with the sinks left out as keys in every layer (rows
+            renormalised, :func:`vitviz.analysis.rollout_map` ``exclude_keys``), None without sinks.
+            The paper-style figures show this one where sinks are found (:attr:`figure_rollout`): on
+            DINOv2 the plain rollout of every sample is one bright patch, the sink, not the object.
     """
 
     prepared: PreparedImage
@@ -137,6 +145,13 @@ class ImageAnalysis:
     token_norms: Optional[np.ndarray] = None
     patch_tokens: Optional[np.ndarray] = None
     token_pca: Optional[tuple[TokenPCA, ...]] = None
+    sink_tokens: tuple[int, ...] = ()
+    rollout_without_sinks: Optional[np.ndarray] = None
+
+    @property
+    def figure_rollout(self) -> np.ndarray:
+        """The rollout a paper-style figure shows: without the sinks where there are sinks, else the rollout."""
+        return self.rollout if self.rollout_without_sinks is None else self.rollout_without_sinks
 
 
 def default_query(layout: TokenLayout):
@@ -213,6 +228,7 @@ def iter_analyses(loaded: LoadedModel, prepared: list[PreparedImage], *, k: int 
         output = output_all[i] if batch == 1 else output_all[i].copy()
         logits = output if result.has_head else None
         image_tokens = tokens[:, i] if batch == 1 else np.ascontiguousarray(tokens[:, i])
+        sink_tokens = find_attention_sinks(attention, layout).sink_tokens
         yield ImageAnalysis(
             prepared=prep,
             layout=layout,
@@ -227,11 +243,15 @@ def iter_analyses(loaded: LoadedModel, prepared: list[PreparedImage], *, k: int 
             token_norms=norms[:, i] if batch == 1 else np.ascontiguousarray(norms[:, i]),
             patch_tokens=image_tokens,
             token_pca=tuple(token_pca(layer) for layer in image_tokens) if with_token_pca else None,
+            sink_tokens=tuple(sink_tokens),
+            rollout_without_sinks=(rollout_map(attention, layout, query=default_query(layout),
+                                               exclude_keys=sink_tokens) if sink_tokens else None),
         )
 
 
 def analysis_nbytes(result: object) -> int:
-    """Bytes of every numpy array and tensor held by ``result`` (dataclasses, lists, dicts followed).
+    """Bytes of every numpy array, tensor, string and bytes object held by ``result`` (dataclasses, lists,
+    tuples, dicts and plotly figures followed).
 
     The static analyses are counted too although they are shared per model and grid, so the
     figure is an upper bound of what one cached analysis adds.
@@ -246,12 +266,18 @@ def analysis_nbytes(result: object) -> int:
             return int(obj.nbytes)
         if isinstance(obj, torch.Tensor):
             return int(obj.element_size() * obj.nelement())
+        if isinstance(obj, (bytes, bytearray)):
+            return len(obj)
+        if isinstance(obj, str):  # HTML pages and pictures as data URIs; ASCII mostly, 1 byte a character
+            return len(obj)
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             return sum(walk(getattr(obj, f.name)) for f in dataclasses.fields(obj))
         if isinstance(obj, (list, tuple)):
             return sum(walk(v) for v in obj)
         if isinstance(obj, dict):
             return sum(walk(v) for v in obj.values())
+        if hasattr(obj, "to_plotly_json"):  # a plotly figure: its data and layout as plain dicts and arrays
+            return walk(obj.to_plotly_json())
         return 0
 
     return walk(result)
@@ -305,8 +331,8 @@ def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:
     pca_arrays = [a for p in compact.token_pca or () for a in (p.rgb, p.scores, p.foreground, p.fit.mean,
                                                                p.fit.components, p.fit.explained_variance_ratio,
                                                                p.fit.low, p.fit.high, p.fit.score_std)]
-    for value in (compact.attention, compact.rollout, compact.mean_distance, compact.output, compact.logits,
-                  compact.token_norms, compact.patch_tokens, compact.prepared.display, compact.static.filters,
+    for value in (compact.attention, compact.rollout, compact.rollout_without_sinks, compact.mean_distance,
+                  compact.output, compact.logits, compact.token_norms, compact.patch_tokens, compact.prepared.display, compact.static.filters,
                   compact.static.pos_similarity, *pca_arrays):
         if isinstance(value, np.ndarray):
             value.setflags(write=False)

@@ -204,14 +204,14 @@ def add_patch_picker(fig: go.Figure, grid: Sequence[int], patch_size: Sequence[i
         if trace.type == "heatmap":
             trace.hoverinfo = "skip"
             trace.hovertemplate = None
-    text = [f"patch ({r}, {c})" for r, c in zip(rows, cols)]
+    text = [f"{t('plot.patch')} ({r}, {c})" for r, c in zip(rows, cols)]
     if values is not None:
         text = [f"{t}<br>{value_name} {v:.4g}" for t, v in zip(text, np.asarray(values).ravel())]
     # Same centres as the heatmap cells: (c + 0.5)·pw − 0.5 in pixels, or c on a grid axis (pw = 1).
     fig.add_trace(go.Scatter(x=(cols + 0.5) * pw - 0.5, y=(rows + 0.5) * ph - 0.5, mode="markers",
                              marker=dict(size=max(6, min(ph, 24)), opacity=0.01, symbol="square"),
                              selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
-                             text=text, hovertemplate="%{text}<br>click to select<extra></extra>",
+                             text=text, hovertemplate="%{text}<br>" + t("plot.click_hover") + "<extra></extra>",
                              showlegend=False, name="pick a patch", xaxis=axes[0], yaxis=axes[1]))
     fig.update_layout(hovermode="closest")
     return len(fig.data) - 1
@@ -234,6 +234,11 @@ def _mark_text(grid: Sequence[int], marked: Sequence[tuple[int, int]], label: st
             raise IndexError(f"marked patch ({row}, {col}) is outside the {grid[0]}×{grid[1]} grid")
         text[int(row)][int(col)] = f" — {label}"
     return text
+
+
+def _patch_hover() -> str:
+    """The hover line "patch (row, col)" (0-based) in the current language, for a heatmap with (row, col) customdata."""
+    return t("plot.patch") + " (%{customdata[0]}, %{customdata[1]})"
 
 
 def _patch_heatmap(grid_map: np.ndarray, patch_size: Sequence[int], **style) -> go.Heatmap:
@@ -263,7 +268,7 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
     fig.add_trace(_patch_heatmap(
         grid_map, patch_size, colorscale=SEQUENTIAL, opacity=opacity,
         colorbar=dict(title=dict(text=value_name), thickness=14), **marks,
-        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})" + ("%{text}" if marks else "") + "<br>"
+        hovertemplate=_patch_hover() + ("%{text}" if marks else "") + "<br>"
                       + value_name + " %{z:.4f}<extra></extra>",
     ))
     if query_patch is not None:
@@ -273,7 +278,7 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
     return _layout(fig, title, height=height, square=True)
 
 
-def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "head",
+def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "",
                labels: Optional[Sequence[int]] = None, background: Optional[np.ndarray] = None,
                patch_size: Optional[Sequence[int]] = None, query_patch: Optional[tuple[int, int]] = None,
                opacity: float = 0.6, width: int = 1000, value_name: str = "",
@@ -289,6 +294,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
     Trace order: per panel an optional ``image`` trace, then exactly one ``heatmap``.
     """
     heads, gh, gw = maps.shape
+    subtitle = subtitle or t("plot.head")
     _mark_text((gh, gw), marked, marked_label)  # checks every marked patch lies on the grid
     columns = max(1, min(columns, heads))
     rows = int(np.ceil(heads / columns))
@@ -314,7 +320,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
     zmax = float(np.nanmax(maps)) if maps.size else 1.0
     # One small JPEG shared by all panels: a panel is ~150 px wide, a full-size PNG per panel was ~0.7 MB.
     uri, shrink = _photo(background, max_side=2 * int(panel_w)) if background is not None else (None, 1.0)
-    hover = "%s %d<br>patch (%%{customdata[0]}, %%{customdata[1]})<br>%s%%{z:.4f}<extra></extra>"
+    hover = "%s %d<br>" + _patch_hover().replace("%", "%%") + "<br>%s%%{z:.4f}<extra></extra>"
     cells = np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1)
     for h in range(heads):
         r, c = h // columns + 1, h % columns + 1
@@ -394,10 +400,10 @@ def explained_variance_figure(ratio: np.ndarray, title: str = "", *, height: int
     """Explained variance ratio per component, with the cumulative share; legend right of the plot."""
     k = np.arange(1, len(ratio) + 1)
     fig = go.Figure([go.Bar(x=k, y=ratio, name=t("plot.per_component"), marker=dict(color=HEAD_COLOURS[0]),
-                            hovertemplate="component %{x}<br>%{y:.1%} of the variance<extra></extra>"),
+                            hovertemplate=t("plot.component_hover", n="%{x}", share="%{y:.1%}") + "<extra></extra>"),
                      go.Scatter(x=k, y=np.cumsum(ratio), name=t("plot.cumulative"), mode="lines+markers",
                                 marker=dict(color=HEAD_COLOURS[4], symbol="diamond"), line=dict(color=HEAD_COLOURS[4]),
-                                hovertemplate="components 1–%{x}<br>%{y:.1%} of the variance<extra></extra>")])
+                                hovertemplate=t("plot.components_hover", n="%{x}", share="%{y:.1%}") + "<extra></extra>")])
     fig.update_xaxes(title=t("plot.component")).update_yaxes(title=t("plot.variance_share"), rangemode="tozero",
                                                                tickformat=".0%")
     _legend_right(fig)
@@ -450,8 +456,9 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
     2 M heatmap cells), 1 an invisible marker carrying the colour bar, 2 (with ``picker``)
     ``gh·gw`` near-invisible square markers at the tile centres, row-major, ``customdata =
     (row, col)`` (0-based), so a click on any tile selects it: :func:`picked_tile` maps the
-    clicked point to ``(row, col)``. Axes are titled "input patch column" / "input patch row"
-    with ticks 1…gw / 1…gh at the tile centres, as in the paper. ``selected=(row, col)`` frames
+    clicked point to ``(row, col)``. Axes are titled "input patch column (0-based)" / "input patch row
+    (0-based)" with ticks 0…gw−1 / 0…gh−1 at the tile centres: the paper counts from 1, vitviz counts
+    from 0 everywhere (the row/column pickers, the URL's ``row``/``col``, read-outs, CSVs, the CLI's arrays). ``selected=(row, col)`` frames
     that tile. Square cells; the plot area is a square of at least 600 px: ``height`` below 600 +
     margins is raised, and ``width`` (default: just wide enough) too.
     """
@@ -465,9 +472,9 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
                                                        thickness=14, x=1.02, xanchor="left"))))
     xc, yc = _tile_centres(gw, gw), _tile_centres(gh, gh)
     tick = dict(size=12 if max(gh, gw) <= 16 else 10)
-    fig.update_xaxes(title=t("plot.patch_column"), tickmode="array", tickvals=xc, ticktext=[str(j + 1) for j in range(gw)],
+    fig.update_xaxes(title=t("plot.patch_column0"), tickmode="array", tickvals=xc, ticktext=[str(j) for j in range(gw)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[-1, mosaic.shape[1]])
-    fig.update_yaxes(title=t("plot.patch_row"), tickmode="array", tickvals=yc, ticktext=[str(i + 1) for i in range(gh)],
+    fig.update_yaxes(title=t("plot.patch_row0"), tickmode="array", tickvals=yc, ticktext=[str(i) for i in range(gh)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[mosaic.shape[0], -1])
     wrapped = _wrap_title(title)
     margin = dict(l=70, r=110, t=_title_top(wrapped), b=60)
@@ -483,8 +490,8 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
             marker=dict(size=size, opacity=0.01, symbol="square", color="white"),
             selected=dict(marker=dict(opacity=0.01)), unselected=dict(marker=dict(opacity=0.01)),
             customdata=np.stack([r, c], -1),
-            hovertemplate="tile of input patch row %{customdata[0]}, column %{customdata[1]} (0-based)"
-                          "<br>click to show this tile large<extra></extra>"))
+            hovertemplate=t("plot.tile_hover", row="%{customdata[0]}", col="%{customdata[1]}")
+                          + "<br>" + t("plot.tile_click_hover") + "<extra></extra>"))
         fig.update_layout(hovermode="closest")
     if selected is not None:
         i, j = selected
@@ -522,10 +529,11 @@ def similarity_tile(sim: np.ndarray, row: int, col: int, title: str = "", *, hei
     """One large tile: similarity of patch (row, col)'s position embedding to every position; square cells."""
     fig = go.Figure(go.Heatmap(z=sim[row, col], colorscale=SIMILARITY, zmin=-1, zmax=1,
                                colorbar=dict(title=dict(text=t("plot.cosine"), side="right"), thickness=14),
-                               hovertemplate="position (%{y}, %{x})<br>similarity %{z:.3f}<extra></extra>"))
+                               hovertemplate=t("plot.position_hover", row="%{y}", col="%{x}") + "<br>"
+                               + t("plot.similarity") + " %{z:.3f}<extra></extra>"))
     fig.add_shape(**_patch_box(row, col))
-    fig.update_xaxes(title=t("plot.position_column"), showgrid=False, zeroline=False)
-    fig.update_yaxes(title=t("plot.position_row"), autorange="reversed", showgrid=False, zeroline=False)
+    fig.update_xaxes(title=t("plot.position_column0"), showgrid=False, zeroline=False)
+    fig.update_yaxes(title=t("plot.position_row0"), autorange="reversed", showgrid=False, zeroline=False)
     return _layout(fig, title, height=height, square=True, margin=dict(l=60, b=50))
 
 
@@ -607,7 +615,8 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
             showlegend=False, marker=dict(color=[s[0] for s in styles], symbol=[s[1] for s in styles], size=9,
                                           line=dict(width=0.5, color="rgba(80,80,80,0.6)")),
             customdata=np.stack([layer_idx, head_idx], -1),
-            hovertemplate=label + "<br>layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
+            hovertemplate=label + "<br>" + t("plot.layer_head_hover", layer="%{customdata[0]}", head="%{customdata[1]}")
+                          + "<br>%{y:.1f} px<extra></extra>"))
         ymax = max(ymax, float(np.nanmax(dist)) if dist.size else 0.0)
     for n, label in enumerate(labels):
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=label, legendgroup=f"model {n}",
@@ -677,8 +686,9 @@ def vector_figure(vector: np.ndarray, title: str = "", x_title: str = "index") -
 
 def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") -> go.Figure:
     """A ``(T, D)`` token sequence as an image: one row per token, prefix tokens above an orange line."""
-    fig = go.Figure(go.Heatmap(z=tokens, colorscale=SEQUENTIAL, colorbar=dict(thickness=14, title=dict(text="value")),
-                               hovertemplate="token %{y}, dim %{x}<br>%{z:.3f}<extra></extra>"))
+    fig = go.Figure(go.Heatmap(z=tokens, colorscale=SEQUENTIAL, colorbar=dict(thickness=14, title=dict(text=t("plot.value"))),
+                               hovertemplate=t("plot.token_dim_hover", token="%{y}", dim="%{x}")
+                               + "<br>%{z:.3f}<extra></extra>"))
     if num_prefix:
         fig.add_hline(y=num_prefix - 0.5, line=dict(color=HIGHLIGHT, width=2))
     fig.update_yaxes(autorange="reversed", title=t("plot.token")).update_xaxes(title=t("plot.dimension"))
@@ -688,7 +698,7 @@ def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") ->
 def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420) -> go.Figure:
     """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit."""
     fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
-                             hovertemplate="row %{y}, col %{x}<extra></extra>"))
+                             hovertemplate=t("plot.row_col_hover", row="%{y}", col="%{x}") + "<extra></extra>"))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     return _layout(fig, title, height=height, square=True)
@@ -723,26 +733,28 @@ def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN"
         marker=dict(size=8, opacity=0.85, color=head_idx, colorscale=_discrete_scale(colours), cmin=-0.5,
                     cmax=heads - 0.5, symbol=[head_style(h)[1] for h in head_idx],
                     line=dict(width=0.5, color="rgba(80,80,80,0.6)"),
-                    colorbar=dict(title=dict(text="head"), tickvals=list(range(heads)), thickness=14,
+                    colorbar=dict(title=dict(text=t("plot.head")), tickvals=list(range(heads)), thickness=14,
                                   len=0.9, y=0.5, yanchor="middle")),
         customdata=np.stack([np.repeat(np.arange(layers), heads), head_idx], -1),
-        hovertemplate=vit_label + "<br>layer %{customdata[0]}, head %{customdata[1]}<br>%{y:.1f} px<extra></extra>"))
+        hovertemplate=vit_label + "<br>" + t("plot.layer_head_hover", layer="%{customdata[0]}", head="%{customdata[1]}")
+                      + "<br>%{y:.1f} px<extra></extra>"))
     fig.add_trace(go.Scatter(x=comp.vit_depth, y=comp.vit_mean, mode="lines", name=f"{vit_label}: {t('plot.vit_mean')}",
                              line=dict(color="#555555", width=2),
                              error_y=dict(type="data", array=comp.vit_std, visible=True, color="#555555"),
-                             hovertemplate="depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
+                             hovertemplate=t("plot.depth_hover", x="%{x:.2f}") + "<br>%{y:.1f} px<extra></extra>"))
     raw = np.asarray(comp.cnn_layer_radius, dtype=np.float64)
     largest = np.maximum.accumulate(raw) if raw.size else raw
     fig.add_trace(go.Scatter(x=comp.cnn_layer_depth, y=largest, mode="lines", line=dict(dash="dash", color="#0072B2", width=2),
                              name=f"{cnn_label}: {t('plot.cnn_rf')}", line_shape="hv",
                              customdata=raw,
-                             hovertemplate="depth %{x:.2f}<br>largest so far %{y:.0f} px<br>"
-                                           "this layer %{customdata:.0f} px<extra></extra>"))
+                             hovertemplate=t("plot.depth_hover", x="%{x:.2f}") + "<br>"
+                                           + t("plot.largest_hover", px="%{y:.0f}") + "<br>"
+                                           + t("plot.this_layer_hover", px="%{customdata:.0f}") + "<extra></extra>"))
     fig.add_trace(go.Scatter(x=comp.cnn_stage_depth, y=comp.cnn_effective_radius, mode="lines+markers",
                              name=f"{cnn_label}: {t('plot.cnn_erf', share=f'{comp.effective_share:.0%}')}",
                              text=list(comp.cnn_stage_names), marker=dict(symbol="diamond", size=11, color="#D55E00"),
                              line=dict(color="#D55E00", width=2),
-                             hovertemplate="%{text}<br>depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
+                             hovertemplate="%{text}<br>" + t("plot.depth_hover", x="%{x:.2f}") + "<br>%{y:.1f} px<extra></extra>"))
     fig.update_xaxes(title=t("plot.relative_depth"), range=[0, 1.02])
     fig.update_yaxes(title=t("plot.radius_px"), rangemode="tozero")
     top = _title_top(_wrap_title(title))
@@ -793,7 +805,7 @@ def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,
     gh, gw = rgb.shape[:2]
     ph, pw = int(patch_size[0]), int(patch_size[1])
     pixels = (np.clip(rgb, 0.0, 1.0) * 255).round().astype(np.uint8)
-    text = [[f"patch ({r}, {c})" for c in range(gw)] for r in range(gh)]
+    text = [[f"{t('plot.patch')} ({r}, {c})" for c in range(gw)] for r in range(gh)]
     if scores is not None:
         sc = np.asarray(scores)
         for r in range(gh):
@@ -867,14 +879,14 @@ def token_similarity_figure(sim: np.ndarray, display: Optional[np.ndarray] = Non
     fig.add_trace(_patch_heatmap(
         sim, (ph, pw), zmin=-1, zmax=1, colorscale=SIMILARITY, opacity=opacity if display is not None else 1.0,
         colorbar=dict(title=dict(text=t("plot.cosine"), side="right"), thickness=14, tickvals=[-1, -0.5, 0, 0.5, 1]),
-        hovertemplate="patch (%{customdata[0]}, %{customdata[1]})<br>similarity %{z:.3f}<extra></extra>",
+        hovertemplate=_patch_hover() + "<br>" + t("plot.similarity") + " %{z:.3f}<extra></extra>",
         name="token similarity"))
     # Fixed ranges: the picker's markers must not pad the axes around the map.
     fig.update_xaxes(range=[-0.5, gw * pw - 0.5])
     fig.update_yaxes(range=[gh * ph - 0.5, -0.5])
     if display is None:
-        fig.update_xaxes(title="patch column", showgrid=False, zeroline=False)
-        fig.update_yaxes(title="patch row", autorange="reversed", showgrid=False, zeroline=False)
+        fig.update_xaxes(title=t("plot.patch_column0"), showgrid=False, zeroline=False)
+        fig.update_yaxes(title=t("plot.patch_row0"), autorange="reversed", showgrid=False, zeroline=False)
     if query is not None:
         row, col = int(query[0]), int(query[1])
         if not (0 <= row < gh and 0 <= col < gw):
@@ -908,16 +920,19 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     maps = [m for m in result.maps if m.name != "random"]
     for n, curves in enumerate(maps):
         colour, symbol = head_style(n, MODEL_SYMBOLS[n % len(MODEL_SYMBOLS)])
-        name = f"{curves.name}: deletion AUC {curves.deletion_auc:.3f} · insertion AUC {curves.insertion_auc:.3f}"
+        name = t("plot.auc_legend", name=curves.name, deletion=f"{curves.deletion_auc:.3f}",
+                 insertion=f"{curves.insertion_auc:.3f}")
         for col, kind in enumerate(("deletion", "insertion"), start=1):
             fig.add_trace(go.Scatter(
                 x=x, y=curves.curve(kind), mode="lines+markers", name=name, legendgroup=curves.name,
                 showlegend=col == 1, line=dict(color=colour, width=2), marker=dict(color=colour, symbol=symbol, size=8),
-                hovertemplate=f"{curves.name}<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
+                hovertemplate=f"{curves.name}<br>" + t("plot.cells_hover", share="%{x:.0%}", verb=verbs[kind])
+                              + f"<br>{t('plot.score')} %{{y:.4g}}<extra></extra>"),
                 row=1, col=col)
     for curves in [m for m in result.maps if m.name == "random"]:
-        name = (f"random ({result.repeats} orders, ± std): deletion AUC {curves.deletion_auc:.3f} ± "
-                f"{curves.deletion_auc_std:.3f} · insertion AUC {curves.insertion_auc:.3f} ± {curves.insertion_auc_std:.3f}")
+        name = t("plot.auc_legend", name=t("plot.random_orders", n=result.repeats),
+                 deletion=f"{curves.deletion_auc:.3f} ± {curves.deletion_auc_std:.3f}",
+                 insertion=f"{curves.insertion_auc:.3f} ± {curves.insertion_auc_std:.3f}")
         for col, kind in enumerate(("deletion", "insertion"), start=1):
             mean, spread = curves.curve(kind), curves.std(kind)
             for edge, fill in ((mean + spread, None), (mean - spread, "tonexty")):
@@ -927,7 +942,8 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
             fig.add_trace(go.Scatter(
                 x=x, y=mean, mode="lines+markers", name=name, legendgroup="random", showlegend=col == 1,
                 line=dict(color=REFERENCE, width=2, dash="dash"), marker=dict(color=REFERENCE, symbol="x", size=8),
-                hovertemplate=f"random<br>%{{x:.0%}} of cells {verbs[kind]}<br>score %{{y:.4g}}<extra></extra>"),
+                hovertemplate=t("plot.random") + "<br>" + t("plot.cells_hover", share="%{x:.0%}", verb=verbs[kind])
+                              + f"<br>{t('plot.score')} %{{y:.4g}}<extra></extra>"),
                 row=1, col=col)
     for col, kind in enumerate(("deletion", "insertion"), start=1):
         fig.update_xaxes(title=t("plot.cells_fraction", grid=f"{result.grid[0]}×{result.grid[1]}", verb=verbs[kind]),

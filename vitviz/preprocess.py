@@ -162,7 +162,9 @@ def input_hw(config: dict[str, Any], size: SizeArg = None) -> tuple[int, int]:
 def check_input_hw(model: nn.Module, hw: tuple[int, int]) -> None:
     """Refuse sizes the model cannot take, with the nearest sizes it can."""
     if not hasattr(model, "patch_embed"):
-        if min(hw) < 32 or max(hw) > MAX_INPUT_SIDE:
+        if max(hw) > MAX_INPUT_SIDE:
+            raise VitvizError(f"input size {hw[0]}×{hw[1]} is too large: at most {MAX_INPUT_SIDE} px a side")
+        if min(hw) < 32:
             raise VitvizError(f"input size {hw[0]}×{hw[1]} must be within 32–{MAX_INPUT_SIDE} px")
         return
     ph, pw = patch_size_of(model)
@@ -170,8 +172,10 @@ def check_input_hw(model: nn.Module, hw: tuple[int, int]) -> None:
     native = _pair(model.patch_embed.img_size)
     if not dynamic and tuple(hw) != native:
         raise VitvizError(f"this model takes only {native[0]}×{native[1]} px input")
-    if hw[0] % ph or hw[1] % pw or min(hw) < max(ph, pw) or max(hw) > MAX_INPUT_SIDE:
-        near = (max(ph, round(hw[0] / ph) * ph), max(pw, round(hw[1] / pw) * pw))
+    if max(hw) > MAX_INPUT_SIDE:
+        raise VitvizError(f"input size {hw[0]}×{hw[1]} is too large: at most {MAX_INPUT_SIDE} px a side")
+    if hw[0] % ph or hw[1] % pw or min(hw) < max(ph, pw):
+        near = tuple(min(max(p, round(side / p) * p), MAX_INPUT_SIDE // p * p) for side, p in zip(hw, (ph, pw)))
         stride = stem_stride_of(model)
         why = "" if stride is None else \
             f" (the CNN stem's stride {stride[0]} × its {ph // stride[0]}×{pw // stride[1]} projection)"

@@ -90,7 +90,7 @@ def figure_html(fig: go.Figure, div_id: str, *, include_plotlyjs: bool) -> str:
 
 
 def paper_report_html(title: str, sections: Sequence[Section], *, subtitle: str = "",
-                      generated: Optional[_dt.datetime] = None, footer: str = "") -> str:
+                      generated: Optional[_dt.datetime] = None, footer: str = "", lang: Optional[str] = None) -> str:
     """The whole report as one HTML string.
 
     Args:
@@ -99,13 +99,19 @@ def paper_report_html(title: str, sections: Sequence[Section], *, subtitle: str 
         subtitle: one line under the title (e.g. input size and images used).
         generated: the time stamp to print (default: now, UTC).
         footer: one closing line (e.g. the citation).
+        lang: the page's language (``<html lang>``, the "generated" line); default: the current one
+            (:func:`vitviz.i18n.language`), the language the titles and captions were built in.
     """
+    from .i18n import language, t
+
+    lang = lang or language()
     when = (generated or _dt.datetime.now(_dt.timezone.utc)).strftime("%Y-%m-%d %H:%M %Z").strip()
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+    parts = ["<!DOCTYPE html>", f'<html lang="{_esc(lang)}"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">',
              f"<title>{_esc(title)}</title><style>{_CSS}</style></head><body>",
              f"<h1>{_esc(title)}</h1>",
-             f'<p class="meta">{_esc(subtitle)}{" · " if subtitle else ""}generated {_esc(when)} by vitviz</p>']
+             f'<p class="meta">{_esc(subtitle)}{" · " if subtitle else ""}'
+             f'{_esc(t("report.generated", lang, when=when))}</p>']
     anchors = [s.anchor or f"section-{i + 1}" for i, s in enumerate(sections)]
     parts.append("<nav><ol>" + "".join(f'<li><a href="#{_esc(a)}">{_esc(s.title)}</a></li>'
                                        for a, s in zip(anchors, sections)) + "</ol></nav>")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
-from .errors import VitvizError, WeightsError, WeightsNotFoundError
+from .errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
 from .registry import ModelSpec, guess_kind
 
 ENV_VAR = "VITVIZ_WEIGHTS_DIR"
@@ -46,8 +46,29 @@ class LocalWeights:
     meta: dict[str, Any]
 
 
+def check_model_name(name: str) -> str:
+    """``name`` unchanged when it is a name, not a path: no path separator, no ``..``, no NUL.
+
+    A weights folder is looked up as ``<folder>/<name>.safetensors``, so a "name" such as
+    ``../outside/m`` would load a file outside the folder; timm tags never hold these characters.
+
+    Raises:
+        UnknownModelError: the name holds a path separator, ``..`` or NUL, or is empty.
+    """
+    seps = {"/", "\\", os.sep, os.altsep or "/", "\0"}
+    if not name or any(c in name for c in seps) or ".." in name:
+        raise UnknownModelError(f"model name {name!r} is not a name (model names hold no '/', '\\' or '..'); "
+                                f"run 'python -m vitviz models' for the list")
+    return name
+
+
 def find_local_weights(name: str, folder: Optional[Path]) -> Optional[LocalWeights]:
-    """Return the weights file for ``name`` in ``folder``, or None if absent."""
+    """Return the weights file for ``name`` in ``folder``, or None if absent.
+
+    Raises:
+        UnknownModelError: ``name`` is a path, not a name (:func:`check_model_name`).
+    """
+    check_model_name(name)
     if folder is None or not folder.is_dir():
         return None
     for suffix in WEIGHT_SUFFIXES:
@@ -159,23 +180,31 @@ def hub_repo_id(name: str) -> Optional[str]:
     return f"timm/{name}" if "." in name else None
 
 
-def _hf_hub_cache() -> Path:
-    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-    return Path(os.environ.get("HF_HUB_CACHE", hf_home / "hub"))
+def hf_hub_cache() -> Path:
+    """The Hugging Face cache folder, with huggingface_hub's precedence, read now (huggingface_hub reads
+    it once, at import): ``$HF_HUB_CACHE``, ``$HUGGINGFACE_HUB_CACHE``, ``$HF_HOME/hub``,
+    ``$XDG_CACHE_HOME/huggingface/hub``, ``~/.cache/huggingface/hub``."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser()
+    return xdg / "huggingface" / "hub"
 
 
 def hub_cached_file(name: str) -> Optional[Path]:
     """A weights file for ``name`` already in the Hugging Face cache, found without network."""
+    from huggingface_hub import try_to_load_from_cache
+
     repo = hub_repo_id(name)
     if repo is None:
         return None
-    snapshots = _hf_hub_cache() / f"models--{repo.replace('/', '--')}" / "snapshots"
-    if not snapshots.is_dir():
-        return None
     for filename in ("model.safetensors", "pytorch_model.bin"):
-        for path in sorted(snapshots.glob(f"*/{filename}")):
-            if path.is_file():
-                return path
+        # huggingface_hub's own lookup: the snapshot refs/main names, not whichever snapshot sorts first
+        found = try_to_load_from_cache(repo, filename, cache_dir=hf_hub_cache())
+        if isinstance(found, str) and Path(found).is_file():
+            return Path(found)
     return None
 
 
@@ -340,7 +369,7 @@ def fetch_from_hub(name: str, fetch: Callable[[], T], *, timeout: Optional[float
         HubDownloadError: one line naming the model, the hub and what failed.
     """
     limit = hub_timeout() if timeout is None else timeout
-    cache = _hf_hub_cache()
+    cache = hf_hub_cache()
     result: dict[str, Any] = {}
 
     def work() -> None:

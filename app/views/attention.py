@@ -4,8 +4,8 @@ import streamlit as st
 from vitviz_dashboard import compute, params, widgets
 from vitviz.analysis import attention_map
 from vitviz.map_pictures import heads_html, map_picture
-from vitviz.pipeline import default_query
 from vitviz.i18n import language, t
+from vitviz.names import token_label
 from vitviz_dashboard.widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      layer_and_head_setting, title)
 
@@ -28,7 +28,7 @@ def attention_view(sel) -> None:
     c1, c2, c3, c4 = controls("attention", [3, 2, 2, 2])
     layer, head = layer_and_head(c1, c2, layers, heads)
     query = c3.selectbox(t("attention.query"), list(range(layout.num_tokens)), key="vv_query", persist_state="session",
-                         format_func=layout.token_name)
+                         format_func=lambda i: token_label(layout, i))
     opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, 0.6, 0.05, key="vv_opacity", persist_state="session")
     params.publish("query", query, 0)
     if (layer, head, query, opacity) != setting:  # a widget settled on another value than its session state's
@@ -47,14 +47,13 @@ def attention_view(sel) -> None:
         data_row("attention-heads", figure_stem("attention-heads", sel), npz=lambda: {"maps": maps})
     for near in (layer - 1, layer + 1):  # the slider's next step either way is then a cache hit
         if 0 <= near < layers:
-            compute.prefetch(heads_figure, compute.analysis_id(sel), near, query, opacity,
-                             heads_title(sel, heads, near), language(), result)
+            compute.prefetch(heads_figure, sel, near, query, opacity, heads_title(sel, heads, near), language())
 
 
 def show_map(key: str, sel, result, picture: str, top: float, grid_map, fig_title: str, value_name: str, *, npz,
              pickable: bool = False):
     """:func:`widgets.show_map` with the analysis' attention sinks framed; returns the clicked patch when ``pickable``."""
-    found, _ = compute.sinks(compute.analysis_id(sel), result)
+    found, _ = compute.sinks(sel)
     return widgets.show_map(key, sel, result.prepared.display.shape, picture, top, grid_map, fig_title, value_name,
                             npz=npz, marked=found.sinks, pickable=pickable, max_height=MAP_HEIGHT)
 
@@ -62,15 +61,15 @@ def show_map(key: str, sel, result, picture: str, top: float, grid_map, fig_titl
 def attention_figures(sel, result, layer: int, head, query: int, opacity: float):
     """((the map's picture, its colour range's top, the map, its title), the heads' HTML, the heads' maps)
     of one setting."""
-    aid, layout, lang = compute.analysis_id(sel), result.layout, language()
+    layout, lang = result.layout, language()
     grid_map = attention_map(result.attention, layout, layer, head, query)
-    found, _ = compute.sinks(aid, result)
+    found, _ = compute.sinks(sel)
     picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, opacity=opacity,
                                query_patch=layout.patch_of(query), marked=found.sinks)
     fig_title = title(sel, t("attention.fig_title"), t("attention.fig_setting", layer=layer, head=head_text(head),
-                                                       query=layout.token_name(query)))
-    heads_page = heads_figure(aid, layer, query, opacity, heads_title(sel, result.attention.shape[1], layer), lang, result)
-    return (picture, top, grid_map, fig_title), heads_page, compute.head_maps(aid, layer, query, result)
+                                                       query=token_label(layout, query)))
+    heads_page = heads_figure(sel, layer, query, opacity, heads_title(sel, result.attention.shape[1], layer), lang)
+    return (picture, top, grid_map, fig_title), heads_page, compute.head_maps(sel, layer, query)
 
 
 def heads_title(sel, heads: int, layer: int) -> str:
@@ -78,23 +77,23 @@ def heads_title(sel, heads: int, layer: int) -> str:
 
 
 # The heads are server-composed pictures in HTML: as a plotly chart they took the browser ~100 ms per step.
-@st.cache_resource(max_entries=128, show_spinner=False)
-def heads_figure(aid: str, layer: int, query: int, opacity: float, fig_title: str, lang: str, _result) -> str:
-    layout, display = _result.layout, _result.prepared.display
-    found, _ = compute.sinks(aid, _result)
-    heads = _result.attention.shape[1]
-    return heads_html(compute.head_maps(aid, layer, query, _result), display, layout.patch_size,
-                      columns=3 if heads <= 12 else 4, opacity=opacity, query_patch=layout.patch_of(query),
-                      marked=found.sinks, value_name=t("plot.attention"), title=fig_title)
+def heads_figure(sel, layer: int, query: int, opacity: float, fig_title: str, lang: str) -> str:
+    result = compute.analysis(sel)
+    layout, display = result.layout, result.prepared.display
+    found, _ = compute.sinks(sel)
+    heads = result.attention.shape[1]
+    return compute.cached("heads_html", (*sel.key, layer, query, opacity, fig_title, lang), lambda: heads_html(
+        compute.head_maps(sel, layer, query), display, layout.patch_size, columns=3 if heads <= 12 else 4,
+        opacity=opacity, query_patch=layout.patch_of(query), marked=found.sinks, value_name=t("plot.attention"),
+        title=fig_title))
 
 
 @fragment
 def rollout_view(sel) -> None:
     result = compute.analysis(sel)
-    aid = compute.analysis_id(sel)
     layout = result.layout
     layers = result.attention.shape[0]
-    found, outliers = compute.sinks(aid, result)
+    found, outliers = compute.sinks(sel)
     st.subheader(t("attention.rollout"))
     r1, r2, r3, r4 = controls("rollout", 4)
     params.prepare("fusion", "mean", lambda v: v in ("mean", "max", "min"))
@@ -105,19 +104,18 @@ def rollout_view(sel) -> None:
                         help=t("attention.discard_help"))
     params.prepare("start", 0, lambda v: 0 <= v < layers)
     start = r3.slider(t("attention.start"), 0, layers - 1, key="vv_start", persist_state="session")
-    params.prepare("sinks", "keep", lambda v: v in ("keep", "drop"))
+    # Where sinks are found the rollout leaves them out by default (the paper's object-focused figure), and
+    # the toggle puts them back.
+    sink_default = "drop" if found.sinks else "keep"
+    params.prepare("sinks", sink_default, lambda v: v in ("keep", "drop"))
     sink_mode = r4.radio(t("attention.sinks"), ["keep", "drop"], key="vv_sinks", persist_state="session",
                          horizontal=True, disabled=not found.sinks, format_func=lambda m: t(f"attention.sinks_{m}"),
                          help=t("attention.sinks_help"))
     for name, value, default in (("fusion", fusion, "mean"), ("discard", discard, 0.0), ("start", start, 0),
-                                 ("sinks", sink_mode, "keep")):
+                                 ("sinks", sink_mode, sink_default)):
         params.publish(name, value, default)
-    drop = found.sink_tokens if sink_mode == "drop" and found.sinks else ()
-    query = default_query(layout)
-    if (fusion, discard, start, drop) == ("mean", 0.0, 0, ()):
-        rolled = result.rollout  # computed with the analysis, from float32 attention
-    else:
-        rolled = compute.rollout(aid, query, fusion, float(discard), int(start), tuple(drop), result)
+    drop = result.sink_tokens if sink_mode == "drop" and found.sinks else ()
+    rolled = compute.rollout(sel, fusion, float(discard), int(start), tuple(drop))
     setting = t("attention.rollout_setting", start=start, fusion=t(f"attention.fusion_{fusion}"),
                 discard=f"{discard:.0%}") + (t("attention.rollout_sinks_out") if drop else "")
     left, right = st.columns([3, 2])

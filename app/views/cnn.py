@@ -10,6 +10,7 @@ from vitviz.export import table_csv
 from vitviz.registry import CNN
 from vitviz.i18n import t
 from vitviz.map_pictures import maps_html
+from vitviz.names import class_name, loaded_label, model_label
 from vitviz_dashboard.widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
 
@@ -25,32 +26,34 @@ def cnn_view(sel) -> None:
     params.prepare("cnn", default, lambda v: v in specs)
     a, b = controls("cnn", [3, 2], vertical_alignment="bottom")
     name = a.selectbox("CNN", list(specs), key="vv_cnn", persist_state="session",
-                       format_func=lambda n: specs[n].label + (t("sidebar.unavailable_suffix") if reasons[n] else ""))
+                       format_func=lambda n: model_label(specs[n].label) + (t("sidebar.unavailable_suffix") if reasons[n] else ""))
     params.publish("cnn", name, default)
     untrained = b.checkbox(t("cnn.untrained"), key="vv_cnn_untrained", persist_state="session",
                            help=t("sidebar.untrained_help"))
     if reasons[name] and not untrained:
-        st.warning(t("cnn.unavailable", model=specs[name].label))
+        st.warning(t("cnn.unavailable", model=model_label(specs[name].label)))
         return
-    cnn = compute.model(name, sel.weights_dir, sel.device, not untrained)
-    result = compute.cnn_analysis(name, sel.weights_dir, sel.device, not untrained, sel.image_key, sel.image_bytes)
-    cnn_short = compute.short_label(cnn.spec.label)
+    cnn_sel = sel.with_model(name, pretrained=not untrained)
+    cnn = compute.model_for(cnn_sel)
+    result = compute.cnn_analysis(cnn_sel)
+    cnn_short = compute.short_label(model_label(cnn.spec.label))
     cnn_title = lambda what, extra="": plots.figure_title(what, cnn_short, untrained=untrained, extra=extra)  # noqa: E731
     if untrained:
-        st.markdown(f"**{cnn.label}** {untrained_badge()}")
+        st.markdown(f"**{loaded_label(cnn)}** {untrained_badge()}")
 
     stage_names = [f.name for f in result.features]
     params.prepare("stage", stage_names[-1], lambda v: v in stage_names)
     left, right = st.columns([2, 1])
     with right:
         if result.predictions:
-            fig = plots.predictions_figure([p.label for p in result.predictions],
+            fig = plots.predictions_figure([class_name(p.index, p.label) for p in result.predictions],
                                            [p.probability for p in result.predictions],
                                            cnn_title(t("walk.top5")))
             show_figure(fig, "cnn-predictions", csv=lambda: table_csv(
                 ["index", "label", "probability"],
                 ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)),
-                alt=t("walk.top5_alt", label=result.predictions[0].label, p=f"{result.predictions[0].probability:.0%}"))
+                alt=t("walk.top5_alt", label=class_name(result.predictions[0].index, result.predictions[0].label),
+                      p=f"{result.predictions[0].probability:.0%}"))
             if untrained:
                 st.caption(t("cnn.random_labels"))
         else:
@@ -64,7 +67,7 @@ def cnn_view(sel) -> None:
                        reduction=feat.reduction, rf=rf.size, erf=f"{erf.radius:.1f}")
         st.caption(stage_text)
         # Pictures, not plotly small multiples (those took the server ~0.4 s per visit).
-        st.html(maps_html(feat.top_maps, labels=[f"ch {int(c)}" for c in feat.top_channels], max_width=820,
+        st.html(maps_html(feat.top_maps, labels=[t("plot.channel_n", n=int(c)) for c in feat.top_channels], max_width=820,
                           title=cnn_title(t("cnn.channels_title", n=len(feat.top_channels)), stage)))
         data_row("cnn-channels", figure_stem("cnn-channels", None),
                  npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
@@ -73,7 +76,7 @@ def cnn_view(sel) -> None:
         show_figure(plots.rgb_figure(feat.pca_rgb, cnn_title(t("cnn.pca_title"), stage)),
                     "cnn-pca", npz=lambda: {"pca_rgb": feat.pca_rgb, "explained": feat.pca_explained})
     with b:
-        show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8), value_name="|gradient|",
+        show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8), value_name=t("plot.gradient_magnitude"),
                                             title=cnn_title(t("cnn.erf_title"), t("cnn.centre_unit", stage=stage))),
                     "cnn-erf", npz=lambda: {"gradient": erf.gradient})
 

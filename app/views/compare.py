@@ -16,11 +16,13 @@ from vitviz_dashboard.sidebar import catalogue
 from vitviz import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
+from vitviz.catalog import distinct_labels
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
+from vitviz.names import class_name, loaded_label, model_label
 from vitviz.registry import CNN, VIT
 from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
-                     show_grad_cam, show_map, title, untrained_badge)
+                     show_grad_cam, show_map, sinks_note, title, untrained_badge)
 
 MAPS = ["rollout", "layer"]
 MAP_HEIGHT = 400  # px: a ViT's map picture at most, half the page wide
@@ -33,12 +35,13 @@ def second_model(sel):
     everything, reasons = catalogue(sel.weights_dir)
     specs = {s.name: s for s in everything if s.kind in (VIT, CNN)}
     available = [n for n in specs if reasons[n] is None]
+    labels = distinct_labels(list(specs.values()))
     default = next((n for n in available if n != sel.model), sel.model)
     params.prepare("model2", default, lambda v: v in specs)
     params.prepare("untrained2", False, lambda v: isinstance(v, bool))
     a, b = st.columns([3, 2], vertical_alignment="bottom")  # stacked on a phone: the checkbox keeps its label
     name = a.selectbox(t("compare.model2"), list(specs), key="vv_model2", persist_state="session",
-                       format_func=lambda n: compute.short_label(specs[n].label)
+                       format_func=lambda n: model_label(labels[n])
                        + (" · CNN" if specs[n].kind == CNN else "")
                        + (t("sidebar.unavailable_suffix") if reasons[n] else ""),
                        help=t("compare.model2_help"))
@@ -47,13 +50,13 @@ def second_model(sel):
                            help=t("sidebar.untrained_help"))
     params.publish("untrained2", untrained, False)
     if reasons[name] and not untrained:
-        st.warning(t("compare.unavailable", model=specs[name].label))
+        st.warning(t("compare.unavailable", model=model_label(specs[name].label)))
         return None, None
     other = dataclasses.replace(sel, model=name, pretrained=not untrained, size=None, model_label="")
     loaded = compute.model_for(other)
-    other = dataclasses.replace(other, model_label=loaded.label)
+    other = dataclasses.replace(other, model_label=loaded_label(loaded))
     if untrained:
-        st.markdown(f"**{loaded.label}** {untrained_badge()}")
+        st.markdown(f"**{loaded_label(loaded)}** {untrained_badge()}")
     return other, specs[name].kind
 
 
@@ -65,8 +68,7 @@ def labels(sel, other) -> tuple[str, str]:
 
 
 def cnn_result(other):
-    return compute.cnn_analysis(other.model, other.weights_dir, other.device, other.pretrained, other.image_key,
-                                other.image_bytes)
+    return compute.cnn_analysis(other)
 
 
 def layer_slider(column, name: str, key: str, layers: int, label: str) -> int:
@@ -84,9 +86,10 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
         what = t("compare.cls_attention" if layout.has_class_token else "compare.patch_attention", layer=layer)
         value = t("plot.attention")
     else:
-        grid_map, what, value = np.asarray(result.rollout), t("explain.rollout"), t("plot.rollout")
+        grid_map, value = np.asarray(result.figure_rollout), t("plot.rollout")
+        what = t("explain.rollout") + sinks_note(result, lead=" · ")
     h, w = layout.input_hw
-    found, _ = compute.sinks(compute.analysis_id(sel), result)  # a sink's bright cell is named, not a mystery
+    found, _ = compute.sinks(sel)  # a sink's bright cell is named, not a mystery
     picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, marked=found.sinks)
     show_map(key, sel, result.prepared.display.shape, picture, top, grid_map,
              title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True), value, npz=lambda: {"map": grid_map},
@@ -100,13 +103,12 @@ def cnn_map(other, key: str) -> None:
         st.caption(t("cnn.no_head"))
         return
     top = result.predictions[0]
-    cam = compute.grad_cam(f"{other.model}|{other.pretrained}|{other.image_key}", top.index, None, loaded,
-                           result.prepared)
+    cam = compute.grad_cam(other, top.index, None)
     h, w = result.prepared.tensor.shape[-2:]
     show_grad_cam(key, other, result.prepared.display, cam,
-                  title(other, "Grad-CAM", t("compare.top1", name=top.label, p=f"{top.probability:.1%}"),
+                  title(other, "Grad-CAM", t("compare.top1", name=class_name(top.index, top.label), p=f"{top.probability:.1%}"),
                         two_lines=True),
-                  alt=t("compare.cam_alt", name=top.label, mean=f"{float(cam.map.mean()):.2f}", h=h, w=w),
+                  alt=t("compare.cam_alt", name=class_name(top.index, top.label), mean=f"{float(cam.map.mean()):.2f}", h=h, w=w),
                   max_height=MAP_HEIGHT)
     if other.untrained:
         st.caption(t("cnn.random_labels"))
@@ -197,7 +199,7 @@ def vit_facts(result, loaded) -> dict[str, str]:
         "compare.fact_tokens": t("compare.tokens", tokens=f.tokens, n=f.num_patches, prefix=f.num_prefix_tokens),
         "compare.fact_stages": NONE,
         "compare.fact_rf": t("compare.rf_global"),
-        "compare.fact_top1": f"{top.label} ({top.probability:.1%})" if top else t("facts.no_head"),
+        "compare.fact_top1": f"{class_name(top.index, top.label)} ({top.probability:.1%})" if top else t("facts.no_head"),
     }
 
 
@@ -214,7 +216,7 @@ def cnn_facts(result, loaded) -> dict[str, str]:
         "compare.fact_tokens": NONE,
         "compare.fact_stages": str(len(result.stages)),
         "compare.fact_rf": t("compare.rf_px", px=result.stages[-1].size),
-        "compare.fact_top1": f"{top.label} ({top.probability:.1%})" if top else t("facts.no_head"),
+        "compare.fact_top1": f"{class_name(top.index, top.label)} ({top.probability:.1%})" if top else t("facts.no_head"),
     }
 
 

@@ -13,36 +13,17 @@ from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
-from vitviz.explain import LABEL_FREE_TARGET, gradient_rollout, num_classes
+from vitviz.explain import num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.i18n import t
 from vitviz.map_pictures import map_picture
+from vitviz.names import class_names_shown, model_label
 from vitviz.registry import CNN
-from vitviz_dashboard.widgets import controls, current, fragment, header, show_figure, show_grad_cam, show_map, title
+from vitviz_dashboard.widgets import (controls, current, fragment, header, show_figure, show_grad_cam, show_map,
+                                     sinks_caption, sinks_note, title)
 
 MAP_HEIGHT = 380  # px: the maps' pictures at most, three side by side
 CAM_HEIGHT = 440  # px: the Grad-CAM picture at most, beside its caption
-
-
-@st.cache_resource(max_entries=32, show_spinner=False)
-def vit_relevance(aid: str, class_index, _loaded, _result) -> np.ndarray:
-    """Gradient rollout of one class (None: top-1, or the label-free target without a head), per analysis."""
-    x = _result.prepared.tensor.to(device=_loaded.device, dtype=_loaded.dtype)
-    with compute.FORWARD_LOCK, compute.oom_fallback():
-        out = gradient_rollout(_loaded.model, x, class_index)
-    out.setflags(write=False)
-    return out
-
-
-@st.cache_resource(max_entries=16, show_spinner=False)
-def faithfulness(key: str, class_index, _loaded, _result, cnn: bool):
-    """Deletion and insertion for the CNN's Grad-CAM, or the ViT's maps (:func:`vitviz.faithfulness.vit_maps`)."""
-    from vitviz.faithfulness import cnn_faithfulness, vit_faithfulness
-
-    with compute.FORWARD_LOCK, compute.oom_fallback():
-        if cnn:
-            return cnn_faithfulness(_loaded, _result.prepared, class_index=class_index)
-        return vit_faithfulness(_loaded, _result, class_index=class_index)
 
 
 def class_picker(names, top, param: str, label: str) -> int:
@@ -60,21 +41,21 @@ def class_picker(names, top, param: str, label: str) -> int:
 def vit_view(sel) -> None:
     result = compute.analysis(sel)
     loaded = compute.model_for(sel)
-    aid = compute.analysis_id(sel)
     layout, display = result.layout, result.prepared.display
-    names = class_names(loaded.model) if num_classes(loaded.model) else None
+    names = class_names_shown(class_names(loaded.model)) if num_classes(loaded.model) else None
     st.subheader(t("explain.vit"))
     if names:
         index = class_picker(names, result.predictions, "cls", t("explain.class"))
         target = t("explain.target_class", name=names[index], index=index)
     else:
         index = None
-        target = t("explain.target_label_free", target=LABEL_FREE_TARGET)
+        target = t("explain.target_label_free", target=t("explain.label_free_target"))  # LABEL_FREE_TARGET
         st.caption(t("explain.label_free_note"))
-    relevance = vit_relevance(aid, index, loaded, result)
+    relevance = compute.relevance(sel, index)
     query = 0 if layout.has_class_token else "mean"
     last = result.attention.shape[0] - 1
-    maps = [(t("explain.rollout"), np.asarray(result.rollout), "explain-rollout"),
+    maps = [(t("explain.rollout") + sinks_note(result, lead=" · "), np.asarray(result.figure_rollout),
+             "explain-rollout"),
             (t("explain.gradient_rollout"), relevance, "explain-gradient-rollout"),
             (t("explain.cls_attention", layer=last), attention_map(result.attention, layout, last, None, query),
              "explain-cls-attention")]
@@ -85,8 +66,8 @@ def vit_view(sel) -> None:
             picture, top = map_picture(grid_map, display, layout.patch_size)
             show_map(key, sel, display.shape, picture, top, grid_map, title(sel, name, two_lines=True),
                      t("explain.relevance"), npz=lambda m=grid_map: {"map": m}, max_height=MAP_HEIGHT)
-    st.caption(t("explain.vit_caption", target=target))
-    faithfulness_view(sel, aid, index, loaded, result, cnn=False)
+    st.caption(t("explain.vit_caption", target=target) + (" " + sinks_caption(result) if result.sink_tokens else ""))
+    faithfulness_view(sel, index, cnn=False)
 
 
 @fragment
@@ -99,16 +80,17 @@ def cnn_view(sel) -> None:
         return
     default = default_choice(list(specs), reasons, sel.weights_dir)
     name = st.session_state.get("vv_cnn") if st.session_state.get("vv_cnn") in specs else default
-    loaded = compute.model(name, sel.weights_dir, sel.device, True)
-    result = compute.cnn_analysis(name, sel.weights_dir, sel.device, True, sel.image_key, sel.image_bytes)
-    names = class_names(loaded.model)
+    cnn_sel = sel.with_model(name)
+    loaded = compute.model_for(cnn_sel)
+    result = compute.cnn_analysis(cnn_sel)
+    names = class_names_shown(class_names(loaded.model))
     stage_names = [f.name for f in result.features]
     a, b = controls("gradcam", [3, 2])
     with a:
         index = class_picker(names, result.predictions, "cnncls", t("explain.cnn_class"))
     stage = b.select_slider(t("cnn.stage"), stage_names, value=stage_names[-1], key="vv_cam_stage")
-    cam = compute.grad_cam(f"{name}|True|{sel.image_key}", int(index), stage, loaded, result.prepared)
-    short = compute.short_label(loaded.spec.label)
+    cam = compute.grad_cam(cnn_sel, int(index), stage)
+    short = compute.short_label(model_label(loaded.spec.label))
     left, right = st.columns([3, 2])
     with left:
         show_grad_cam("explain-gradcam", sel, result.prepared.display, cam,
@@ -117,21 +99,21 @@ def cnn_view(sel) -> None:
                       max_height=CAM_HEIGHT)
     with right:
         st.caption(t("explain.cam_caption", grid=f"{cam.coarse.shape[0]}×{cam.coarse.shape[1]}", stage=stage))
-    faithfulness_view(sel, f"{name}|{sel.image_key}", int(index), loaded, result, cnn=True)
+    faithfulness_view(cnn_sel, int(index), cnn=True)
 
 
-def faithfulness_view(sel, key: str, index, loaded, result, *, cnn: bool) -> None:
-    """Deletion and insertion curves, computed on request (hundreds of forwards)."""
+def faithfulness_view(sel, index, *, cnn: bool) -> None:
+    """Deletion and insertion curves, computed on request (hundreds of forwards); ``sel`` names the model."""
     state = f"_vv_faith_{'cnn' if cnn else 'vit'}"
-    wanted = (key, index)
+    wanted = (sel.key, index)
     if st.button(t("explain.measure"), key=f"vv_faith_{'cnn' if cnn else 'vit'}", help=t("explain.measure_help"),
                  icon=":material/query_stats:"):
         st.session_state[state] = wanted
     if st.session_state.get(state) != wanted:
         return
     with st.spinner(t("explain.measuring")):
-        found = faithfulness(f"{key}|{index}", index, loaded, result, cnn)
-    label = compute.short_label(loaded.spec.label) if cnn else sel.short_label
+        found = compute.faithfulness(sel, index, cnn)
+    label = compute.short_label(model_label(compute.model_for(sel).spec.label)) if cnn else sel.short_label
     fig = plots.faithfulness_figure(found, plots.figure_title(t("explain.faith_title"), label))
     best = min((m for m in found.maps if m.name != "random"), key=lambda m: m.deletion_auc)
     show_figure(fig, f"explain-faith-{'cnn' if cnn else 'vit'}", sel,

@@ -4,6 +4,7 @@ import streamlit as st
 from vitviz_dashboard import compute
 from vitviz.analysis import PAPER_TABLE1
 from vitviz.i18n import t
+from vitviz.names import loaded_label
 from vitviz_dashboard.widgets import current, fragment, header
 
 
@@ -11,7 +12,7 @@ from vitviz_dashboard.widgets import current, fragment, header
 def facts(sel) -> None:
     loaded = compute.model_for(sel)
     f = compute.analysis(sel).facts
-    st.subheader(loaded.label)
+    st.subheader(loaded_label(loaded))
     st.caption(t("facts.source", arch=loaded.spec.architecture if loaded.spec.local else loaded.name,
                  weights=loaded.source, device=loaded.device, dtype=str(loaded.dtype).replace("torch.", "")))
     cols = [t(f"facts.col_{c}") for c in ("model", "layers", "hidden", "mlp", "heads", "params")]

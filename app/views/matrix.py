@@ -23,11 +23,16 @@ def matrix_alt(matrix: np.ndarray, names: list[str], prefix: int) -> str:
              prefix_share=f"{share:.1%}")
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def view_html(aid: str, layer: int, head, log: bool, fig_title: str, presenter: bool, lang: str, _result) -> str:
+def view_html(sel, layer: int, head, log: bool, fig_title: str, lang: str) -> str:
     """The view's HTML for one setting (a few MB at 1370 tokens; shared by sessions, so built once)."""
-    layout = _result.layout
-    matrix = layer_matrix(_result.attention, layer, head)
+    result = compute.analysis(sel)
+    key = (*sel.key, layer, head, log, fig_title, sel.presenter, lang)
+    return compute.cached("matrix_html", key, lambda: build_html(result, layer, head, log, fig_title, sel.presenter))
+
+
+def build_html(result, layer: int, head, log: bool, fig_title: str, presenter: bool) -> str:
+    layout = result.layout
+    matrix = layer_matrix(result.attention, layer, head)
     names = token_names(layout.prefix_names, layout.grid)
     labels = MatrixLabels(
         title=fig_title, query=t("matrix.query"), key=t("matrix.key"), rows=t("matrix.rows"),
@@ -35,14 +40,13 @@ def view_html(aid: str, layer: int, head, log: bool, fig_title: str, presenter: 
         scale=t("matrix.scale"), scale_log=t("matrix.scale_log"), scale_linear=t("matrix.scale_linear"),
         keys_hint=t("matrix.hint"), alt=matrix_alt(matrix, names, layout.num_prefix_tokens))
     size, image_size = (350, 280) if presenter else (520, 340)  # presenter: under 720 px
-    return matrix_html(matrix, _result.prepared.display, layout.grid, layout.patch_size, layout.prefix_names,
+    return matrix_html(matrix, result.prepared.display, layout.grid, layout.patch_size, layout.prefix_names,
                        labels, log=log, size=size, image_size=image_size)
 
 
 @fragment
 def matrix_view(sel) -> None:
     result = compute.analysis(sel)
-    aid = compute.analysis_id(sel)
     layout, attn = result.layout, result.attention
     layers, heads = attn.shape[:2]
     c1, c2, c3 = controls("matrix", [3, 2, 2])
@@ -52,7 +56,7 @@ def matrix_view(sel) -> None:
     params.publish("log", log, True)
     fig_title = title(sel, t("matrix.fig_title"), t("matrix.fig_setting", layer=layer, head=head_text(head),
                                                        tokens=layout.num_tokens))
-    document = view_html(aid, layer, head, bool(log), fig_title, sel.presenter, language(), result)
+    document = view_html(sel, layer, head, bool(log), fig_title, language())
     st.iframe(document, height="content")
     matrix = layer_matrix(attn, layer, head)
     names = token_names(layout.prefix_names, layout.grid)

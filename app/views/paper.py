@@ -1,33 +1,51 @@
 """The ViT paper's figures for the loaded model: Fig. 1, Table 1, Fig. 6, Fig. 7, and the paper's results."""
+import dataclasses
+
 import streamlit as st
 
 from vitviz_dashboard import compute
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
+from vitviz.names import loaded_label, model_label, sample_name
 from vitviz_dashboard.widgets import current, folding_caption, fragment, header, show_figure
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def sections(key: str, lang: str, _loaded, _analyses, names: tuple[str, ...]):  # lang: texts follow it
-    from vitviz.paper import paper_sections
-
-    return paper_sections(_loaded, _analyses, list(names))
-
+def label_in_language(found, english: str, shown: str):
+    """The sections (new, not yet shared: changed in place) with the model's label in the page's language:
+    vitviz.paper names the model by its registry or JSON label, which is English."""
+    if english == shown:
+        return found
+    swap = lambda text: text.replace(english, shown) if isinstance(text, str) else text  # noqa: E731
+    for i, section in enumerate(found):
+        fig, table = section.figure, section.table
+        if fig is not None:
+            fig.layout.title.text = swap(fig.layout.title.text)
+            for trace in fig.data:
+                if getattr(trace, "name", None):
+                    trace.name = swap(trace.name)
+        if table is not None:
+            table = dataclasses.replace(table, rows=[[swap(cell) for cell in row] for row in table.rows])
+        found[i] = dataclasses.replace(section, title=swap(section.title), caption=swap(section.caption),
+                                       footnote=swap(section.footnote), table=table)
+    return found
 
 @fragment
 def paper(sel) -> None:
-    from vitviz.paper import paper_report
+    from vitviz.paper import paper_report, paper_sections
 
     loaded = compute.model_for(sel)
     sels, names = compute.sample_selections(sel)
-    with st.spinner(t("paper.running", model=loaded.label, n=len(names))):
+    with st.spinner(t("paper.running", model=loaded_label(loaded), n=len(names))):
         analyses = [compute.analysis(s) for s in sels]
-    key = "|".join([compute.analysis_id(sel)] + [s.image_key for s in sels])
-    found = sections(key, language(), loaded, analyses, tuple(names))
+    lang = language()
+    found = compute.cached("paper_sections", (*sel.model_key, sel.size, lang), lambda: label_in_language(  # texts
+        paper_sections(loaded, analyses, [sample_name(n) for n in names]), loaded.spec.label,  # follow the language
+        model_label(loaded.spec.label, lang=lang)))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
+    lang = language()  # the deferred callable runs in a server thread, where the language is the default
     st.download_button(t("paper.download"), help=t("paper.png_hint"),
                        icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,
-                                                                            sections=found).encode(),
+                                                                            sections=found, lang=lang).encode(),
                        file_name=f"{stem}.html", mime="text/html", key="paper-html", on_click="ignore")
     for section in found:
         st.subheader(section.title, anchor=section.anchor or None)

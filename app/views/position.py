@@ -48,8 +48,8 @@ def tiles(sel) -> None:
     with pickers:
         st.markdown(f"**{t('position.one_patch')}**")
         st.caption(t("position.pick_help"))
-        row = int(st.number_input(t("position.row"), 0, gh - 1, key="vv_pos_row", persist_state="session"))
-        col = int(st.number_input(t("position.col"), 0, gw - 1, key="vv_pos_col", persist_state="session"))
+        row = int(st.number_input(t("position.row0"), 0, gh - 1, key="vv_pos_row", persist_state="session"))
+        col = int(st.number_input(t("position.col0"), 0, gw - 1, key="vv_pos_col", persist_state="session"))
         params.publish("row", row, gh // 2)
         params.publish("col", col, gw // 2)
     with large:

@@ -11,24 +11,20 @@ from vitviz import plots
 from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
 from vitviz.i18n import t
+from vitviz.names import token_label
 from vitviz_dashboard.widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
 
 FITS = ["image", "samples"]
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def joint_fit(samples_id: str, layer: int, _token_sets):
-    """One PCA fitted jointly on every bundled sample's layer tokens (colours comparable across images)."""
-    return joint_token_pca(_token_sets)
-
-
 def samples_joint_fit(sel, layer: int):
     """The joint fit on the bundled samples (each analysed once per server), and this image's place among them."""
     sels, _ = compute.sample_selections(sel)
-    sets = tuple(np.asarray(compute.analysis(s).patch_tokens[layer], dtype=np.float32) for s in sels)
     keys = [s.image_key for s in sels]
-    # Keyed by the samples' analyses, not this image's: every image of a model and size shares one fit.
-    joint = joint_fit("|".join(compute.analysis_id(s) for s in sels), layer, sets)
+    # One PCA fitted jointly on every bundled sample's layer tokens (colours comparable across images), keyed
+    # by the samples' analyses, not this image's: every image of a model and size shares one fit.
+    joint = compute.cached("joint_token_pca", (*sel.model_key, sel.size, layer), lambda: joint_token_pca(
+        tuple(np.asarray(compute.analysis(s).patch_tokens[layer], dtype=np.float32) for s in sels)))
     return joint, keys.index(sel.image_key) if sel.image_key in keys else None
 
 
@@ -62,7 +58,7 @@ def tokens_view(sel) -> None:
         joint, here = samples_joint_fit(sel, layer)
         pca = joint[here] if here is not None else joint[0].fit.transform(tokens)
     else:
-        pca = compute.token_pca(compute.analysis_id(sel), layer, result)
+        pca = compute.token_pca(sel, layer)
     evr = pca.explained_variance_ratio
     left, right = st.columns([3, 2])
     with left:
@@ -82,7 +78,7 @@ def tokens_view(sel) -> None:
         note = ""
         if patch is None:  # a prefix token has no place on the image: the centre patch until one is clicked
             patch = (layout.grid[0] // 2, layout.grid[1] // 2)
-            note = t("tokens.prefix_query", token=layout.token_name(query))
+            note = t("tokens.prefix_query", token=token_label(layout, query))
         sim = token_similarity(tokens, patch)
         fig = plots.token_similarity_figure(
             sim, result.prepared.display, patch_size=layout.patch_size, query=patch, picker=True,

@@ -7,7 +7,8 @@ from vitviz import plots
 from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
 from vitviz.i18n import t
-from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, title
+from vitviz.names import class_name
+from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]
 
@@ -81,8 +82,7 @@ def steps(sel) -> None:
                         npz=lambda: {"patch": patches.patches[index]})
         with b:
             if layout.hybrid:
-                stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device,
-                                           sel.pretrained, result.prepared.tensor)
+                stages = compute.embedding(sel)
                 vec = np.asarray(stages.stem_features[int(index)], dtype=np.float32)
                 vec_title = t("walk.stem_title", index=index)
             else:
@@ -91,8 +91,7 @@ def steps(sel) -> None:
             show_figure(plots.vector_figure(vec, vec_title, t("walk.value_index")),
                         "walk-vector", sel, csv=lambda: matrix_csv(vec[:, None], ["value"], "index"))
     else:
-        stages = compute.embedding(compute.analysis_id(sel), sel.model, sel.weights_dir, sel.device, sel.pretrained,
-                                   result.prepared.tensor)
+        stages = compute.embedding(sel)
         d = stages.patch_tokens.shape[1]
         if step == "projection":
             index = patch_index(layout)
@@ -127,20 +126,23 @@ def steps(sel) -> None:
         elif step == "encoder":
             f = result.facts
             st.write(t("walk.encoder_text", layers=f.layers, heads=f.heads, d=f.hidden_size, mlp=f.mlp_size))
-            fig = plots.attention_overlay(display, result.rollout, layout.patch_size, value_name=t("plot.rollout"),
-                                          title=title(sel, t("attention.rollout")))
-            show_figure(fit(fig, sel, 350), "walk-rollout", sel, npz=lambda: {"rollout": result.rollout})
+            rolled = result.figure_rollout
+            fig = plots.attention_overlay(display, rolled, layout.patch_size, value_name=t("plot.rollout"),
+                                          title=title(sel, t("attention.rollout"), sinks_note(result)))
+            show_figure(fit(fig, sel, 350), "walk-rollout", sel, npz=lambda: {"rollout": rolled})
+            if result.sink_tokens:
+                st.caption(sinks_caption(result))
         elif step == "prediction":
             if result.predictions:
                 st.write(t("walk.prediction_text") + ("" if sel.pretrained else " " + t("walk.random_labels")))
-                fig = plots.predictions_figure([p.label for p in result.predictions],
+                fig = plots.predictions_figure([class_name(p.index, p.label) for p in result.predictions],
                                                [p.probability for p in result.predictions],
                                                title(sel, t("walk.top5")))
                 best = result.predictions[0]
                 show_figure(fit(fig, sel, 350), "walk-pred", sel, csv=lambda: table_csv(
                     ["index", "label", "probability"],
                     ((p.index, p.label, f"{p.probability:.6f}") for p in result.predictions)),
-                    alt=t("walk.top5_alt", label=best.label, p=f"{best.probability:.0%}"))
+                    alt=t("walk.top5_alt", label=class_name(best.index, best.label), p=f"{best.probability:.0%}"))
             else:
                 st.write(t("walk.no_head_text", d=result.output.shape[0]))
                 show_figure(plots.vector_figure(result.output, title(sel, t("walk.output_feature")),
