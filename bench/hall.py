@@ -2,7 +2,8 @@
 view no one else asked for, then all move the "Layer" slider at once.
 
     python bench/hall.py [--n 30] [--spread 0] [--sizes 196-252] [--uploads [FRACTION]]
-                         [--replicas 1] [--cache-bytes 512M] [--runs 1] [--weights-dir DIR]
+                         [--replicas 1] [--cache-bytes 512M] [--batch N] [--runs 1]
+                         [--py-spy FILE] [--bound-mib MIB] [--weights-dir DIR]
 
 Each student is a real Streamlit session over Streamlit's websocket protocol (``bench/stsession.py``:
 the front end's messages, no browser, no JavaScript or pictures fetched): it opens
@@ -23,6 +24,10 @@ here on 127.0.0.1 and warmed up before the students arrive; its memory is read f
 behind nginx (``bench/proxy.py``, README's recipe: sticky sessions on a route cookie) and the
 memory is the sum of the replicas' peaks; the run also checks that every browser's requests went to
 one replica and that more than one replica served.
+
+Each run also prints the server's CPU seconds (steadier than wall time on a shared machine), the
+batched forwards its log reports (``--batch``), and, with ``--cache-bytes``, the peak RSS against the
+bound the README states for the caches: the warmed-up server plus ``VITVIZ_CACHE_BYTES``.
 
 The last line: ``hall_n=… hall_first_p50_ms=… hall_first_p95_ms=… hall_step_p95_ms=… hall_failed=…
 hall_rss_mib=…`` (medians over ``--runs``, each on fresh servers).
@@ -328,7 +333,14 @@ def main(argv=None) -> int:
         p.error("--uploads must be a fraction 0–1")
     if not 1 <= args.runs <= 5 or args.spread < 0 or args.spread > 600:
         p.error("--runs must be 1–5 and --spread 0–600")
-    sizes = parse_sizes(args.sizes, args.n)
+    try:
+        sizes = parse_sizes(args.sizes, args.n)
+        if args.cache_bytes:
+            parse_bytes(args.cache_bytes)
+    except ValueError:
+        p.error("--sizes takes '196-252' or '112,224,336'; --cache-bytes takes e.g. 256M, 2G")
+    if not sizes or any(size < 4 * PATCH or size % PATCH for size in sizes):
+        p.error(f"input sizes must be multiples of {PATCH} from {4 * PATCH} px: {sizes}")
     weights = Path(args.weights_dir).resolve()
     print(f"vitviz hall: {args.n} students, sizes {sizes[0]}–{sizes[-1]} px ({len(sizes)}), uploads "
           f"{args.uploads:.0%}, {args.replicas} replica(s), VITVIZ_CACHE_BYTES={args.cache_bytes or 'default'}, "
