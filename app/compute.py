@@ -203,15 +203,18 @@ def model_for(sel: Selection):
 
 def analysis(sel: Selection):
     """The per-image results for the current selection (computed once per server, then cached)."""
-    from vitviz.pipeline import analysis_nbytes, analyze_image, frozen_compact
+    from vitviz.pipeline import analysis_nbytes, frozen_compact
 
     loaded = model_for(sel)
 
     def compute():
+        from vitviz.serving import shared_analyzer
+
         image = load_image(sel.image_bytes)
-        with FORWARD_LOCK, oom_fallback():
+        with oom_fallback():
             # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
-            result = frozen_compact(analyze_image(loaded, image, sel.size))
+            # Sessions asking at the same time share one batched forward, run under FORWARD_LOCK (vitviz.serving).
+            result = frozen_compact(shared_analyzer(FORWARD_LOCK).analyze(loaded, image, sel.size))
         settle_heap()
         return result
 

@@ -32,20 +32,12 @@ import base64
 import contextlib
 import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from pathlib import Path
-from typing import Callable
 
-REPO = Path(__file__).resolve().parent.parent
-APP = REPO / "app" / "serve.py"  # README's command: the dashboard with its start-up warm-up
-READY = "vitviz: warmed up"  # serve.READY, the line it logs when the first page will come from the caches
+from stserver import READY, REPO, Server, parse
 SAMPLES = ["astronaut", "cat", "coffee", "flower", "rocket", "temple"]
 PAGES = [("Attention", "attention"), ("Embedding filters", "filters"), ("Position embeddings", "position")]
 QUIET_MS = 150
@@ -154,129 +146,6 @@ TAKE_JS = r"""
   return out;
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`streamlit run app/serve.py` on a free port, its own process group, log in a temp file."""
-
-    def __init__(self, weights: Path, profile: bool = False, extra: tuple[str, ...] = ()):
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="vitviz-ui-", suffix=".log", delete=False)
-        env = {**os.environ, "VITVIZ_WEIGHTS_DIR": str(weights), "HF_HUB_OFFLINE": "1",
-               # --profile: Streamlit then sends a page_profile ForwardMsg per run (exec time, per-command time)
-               "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "true" if profile else "false"}
-        self.launched = time.monotonic()
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             # no file watcher: edits to app/ during a run would show "Source file changed" in the status widget
-             "--server.fileWatcherType", "none", *extra],
-            cwd=REPO, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def _wait(self, ready: Callable[[], bool], what: str, timeout: float, interval: float) -> None:
-        """Poll ``ready()`` every ``interval`` s until it holds; raise with the log's tail if the server
-        exits first or ``timeout`` s pass (the error says it is not yet ``what``)."""
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited ({self.proc.returncode}):\n{self.tail()}")
-            if ready():
-                return
-            time.sleep(interval)
-        raise RuntimeError(f"streamlit not {what} after {timeout:.0f} s:\n{self.tail()}")
-
-    def wait_healthy(self, timeout: float = 120) -> None:
-        def healthy() -> bool:
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=1) as r:
-                    return r.status == 200
-            return False
-
-        self._wait(healthy, "healthy", timeout, 0.02)
-
-    def wait_for_log(self, line: str, timeout: float = 300) -> None:
-        self._wait(lambda: line in self.log_text(), f"showing {line!r}", timeout, 0.05)
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")
-
-    def tail(self, n: int = 40) -> str:
-        return "".join(self.log_text().splitlines(True)[-n:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
-        self.log.close()
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
-
-
-def parse(raw: bytes | None):
-    """(kind, ForwardMsg or None) of one websocket frame (frames over 64 KiB arrive truncated to 4 KiB)."""
-    if raw is None:
-        return "?", None
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    msg = ForwardMsg()
-    try:
-        msg.ParseFromString(raw)
-    except Exception:  # noqa: BLE001 - truncated: read the oneof tag by hand
-        return _kind_by_tag(raw), None
-    return msg.WhichOneof("type") or "?", msg
-
-
-def _kind_by_tag(raw: bytes) -> str:
-    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-    names = {f.number: f.name for f in ForwardMsg.DESCRIPTOR.oneofs_by_name["type"].fields}
-    i = 0
-    while i < len(raw):  # walk top-level fields until the first oneof member
-        key, i = _varint(raw, i)
-        field, wire = key >> 3, key & 7
-        if field in names:
-            return names[field]
-        if wire == 0:
-            _, i = _varint(raw, i)
-        elif wire == 2:
-            size, i = _varint(raw, i)
-            i += size
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            break
-    return "?"
-
-
-def _varint(b: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while i < len(b):
-        byte = b[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            break
-    return value, i
 
 
 class Probe:

@@ -360,7 +360,7 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
     import vitviz.models
     import vitviz.pipeline
 
-    real_load, real_analyze = vitviz.models.load_model, vitviz.pipeline.analyze_image
+    real_load, real_analyze = vitviz.models.load_model, vitviz.pipeline.iter_analyses
     requested = []
 
     def load_model(name, *, device="auto", **kwargs):  # this machine has no GPU: note the request, load on CPU
@@ -369,17 +369,17 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
         loaded.requested_device = device
         return loaded
 
-    def analyze_image(loaded, image, size=None, **kwargs):
+    def iter_analyses(loaded, prepared, **kwargs):  # the app's forwards run in batches (vitviz.serving)
         if getattr(loaded, "requested_device", "cpu") == "cuda":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
-        return real_analyze(loaded, image, size, **kwargs)
+        return real_analyze(loaded, prepared, **kwargs)
 
     import streamlit as st
 
     st.cache_resource.clear()  # models and analyses are cached server-wide: start from none
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(vitviz.models, "load_model", load_model)
-    monkeypatch.setattr(vitviz.pipeline, "analyze_image", analyze_image)
+    monkeypatch.setattr(vitviz.pipeline, "iter_analyses", iter_analyses)
     at = new_app(weights_dir, monkeypatch, sample="flower")  # an image no other test has cached
     assert at.selectbox(key="vv_device").value == "auto"
     assert requested[0] == "cuda"  # auto resolved to the GPU first ...

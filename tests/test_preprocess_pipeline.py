@@ -90,7 +90,24 @@ def test_analyze_image_is_consistent(loaded):
 def test_static_analysis_is_computed_once_per_model_and_grid(loaded):
     a = static_analysis(loaded.model, (14, 14))
     assert static_analysis(loaded.model, (14, 14)) is a
-    assert static_analysis(loaded.model, (12, 12)) is not a
+    b = static_analysis(loaded.model, (12, 12))
+    assert b is not a and b.pos_similarity.shape == (12, 12, 12, 12)
+    assert b.filter_pca is a.filter_pca and b.filters is a.filters  # the filters' SVD once per model, not per size
+
+
+def test_to_float16_is_numpys_cast_bit_for_bit():
+    from vitviz.pipeline import to_float16
+
+    rng = np.random.default_rng(0)
+    # probabilities spanning float16's normal, subnormal and underflow ranges, plus edge values
+    values = np.concatenate([rng.random(5000), 10.0 ** rng.uniform(-12, 0, 5000),
+                             [0.0, -0.0, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9, 65504.0, 65520.0, 1e6, -3.5,
+                              np.inf, -np.inf]]).astype(np.float32)
+    got, want = to_float16(values), values.astype(np.float16)
+    assert got.dtype == np.float16 and np.array_equal(got.view(np.uint16), want.view(np.uint16))
+    grid = values[:10000].reshape(100, 100)[:, ::3]  # a strided view
+    assert np.array_equal(to_float16(grid).view(np.uint16), grid.astype(np.float16).view(np.uint16))
+    assert np.isnan(to_float16(np.array([np.nan], np.float32)))[0]
 
 
 def test_dataset_distance_streams_and_equals_mean_of_single_images(loaded):

@@ -10,7 +10,7 @@ import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 import numpy as np
 import torch
@@ -70,26 +70,32 @@ _static_lock = threading.Lock()
 
 
 def static_analysis(model: nn.Module, grid: tuple[int, int], k: int = PAPER_NUM_COMPONENTS) -> StaticAnalysis:
-    """Filters, their PCA and position-embedding similarity for ``grid``; cached per model and grid."""
+    """Filters, their PCA and position-embedding similarity for ``grid``; cached per model and grid
+    (the filters and their PCA once per model: a new input size computes only the similarity)."""
     key = (tuple(grid), k)
     with _static_lock:
-        hit = _static_cache.get(model, {}).get(key)
+        cached = _static_cache.get(model, {})
+        hit, filters_hit = cached.get(key), cached.get(("filters", k))
     if hit is not None:
         return hit
-    filters: Optional[np.ndarray]
-    note: Optional[str] = None
-    try:
-        filters = patch_embedding_filters(model)
-    except UnsupportedModelError as exc:  # e.g. a hybrid: its projection reads CNN features, not pixels
-        filters, note = None, str(exc)
+    if filters_hit is None:  # the filters and their PCA (an SVD) are the model's, whatever the grid
+        filters: Optional[np.ndarray]
+        note: Optional[str] = None
+        try:
+            filters = patch_embedding_filters(model)
+        except UnsupportedModelError as exc:  # e.g. a hybrid: its projection reads CNN features, not pixels
+            filters, note = None, str(exc)
+        filters_hit = (filters, filter_components(filters, k) if filters is not None else None, note)
     try:
         similarity = position_embedding_similarity(patch_position_embeddings(model, grid))
     except UnsupportedModelError:
         similarity = None
-    result = StaticAnalysis(filters=filters, filter_pca=filter_components(filters, k) if filters is not None else None,
-                            pos_similarity=similarity, filters_note=note)
+    filters, pca, note = filters_hit
+    result = StaticAnalysis(filters=filters, filter_pca=pca, pos_similarity=similarity, filters_note=note)
     with _static_lock:
-        _static_cache.setdefault(model, {})[key] = result
+        entry = _static_cache.setdefault(model, {})
+        entry[key] = result
+        entry.setdefault(("filters", k), filters_hit)
     return result
 
 
@@ -171,42 +177,76 @@ def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None,
 def analyze_prepared(loaded: LoadedModel, prepared: PreparedImage, *, k: int = 5,
                      with_token_pca: bool = False) -> ImageAnalysis:
     """:func:`analyze_image` after preprocessing: one captured forward, then the analyses on its output."""
-    x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
+    return analyze_prepared_batch(loaded, [prepared], k=k, with_token_pca=with_token_pca)[0]
+
+
+def analyze_prepared_batch(loaded: LoadedModel, prepared: list[PreparedImage], *, k: int = 5,
+                           with_token_pca: bool = False) -> list[ImageAnalysis]:
+    """:func:`analyze_prepared` for several images of one input size in one batched forward.
+
+    Image ``i``'s analysis equals ``analyze_prepared(loaded, prepared[i])`` to float rounding (a
+    ViT's tokens never mix across the batch; only the matrix products' blocking differs). The
+    captured attention of the whole batch is one float32 tensor, ``layers · B · heads · T² · 4``
+    bytes (ViT-S/14 at 224 px: 19 MiB per image), which each image's result holds a view of
+    when ``B`` is 1 and a copy of otherwise, so one result never keeps the others' maps alive.
+    """
+    return list(iter_analyses(loaded, prepared, k=k, with_token_pca=with_token_pca))
+
+
+def iter_analyses(loaded: LoadedModel, prepared: list[PreparedImage], *, k: int = 5,
+                  with_token_pca: bool = False) -> Iterator[ImageAnalysis]:
+    """:func:`analyze_prepared_batch` as a generator: the batched forward, then each image's analysis
+    as soon as it is done (a server hands it to its session while the next image is finished)."""
+    if not prepared:
+        return
+    sizes = {tuple(p.tensor.shape[-2:]) for p in prepared}
+    if len(sizes) != 1:
+        raise VitvizError(f"a batched analysis needs one input size, got {sorted(sizes)}")
+    x = torch.cat([p.tensor for p in prepared]).to(device=loaded.device, dtype=loaded.dtype)
     model = loaded.model
     outputs: list[torch.Tensor] = []
-    with block_output_hooks(model, lambda _layer, out: outputs.append(out[0])):
+    with block_output_hooks(model, lambda _layer, out: outputs.append(out)):
         result = capture(model, x)
     # Reduced together after the forward (a few ops instead of a few per block: on small models the
-    # per-op overhead showed in analysis/forward). The outputs, layers·T·D, are ~D/(heads·T) of the
+    # per-op overhead showed in analysis/forward). The outputs, layers·B·T·D, are ~D/(heads·T) of the
     # attention maps captured with them.
-    blocks = torch.stack(outputs)
+    blocks = torch.stack(outputs)  # (layers, B, T, D)
     outputs.clear()
     assert result.attention is not None
     layout = result.layout
-    attention = result.attention[:, 0]
-    output = result.output[0].float().cpu().numpy()
-    logits = output if result.has_head else None
-    predictions = top_k(logits, k, class_names(loaded.model)) if logits is not None else []
-    tokens = patch_features(model, blocks, layout).cpu().numpy()
-    sink_tokens = find_attention_sinks(attention, layout).sink_tokens
-    return ImageAnalysis(
-        prepared=prepared,
-        layout=layout,
-        output=output,
-        logits=logits,
-        attention=attention.cpu().numpy(),
-        rollout=rollout_map(attention, layout, query=default_query(layout)),
-        mean_distance=mean_attention_distance(attention, layout),
-        predictions=predictions,
-        facts=model_facts(loaded.model, layout),
-        static=static_analysis(loaded.model, layout.grid),
-        token_norms=blocks.float().norm(dim=-1).cpu().numpy(),
-        patch_tokens=tokens,
-        token_pca=tuple(token_pca(layer) for layer in tokens) if with_token_pca else None,
-        sink_tokens=tuple(sink_tokens),
-        rollout_without_sinks=(rollout_map(attention, layout, query=default_query(layout), exclude_keys=sink_tokens)
-                               if sink_tokens else None),
-    )
+    batch = len(prepared)
+    layers = blocks.shape[0]
+    tokens = patch_features(model, blocks.flatten(0, 1), layout).reshape(layers, batch, *layout.grid, -1)
+    tokens = tokens.cpu().numpy()
+    norms = blocks.float().norm(dim=-1).cpu().numpy()  # (layers, B, T)
+    output_all = result.output.float().cpu().numpy()
+    facts = model_facts(loaded.model, layout)
+    static = static_analysis(loaded.model, layout.grid)
+    names = class_names(loaded.model) if result.has_head else None
+    for i, prep in enumerate(prepared):
+        attention = result.attention[:, i] if batch == 1 else result.attention[:, i].clone()
+        output = output_all[i] if batch == 1 else output_all[i].copy()
+        logits = output if result.has_head else None
+        image_tokens = tokens[:, i] if batch == 1 else np.ascontiguousarray(tokens[:, i])
+        sink_tokens = find_attention_sinks(attention, layout).sink_tokens
+        yield ImageAnalysis(
+            prepared=prep,
+            layout=layout,
+            output=output,
+            logits=logits,
+            attention=attention.cpu().numpy(),
+            rollout=rollout_map(attention, layout, query=default_query(layout)),
+            mean_distance=mean_attention_distance(attention, layout),
+            predictions=top_k(logits, k, names) if logits is not None else [],
+            facts=facts,
+            static=static,
+            token_norms=norms[:, i] if batch == 1 else np.ascontiguousarray(norms[:, i]),
+            patch_tokens=image_tokens,
+            token_pca=tuple(token_pca(layer) for layer in image_tokens) if with_token_pca else None,
+            sink_tokens=tuple(sink_tokens),
+            rollout_without_sinks=(rollout_map(attention, layout, query=default_query(layout),
+                                               exclude_keys=sink_tokens) if sink_tokens else None),
+        )
 
 
 def analysis_nbytes(result: object) -> int:
@@ -264,6 +304,16 @@ def estimate_analysis_nbytes(layers: int, heads: int, num_prefix_tokens: int, gr
             + layers * tokens * 4 + features + 4 * 1024 * 1024)
 
 
+def to_float16(values: np.ndarray) -> np.ndarray:
+    """``values.astype(np.float16)``, bit for bit (round to nearest even, subnormals kept), by torch.
+
+    NumPy converts element by element, and slowly for values below float16's normal range
+    (< 6.1·10⁻⁵), which are 30 % of a trained ViT's attention probabilities: for DINOv2 ViT-S/14's
+    12·6·257² probabilities at 224 px NumPy took 280 ms, torch's vectorised cast 13 ms (2 cores).
+    """
+    return torch.from_numpy(np.ascontiguousarray(values)).to(torch.float16).numpy()
+
+
 def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:
     """A copy for a cache shared by many sessions: attention and patch features as float16, every array read-only.
 
@@ -276,8 +326,8 @@ def frozen_compact(result: ImageAnalysis) -> ImageAnalysis:
     edit by one session raise instead of changing every session's view.
     """
     tokens = result.patch_tokens
-    compact = dataclasses.replace(result, attention=result.attention.astype(np.float16),
-                                  patch_tokens=tokens.astype(np.float16) if tokens is not None else None)
+    compact = dataclasses.replace(result, attention=to_float16(result.attention),
+                                  patch_tokens=to_float16(tokens) if tokens is not None else None)
     pca_arrays = [a for p in compact.token_pca or () for a in (p.rgb, p.scores, p.foreground, p.fit.mean,
                                                                p.fit.components, p.fit.explained_variance_ratio,
                                                                p.fit.low, p.fit.high, p.fit.score_std)]
