@@ -44,7 +44,7 @@ from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .i18n import t
 from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
-from .plots import _png_uri
+from .plots import HEAD_COLOURS, _png_uri, title_layout, title_top, wrap_title
 from .report import Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -103,6 +103,9 @@ def _patch_pixels(display: np.ndarray, layout: TokenLayout, index: int) -> np.nd
     ph, pw = layout.patch_size
     row, col = divmod(index, layout.grid[1])
     return display[row * ph:(row + 1) * ph, col * pw:(col + 1) * pw]
+
+
+FIG1_TITLE_SIZE = 15
 
 
 def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Optional[np.ndarray] = None,
@@ -293,7 +296,9 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
                                 stem_channels=facts.stem_channels))
     fig.update_xaxes(range=[-1, 161], visible=False, fixedrange=True)
     fig.update_yaxes(range=[0, 84], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
-    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=640, margin=dict(l=10, r=10, t=50, b=10),
+    title = wrap_title(title, size=FIG1_TITLE_SIZE)  # the numbers are long: wrapped, never clipped at the edge
+    fig.update_layout(title=title_layout(title, FIG1_TITLE_SIZE), height=640,
+                      margin=dict(l=10, r=10, t=title_top(title, FIG1_TITLE_SIZE), b=10),
                       showlegend=False, plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
     return fig
 
@@ -366,8 +371,10 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_annotations(font_size=12)
     row_px = 300 if per_row == 1 else 250
-    fig.update_layout(title=title or None, height=80 + row_px * rows, margin=dict(l=10, r=10, t=70 if title else 30,
-                                                                                  b=10), showlegend=False)
+    title = wrap_title(title)
+    top = title_top(title) + 24 if title else 30  # the title, then the panels' own titles above the first row
+    fig.update_layout(title=title_layout(title), height=top + 50 + row_px * rows,
+                      margin=dict(l=10, r=10, t=top, b=10), showlegend=False)
     return fig
 
 
@@ -413,14 +420,27 @@ def fig5_compute_figure(dataset: str = "ImageNet", model_label: str = "") -> go.
     buttons = [dict(label=name, method="update",
                     args=[{"y": [[r[col[name]] for r in rows_by_family[f]] for f in families]},
                           {"yaxis.title.text": t("paper.fig5_accuracy", dataset=name)}]) for name in pr.TABLE6_DATASETS]
-    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.16,
-                                        yanchor="top", active=pr.TABLE6_DATASETS.index(dataset), showactive=True)])
+    # The dataset menu sits just above the plot, under the title (not beside it, where a phone's title runs).
+    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.0,
+                                        yanchor="bottom", pad=dict(b=4), active=pr.TABLE6_DATASETS.index(dataset),
+                                        showactive=True)])
     fig.update_xaxes(type="log", title=t("paper.fig5_compute"))
     fig.update_yaxes(title=t("paper.fig5_accuracy", dataset=dataset))
-    title = t("paper.fig5_title") + "<br>" + _reported_not_computed(model_label)
-    fig.update_layout(title=title, height=480,
-                      legend=dict(orientation="h", y=-0.18), margin=dict(l=10, r=10, t=80, b=10))
+    _chart_layout(fig, t("paper.fig5_title") + "<br>" + _reported_not_computed(model_label), extra_top=34)
     return fig
+
+
+def _chart_layout(fig: go.Figure, title: str, *, extra_top: int = 0, height: int = 480) -> None:
+    """The layout of a chart of the paper's numbers: the title wrapped and pinned to the top, axes whose
+    numbers and titles push the margins as far as they need (a fixed 10 px margin cut "100" to "00"
+    where the template does not turn automargin on, as Streamlit's does not), a standoff between the
+    numbers and the axis title, the legend under the plot."""
+    title = wrap_title(title)
+    fig.update_xaxes(automargin=True, title_standoff=12)
+    fig.update_yaxes(automargin=True, title_standoff=12)
+    fig.update_layout(title=title_layout(title), height=height, font=dict(size=14),
+                      legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"),
+                      margin=dict(l=70, r=20, t=title_top(title) + extra_top, b=90))
 
 
 def table1(facts: Optional[ModelFacts] = None, model_label: str = "") -> Table:
@@ -463,14 +483,16 @@ def table2_figure(model_label: str = "") -> go.Figure:
             ys.append(value)
             errs.append(pr.cell_std(cells[j]) or 0.0)
             texts.append(cells[j])
+        # Each column its own colour, set here rather than left to the template (Streamlit's template gives
+        # placeholder colours that only its own page replaces: the exported page showed every bar black).
         fig.add_trace(go.Bar(x=xs, y=ys, name=f"{group} ({arch})", text=texts, textposition="none",
-                             error_y=dict(type="data", array=errs, visible=True),
+                             marker=dict(color=HEAD_COLOURS[j % len(HEAD_COLOURS)], line=dict(width=0)),
+                             error_y=dict(type="data", array=errs, visible=True, color="#444444"),
                              hovertemplate="%{x}: %{text}%<extra>" + _text(f"{group} ({arch})") + "</extra>"))
-    title = t("paper.table2_chart_title") + "<br>" + _reported_not_computed(model_label)
     fig.update_xaxes(categoryorder="array", categoryarray=benchmarks)
-    fig.update_yaxes(title=t("paper.accuracy"), range=[70, 100])
-    fig.update_layout(title=title, barmode="group", height=480, legend=dict(orientation="h", y=-0.18),
-                      margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_yaxes(title=t("paper.accuracy"), range=[70, 100], dtick=5)
+    fig.update_layout(barmode="group")
+    _chart_layout(fig, t("paper.table2_chart_title") + "<br>" + _reported_not_computed(model_label))
     return fig
 
 
@@ -756,7 +778,9 @@ def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
     sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
     hw = analyses[0].layout.input_hw
     shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
-    subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1], images=shown)
+    # The weights' file name only: the server's folder is no business of the page's readers.
+    subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source_name, h=hw[0], w=hw[1],
+                 images=shown)
     return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
                              generated=generated, footer=t("paper.report_footer", citation=pr.CITATION))
 

@@ -42,6 +42,9 @@ REFERENCE = "#666666"
 FONT_SIZE = 14
 TITLE_SIZE = 18
 _TITLE_CHARS = 70  # longer titles wrap at their " · " separators
+#: Widest a title line is drawn (px): see :func:`wrap_title`.
+TITLE_WIDTH = 580
+_EM = 0.52  # average advance of a Latin character, in em, in the sans-serif fonts figures are drawn in
 
 
 def figure_title(what: str, model_label: str, *, untrained: bool = False, extra: str = "") -> str:
@@ -63,32 +66,117 @@ def _text_width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
+#: Where a long title line breaks, strongest first, each outside brackets (then, last, any space); the
+#: separator's mark stays at the end of the line (``"… ·"``, ``"… —"``, ``"…:"``, ``"…,"``), so joining the
+#: lines with spaces gives the title back.
+_BREAKS = (" · ", " — ", ": ", ", ", " ")
+
+
+def _split_outside(line: str, sep: str, anywhere: bool = False) -> list[str]:
+    """``line.split(sep)``, but only at separators outside brackets (unless ``anywhere``)."""
+    parts, depth, start, i = [], 0, 0, 0
+    while i < len(line):
+        ch = line[i]
+        depth += (ch in "([") - (ch in ")]")
+        if (depth <= 0 or anywhere) and line.startswith(sep, i):
+            parts.append(line[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    return parts + [line[start:]]
+
+
+def _wrap_line(line: str, chars: int, level: int = 0) -> list[str]:
+    """One line (no ``<br>``) as lines of at most ``chars`` widths, broken at the strongest separator it has."""
+    if _text_width(line) <= chars or level > len(_BREAKS):
+        return [line]
+    sep = _BREAKS[min(level, len(_BREAKS) - 1)]
+    parts = _split_outside(line, sep, anywhere=level == len(_BREAKS))
+    if len(parts) == 1:
+        return _wrap_line(line, chars, level + 1)
+    pieces = [p + sep.rstrip() for p in parts[:-1]] + [parts[-1]]  # sep == sep.rstrip() + " "
+    lines: list[str] = []
+    current = ""
+    for piece in pieces:
+        if current and _text_width(current) + 1 + _text_width(piece) <= chars:
+            current = f"{current} {piece}"
+            continue
+        sub = _wrap_line(piece, chars, level + 1)  # a piece too long on its own breaks at a weaker separator
+        if current and len(sub) > 1 and _text_width(current) + 1 + _text_width(sub[0]) <= chars:
+            sub[0] = f"{current} {sub[0]}"  # its first line still fits after the line so far
+        elif current:
+            lines.append(current)
+        lines += sub[:-1]
+        current = sub[-1]
+    return lines + [current]
+
+
 def _wrap_title(title: str, chars: int = _TITLE_CHARS) -> str:
-    """Break a long title at its " · " separators so no line runs past ``chars`` Latin-character widths."""
-    if not title or _text_width(title) <= chars or "<br>" in title:
+    """Break a long title so no line runs past ``chars`` Latin-character widths: at its " · " separators
+    first, then at " — ", ": ", ", " and last at spaces; existing ``<br>`` breaks stay."""
+    if not title:
         return title
-    lines, line = [], ""
-    for part in title.split(" · "):
-        if line and _text_width(line) + 3 + _text_width(part) > chars:
-            lines.append(line + " ·")
-            line = part
-        else:
-            line = f"{line} · {part}" if line else part
-    return "<br>".join(lines + [line])
+    return "<br>".join(out for line in title.split("<br>") for out in _wrap_line(line, chars))
+
+
+def title_chars(width: float, size: float = TITLE_SIZE) -> int:
+    """How many Latin-character widths of a title at ``size`` px fit in ``width`` px (Hangul counts 2)."""
+    return max(16, int(width / (_EM * size)))
+
+
+def wrap_title(title: str, width: Optional[float] = None, size: float = TITLE_SIZE) -> str:
+    """A figure title broken into lines that fit a figure ``width`` px wide, at ``size`` px type.
+
+    Every builder here (and :mod:`vitviz.paper`'s) wraps its title with this, so a title never runs
+    past its figure's edge, where plotly clips it. Lines are at most :data:`TITLE_WIDTH` px (the
+    figure's own ``width`` when narrower, e.g. a figure for half a page): a wrapped title then also
+    fits a phone, where the app draws titles at 11 px (``LAYOUT_CSS``), and stays clear of plotly's
+    toolbar at the figure's top right on a desktop. Breaks fall at the title's " · " separators
+    first, then " — ", ": ", ", ", spaces; Hangul counts twice a Latin letter's width.
+    ``wrap_title("Fig. 1 (model overview) for ViT-B/16 — P = 16, 14 × 14 = 196 patches at 224 × 224 px, "
+    "L = 12, D = 768, 12 heads", size=15)`` gives two lines broken after the dash.
+    """
+    limit = TITLE_WIDTH if not width else min(float(width), TITLE_WIDTH)
+    return _wrap_title(title, title_chars(limit, size))
+
+
+def title_top(title: str, size: float = TITLE_SIZE) -> int:
+    """Top margin (px) that holds ``title`` (its ``<br>`` lines at ``size`` px) pinned to the figure's top."""
+    return int(round(16 + _title_pad(title, size) - 10 + 1.45 * size * (title.count("<br>") + 1))) if title else 10
+
+
+def _title_pad(title: str, size: float) -> int:
+    """Space (px) above a title pinned to the top: plotly.js lifts a title of several lines by about a line
+    when ``yanchor="top"`` (its first line was cut off at the figure's edge), so those get that much more."""
+    return 10 + (int(round(0.9 * size)) if "<br>" in title else 0)
 
 
 def _title_top(title: str) -> int:
-    """Top margin (px) for a title of this many lines."""
-    return 16 + 26 * (title.count("<br>") + 1) if title else 10
+    """Top margin (px) for a title of this many lines (at :data:`TITLE_SIZE`)."""
+    return title_top(title)
+
+
+def title_layout(title: str, size: float = TITLE_SIZE) -> dict:
+    """Plotly ``layout.title`` for an already wrapped title: left-aligned and pinned to the figure's top,
+    its lines going down into the top margin (:func:`title_top`), so it never overlaps the plot area
+    (plotly centres a title in the margin by default, and a title of three lines ran into the plot)."""
+    return dict(text=title or None, font=dict(size=size), x=0.01, xanchor="left", yref="container", y=1,
+                yanchor="top", pad=dict(t=_title_pad(title or "", size)))
 
 
 def _layout(fig: go.Figure, title: str = "", height: Optional[int] = None, square: bool = False, *,
-            margin: Optional[dict] = None, chars: int = _TITLE_CHARS) -> go.Figure:
-    title = _wrap_title(title, chars)
-    m = dict(l=10, r=10, t=_title_top(title), b=10)
+            margin: Optional[dict] = None, title_width: Optional[float] = None, wrap: bool = True) -> go.Figure:
+    """Title (wrapped for ``title_width`` or the figure's width, unless ``wrap`` is False), margins, height,
+    font size; ``square`` keeps units square. Axes with tick labels get plotly's automargin, so their
+    numbers and titles are never clipped by a narrow margin (templates differ on that default)."""
+    if wrap:
+        title = wrap_title(title, title_width or fig.layout.width)
+    m = dict(l=10, r=10, t=title_top(title), b=10)
     m.update(margin or {})
-    fig.update_layout(title=dict(text=title or None, font=dict(size=TITLE_SIZE), x=0.01, xanchor="left"),
-                      margin=m, height=height, font=dict(size=FONT_SIZE))
+    fig.update_layout(title=title_layout(title), margin=m, height=height, font=dict(size=FONT_SIZE))
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     if square:
         _square(fig)
     return fig
@@ -300,7 +388,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
     else:
         ph, pw = 1, 1
         aspect = gh / gw
-    wrapped = _wrap_title(title, max(30, width // 10))
+    wrapped = wrap_title(title, width - 20)
     left, right, bottom = 10, 90, 10
     gap_h, gap_v, sub_title = 10, 34, 30
     top = (_title_top(wrapped) if wrapped else 0) + sub_title
@@ -346,7 +434,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
         fig.layout["xaxis" if i == 1 else f"xaxis{i}"].update(range=x_range, visible=i <= heads)
         fig.layout["yaxis" if i == 1 else f"yaxis{i}"].update(range=y_range, visible=i <= heads)
     fig.update_annotations(font=dict(size=FONT_SIZE))  # the panel titles
-    _layout(fig, wrapped, height=height, margin=dict(l=left, r=right, t=top, b=bottom), chars=10**6)
+    _layout(fig, wrapped, height=height, margin=dict(l=left, r=right, t=top, b=bottom), wrap=False)
     fig.update_layout(width=width)
     return fig
 
@@ -469,7 +557,7 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[-1, mosaic.shape[1]])
     fig.update_yaxes(title=t("plot.patch_row"), tickmode="array", tickvals=yc, ticktext=[str(i + 1) for i in range(gh)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[mosaic.shape[0], -1])
-    wrapped = _wrap_title(title)
+    wrapped = wrap_title(title)
     margin = dict(l=70, r=110, t=_title_top(wrapped), b=60)
     side = max(600, height - margin["t"] - margin["b"])
     height = side + margin["t"] + margin["b"]
@@ -589,7 +677,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
             shown = t(_REFERENCE_KEYS[name]) if name in _REFERENCE_KEYS else name
             named = model and len(refs) > 1  # one model: the title names it, the margin stays narrow (phones)
             texts.append((value, model, name, f"{shown} ({model}): {value:.1f} px" if named else f"{shown}: {value:.1f} px"))
-    wrapped = _wrap_title(title)
+    wrapped = wrap_title(title)
     head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
     right = min(320, 20 + 7 * max((len(ref[3]) for ref in texts), default=0))
     margin = dict(l=70, r=right, t=_title_top(wrapped) + 56, b=84 + 24 * head_rows)  # the model legend sits on top: two lines
@@ -640,11 +728,9 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
                     title=dict(text=t("plot.symbol_model"), font=small)),
         legend2=dict(orientation="h", x=0, xanchor="left", y=-76 / max(plot_h, 1), yanchor="top", font=small,
                      title=dict(text=t("plot.colour_head"), font=small)))
-    fig = _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
-    # Plotly centres a title in the top margin; this margin also holds the model legend, so the title
-    # is pinned to the top instead (on a phone the centred two-line title ran into the legend).
-    fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=12)))
-    return fig
+    # The title is pinned to the top (title_layout): this margin also holds the model legend (on a phone a
+    # centred two-line title ran into it).
+    return _layout(fig, wrapped, height=height, margin=margin, wrap=False)
 
 
 def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
@@ -745,7 +831,7 @@ def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN"
                              hovertemplate="%{text}<br>depth %{x:.2f}<br>%{y:.1f} px<extra></extra>"))
     fig.update_xaxes(title=t("plot.relative_depth"), range=[0, 1.02])
     fig.update_yaxes(title=t("plot.radius_px"), rangemode="tozero")
-    top = _title_top(_wrap_title(title))
+    top = title_top(wrap_title(title))
     margin = dict(l=70, r=20, t=top, b=155)
     _legend_below(fig, height - top - margin["b"])
     fig.update_layout(legend=dict(orientation="v"))
@@ -834,7 +920,7 @@ def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,
         add_patch_picker(fig, (gh, gw), (ph, pw), axes=axes)
         fig.data[-2].update(hoverinfo="skip", hovertemplate=None)
         fig.data[-1].text = [t for row in text for t in row]
-    _layout(fig, title, height=height, square=True, margin=dict(t=_title_top(_wrap_title(title)) + 30))
+    _layout(fig, title, height=height, square=True, margin=dict(t=title_top(wrap_title(title)) + 30))
     return fig
 
 
@@ -936,7 +1022,7 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     fig.add_annotation(text=t("plot.score_note", target=result.target, baseline=result.baseline), xref="paper",
                        yref="paper", x=0, xanchor="left", y=1, yanchor="bottom", yshift=30, showarrow=False,
                        font=dict(size=FONT_SIZE - 1), name="score")
-    top = _title_top(_wrap_title(title))
+    top = title_top(wrap_title(title))
     margin = dict(l=70, r=20, t=top + 56, b=90 + 22 * len(result.maps))
     _legend_below(fig, height - margin["t"] - margin["b"])
     fig.update_layout(legend=dict(orientation="v"))
