@@ -254,14 +254,17 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
         _box(fig, 2.0, 67.0, 34.0, 73.5, "rgba(0,0,0,0)", t("paper.fig1_no_head"), size=12, dash="dash",
              radius=True)
         _arrow(fig, 34.3, 70.25, 41.0, 70.25)
-        _label(fig, 42.0, 70.25, t("paper.fig1_feature", d=d), size=13, anchor="left")
+        # Two lines (before its bracket): one ran across the zoom lines to the block on a narrow figure.
+        _label(fig, 42.0, 70.25, t("paper.fig1_feature", d=d).replace(" (", "<br>(", 1), size=13, anchor="left")
 
     # --- one encoder block, as in the paper's right panel (x 112..158)
     bx0, bx1 = 120.0, 152.0
     _box(fig, 106.0, 4.0, 158.0, 10.0, _COLOURS["emb"], t("paper.fig1_embedded"), size=12)
     fig.add_shape(type="rect", x0=104.0, x1=160.0, y0=13.0, y1=70.0, fillcolor=_COLOURS["block"],
                   line=dict(color=_INK, width=1.2), layer="below")
-    _label(fig, 100.0, 41.5, f"<b>L = {facts.layers} ×</b>", size=15, anchor="right")
+    # Inside the block's top-left corner (the paper has it left of the block, where the embedding's label runs
+    # into it on a narrow figure).
+    _label(fig, 105.5, 67.6, f"<b>L = {facts.layers} ×</b>", size=15, anchor="left")
     def sublayer(top: float, colour: str, text: str) -> None:
         """Norm, then the sublayer, then the residual "+" below it (the paper's Fig. 1 right)."""
         _box(fig, bx0, top, bx1, top + 4.0, _COLOURS["norm"], t("paper.fig1_norm"), size=12)

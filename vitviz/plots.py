@@ -44,6 +44,8 @@ TITLE_SIZE = 18
 _TITLE_CHARS = 70  # longer titles wrap at their " · " separators
 #: Widest a title line is drawn (px): see :func:`wrap_title`.
 TITLE_WIDTH = 580
+#: Width (px) of a figure in half of a page's main column at 1440 px (for ``title_width``).
+HALF_WIDTH = 440
 _EM = 0.52  # average advance of a Latin character, in em, in the sans-serif fonts figures are drawn in
 
 
@@ -125,7 +127,8 @@ def title_chars(width: float, size: float = TITLE_SIZE) -> int:
     return max(16, int(width / (_EM * size)))
 
 
-def wrap_title(title: str, width: Optional[float] = None, size: float = TITLE_SIZE) -> str:
+def wrap_title(title: str, width: Optional[float] = None, size: float = TITLE_SIZE, *,
+               widest: float = TITLE_WIDTH) -> str:
     """A figure title broken into lines that fit a figure ``width`` px wide, at ``size`` px type.
 
     Every builder here (and :mod:`vitviz.paper`'s) wraps its title with this, so a title never runs
@@ -137,8 +140,22 @@ def wrap_title(title: str, width: Optional[float] = None, size: float = TITLE_SI
     ``wrap_title("Fig. 1 (model overview) for ViT-B/16 — P = 16, 14 × 14 = 196 patches at 224 × 224 px, "
     "L = 12, D = 768, 12 heads", size=15)`` gives two lines broken after the dash.
     """
-    limit = TITLE_WIDTH if not width else min(float(width), TITLE_WIDTH)
+    limit = widest if not width else min(float(width), widest)
     return _wrap_title(title, title_chars(limit, size))
+
+
+def rewrap_title(fig: go.Figure, width: float) -> go.Figure:
+    """Wrap ``fig``'s title again (in place) for a figure known to be shown ``width`` px wide, lines as wide as
+    that (e.g. a projector's 1280 px, where the phone-safe :data:`TITLE_WIDTH` makes needless lines); the top
+    margin follows. Breaks :func:`wrap_title` put in are taken out first (joined with a space)."""
+    old = fig.layout.title.text or ""
+    if not old:
+        return fig
+    size = fig.layout.title.font.size or TITLE_SIZE
+    new = wrap_title(old.replace("<br>", " "), width, size, widest=width)
+    margin = fig.layout.margin.t if fig.layout.margin.t is not None else title_top(old, size)
+    fig.update_layout(title=title_layout(new, size), margin=dict(t=margin + title_top(new, size) - title_top(old, size)))
+    return fig
 
 
 def title_top(title: str, size: float = TITLE_SIZE) -> int:
@@ -335,13 +352,15 @@ def _patch_heatmap(grid_map: np.ndarray, patch_size: Sequence[int], **style) -> 
 def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence[int], *,
                       opacity: float = 0.6, title: str = "", value_name: str = "attention",
                       query_patch: Optional[tuple[int, int]] = None, height: Optional[int] = 480,
-                      marked: Sequence[tuple[int, int]] = (), marked_label: str = "sink") -> go.Figure:
+                      marked: Sequence[tuple[int, int]] = (), marked_label: str = "sink",
+                      title_width: Optional[int] = None) -> go.Figure:
     """A ``(gh, gw)`` map drawn over the image, one square cell per patch; hover shows patch and value.
 
     Trace 0 is the image (PNG data URI), trace 1 the map. ``query_patch`` gets a solid orange
     frame; every ``(row, col)`` in ``marked`` (e.g. ``AttentionSinks.sinks``) a dashed magenta
     frame labelled ``marked_label``, as a layout shape named ``"sink (row, col)"``, and the
-    hover of that cell says so.
+    hover of that cell says so. ``title_width``: the width (px) the figure is shown at, when
+    narrower than a page (e.g. :data:`HALF_WIDTH`); the title wraps for it.
     """
     ph, pw = patch_size
     fig = image_figure(display, patch_size=None, photo=True)
@@ -358,7 +377,7 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
         fig.add_shape(**_patch_box(*query_patch, ph, pw))
     for row, col in marked:
         fig.add_shape(**_marked_box(int(row), int(col), ph, pw, marked_label))
-    return _layout(fig, title, height=height, square=True)
+    return _layout(fig, title, height=height, square=True, title_width=title_width)
 
 
 def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "head",
@@ -771,13 +790,15 @@ def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") ->
     return _layout(fig, title, height=340, margin=dict(l=60, b=50))
 
 
-def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420) -> go.Figure:
-    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit."""
+def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420,
+               title_width: Optional[int] = None) -> go.Figure:
+    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit;
+    ``title_width``: the width (px) the figure is shown at, when narrower than a page (its title wraps for it)."""
     fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
                              hovertemplate="row %{y}, col %{x}<extra></extra>"))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    return _layout(fig, title, height=height, square=True)
+    return _layout(fig, title, height=height, square=True, title_width=title_width)
 
 
 def _discrete_scale(colours: Sequence[str]) -> list:
