@@ -44,6 +44,8 @@ TITLE_SIZE = 18
 _TITLE_CHARS = 70  # longer titles wrap at their " · " separators
 #: Widest a title line is drawn (px): see :func:`wrap_title`.
 TITLE_WIDTH = 580
+#: Height (px) of a horizontal colour bar and its numbers laid above a plot, under its title.
+COLOURBAR_ABOVE = 58
 #: Width (px) of a figure in half of a page's main column at 1440 px (for ``title_width``).
 HALF_WIDTH = 440
 _EM = 0.52  # average advance of a Latin character, in em, in the sans-serif fonts figures are drawn in
@@ -565,11 +567,6 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
     gh, gw = sim.shape[:2]
     mosaic = similarity_mosaic(sim)
     fig = go.Figure(go.Image(source=_png_uri(_similarity_rgba(mosaic)), hoverinfo="skip"))
-    # The image carries no colour scale: an empty marker trace shows the colour bar.
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                             marker=dict(color=[0.0], colorscale=SIMILARITY, cmin=-1, cmax=1, showscale=True,
-                                         colorbar=dict(title=dict(text=t("plot.cosine"), side="right"),
-                                                       thickness=14, x=1.02, xanchor="left"))))
     xc, yc = _tile_centres(gw, gw), _tile_centres(gh, gh)
     tick = dict(size=12 if max(gh, gw) <= 16 else 10)
     fig.update_xaxes(title=t("plot.patch_column"), tickmode="array", tickvals=xc, ticktext=[str(j + 1) for j in range(gw)],
@@ -577,10 +574,22 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
     fig.update_yaxes(title=t("plot.patch_row"), tickmode="array", tickvals=yc, ticktext=[str(i + 1) for i in range(gh)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[mosaic.shape[0], -1])
     wrapped = wrap_title(title)
-    margin = dict(l=70, r=110, t=_title_top(wrapped), b=60)
+    # The colour bar lies above the grid (not beside it: on a phone its 110 px margin left the grid ~180 px),
+    # and the grid keeps to the top of its area (constraintoward), so a narrow screen leaves room only below.
+    margin = dict(l=56, r=20, t=title_top(wrapped) + COLOURBAR_ABOVE, b=60)
     side = max(600, height - margin["t"] - margin["b"])
     height = side + margin["t"] + margin["b"]
     width = max(int(width or 0), side + margin["l"] + margin["r"])
+    # The image carries no colour scale: an empty marker trace shows the colour bar.
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(color=[0.0], colorscale=SIMILARITY, cmin=-1, cmax=1, showscale=True,
+                                         colorbar=dict(title=dict(text=t("plot.cosine"), side="right"),
+                                                       thickness=12, orientation="h", x=0, xanchor="left",
+                                                       # under the title, in px from the top (in the plot's
+                                                       # coordinates it lifted the title off the figure)
+                                                       yref="container", y=1 - title_top(wrapped) / height,
+                                                       yanchor="top", ypad=0, len=260, lenmode="pixels",
+                                                       tickvals=[-1, -0.5, 0, 0.5, 1]))))
     if picker:
         # Marker side ≈ 90 % of a tile, in px of the square plot area.
         size = max(8, int(0.9 * side * gh / mosaic.shape[0]))
@@ -599,6 +608,7 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
                       y1=i * (gh + 1) + gh, line=dict(color=HIGHLIGHT, width=3), name=f"selected ({i}, {j})")
     _layout(fig, wrapped, height=height, square=True, margin=margin)
     fig.update_layout(width=width)
+    fig.update_yaxes(constraintoward="top")
     return fig
 
 
