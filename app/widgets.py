@@ -50,11 +50,15 @@ LAYOUT_CSS = """<style>
     .st-key-vv-stepper button { min-height: 3rem; }
     .st-key-vv-stepper kbd, .st-key-vv-stepper [data-testid="stButtonShortcut"] { display: none; }
     [data-testid="stMainBlockContainer"]:has(.st-key-vv-stepper) { padding-bottom: 9rem; }
-    [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow: hidden; }
+    /* clip, not hidden: hidden on one axis turns the other into a scroll box */
+    [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow-x: clip;
+      overflow-y: visible; }
     .js-plotly-plot .gtitle, .vv-heads > figcaption, .vv-map-title { font-size: 12px !important; }  /* projector size */
     .js-plotly-plot .gtitle { font-size: 11px !important; }  /* plots.wrap_title's lines fit 366 px at 11 px */
     /* Plotly's toolbar goes to a strip of its own above the chart, off the title it covered on a tap. */
-    [data-testid="stPlotlyChart"] { padding-top: 30px; }
+    [data-testid="stFullScreenFrame"]:has(> [data-testid="stPlotlyChart"]) { margin-top: 30px; }
+    [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {
+      height: auto !important; flex: 0 0 auto !important; }  /* Streamlit gives it the figure's height: the strip comes on top */
     [data-testid="stPlotlyChart"] .modebar-container { top: -30px !important; }
   }
 </style>"""

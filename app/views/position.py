@@ -31,8 +31,9 @@ def phone_trim(fig) -> str:
     m = fig.layout.margin
     below = 30 + 64  # the toolbar strip above the chart (LAYOUT_CSS), the column numbers and axis title below
     offset = int(m.t + below - 24 - m.l - m.r)
-    return (f"<style>@media (max-width: 640px) {{ .st-key-vv-position-tiles [data-testid='stPlotlyChart'] {{ "
-            f"box-sizing: border-box; max-height: calc(100vw + {offset}px); overflow: hidden; }} }}</style>")
+    return (f"<style>@media (max-width: 640px) {{ .st-key-vv-position-tiles [data-testid='stFullScreenFrame'] {{ "
+            f"margin-top: 0; padding-top: 30px; box-sizing: border-box; height: auto !important; "
+            f"max-height: calc(100vw + {offset}px); overflow: hidden; }} }}</style>")
 
 
 @fragment
