@@ -123,7 +123,7 @@ def test_phone_fig1_position_grid_and_toolbar(server, fresh):
     open_page(tab, server, "position", "?sample=cat&lang=ko")
     grid = tab.locator(PLOT).first.locator(".nsewdrag").first.bounding_box()
     assert grid["width"] >= 250 and grid["height"] >= 250, grid  # was ~180 px beside a 110 px colour-bar margin
-    chart = tab.locator('[data-testid="stPlotlyChart"]').filter(has=tab.locator(".nsewdrag")).first.bounding_box()
+    chart = tab.locator('[data-testid="stFullScreenFrame"]').filter(has=tab.locator(".nsewdrag")).first.bounding_box()
     assert chart["y"] + chart["height"] - (grid["y"] + grid["height"]) < 110  # no empty band under the grid
     screenshot(tab, SHOTS / "figures-phone-position.png", False)
 
@@ -133,6 +133,12 @@ def test_phone_fig1_position_grid_and_toolbar(server, fresh):
     bar = plot.locator(".modebar-container").bounding_box()
     title = plot.locator(".gtitle").bounding_box()
     assert bar["y"] + bar["height"] <= title["y"] + 1, (bar, title)
+    # ... and the strip takes no room from the chart: each chart ends inside its element (the next one's top).
+    open_page(tab, server, "distance", "?sample=cat&lang=ko")
+    overrun = tab.locator(PLOT).evaluate_all("""els => els.map(el => {
+        const frame = el.closest('[data-testid="stFullScreenFrame"]'), box = el.closest('[data-testid="stElementContainer"]');
+        return frame.getBoundingClientRect().bottom - box.getBoundingClientRect().bottom; })""")
+    assert all(px <= 1 for px in overrun), overrun
 
 
 def test_a_tap_on_the_map_leaves_no_stale_readout(server, fresh):
