@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from test_browser import (CHROMIUM, CHROMIUM_ARGS, ERROR, FIGURE, MAP, NORMAL, PLOT, PRESENTER, SHOTS, assert_no_error,
+from test_browser import (CHROMIUM, CHROMIUM_ARGS, MAP, NORMAL, PLOT, PRESENTER, SHOTS, assert_no_error,
                           main_area, open_page, screenshot, settle, start_server, stop_server)
 
 pytestmark = pytest.mark.browser
@@ -203,3 +203,10 @@ def test_paper_export_has_coloured_series_whole_axis_numbers_and_no_server_path(
     lines = page.locator("#fig7-left .gtitle tspan.line")
     image = page.locator("#fig7-left svg image").first.bounding_box()
     assert lines.last.bounding_box()["y"] + lines.last.bounding_box()["height"] <= image["y"] + 1
+
+
+def test_model_facts_name_the_weights_file_not_the_server_folder(server, fresh):
+    tab = fresh()
+    open_page(tab, server, "facts", "?sample=cat", '[data-testid="stDataFrame"]')
+    text = main_area(tab).inner_text()
+    assert f"local: {DINOV2_FILE}" in text and "/shared/weights" not in text, text[:600]

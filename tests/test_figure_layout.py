@@ -13,7 +13,7 @@ from timm.data import resolve_data_config
 
 from vitviz import i18n, paper, plots
 from vitviz.models import LoadedModel, source_name
-from vitviz.plots import TITLE_SIZE, TITLE_WIDTH, _text_width, title_chars, title_top, wrap_title
+from vitviz.titles import TITLE_SIZE, TITLE_WIDTH, text_width, title_chars, title_top, wrap_title
 from vitviz.registry import ModelSpec
 from vitviz.report import REPORT_TEMPLATE, paper_report_html, report_figure
 
@@ -32,7 +32,7 @@ def test_wrap_title_keeps_every_line_within_the_width_and_loses_nothing():
     for width, size in [(None, TITLE_SIZE), (1000, 15), (480, TITLE_SIZE), (300, 12)]:
         wrapped = wrap_title(LONG, width, size)
         limit = title_chars(min(width or TITLE_WIDTH, TITLE_WIDTH), size)
-        assert all(_text_width(line) <= limit for line in _lines(wrapped)), (width, wrapped)
+        assert all(text_width(line) <= limit for line in _lines(wrapped)), (width, wrapped)
         assert wrapped.replace("<br>", " ") == LONG  # a break replaces one space; the marks stay
     assert len(_lines(wrap_title(LONG, 300))) > len(_lines(wrap_title(LONG)))  # narrower: more lines
     assert wrap_title("Short title") == "Short title"
@@ -72,7 +72,7 @@ def test_every_builder_wraps_its_title_and_pins_it_above_the_plot(build):
     fig = build(LONG)
     title = fig.layout.title
     assert title.text.replace("<br>", " ") == LONG
-    assert all(_text_width(line) <= title_chars(TITLE_WIDTH) for line in _lines(title.text))
+    assert all(text_width(line) <= title_chars(TITLE_WIDTH) for line in _lines(title.text))
     # Pinned to the figure's top, its lines going down into a top margin that holds them all.
     assert (title.yref, title.y, title.yanchor) == ("container", 1, "top")
     assert fig.layout.margin.t >= title_top(title.text)
@@ -81,7 +81,7 @@ def test_every_builder_wraps_its_title_and_pins_it_above_the_plot(build):
 def test_fig1_title_wraps_for_a_1440_px_page(tiny):
     fig = tiny["fig1"]
     lines = _lines(fig.layout.title.text)
-    assert len(lines) >= 2 and all(_text_width(line) <= title_chars(TITLE_WIDTH, 15) for line in lines)
+    assert len(lines) >= 2 and all(text_width(line) <= title_chars(TITLE_WIDTH, 15) for line in lines)
     assert fig.layout.margin.t >= title_top(fig.layout.title.text, 15)
 
 

@@ -44,7 +44,8 @@ from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .i18n import t
 from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
-from .plots import HEAD_COLOURS, _png_uri, title_layout, title_top, wrap_title
+from .plots import HEAD_COLOURS, _png_uri
+from .titles import title_layout, title_top, wrap_title
 from .report import Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
