@@ -172,3 +172,13 @@ def tiny(tiny_model):
     loaded = LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32, source="hub",
                          data_config=resolve_data_config({}, model=model))
     return paper.paper_figures(loaded, analyses, ["cat"])
+
+
+def test_pictures_have_no_stray_tick_marks():
+    """Axes without numbers draw no tick marks either (Streamlit's template draws them: dashes along a picture)."""
+    rng = np.random.default_rng(0)
+    for fig in (plots.filters_figure(rng.random((28, 3, 4, 4))), plots.rgb_figure(np.zeros((4, 4, 3))),
+                plots.image_figure(np.zeros((8, 8, 3), np.uint8)),
+                paper.fig6_rollout_figure([np.zeros((32, 32, 3), np.uint8)], [rng.random((2, 2))], ["cat"])):
+        axes = [fig.layout[name] for name in fig.layout if name.startswith(("xaxis", "yaxis"))]
+        assert axes and all(axis.ticks == "" for axis in axes)

@@ -371,8 +371,8 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
                                      hovertemplate="rollout %{z:.4f}<extra></extra>"), row=r + 1, col=2 * c + 2)
             fig.update_yaxes(autorange="reversed", scaleanchor=f"x{2 * i + 2 if i else 2}", row=r + 1,
                              col=2 * c + 2)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_annotations(font_size=12)
     row_px = 300 if per_row == 1 else 250
     title = wrap_title(title)

@@ -170,8 +170,8 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
         if highlight is not None:
             shapes.append(_patch_box(*highlight, ph, pw))
         fig.update_layout(shapes=shapes)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
 
 
@@ -326,8 +326,8 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
             fig.add_shape(**_marked_box(int(mr), int(mc), ph, pw, marked_label), row=r, col=c)
     fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=zmax,
                                      colorbar=dict(thickness=14, title=dict(text=value_name) if value_name else None)))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     x_range = [-0.5, img_w - 0.5] if uri is not None else [-0.5, gw - 0.5]
     y_range = [img_h - 0.5, -0.5] if uri is not None else [gh - 0.5, -0.5]
     for i in range(1, rows * columns + 1):
@@ -375,8 +375,8 @@ def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "",
     fig.add_trace(go.Scatter(x=(idx % columns) * (pw + 1) + pw / 2, y=(idx // columns) * (ph + 1) + ph / 2,
                              mode="markers", marker=dict(opacity=0, size=max(ph, 10)), text=[f"#{i}" for i in idx],
                              hovertemplate="%{text}<extra></extra>", showlegend=False))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
 
 
@@ -659,8 +659,8 @@ def patch_strip(patches: np.ndarray, count: int, title: str = "", *, height: int
     shown = patches[:count].astype(np.float64) / 255.0
     mosaic = tile_images(shown, columns=len(shown), pad=2)
     fig = go.Figure(go.Image(source=_png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
 
 
@@ -687,8 +687,8 @@ def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420,
     ``title_width``: the width (px) the figure is shown at, when narrower than a page (its title wraps for it)."""
     fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
                              hovertemplate="row %{y}, col %{x}<extra></extra>"))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True, title_width=title_width)
 
 
