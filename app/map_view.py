@@ -94,9 +94,21 @@ export default function (component) {
     cursor.hidden = true;
     show(e.clientX - box.left, e.clientY - box.top, box);
   });
-  img.addEventListener('pointerleave', () => { if (document.activeElement !== img) tip.hidden = true; });
+  // A tap (touch, pen) is no hover: the read-out shows the tapped patch for a moment, then goes; it used to
+  // stay, and the focus a tap gives the picture put it on the patch of an earlier cursor instead.
+  img.addEventListener('pointerdown', (e) => { root.vvByPointer = true; root.vvTouch = e.pointerType !== 'mouse'; });
+  img.addEventListener('pointerleave', (e) => {
+    if (e.pointerType !== 'mouse' || document.activeElement !== img) tip.hidden = true;
+  });
   img.addEventListener('click', (e) => {
-    const [r, c, d] = cell(e);
+    const [r, c, d, box] = cell(e);
+    if (root.vvTouch) {
+      root.vvAt = [r, c];
+      cursor.hidden = true;
+      show(e.clientX - box.left, e.clientY - box.top, box);
+      clearTimeout(root.vvTipTimer);
+      root.vvTipTimer = setTimeout(() => { tip.hidden = true; }, 2500);
+    }
     if (d.click_label) root.vvPick('patch', r * d.values[0].length + c);
   });
   const moveTo = (r, c) => {  // keyboard: a cursor on patch (r, c) and its read-out
@@ -109,12 +121,14 @@ export default function (component) {
     show((root.vvAt[1] + 0.5) * w, (root.vvAt[0] + 0.5) * h, box);
   };
   img.addEventListener('focus', () => {
+    if (root.vvByPointer) { root.vvByPointer = false; return; }  // focus from a click or tap: no keyboard cursor
     const d = root.vvData;
     const [r, c] = root.vvAt || [Math.floor(d.values.length / 2), Math.floor(d.values[0].length / 2)];
     moveTo(r, c);
   });
-  img.addEventListener('blur', () => { tip.hidden = true; cursor.hidden = true; });
+  img.addEventListener('blur', () => { tip.hidden = true; cursor.hidden = true; root.vvByPointer = false; });
   img.addEventListener('keydown', (e) => {
+    root.vvByPointer = false;
     const step = {ArrowUp: [-1, 0], ArrowDown: [1, 0], ArrowLeft: [0, -1], ArrowRight: [0, 1]}[e.key];
     const [r, c] = root.vvAt || [0, 0];
     if (step) {

@@ -32,6 +32,8 @@ if presenter:  # larger type and less chrome for a projector; figures size thems
       [data-testid="stMainBlockContainer"] { padding-top: 3.9rem; padding-bottom: 1rem; max-width: 100%; }
       h1 { font-size: 1.7rem !important; padding: 0 !important; }
       [data-testid="stVerticalBlock"] { gap: 0.6rem; }
+      /* No Streamlit chrome on the projector: the Deploy button and the ⋮ menu go (the sidebar's » stays). */
+      [data-testid="stAppDeployButton"], [data-testid="stMainMenu"] { display: none !important; }
     </style>""")
 widgets.preload_plotly()  # before the sidebar and page wait on torch and the model
 

@@ -50,8 +50,16 @@ LAYOUT_CSS = """<style>
     .st-key-vv-stepper button { min-height: 3rem; }
     .st-key-vv-stepper kbd, .st-key-vv-stepper [data-testid="stButtonShortcut"] { display: none; }
     [data-testid="stMainBlockContainer"]:has(.st-key-vv-stepper) { padding-bottom: 9rem; }
-    [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow: hidden; }
+    /* clip, not hidden: hidden on one axis turns the other into a scroll box */
+    [data-testid="stPlotlyChart"], [data-testid="stPlotlyChart"] > div { max-width: 100%; overflow-x: clip;
+      overflow-y: visible; }
     .js-plotly-plot .gtitle, .vv-heads > figcaption, .vv-map-title { font-size: 12px !important; }  /* projector size */
+    .js-plotly-plot .gtitle { font-size: 11px !important; }  /* plots.wrap_title's lines fit 366 px at 11 px */
+    /* Plotly's toolbar goes to a strip of its own above the chart, off the title it covered on a tap. */
+    [data-testid="stFullScreenFrame"]:has(> [data-testid="stPlotlyChart"]) { margin-top: 30px; }
+    [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {
+      height: auto !important; flex: 0 0 auto !important; }  /* Streamlit gives it the figure's height: the strip comes on top */
+    [data-testid="stPlotlyChart"] .modebar-container { top: -30px !important; }
   }
 </style>"""
 
@@ -220,28 +228,29 @@ def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], M
 def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top: float, grid_map: np.ndarray,
              fig_title: str, value_name: str, *, npz: Callable[[], Mapping[str, np.ndarray]],
              marked: Sequence[tuple[int, int]] = (), pickable: bool = False, max_height: Optional[int] = None,
-             alt: str = "", patch_label: str = "") -> Optional[int]:
+             alt: str = "", patch_label: str = "", presenter_height: int = PRESENTER_HEIGHT - 90) -> Optional[int]:
     """A map picture (``vitviz.map_pictures.map_picture`` over an image of ``display_shape``, shown by
     app/map_view.py) with its text alternative (``alt``, default: where ``grid_map`` peaks) and PNG / NPZ /
     CSV downloads; ``marked`` patches get the sink frame; the read-out names a cell ``patch_label``
-    (default "patch"). Returns the clicked patch when ``pickable``."""
+    (default "patch"); ``presenter_height`` caps the picture's height in presenter mode (a page with more
+    controls above its maps passes less). Returns the clicked patch when ``pickable``."""
     point = map_view(key, picture, grid_map, display_shape, title=fig_title, top=top, value_name=value_name,
                      alt=alt_text(fig_title, alt or peak_text(grid_map), True), marked=marked,
                      marked_label=t("plot.sink"), patch_label=patch_label or t("plot.patch"),
                      click_label=t("plot.click_to_select") if pickable else "",
-                     max_height=PRESENTER_HEIGHT - 90 if sel.presenter else max_height)
+                     max_height=presenter_height if sel.presenter else max_height)
     data_row(key, figure_stem(key, sel), npz=npz, csv=lambda: grid_csv(grid_map), png=lambda: picture_png(picture))
     return point
 
 
 def show_grad_cam(key: str, sel: compute.Selection, display: np.ndarray, cam, fig_title: str, *, alt: str,
-                  max_height: Optional[int] = None) -> None:
+                  max_height: Optional[int] = None, presenter_height: int = PRESENTER_HEIGHT - 90) -> None:
     """A Grad-CAM (``vitviz.explain.GradCAM``) over the image as a picture, like a ViT's maps: the picture
     from the full-resolution map, the read-out and the CSV per stage cell (:meth:`GradCAM.cell_means`)."""
     picture, top = map_picture(cam.map, display, (1, 1))
     show_map(key, sel, display.shape, picture, top, cam.cell_means(), fig_title, "Grad-CAM",
              npz=lambda: {"map": cam.map, "coarse": cam.coarse}, max_height=max_height, alt=alt,
-             patch_label=t("plot.cell"))
+             patch_label=t("plot.cell"), presenter_height=presenter_height)
 
 
 def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,

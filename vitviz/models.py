@@ -18,7 +18,7 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Callable, Optional
 
 import torch
@@ -64,6 +64,13 @@ class LoadedModel:
         return self.source != "untrained"
 
     @property
+    def source_name(self) -> str:
+        """:attr:`source` as shown to people: a local file by its name only, not the server's folder
+        (``"local:/srv/weights/vit.safetensors"`` → ``"local: vit.safetensors"``); ``"hub"`` and
+        ``"untrained"`` as they are. The full path stays in :attr:`source` (the CLI's JSON)."""
+        return source_name(self.source)
+
+    @property
     def label(self) -> str:
         """The spec's label, marked "(untrained)" for random weights so no one mistakes them."""
         return self.spec.label if self.pretrained else f"{self.spec.label} (untrained)"
@@ -71,6 +78,17 @@ class LoadedModel:
     @property
     def num_classes(self) -> int:
         return int(getattr(self.model, "num_classes", 0) or 0)
+
+
+def source_name(source: str) -> str:
+    """A weights source (:attr:`LoadedModel.source`) with a local path cut to its file name:
+    ``source_name("local:/srv/weights/vit.safetensors") == "local: vit.safetensors"`` (Windows paths too)."""
+    kind, sep, where = source.partition(":")
+    if not sep or kind != "local":
+        return source
+    path = where.strip()
+    name = PureWindowsPath(path).name if "\\" in path else PurePosixPath(path).name
+    return f"local: {name}"
 
 
 # --------------------------------------------------------------------------- device and dtype

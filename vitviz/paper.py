@@ -44,7 +44,8 @@ from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .i18n import t
 from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
-from .plots import _png_uri
+from .plots import HEAD_COLOURS, _png_uri
+from .titles import title_layout, title_top, wrap_title
 from .report import Section, Table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -105,6 +106,7 @@ def _patch_pixels(display: np.ndarray, layout: TokenLayout, index: int) -> np.nd
     return display[row * ph:(row + 1) * ph, col * pw:(col + 1) * pw]
 
 
+FIG1_TITLE_SIZE = 15
 # Boxes of Fig. 1 that :func:`fig1_architecture` can highlight, in the figure's coordinates (x0, y0, x1, y1):
 # the left panel (image patches → projection → tokens → encoder → head) and one block on the right.
 FIG1_BOXES = {
@@ -264,14 +266,17 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
         _box(fig, 2.0, 67.0, 34.0, 73.5, "rgba(0,0,0,0)", t("paper.fig1_no_head"), size=12, dash="dash",
              radius=True)
         _arrow(fig, 34.3, 70.25, 41.0, 70.25)
-        _label(fig, 42.0, 70.25, t("paper.fig1_feature", d=d), size=13, anchor="left")
+        # Two lines (before its bracket): one ran across the zoom lines to the block on a narrow figure.
+        _label(fig, 42.0, 70.25, t("paper.fig1_feature", d=d).replace(" (", "<br>(", 1), size=13, anchor="left")
 
     # --- one encoder block, as in the paper's right panel (x 112..158)
     bx0, bx1 = 120.0, 152.0
     _box(fig, 106.0, 4.0, 158.0, 10.0, _COLOURS["emb"], t("paper.fig1_embedded"), size=12)
     fig.add_shape(type="rect", x0=104.0, x1=160.0, y0=13.0, y1=70.0, fillcolor=_COLOURS["block"],
                   line=dict(color=_INK, width=1.2), layer="below")
-    _label(fig, 100.0, 41.5, f"<b>L = {facts.layers} ×</b>", size=15, anchor="right")
+    # Inside the block's top-left corner (the paper has it left of the block, where the embedding's label runs
+    # into it on a narrow figure).
+    _label(fig, 105.5, 67.6, f"<b>L = {facts.layers} ×</b>", size=15, anchor="left")
     def sublayer(top: float, colour: str, text: str) -> None:
         """Norm, then the sublayer, then the residual "+" below it (the paper's Fig. 1 right)."""
         _box(fig, bx0, top, bx1, top + 4.0, _COLOURS["norm"], t("paper.fig1_norm"), size=12)
@@ -310,7 +315,9 @@ def fig1_architecture(facts: ModelFacts, layout: TokenLayout, *, display: Option
                                 stem_channels=facts.stem_channels, highlight=list(highlight)))
     fig.update_xaxes(range=[-1, 161], visible=False, fixedrange=True)
     fig.update_yaxes(range=[0, 84], visible=False, fixedrange=True, scaleanchor="x", scaleratio=1)
-    fig.update_layout(title=dict(text=title, font=dict(size=15)), height=640, margin=dict(l=10, r=10, t=50, b=10),
+    title = wrap_title(title, size=FIG1_TITLE_SIZE)  # the numbers are long: wrapped, never clipped at the edge
+    fig.update_layout(title=title_layout(title, FIG1_TITLE_SIZE), height=640,
+                      margin=dict(l=10, r=10, t=title_top(title, FIG1_TITLE_SIZE), b=10),
                       showlegend=False, plot_bgcolor="rgba(0,0,0,0)", paper_bgcolor="rgba(0,0,0,0)")
     return fig
 
@@ -379,12 +386,14 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
                                      hovertemplate="rollout %{z:.4f}<extra></extra>"), row=r + 1, col=2 * c + 2)
             fig.update_yaxes(autorange="reversed", scaleanchor=f"x{2 * i + 2 if i else 2}", row=r + 1,
                              col=2 * c + 2)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_annotations(font_size=12)
     row_px = 300 if per_row == 1 else 250
-    fig.update_layout(title=title or None, height=80 + row_px * rows, margin=dict(l=10, r=10, t=70 if title else 30,
-                                                                                  b=10), showlegend=False)
+    title = wrap_title(title)
+    top = title_top(title) + 24 if title else 30  # the title, then the panels' own titles above the first row
+    fig.update_layout(title=title_layout(title), height=top + 50 + row_px * rows,
+                      margin=dict(l=10, r=10, t=top, b=10), showlegend=False)
     return fig
 
 
@@ -430,14 +439,27 @@ def fig5_compute_figure(dataset: str = "ImageNet", model_label: str = "") -> go.
     buttons = [dict(label=name, method="update",
                     args=[{"y": [[r[col[name]] for r in rows_by_family[f]] for f in families]},
                           {"yaxis.title.text": t("paper.fig5_accuracy", dataset=name)}]) for name in pr.TABLE6_DATASETS]
-    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.16,
-                                        yanchor="top", active=pr.TABLE6_DATASETS.index(dataset), showactive=True)])
+    # The dataset menu sits just above the plot, under the title (not beside it, where a phone's title runs).
+    fig.update_layout(updatemenus=[dict(buttons=buttons, direction="down", x=1.0, xanchor="right", y=1.0,
+                                        yanchor="bottom", pad=dict(b=4), active=pr.TABLE6_DATASETS.index(dataset),
+                                        showactive=True)])
     fig.update_xaxes(type="log", title=t("paper.fig5_compute"))
     fig.update_yaxes(title=t("paper.fig5_accuracy", dataset=dataset))
-    title = t("paper.fig5_title") + "<br>" + _reported_not_computed(model_label)
-    fig.update_layout(title=title, height=480,
-                      legend=dict(orientation="h", y=-0.18), margin=dict(l=10, r=10, t=80, b=10))
+    _chart_layout(fig, t("paper.fig5_title") + "<br>" + _reported_not_computed(model_label), extra_top=34)
     return fig
+
+
+def _chart_layout(fig: go.Figure, title: str, *, extra_top: int = 0, height: int = 480) -> None:
+    """The layout of a chart of the paper's numbers: the title wrapped and pinned to the top, axes whose
+    numbers and titles push the margins as far as they need (a fixed 10 px margin cut "100" to "00"
+    where the template does not turn automargin on, as Streamlit's does not), a standoff between the
+    numbers and the axis title, the legend under the plot."""
+    title = wrap_title(title)
+    fig.update_xaxes(automargin=True, title_standoff=12)
+    fig.update_yaxes(automargin=True, title_standoff=12)
+    fig.update_layout(title=title_layout(title), height=height, font=dict(size=14),
+                      legend=dict(orientation="h", x=0, xanchor="left", y=-0.2, yanchor="top"),
+                      margin=dict(l=70, r=20, t=title_top(title) + extra_top, b=90))
 
 
 def table1(facts: Optional[ModelFacts] = None, model_label: str = "") -> Table:
@@ -480,14 +502,16 @@ def table2_figure(model_label: str = "") -> go.Figure:
             ys.append(value)
             errs.append(pr.cell_std(cells[j]) or 0.0)
             texts.append(cells[j])
+        # Each column its own colour, set here rather than left to the template (Streamlit's template gives
+        # placeholder colours that only its own page replaces: the exported page showed every bar black).
         fig.add_trace(go.Bar(x=xs, y=ys, name=f"{group} ({arch})", text=texts, textposition="none",
-                             error_y=dict(type="data", array=errs, visible=True),
+                             marker=dict(color=HEAD_COLOURS[j % len(HEAD_COLOURS)], line=dict(width=0)),
+                             error_y=dict(type="data", array=errs, visible=True, color="#444444"),
                              hovertemplate="%{x}: %{text}%<extra>" + _text(f"{group} ({arch})") + "</extra>"))
-    title = t("paper.table2_chart_title") + "<br>" + _reported_not_computed(model_label)
     fig.update_xaxes(categoryorder="array", categoryarray=benchmarks)
-    fig.update_yaxes(title=t("paper.accuracy"), range=[70, 100])
-    fig.update_layout(title=title, barmode="group", height=480, legend=dict(orientation="h", y=-0.18),
-                      margin=dict(l=10, r=10, t=80, b=10))
+    fig.update_yaxes(title=t("paper.accuracy"), range=[70, 100], dtick=5)
+    fig.update_layout(barmode="group")
+    _chart_layout(fig, t("paper.table2_chart_title") + "<br>" + _reported_not_computed(model_label))
     return fig
 
 
@@ -784,7 +808,8 @@ def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
         sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
         hw = analyses[0].layout.input_hw
         shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
-        subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source, h=hw[0], w=hw[1],
+        # The weights' file name only: the server's folder is no business of the page's readers.
+        subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source_name, h=hw[0], w=hw[1],
                      images=shown)
         return paper_report_html(t("paper.report_title", label=_model_label(loaded)), sections, subtitle=subtitle,
                                  generated=generated, footer=t("paper.report_footer", citation=pr.CITATION),

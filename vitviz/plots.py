@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import unicodedata
 from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -20,6 +19,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from .i18n import t
+from .titles import (TITLE_SIZE, TITLE_WIDTH, rewrap_title, text_width, title_chars, title_layout,  # noqa: F401
+                     title_top, wrap_chars, wrap_title)
+
+_text_width = text_width  # the names the builders below (and older tests) use
+_wrap_title = wrap_chars
+_title_top = title_top
 
 SEQUENTIAL = "Viridis"
 SIMILARITY = "Cividis"
@@ -40,8 +45,10 @@ MARK = "#EE3377"
 #: above WCAG AA's 3:1 for graphics and 4.5:1 for the text labels drawn in it.
 REFERENCE = "#666666"
 FONT_SIZE = 14
-TITLE_SIZE = 18
-_TITLE_CHARS = 70  # longer titles wrap at their " · " separators
+#: Height (px) of a horizontal colour bar and its numbers laid above a plot, under its title.
+COLOURBAR_ABOVE = 58
+#: Width (px) of a figure in half of a page's main column at 1440 px (for ``title_width``).
+HALF_WIDTH = 440
 
 
 def figure_title(what: str, model_label: str, *, untrained: bool = False, extra: str = "") -> str:
@@ -58,37 +65,18 @@ def figure_title(what: str, model_label: str, *, untrained: bool = False, extra:
     return " · ".join(part for part in (what.strip(), label, extra.strip()) if part)
 
 
-def _text_width(text: str) -> int:
-    """Width in Latin-character units: a Hangul or CJK character is drawn about twice as wide."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _wrap_title(title: str, chars: int = _TITLE_CHARS) -> str:
-    """Break a long title at its " · " separators so no line runs past ``chars`` Latin-character widths."""
-    if not title or _text_width(title) <= chars or "<br>" in title:
-        return title
-    lines, line = [], ""
-    for part in title.split(" · "):
-        if line and _text_width(line) + 3 + _text_width(part) > chars:
-            lines.append(line + " ·")
-            line = part
-        else:
-            line = f"{line} · {part}" if line else part
-    return "<br>".join(lines + [line])
-
-
-def _title_top(title: str) -> int:
-    """Top margin (px) for a title of this many lines."""
-    return 16 + 26 * (title.count("<br>") + 1) if title else 10
-
-
 def _layout(fig: go.Figure, title: str = "", height: Optional[int] = None, square: bool = False, *,
-            margin: Optional[dict] = None, chars: int = _TITLE_CHARS) -> go.Figure:
-    title = _wrap_title(title, chars)
-    m = dict(l=10, r=10, t=_title_top(title), b=10)
+            margin: Optional[dict] = None, title_width: Optional[float] = None, wrap: bool = True) -> go.Figure:
+    """Title (wrapped for ``title_width`` or the figure's width, unless ``wrap`` is False), margins, height,
+    font size; ``square`` keeps units square. Axes with tick labels get plotly's automargin, so their
+    numbers and titles are never clipped by a narrow margin (templates differ on that default)."""
+    if wrap:
+        title = wrap_title(title, title_width or fig.layout.width)
+    m = dict(l=10, r=10, t=title_top(title), b=10)
     m.update(margin or {})
-    fig.update_layout(title=dict(text=title or None, font=dict(size=TITLE_SIZE), x=0.01, xanchor="left"),
-                      margin=m, height=height, font=dict(size=FONT_SIZE))
+    fig.update_layout(title=title_layout(title), margin=m, height=height, font=dict(size=FONT_SIZE))
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     if square:
         _square(fig)
     return fig
@@ -182,8 +170,8 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
         if highlight is not None:
             shapes.append(_patch_box(*highlight, ph, pw))
         fig.update_layout(shapes=shapes)
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
 
 
@@ -252,13 +240,15 @@ def _patch_heatmap(grid_map: np.ndarray, patch_size: Sequence[int], **style) -> 
 def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Sequence[int], *,
                       opacity: float = 0.6, title: str = "", value_name: str = "attention",
                       query_patch: Optional[tuple[int, int]] = None, height: Optional[int] = 480,
-                      marked: Sequence[tuple[int, int]] = (), marked_label: str = "sink") -> go.Figure:
+                      marked: Sequence[tuple[int, int]] = (), marked_label: str = "sink",
+                      title_width: Optional[int] = None) -> go.Figure:
     """A ``(gh, gw)`` map drawn over the image, one square cell per patch; hover shows patch and value.
 
     Trace 0 is the image (PNG data URI), trace 1 the map. ``query_patch`` gets a solid orange
     frame; every ``(row, col)`` in ``marked`` (e.g. ``AttentionSinks.sinks``) a dashed magenta
     frame labelled ``marked_label``, as a layout shape named ``"sink (row, col)"``, and the
-    hover of that cell says so.
+    hover of that cell says so. ``title_width``: the width (px) the figure is shown at, when
+    narrower than a page (e.g. :data:`HALF_WIDTH`); the title wraps for it.
     """
     ph, pw = patch_size
     fig = image_figure(display, patch_size=None, photo=True)
@@ -275,7 +265,7 @@ def attention_overlay(display: np.ndarray, grid_map: np.ndarray, patch_size: Seq
         fig.add_shape(**_patch_box(*query_patch, ph, pw))
     for row, col in marked:
         fig.add_shape(**_marked_box(int(row), int(col), ph, pw, marked_label))
-    return _layout(fig, title, height=height, square=True)
+    return _layout(fig, title, height=height, square=True, title_width=title_width)
 
 
 def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle: str = "",
@@ -306,7 +296,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
     else:
         ph, pw = 1, 1
         aspect = gh / gw
-    wrapped = _wrap_title(title, max(30, width // 10))
+    wrapped = wrap_title(title, width - 20)
     left, right, bottom = 10, 90, 10
     gap_h, gap_v, sub_title = 10, 34, 30
     top = (_title_top(wrapped) if wrapped else 0) + sub_title
@@ -342,8 +332,8 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
             fig.add_shape(**_marked_box(int(mr), int(mc), ph, pw, marked_label), row=r, col=c)
     fig.update_layout(coloraxis=dict(colorscale=SEQUENTIAL, cmin=0, cmax=zmax,
                                      colorbar=dict(thickness=14, title=dict(text=value_name) if value_name else None)))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     x_range = [-0.5, img_w - 0.5] if uri is not None else [-0.5, gw - 0.5]
     y_range = [img_h - 0.5, -0.5] if uri is not None else [gh - 0.5, -0.5]
     for i in range(1, rows * columns + 1):
@@ -352,7 +342,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
         fig.layout["xaxis" if i == 1 else f"xaxis{i}"].update(range=x_range, visible=i <= heads)
         fig.layout["yaxis" if i == 1 else f"yaxis{i}"].update(range=y_range, visible=i <= heads)
     fig.update_annotations(font=dict(size=FONT_SIZE))  # the panel titles
-    _layout(fig, wrapped, height=height, margin=dict(l=left, r=right, t=top, b=bottom), chars=10**6)
+    _layout(fig, wrapped, height=height, margin=dict(l=left, r=right, t=top, b=bottom), wrap=False)
     fig.update_layout(width=width)
     return fig
 
@@ -391,8 +381,8 @@ def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "",
     fig.add_trace(go.Scatter(x=(idx % columns) * (pw + 1) + pw / 2, y=(idx // columns) * (ph + 1) + ph / 2,
                              mode="markers", marker=dict(opacity=0, size=max(ph, 10)), text=[f"#{i}" for i in idx],
                              hovertemplate="%{text}<extra></extra>", showlegend=False))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
 
 
@@ -465,22 +455,29 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
     gh, gw = sim.shape[:2]
     mosaic = similarity_mosaic(sim)
     fig = go.Figure(go.Image(source=_png_uri(_similarity_rgba(mosaic)), hoverinfo="skip"))
-    # The image carries no colour scale: an empty marker trace shows the colour bar.
-    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                             marker=dict(color=[0.0], colorscale=SIMILARITY, cmin=-1, cmax=1, showscale=True,
-                                         colorbar=dict(title=dict(text=t("plot.cosine"), side="right"),
-                                                       thickness=14, x=1.02, xanchor="left"))))
     xc, yc = _tile_centres(gw, gw), _tile_centres(gh, gh)
     tick = dict(size=12 if max(gh, gw) <= 16 else 10)
     fig.update_xaxes(title=t("plot.patch_column0"), tickmode="array", tickvals=xc, ticktext=[str(j) for j in range(gw)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[-1, mosaic.shape[1]])
     fig.update_yaxes(title=t("plot.patch_row0"), tickmode="array", tickvals=yc, ticktext=[str(i) for i in range(gh)],
                      showgrid=False, zeroline=False, ticks="", tickfont=tick, range=[mosaic.shape[0], -1])
-    wrapped = _wrap_title(title)
-    margin = dict(l=70, r=110, t=_title_top(wrapped), b=60)
+    wrapped = wrap_title(title)
+    # The colour bar lies above the grid (not beside it: on a phone its 110 px margin left the grid ~180 px),
+    # and the grid keeps to the top of its area (constraintoward), so a narrow screen leaves room only below.
+    margin = dict(l=56, r=20, t=title_top(wrapped) + COLOURBAR_ABOVE, b=60)
     side = max(600, height - margin["t"] - margin["b"])
     height = side + margin["t"] + margin["b"]
     width = max(int(width or 0), side + margin["l"] + margin["r"])
+    # The image carries no colour scale: an empty marker trace shows the colour bar.
+    fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                             marker=dict(color=[0.0], colorscale=SIMILARITY, cmin=-1, cmax=1, showscale=True,
+                                         colorbar=dict(title=dict(text=t("plot.cosine"), side="right"),
+                                                       thickness=12, orientation="h", x=0, xanchor="left",
+                                                       # under the title, in px from the top (in the plot's
+                                                       # coordinates it lifted the title off the figure)
+                                                       yref="container", y=1 - title_top(wrapped) / height,
+                                                       yanchor="top", ypad=0, len=260, lenmode="pixels",
+                                                       tickvals=[-1, -0.5, 0, 0.5, 1]))))
     if picker:
         # Marker side ≈ 90 % of a tile, in px of the square plot area.
         size = max(8, int(0.9 * side * gh / mosaic.shape[0]))
@@ -499,6 +496,7 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
                       y1=i * (gh + 1) + gh, line=dict(color=HIGHLIGHT, width=3), name=f"selected ({i}, {j})")
     _layout(fig, wrapped, height=height, square=True, margin=margin)
     fig.update_layout(width=width)
+    fig.update_yaxes(constraintoward="top")
     return fig
 
 
@@ -597,7 +595,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
             shown = t(_REFERENCE_KEYS[name]) if name in _REFERENCE_KEYS else name
             named = model and len(refs) > 1  # one model: the title names it, the margin stays narrow (phones)
             texts.append((value, model, name, f"{shown} ({model}): {value:.1f} px" if named else f"{shown}: {value:.1f} px"))
-    wrapped = _wrap_title(title)
+    wrapped = wrap_title(title)
     head_rows = int(np.ceil(max_heads / 7)) if max_heads else 0
     right = min(320, 20 + 7 * max((len(ref[3]) for ref in texts), default=0))
     margin = dict(l=70, r=right, t=_title_top(wrapped) + 56, b=84 + 24 * head_rows)  # the model legend sits on top: two lines
@@ -649,11 +647,9 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
                     title=dict(text=t("plot.symbol_model"), font=small)),
         legend2=dict(orientation="h", x=0, xanchor="left", y=-76 / max(plot_h, 1), yanchor="top", font=small,
                      title=dict(text=t("plot.colour_head"), font=small)))
-    fig = _layout(fig, wrapped, height=height, margin=margin, chars=10**6)
-    # Plotly centres a title in the top margin; this margin also holds the model legend, so the title
-    # is pinned to the top instead (on a phone the centred two-line title ran into the legend).
-    fig.update_layout(title=dict(yref="container", y=1, yanchor="top", pad=dict(t=12)))
-    return fig
+    # The title is pinned to the top (title_layout): this margin also holds the model legend (on a phone a
+    # centred two-line title ran into it).
+    return _layout(fig, wrapped, height=height, margin=margin, wrap=False)
 
 
 def predictions_figure(labels: Sequence[str], probabilities: Sequence[float], title: str = "") -> go.Figure:
@@ -672,8 +668,8 @@ def patch_strip(patches: np.ndarray, count: int, title: str = "", *, height: int
     shown = patches[:count].astype(np.float64) / 255.0
     mosaic = tile_images(shown, columns=len(shown), pad=2)
     fig = go.Figure(go.Image(source=_png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
 
 
@@ -695,13 +691,15 @@ def token_matrix_figure(tokens: np.ndarray, num_prefix: int, title: str = "") ->
     return _layout(fig, title, height=340, margin=dict(l=60, b=50))
 
 
-def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420) -> go.Figure:
-    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit."""
+def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420,
+               title_width: Optional[int] = None) -> go.Figure:
+    """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit;
+    ``title_width``: the width (px) the figure is shown at, when narrower than a page (its title wraps for it)."""
     fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
                              hovertemplate=t("plot.row_col_hover", row="%{y}", col="%{x}") + "<extra></extra>"))
-    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
-    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
-    return _layout(fig, title, height=height, square=True)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
+    return _layout(fig, title, height=height, square=True, title_width=title_width)
 
 
 def _discrete_scale(colours: Sequence[str]) -> list:
@@ -757,7 +755,7 @@ def depth_comparison_figure(comp, vit_label: str = "ViT", cnn_label: str = "CNN"
                              hovertemplate="%{text}<br>" + t("plot.depth_hover", x="%{x:.2f}") + "<br>%{y:.1f} px<extra></extra>"))
     fig.update_xaxes(title=t("plot.relative_depth"), range=[0, 1.02])
     fig.update_yaxes(title=t("plot.radius_px"), rangemode="tozero")
-    top = _title_top(_wrap_title(title))
+    top = title_top(wrap_title(title))
     margin = dict(l=70, r=20, t=top, b=155)
     _legend_below(fig, height - top - margin["b"])
     fig.update_layout(legend=dict(orientation="v"))
@@ -846,7 +844,7 @@ def token_pca_figure(rgb: np.ndarray, display: Optional[np.ndarray] = None, *,
         add_patch_picker(fig, (gh, gw), (ph, pw), axes=axes)
         fig.data[-2].update(hoverinfo="skip", hovertemplate=None)
         fig.data[-1].text = [t for row in text for t in row]
-    _layout(fig, title, height=height, square=True, margin=dict(t=_title_top(_wrap_title(title)) + 30))
+    _layout(fig, title, height=height, square=True, margin=dict(t=title_top(wrap_title(title)) + 30))
     return fig
 
 
@@ -952,7 +950,7 @@ def faithfulness_figure(result, title: str = "", *, height: int = 500) -> go.Fig
     fig.add_annotation(text=t("plot.score_note", target=result.target, baseline=result.baseline), xref="paper",
                        yref="paper", x=0, xanchor="left", y=1, yanchor="bottom", yshift=30, showarrow=False,
                        font=dict(size=FONT_SIZE - 1), name="score")
-    top = _title_top(_wrap_title(title))
+    top = title_top(wrap_title(title))
     margin = dict(l=70, r=20, t=top + 56, b=90 + 22 * len(result.maps))
     _legend_below(fig, height - margin["t"] - margin["b"])
     fig.update_layout(legend=dict(orientation="v"))

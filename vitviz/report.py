@@ -82,8 +82,24 @@ def table_html(table: Table) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
+#: The plotly template every exported figure is drawn with. A figure takes plotly's default template
+#: when it is built, and inside a Streamlit server that default is Streamlit's own, whose colours are
+#: placeholders (#000001, #000002, …) that only Streamlit's page replaces: exported as they were, bars
+#: and legends came out black and axes without automargin. The report names its template instead.
+REPORT_TEMPLATE = "plotly_white"
+
+
+def report_figure(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` as the report draws it: with :data:`REPORT_TEMPLATE`, whatever template it was built with."""
+    out = go.Figure(fig)
+    out.update_layout(template=pio.templates[REPORT_TEMPLATE])
+    return out
+
+
 def figure_html(fig: go.Figure, div_id: str, *, include_plotlyjs: bool) -> str:
-    """A figure's ``<div>`` and script; plotly.js inlined only when ``include_plotlyjs``."""
+    """A figure's ``<div>`` and script (drawn with :data:`REPORT_TEMPLATE`); plotly.js inlined only when
+    ``include_plotlyjs``."""
+    fig = report_figure(fig)
     return pio.to_html(fig, full_html=False, include_plotlyjs=include_plotlyjs, include_mathjax=False,
                        config=FIGURE_CONFIG, div_id=div_id, default_width="100%",
                        default_height=f"{int(fig.layout.height or 480)}px")
@@ -171,7 +187,7 @@ def export_pngs(sections: Sequence[Section], folder: Union[str, Path], *, scale:
     written = []
     for i, section in enumerate(s for s in sections if s.figure is not None):
         path = out / _png_name(section, i + 1)
-        section.figure.write_image(str(path), format="png", scale=scale)
+        report_figure(section.figure).write_image(str(path), format="png", scale=scale)
         written.append(path)
     return written
 

@@ -75,11 +75,12 @@ def cnn_view(sel) -> None:
                  npz=lambda: {"channels": feat.top_channels, "maps": feat.top_maps})
     a, b = st.columns(2)
     with a:
-        show_figure(plots.rgb_figure(feat.pca_rgb, cnn_title(t("cnn.pca_title"), stage)),
+        show_figure(plots.rgb_figure(feat.pca_rgb, cnn_title(t("cnn.pca_title"), stage), title_width=plots.HALF_WIDTH),
                     "cnn-pca", npz=lambda: {"pca_rgb": feat.pca_rgb, "explained": feat.pca_explained})
     with b:
         show_figure(plots.attention_overlay(result.prepared.display, erf.pooled(8), (8, 8), value_name=t("plot.gradient_magnitude"),
-                                            title=cnn_title(t("cnn.erf_title"), t("cnn.centre_unit", stage=stage))),
+                                            title=cnn_title(t("cnn.erf_title"), t("cnn.centre_unit", stage=stage)),
+                                            title_width=plots.HALF_WIDTH),
                     "cnn-erf", npz=lambda: {"gradient": erf.gradient})
 
     st.subheader(t("cnn.versus"))

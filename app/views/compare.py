@@ -26,6 +26,7 @@ from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, 
 
 MAPS = ["rollout", "layer"]
 MAP_HEIGHT = 400  # px: a ViT's map picture at most, half the page wide
+PRESENTER_MAP_HEIGHT = 270  # px: under the second-model and map controls, with its colour bar, within 720 px
 NONE = "—"
 GLYPHS = ("●", "◆", "■", "▲", "✚", "★")  # plots.MODEL_SYMBOLS as characters
 
@@ -93,7 +94,7 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
     picture, top = map_picture(grid_map, result.prepared.display, layout.patch_size, marked=found.sinks)
     show_map(key, sel, result.prepared.display.shape, picture, top, grid_map,
              title(sel, what, t("distance.input_px", h=h, w=w), two_lines=True), value, npz=lambda: {"map": grid_map},
-             marked=found.sinks, max_height=MAP_HEIGHT)
+             marked=found.sinks, max_height=MAP_HEIGHT, presenter_height=PRESENTER_MAP_HEIGHT)
 
 
 def cnn_map(other, key: str) -> None:
@@ -109,7 +110,7 @@ def cnn_map(other, key: str) -> None:
                   title(other, "Grad-CAM", t("compare.top1", name=class_name(top.index, top.label), p=f"{top.probability:.1%}"),
                         two_lines=True),
                   alt=t("compare.cam_alt", name=class_name(top.index, top.label), mean=f"{float(cam.map.mean()):.2f}", h=h, w=w),
-                  max_height=MAP_HEIGHT)
+                  max_height=MAP_HEIGHT, presenter_height=PRESENTER_MAP_HEIGHT)
     if other.untrained:
         st.caption(t("cnn.random_labels"))
 

@@ -14,7 +14,7 @@ def facts(sel) -> None:
     f = compute.analysis(sel).facts
     st.subheader(loaded_label(loaded))
     st.caption(t("facts.source", arch=loaded.spec.architecture if loaded.spec.local else loaded.name,
-                 weights=loaded.source, device=loaded.device, dtype=str(loaded.dtype).replace("torch.", "")))
+                 weights=loaded.source_name, device=loaded.device, dtype=str(loaded.dtype).replace("torch.", "")))
     cols = [t(f"facts.col_{c}") for c in ("model", "layers", "hidden", "mlp", "heads", "params")]
     rows = [dict(zip(cols, [t("facts.this_model"), f.layers, f.hidden_size, f.mlp_size, f.heads,
                             f"{f.params / 1e6:.1f}M"]))]

@@ -38,8 +38,10 @@ def build_html(result, layer: int, head, log: bool, fig_title: str, presenter: b
         title=fig_title, query=t("matrix.query"), key=t("matrix.key"), rows=t("matrix.rows"),
         columns=t("matrix.columns"), matrix_label=t("matrix.matrix_label"), image_label=t("matrix.image_label"),
         scale=t("matrix.scale"), scale_log=t("matrix.scale_log"), scale_linear=t("matrix.scale_linear"),
-        keys_hint=t("matrix.hint"), alt=matrix_alt(matrix, names, layout.num_prefix_tokens))
-    size, image_size = (350, 280) if presenter else (520, 340)  # presenter: under 720 px
+        keys_hint="" if presenter else t("matrix.hint"), alt=matrix_alt(matrix, names, layout.num_prefix_tokens))
+    # Presenter: the whole view (title, matrix, colour bar) under the controls within 720 px; the pointer hint,
+    # two lines of instructions for the one at the keyboard, is left out there.
+    size, image_size = (330, 270) if presenter else (520, 340)
     return matrix_html(matrix, result.prepared.display, layout.grid, layout.patch_size, layout.prefix_names,
                        labels, log=log, size=size, image_size=image_size)
 

@@ -1,13 +1,18 @@
 """The ViT paper's figures for the loaded model: Fig. 1, Table 1, Fig. 6, Fig. 7, and the paper's results."""
 import dataclasses
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from vitviz_dashboard import compute
+from vitviz import plots
 from vitviz.export import file_stem
 from vitviz.i18n import language, t
 from vitviz.names import loaded_label, model_label, sample_name
-from vitviz_dashboard.widgets import current, folding_caption, fragment, header, show_figure
+from vitviz_dashboard.widgets import current, fit, folding_caption, fragment, header, show_figure
+
+FIG1_PRESENTER_HEIGHT = 560  # px: Fig. 1 under the page title on a 1280×720 projector
+PRESENTER_TITLE_WIDTH = 1000  # px: a title line on the projector's main column
 
 
 def label_in_language(found, english: str, shown: str):
@@ -29,6 +34,35 @@ def label_in_language(found, english: str, shown: str):
                                        footnote=swap(section.footnote), table=table)
     return found
 
+# Fig. 1 is a diagram of fixed-size labels: plotly draws it FIG1_WIDTH px wide, and a narrower column (a phone,
+# a tablet) scrolls it sideways, where drawn narrower its labels ran into one another. (Scaled down as a picture
+# instead, it was re-laid out narrow by Streamlit, which sizes a chart by its drawn width.)
+FIG1_WIDTH = 880
+FIG1_CSS = f"""<style>
+  .st-key-vv-paper-fig1 {{ overflow-x: auto; overflow-y: hidden; }}
+  .st-key-vv-paper-fig1 > [data-testid="stElementContainer"]:has([data-testid="stPlotlyChart"]) {{
+    width: {FIG1_WIDTH}px !important; max-width: none !important; flex: none; }}
+  .st-key-vv-paper-fig1 [data-testid="stPlotlyChart"],
+  .st-key-vv-paper-fig1 [data-testid="stPlotlyChart"] > div {{ max-width: none !important; overflow: visible !important; }}
+</style>"""
+
+
+def show_fig1(figure, alt: str, sel) -> None:
+    """Paper Fig. 1: in presenter mode sized to the projector (its title in lines as wide as the screen);
+    otherwise FIG1_WIDTH px wide, scrolled sideways in a narrower column (FIG1_CSS)."""
+    figure = go.Figure(figure)  # the cached figure is shared: sized on a copy
+    if sel.presenter:
+        show_figure(fit(plots.rewrap_title(figure, PRESENTER_TITLE_WIDTH), sel, FIG1_PRESENTER_HEIGHT),
+                    "paper-fig1", sel, alt=alt)
+        return
+    # Its drawing is 162 × 84 units with square units: as tall as that at this width, no empty band.
+    m = figure.layout.margin
+    figure.update_layout(width=FIG1_WIDTH, height=int(m.t + m.b + (FIG1_WIDTH - m.l - m.r) * 84 / 162) + 4)
+    st.html(FIG1_CSS)
+    with st.container(key="vv-paper-fig1"):
+        show_figure(figure, "paper-fig1", sel, alt=alt)
+
+
 @fragment
 def paper(sel) -> None:
     from vitviz.paper import paper_report, paper_sections
@@ -42,22 +76,28 @@ def paper(sel) -> None:
         paper_sections(loaded, analyses, [sample_name(n) for n in names]), loaded.spec.label,  # follow the language
         model_label(loaded.spec.label, lang=lang)))
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
-    lang = language()  # the deferred callable runs in a server thread, where the language is the default
-    st.download_button(t("paper.download"), help=t("paper.png_hint"),
-                       icon=":material/download:", data=lambda: paper_report(loaded, analyses, names,
-                                                                            sections=found, lang=lang).encode(),
-                       file_name=f"{stem}.html", mime="text/html", key="paper-html", on_click="ignore")
+    # On a projector the page starts with Fig. 1 (the download moves to the end, captions into the headings' tooltips).
+    download = st.container() if not sel.presenter else None
     for section in found:
-        st.subheader(section.title, anchor=section.anchor or None)
-        if section.caption:
+        opening = sel.presenter and section.anchor == "fig1"  # its figure's title names it: no heading above
+        if not opening:
+            st.subheader(section.title, anchor=section.anchor or None, help=section.caption if sel.presenter else None)
+        if section.caption and not sel.presenter:
             folding_caption(section.caption, section.anchor or str(len(section.title)), t("paper.about_figure"))
-        if section.figure is not None:
+        if section.anchor == "fig1" and section.figure is not None:
+            show_fig1(section.figure, section.caption, sel)
+        elif section.figure is not None:
             show_figure(section.figure, f"paper-{section.anchor or len(section.title)}", sel, alt=section.caption)
         if section.table is not None:
             rows = [dict(zip(section.table.columns, map(str, row))) for row in section.table.rows]
             st.dataframe(rows, hide_index=True, width="stretch", key=f"paper-table-{section.anchor}")
         if section.footnote:
             st.caption(section.footnote)
+    (download if download is not None else st.container()).download_button(
+        t("paper.download"), help=t("paper.png_hint"), icon=":material/download:",
+        # the deferred callable runs in a server thread, where the language is the default: pass this run's
+        data=lambda: paper_report(loaded, analyses, names, sections=found, lang=lang).encode(), file_name=f"{stem}.html",
+        mime="text/html", key="paper-html", on_click="ignore")
 
 
 sel = current()

@@ -24,6 +24,18 @@ def pick_tile(event, grid) -> None:
             st.rerun(scope="fragment")
 
 
+def phone_trim(fig) -> str:
+    """CSS for phones: the tile grid is as wide as the screen and keeps to the top of its figure, drawn for a
+    desktop (≥ 600 px square); the chart is cut just below the grid's axis instead of ending in an empty band.
+    The grid's side is the screen's width less the page padding (24 px) and the side margins."""
+    m = fig.layout.margin
+    below = 30 + 64  # the toolbar strip above the chart (LAYOUT_CSS), the column numbers and axis title below
+    offset = int(m.t + below - 24 - m.l - m.r)
+    return (f"<style>@media (max-width: 640px) {{ .st-key-vv-position-tiles [data-testid='stFullScreenFrame'] {{ "
+            f"margin-top: 0; padding-top: 30px; box-sizing: border-box; height: auto !important; "
+            f"max-height: calc(100vw + {offset}px); overflow: hidden; }} }}</style>")
+
+
 @fragment
 def tiles(sel) -> None:
     result = compute.analysis(sel)
@@ -41,8 +53,11 @@ def tiles(sel) -> None:
     # The tile grid is the page's figure: full width (≥ 600 px plot area), the chosen tile below it.
     fig = plots.similarity_tiles(sim, title(sel, t("position.fig_title"), t("position.tiles", gh=gh, gw=gw) + note),
                                  selected=(row, col))
-    event = show_figure(fit(fig, sel, 460), "position-tiles", sel, on_select=True,
-                        npz=lambda: {"pos_embed_similarity": sim}, alt=t("position.tiles_alt", gh=gh, gw=gw))
+    if not sel.presenter:
+        st.html(phone_trim(fig))
+    with st.container(key="vv-position-tiles"):
+        event = show_figure(fit(fig, sel, 460), "position-tiles", sel, on_select=True,
+                            npz=lambda: {"pos_embed_similarity": sim}, alt=t("position.tiles_alt", gh=gh, gw=gw))
     pick_tile(event, (gh, gw))
     pickers, large = st.columns([1, 2])
     with pickers:

@@ -11,6 +11,7 @@ from vitviz.names import class_name
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]
+STEP3_PRESENTER_HEIGHT = 230  # px: the patch's place and its values under the strip, within 720 px
 
 
 def _move(delta: int) -> None:
@@ -65,22 +66,26 @@ def steps(sel) -> None:
                     alt=t("walk.grid_alt", rows=rows, cols=cols, p=shown))
     elif step == "flatten":
         patches = patchify(display, (ph, pw))
-        index = patch_index(layout)
+        # On a projector the patch picker and its sentence share a row, and the three figures are sized so
+        # the step fits 1280×720 (they ran 300 px past it).
+        pick, say = st.columns([1, 3], vertical_alignment="bottom") if sel.presenter else (st.container(),) * 2
+        with pick:
+            index = patch_index(layout)
         r, c = divmod(index, gw)
         if layout.hybrid:  # a cell is a feature vector of the CNN stem, not the pixels it sits over
-            st.write(t("walk.hybrid_flatten", n=layout.num_patches, index=index, row=r, col=c,
-                       channels=result.facts.stem_channels))
+            say.write(t("walk.hybrid_flatten", n=layout.num_patches, index=index, row=r, col=c,
+                        channels=result.facts.stem_channels))
         else:
-            st.write(t("walk.flatten_text", n=layout.num_patches, index=index, row=r, col=c, ph=ph, pw=pw,
-                       values=ph * pw * 3))
-        show_figure(plots.patch_strip(patches.patches, min(16, layout.num_patches),
-                                      title(sel, t("walk.strip_title"))),
+            say.write(t("walk.flatten_text", n=layout.num_patches, index=index, row=r, col=c, ph=ph, pw=pw,
+                        values=ph * pw * 3))
+        show_figure(fit(plots.patch_strip(patches.patches, min(16, layout.num_patches),
+                                          title(sel, t("walk.strip_title"))), sel, 120),
                     "walk-strip", sel, npz=lambda: {"patches": patches.patches})
         a, b = st.columns(2)
         with a:
-            show_figure(plots.image_figure(display, title(sel, t("walk.patch_n", index=index)), patch_size=(ph, pw),
-                                           highlight=(r, c)), "walk-where", sel,
-                        npz=lambda: {"patch": patches.patches[index]})
+            show_figure(fit(plots.image_figure(display, title(sel, t("walk.patch_n", index=index)),
+                                               patch_size=(ph, pw), highlight=(r, c)), sel, STEP3_PRESENTER_HEIGHT),
+                        "walk-where", sel, npz=lambda: {"patch": patches.patches[index]})
         with b:
             if layout.hybrid:
                 stages = compute.embedding(sel)
@@ -89,7 +94,7 @@ def steps(sel) -> None:
             else:
                 vec = patches.sequence[int(index)].astype(np.float32)
                 vec_title = t("walk.flat_title", index=index)
-            show_figure(plots.vector_figure(vec, vec_title, t("walk.value_index")),
+            show_figure(fit(plots.vector_figure(vec, vec_title, t("walk.value_index")), sel, STEP3_PRESENTER_HEIGHT),
                         "walk-vector", sel, csv=lambda: matrix_csv(vec[:, None], ["value"], "index"))
     else:
         stages = compute.embedding(sel)
