@@ -7,6 +7,7 @@ The catalogues are gettext files (vitviz/locales/<lang>/LC_MESSAGES/vitviz.po, r
 import importlib.util
 import re
 import string
+import sys
 
 import numpy as np
 import pytest
@@ -167,6 +168,38 @@ def test_the_key_scan_resolves_variables_and_reports_what_it_cannot(tmp_path):
     assert found["'x.n_' + ('one' if k else 'many')"].values == {"n"}
     assert found["'x.count'"].func == "tn" and found["'x.count'"].values is None
     assert not found["unknown"].resolved and not found["some_function_of(1)"].resolved
+
+
+def test_the_converter_writes_plural_entries_and_literal_imported_prose(tmp_path, capsys, monkeypatch):
+    """tools/locales_to_po.py on two small dict modules in a checkout-like folder (their import resolved there)."""
+    spec = importlib.util.spec_from_file_location("locales_to_po", REPO / "tools" / "locales_to_po.py")
+    tool = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "locales_to_po", tool)  # its dataclasses look their module up
+    spec.loader.exec_module(tool)
+    (tmp_path / "vitviz" / "locales").mkdir(parents=True)
+    (tmp_path / "vitviz" / "analysis").mkdir()
+    (tmp_path / "vitviz" / "analysis" / "sinks.py").write_text('import torch\nWHY = ("A sink " "is a patch.")\n')
+    en = tmp_path / "vitviz" / "locales" / "en.py"
+    en.write_text('from ..analysis.sinks import WHY\nTEXT = {\n    "a.why": WHY,  # quoted\n'
+                  '    "paper.images_n": "{n} image(s)",\n    "a.files": "{count} file(s) of {who}",\n'
+                  '    "a.vague": "layer(s) {layers}",\n    "a.plain": "Plain",\n}\n', encoding="utf-8")
+    ko = tmp_path / "vitviz" / "locales" / "ko.py"
+    ko.write_text('TEXT = {"a.why": "싱크", "paper.images_n": "이미지 {n}장", "a.files": "{who}의 파일 {count}개", '
+                  '"a.vague": "{layers}층", "a.plain": "평범"}\n', encoding="utf-8")
+    assert tool.main(["--from-py", str(en), str(ko), "--out", str(tmp_path / "out")]) == 0
+    note = capsys.readouterr().out
+    assert "a.files: converted to a plural on {count}" in note and "a.vague: has '(s)' but no visible count" in note
+    read = {}
+    for lang in ("en", "ko"):
+        with (tmp_path / "out" / lang / "LC_MESSAGES" / "vitviz.po").open("rb") as handle:
+            read[lang] = {m.context: m for m in read_po(handle) if m.id}
+    assert read["en"]["a.why"].string == "A sink is a patch." and read["en"]["a.why"].auto_comments == ["quoted"]
+    assert read["en"]["paper.images_n"].id == ("{n} image", "{n} images") == read["ko"]["paper.images_n"].id
+    assert read["ko"]["paper.images_n"].string == ("이미지 {n}장",)
+    assert read["en"]["a.files"].string == ("{n} file of {who}", "{n} files of {who}")
+    assert read["ko"]["a.files"].string == ("{who}의 파일 {n}개",)
+    assert read["ko"]["a.vague"].id == "layer(s) {layers}" and read["ko"]["a.plain"].flags == set()
+    assert "python-brace-format" in read["ko"]["a.files"].flags
 
 
 # ----------------------------------------------------------------------------- looking texts up

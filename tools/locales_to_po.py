@@ -96,7 +96,10 @@ class Files:
 
     def read(self, path: str) -> str:
         if self.rev is None:
-            return (self.root / path).read_text(encoding="utf-8")
+            try:
+                return (self.root / path).read_text(encoding="utf-8")
+            except OSError:
+                raise SystemExit(f"cannot read {path} in {self.root}: give --rev REV to read it at a git revision")
         done = subprocess.run(["git", "show", f"{self.rev}:{path}"], cwd=self.root, capture_output=True)
         if done.returncode:
             raise SystemExit(f"cannot read {path} at {self.rev}: {done.stderr.decode().strip()}")
@@ -220,16 +223,16 @@ class Row:
     comments: list[str]
 
 
-def rows(dicts: dict[str, dict[str, Entry]], report: list[str]) -> list[Row]:
-    en, ko = dicts["en"], dicts["ko"]
+def rows(dicts: dict[str, dict[str, Entry]], report: list[str], drop: frozenset[str] = frozenset()) -> list[Row]:
+    en, ko = ({k: v for k, v in dicts[lang].items() if k not in drop} for lang in LANGS)
     if set(en) != set(ko):
         report.append(f"keys in one catalogue only (left as they are): {sorted(set(en) ^ set(ko))}")
-    merged_away = {one for one, many in MERGED.values()} - set(MERGED)
+    merged_away = {one for new, (one, many) in MERGED.items() if new in en and many in en} - set(MERGED)
     out = []
     for key, entry in en.items():
         if key in merged_away:
             continue
-        if key in MERGED:
+        if key in MERGED and all(k in en for k in MERGED[key]):
             one, many = MERGED[key]
             source = (en[one].text, en[many].text)
             out.append(Row(key, source, {"en": source, "ko": (ko[many].text,) if many in ko else ()},
@@ -309,6 +312,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--from-rev", metavar="REV", help="read vitviz/locales/{en,ko}.py as committed at REV")
     parser.add_argument("--from-py", nargs=2, metavar=("EN", "KO"), help="read these two dict modules")
     parser.add_argument("--rev", help="with --from-py: resolve their imports at this git revision")
+    parser.add_argument("--drop", nargs="+", default=[], metavar="KEY",
+                        help="leave these keys out (dead keys tests/test_i18n.py reports)")
     parser.add_argument("--out", type=Path, default=REPO / LOCALES, help="catalogue folder (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.from_py:  # their imports: at --rev, else in the checkout they sit in (<root>/vitviz/locales/en.py)
@@ -319,7 +324,7 @@ def main(argv: Optional[list[str]] = None) -> int:
         texts = {lang: files.read(f"{LOCALES}/{lang}.py") for lang in LANGS}
     dicts = {lang: read_text_dict(f"{LOCALES}/{lang}.py", texts[lang], files) for lang in LANGS}
     report: list[str] = []
-    table = rows(dicts, report)
+    table = rows(dicts, report, frozenset(args.drop))
     for path in write_catalogues(table, args.out):
         print(f"wrote {path}")
     print(f"{len(table)} entries, {sum(len(r.source) > 1 for r in table)} with plural forms")
