@@ -5,8 +5,11 @@ The catalogues are gettext files (vitviz/locales/<lang>/LC_MESSAGES/vitviz.po, r
 (every page in Korean, no untranslated key shown, switching keeps the view) is in tests/test_browser.py.
 """
 import importlib.util
+import os
 import re
+import shutil
 import string
+import subprocess
 import sys
 
 import numpy as np
@@ -89,6 +92,17 @@ def test_the_template_lists_every_key_untranslated_with_brace_flags():
     for raw in (template, en, entries("ko")):  # Poedit and Weblate check the {fields} of flagged entries
         braced = {k for k, m in en.items() if any(fields(s) for s in (m.id if isinstance(m.id, tuple) else (m.id,)))}
         assert {k for k, m in raw.items() if "python-brace-format" in m.flags} == braced
+
+
+@pytest.mark.skipif(not shutil.which("msgfmt"), reason="GNU gettext's msgfmt is not installed")
+@pytest.mark.parametrize("lang", sorted(LANGUAGES))
+def test_gnu_msgfmt_accepts_the_catalogue_and_its_brace_fields(lang):
+    """The check translators' tools run (Poedit calls msgfmt -c): header, plural forms, {fields} per entry."""
+    path = LOCALES / lang / "LC_MESSAGES" / "vitviz.po"
+    done = subprocess.run(["msgfmt", "--check", "--statistics", "-o", os.devnull, str(path)],
+                          capture_output=True, text=True, env={**os.environ, "LC_ALL": "C"})
+    assert done.returncode == 0, done.stderr
+    assert f"{len(catalogue(lang).texts)} translated messages" in done.stderr
 
 
 def test_counted_texts_are_plural_entries():

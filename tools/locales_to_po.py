@@ -268,8 +268,9 @@ HEADER = """\
 def new_catalog(lang: Optional[str]) -> Catalog:
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     name = NAMES.get(lang, "template for a new language")
-    return Catalog(locale=lang or "en", domain=DOMAIN, project="vitviz", header_comment=HEADER.format(name=name),
-                   creation_date=now, revision_date=now, language_team=f"{name} <vitviz>" if lang else None,
+    return Catalog(locale=lang, domain=DOMAIN, project="vitviz", header_comment=HEADER.format(name=name),
+                   creation_date=now, revision_date=now, last_translator="vitviz maintainers",
+                   language_team=f"{name} (vitviz)" if lang else "vitviz",
                    charset="utf-8", fuzzy=False)
 
 
@@ -278,8 +279,10 @@ def message(row: Row, strings: tuple[str, ...]) -> Message:
     ids = row.source if plural else row.source[0]
     text = (strings or ("", "")) if plural else (strings[0] if strings else "")
     braced = any(re.search(r"\{\w*[:!}]", s) for s in row.source)
-    return Message(ids, text, context=row.key, auto_comments=row.comments,
+    made = Message(ids, text, context=row.key, auto_comments=row.comments,
                    flags=("python-brace-format",) if braced else ())
+    made.flags.discard("python-format")  # Babel guesses it from "88.5% result"; the texts are str.format only
+    return made
 
 
 def write(catalog: Catalog, path: Path) -> None:
