@@ -8,6 +8,7 @@ Usage (from the repository root)::
     python tools/locales_to_po.py                      # the dict modules of this working tree
     python tools/locales_to_po.py --from-rev main      # the dict modules as committed at a git revision
     python tools/locales_to_po.py --from-py EN KO [--rev REV]   # two files anywhere
+    python tools/locales_to_po.py --merge-from BRANCH  # a branch merged after the conversion: its changes only
 
 Names the dicts import (``SINK_EXPLANATION``, the paper's captions) are read from the module they import them
 from — at the same revision with ``--from-rev``/``--rev``, else in the checkout the files sit in — and become
@@ -48,7 +49,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from babel.messages.catalog import Catalog, Message
-from babel.messages.pofile import write_po
+from babel.messages.pofile import read_po, write_po
 
 REPO = Path(__file__).resolve().parents[1]
 LOCALES = "vitviz/locales"
@@ -310,6 +311,50 @@ def write_catalogues(table: list[Row], out: Path) -> list[Path]:
     return written
 
 
+def read_catalogue(path: Path) -> Catalog:
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    for entry in catalog:
+        entry.flags.discard("python-format")  # guessed again on reading; the texts are str.format only
+    return catalog
+
+
+def merge_into(out: Path, branch: list[Row], base: list[Row], report: list[str]) -> list[Path]:
+    """Three-way: what a branch changed in its dicts since ``base`` goes into the catalogues already in ``out``
+    (for a branch merged after the conversion): keys it added, texts it changed, keys it removed."""
+    before, after = {r.key: r for r in base}, {r.key: r for r in branch}
+    added = [k for k in after if k not in before]
+    changed = [k for k in after if k in before and (after[k].source, after[k].texts) != (before[k].source,
+                                                                                     before[k].texts)]
+    removed = [k for k in before if k not in after]
+    written = []
+    for lang, path in [(None, out / f"{DOMAIN}.pot")] + [(lang, out / lang / "LC_MESSAGES" / f"{DOMAIN}.po")
+                                                          for lang in LANGS]:
+        catalog = read_catalogue(path)
+        keyed = {entry.context: entry for entry in catalog if entry.id}
+        for key in removed + changed + added:
+            if key in keyed:
+                catalog.delete(keyed[key].id, context=key)
+        for key in changed + added:
+            row = after[key]
+            strings = () if lang is None else row.texts[lang]
+            if lang is None or strings:
+                catalog[row.source if len(row.source) > 1 else row.source[0]] = message(row, strings)
+        write(catalog, path)
+        written.append(path)
+    for name, keys in (("added", added), ("changed", changed), ("removed", removed)):
+        if keys:
+            report.append(f"{name} by the branch: {', '.join(keys)}")
+    return written
+
+
+def git(*args: str) -> str:
+    done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"git {' '.join(args)}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from-rev", metavar="REV", help="read vitviz/locales/{en,ko}.py as committed at REV")
@@ -317,8 +362,25 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--rev", help="with --from-py: resolve their imports at this git revision")
     parser.add_argument("--drop", nargs="+", default=[], metavar="KEY",
                         help="leave these keys out (dead keys tests/test_i18n.py reports)")
+    parser.add_argument("--merge-from", metavar="REV", help="a branch merged after the conversion: put what it "
+                        "changed in its dicts since --base into the existing catalogues instead of rewriting them")
+    parser.add_argument("--base", metavar="REV", help="with --merge-from (default: git merge-base HEAD REV)")
     parser.add_argument("--out", type=Path, default=REPO / LOCALES, help="catalogue folder (default: %(default)s)")
     args = parser.parse_args(argv)
+    report: list[str] = []
+    if args.merge_from:
+        base = args.base or git("merge-base", "HEAD", args.merge_from)
+        tables = []
+        for rev in (args.merge_from, base):
+            files = Files(rev)
+            dicts = {lang: read_text_dict(f"{LOCALES}/{lang}.py", files.read(f"{LOCALES}/{lang}.py"), files)
+                     for lang in LANGS}
+            tables.append(rows(dicts, report if rev == args.merge_from else [], frozenset(args.drop)))
+        for path in merge_into(args.out, tables[0], tables[1], report):
+            print(f"updated {path}")
+        for line in report:
+            print(f"note: {line}")
+        return 0
     if args.from_py:  # their imports: at --rev, else in the checkout they sit in (<root>/vitviz/locales/en.py)
         files = Files(args.rev, REPO if args.rev else Path(args.from_py[0]).resolve().parents[2])
         texts = {lang: Path(p).read_text(encoding="utf-8") for lang, p in zip(LANGS, args.from_py)}
@@ -326,7 +388,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         files = Files(args.from_rev)
         texts = {lang: files.read(f"{LOCALES}/{lang}.py") for lang in LANGS}
     dicts = {lang: read_text_dict(f"{LOCALES}/{lang}.py", texts[lang], files) for lang in LANGS}
-    report: list[str] = []
     table = rows(dicts, report, frozenset(args.drop))
     for path in write_catalogues(table, args.out):
         print(f"wrote {path}")
