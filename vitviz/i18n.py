@@ -32,11 +32,9 @@ from typing import Callable, Iterator, Mapping, Optional
 LANGUAGES: dict[str, str] = {"en": "English", "ko": "한국어"}
 DEFAULT = "en"
 MISSING = "⟦{key}⟧"
+DOMAIN = "vitviz"  # the catalogues' file name: locales/<lang>/LC_MESSAGES/vitviz.po
 _LOG = logging.getLogger(__name__)
 _current: ContextVar[str] = ContextVar("vitviz_language", default=DEFAULT)
-
-
-DOMAIN = "vitviz"
 
 
 @dataclass(frozen=True)
