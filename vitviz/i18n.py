@@ -10,8 +10,8 @@ which also reads every ``t()``/``tn()`` call of the code); a key a catalogue lac
 shows as ``⟦key⟧`` — visible, so a browser test can find it — never as the other language's text. Korean texts
 keep the English term in brackets where Korean technical writing does, e.g. 어텐션 롤아웃 (attention rollout).
 
-A catalogue is parsed once per process, when a text of its language is first asked for (about 40 ms each,
-plus about 50 ms to import Babel's reader; measured in ``bench/RESULTS.md``).
+A catalogue is parsed once per process, when a text of its language is first asked for (about 12 ms each,
+plus about 10 ms to import Babel's reader; ``bench/RESULTS.md``); the server's warm-up parses both.
 
 The current language is a context variable: the app sets it at the start of every run and every
 fragment run (:func:`use`); figure builders in :mod:`vitviz.plots` read it for their axis titles.
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gettext
 import logging
+import numbers
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -121,7 +122,7 @@ def t(key: str, /, lang: Optional[str] = None, **values: object) -> str:
     :func:`tn`'s; given here, its form follows ``values["n"]`` (the singular without one).
     """
     n = values.get("n")
-    return _text(key, lang, n if isinstance(n, int) else 1, values)
+    return _text(key, lang, int(n) if isinstance(n, numbers.Integral) else 1, values)
 
 
 def tn(key: str, n: int, /, lang: Optional[str] = None, **values: object) -> str:
