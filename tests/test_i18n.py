@@ -120,7 +120,8 @@ def test_the_papers_references_are_the_catalogues():
 def test_korean_texts_are_korean():
     """Every Korean text that is prose contains Hangul (a copied English text would not)."""
     en, ko = catalogue("en").texts, catalogue("ko").texts
-    pairs = [(f"{k}[{i}]", text, ko[k][min(i, len(ko[k]) - 1)]) for k, forms in en.items() for i, text in enumerate(forms)]
+    pairs = [(f"{k}[{i}]", text, ko[k][min(i, len(ko[k]) - 1)])
+             for k, forms in en.items() for i, text in enumerate(forms)]
     same = {name for name, e, k in pairs if e == k}
     # Only texts without words to translate may be equal: the bilingual language label, arrows, symbols.
     assert same <= {"sidebar.language[0]"} | {name for name, e, _ in pairs if not re.search("[a-z]{3}", e)}, same

@@ -186,7 +186,8 @@ def step_projection(sel, result, loaded, tr, layer, head) -> None:
 
 def step_position(sel, result, loaded, tr, layer, head) -> None:
     r, c = tr.patch
-    st.write(tn("encoder.position_text", len(result.layout.prefix_names), row=r, col=c, prefix=", ".join(result.layout.prefix_names) or "—"))
+    st.write(tn("encoder.position_text", len(result.layout.prefix_names), row=r, col=c,
+                prefix=", ".join(result.layout.prefix_names) or "—"))
     left, right = st.columns([3, 2])
     with left:
         cols = {"x_p E + b": tr.embedding, "E_pos": tr.position, "z₀": tr.z0}

@@ -29,6 +29,7 @@ __all__ = [
     "patch_position_embeddings", "position_embedding_similarity",
     "Prediction", "class_names", "top_k",
     "attention_map", "attention_rollout", "rollout_map", "token_row_map",
-    "AttentionSinks", "NormOutliers", "find_attention_sinks", "find_norm_outliers", "received_share", "received_share_by_head",
+    "AttentionSinks", "NormOutliers", "find_attention_sinks", "find_norm_outliers", "received_share",
+    "received_share_by_head",
     "TokenPCA", "TokenPCAFit", "fit_token_pca", "joint_token_pca", "token_pca", "token_similarity",
 ]
