@@ -16,7 +16,7 @@ from vitviz import i18n, plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
 from vitviz.export import file_stem, grid_csv, matrix_csv, npz_bytes
-from vitviz.i18n import md_text, t
+from vitviz.i18n import md_text, t, tn
 from vitviz.map_pictures import map_picture, peak_text, picture_png
 from vitviz_dashboard.map_view import map_view
 
@@ -131,7 +131,7 @@ def sinks_caption(result) -> str:
     """The caption line for a rollout without its sinks: which patches, and where they come back."""
     layout = result.layout
     where = ", ".join(str(layout.patch_of(token)) for token in result.sink_tokens)
-    return t("plot.sinks_out_caption", where=where)
+    return tn("plot.sinks_out_caption", len(result.sink_tokens), where=where)
 
 
 def mib(nbytes: int) -> str:

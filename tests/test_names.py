@@ -37,7 +37,7 @@ def test_every_imagenet_class_has_a_korean_name():
 
 def test_the_korean_class_list_is_package_data_with_its_source():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert "locales/imagenet_ko.txt" in config["tool"]["setuptools"]["package-data"]["vitviz"]
+    assert "imagenet_ko.txt" in config["tool"]["setuptools"]["package-data"]["vitviz.locales"]
     readme = " ".join((REPO / "vitviz" / "locales" / "README.md").read_text().split())
     assert "imagenet_ko.txt" in readme and "own translation" in readme and "MIT" in readme
 
@@ -79,7 +79,7 @@ def test_model_labels_and_descriptions_follow_the_language():
         assert names.model_description(spec.description, spec.family, lang="en") == spec.description
     # The shared weights folder's JSON descriptions are known texts too.
     for name in ("vit_small_patch14_dinov2.imgfocus", "mobilenetv2_100.tv_in1k_int8"):
-        english = catalogue("en")[f"model.about.{name}"]
+        english = catalogue("en").texts[f"model.about.{name}"][0]
         assert HANGUL.search(names.model_description(english, lang="ko"))
     # An unknown (or edited) text is never replaced by a stale translation: the family's sentence, then the text.
     edited = "DINOv2 ViT-S/14 fine-tuned on our own images."
@@ -180,5 +180,5 @@ def test_the_label_free_target_is_the_explanations_own_words():
     vitviz.explain's own, so the two cannot drift apart."""
     from vitviz.explain import LABEL_FREE_TARGET
 
-    assert catalogue("en")["explain.label_free_target"] == LABEL_FREE_TARGET
-    assert HANGUL.search(catalogue("ko")["explain.label_free_target"])
+    assert catalogue("en").texts["explain.label_free_target"][0] == LABEL_FREE_TARGET
+    assert HANGUL.search(catalogue("ko").texts["explain.label_free_target"][0])

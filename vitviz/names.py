@@ -27,6 +27,7 @@ from .i18n import DEFAULT, catalogue, language, t
 
 IMAGENET_KO = Path(__file__).resolve().parent / "locales" / "imagenet_ko.txt"
 IMAGENET_CLASSES = 1000
+FAMILY, SAMPLE = "model.family.", "sample."  # keys looked up by these prefixes and the family's or file's name
 
 
 def _lang(lang: Optional[str]) -> str:
@@ -36,8 +37,8 @@ def _lang(lang: Optional[str]) -> str:
 @lru_cache(maxsize=None)
 def _translations(prefix: str, lang: str) -> dict[str, str]:
     """English source text → its ``lang`` text, for every catalogue key under ``prefix``."""
-    en, other = catalogue(DEFAULT), catalogue(lang)
-    return {en[k]: other[k] for k in en if k.startswith(prefix) and k in other}
+    en, other = catalogue(DEFAULT).texts, catalogue(lang).texts
+    return {en[k][0]: other[k][0] for k in en if k.startswith(prefix) and k in other}
 
 
 @lru_cache(maxsize=None)
@@ -74,7 +75,7 @@ def model_description(description: str, family: str = "", *, lang: Optional[str]
     known = _translations("model.about.", lang).get(description)
     if known is not None:
         return known
-    family_text = catalogue(lang).get(f"model.family.{family}")
+    family_text = catalogue(lang).form(FAMILY + family, 1)
     return f"{family_text} {t('model.original_text', lang=lang, text=description)}" if family_text else description
 
 
@@ -115,7 +116,7 @@ def class_name(index: int, english: str, *, lang: Optional[str] = None) -> str:
 def sample_name(stem: str, *, lang: Optional[str] = None) -> str:
     """A bundled sample's display name (``"cat"`` → ``"고양이"``); the file stem stays the URL's value.
     A sample the catalogue does not name shows its stem."""
-    return catalogue(_lang(lang)).get(f"sample.{stem}", stem)
+    return catalogue(_lang(lang)).form(SAMPLE + stem, 1) or stem
 
 
 def class_names_shown(names: Optional[Sequence[str]], *, lang: Optional[str] = None) -> Optional[tuple[str, ...]]:

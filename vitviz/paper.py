@@ -41,7 +41,7 @@ from plotly.subplots import make_subplots
 
 from . import paper_results as pr
 from .analysis.facts import PAPER_TABLE1, ModelFacts
-from .i18n import t
+from .i18n import t, tn
 from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
 from .plots import HEAD_COLOURS, _png_uri
@@ -703,17 +703,17 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
                      + (t("paper.fig1_caption_notes", notes="; ".join(fig1_notes)) if fig1_notes
                         else t("paper.fig1_caption_end")))),
         Section(t("paper.table1_section"), anchor="table1", table=table1(facts, label),
-                caption=t("paper.table1_caption", label=label, ph=ph, pw=pw, n=facts.num_prefix_tokens)),
+                caption=tn("paper.table1_caption", facts.num_prefix_tokens, label=label, ph=ph, pw=pw)),
     ]
     # Where attention sinks are found, the rollout leaves them out (ImageAnalysis.figure_rollout): with them,
     # DINOv2's rollout of every sample is one bright patch, not the object the paper's figure shows.
     rollouts = [np.asarray(a.figure_rollout, dtype=np.float64) for a in analyses]
     without = sum(1 for a in analyses if a.sink_tokens)
     sections.append(Section(
-        t("paper.fig6_section", count=count), anchor="fig6",
+        tn("paper.fig6_section", count), anchor="fig6",
         figure=fig6_rollout_figure([a.prepared.display for a in analyses], rollouts, image_labels(analyses, names),
                                    title=title(t("paper.fig6_title"),
-                                               t("paper.fig6_title_extra", query=query, count=count)
+                                               tn("paper.fig6_title_extra", count, query=query)
                                                + (f" · {t('plot.sinks_out')}" if without else ""))),
         caption=(t("paper.fig6_caption", paper_model=PAPER_FIGURE_MODELS["fig6"], label=label, layers=facts.layers,
                    query=query, gh=gh, gw=gw)
@@ -755,10 +755,10 @@ def paper_sections(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
         t("paper.fig7_right_section"), anchor="fig7-right",
         figure=plots.distance_figure({label: mean}, reference_distances(layout),
                                      title=title(t("paper.fig7_right_title"),
-                                                 t("paper.fig7_right_title_extra", count=count, hw=hw_text))),
-        caption=(t("paper.fig7_right_caption", paper_model=PAPER_FIGURE_MODELS["fig7-right"], label=label,
-                   count=count, hw=hw_text, first=f"{mean[0].min():.0f}–{mean[0].max():.0f}",
-                   last=f"{mean[-1].min():.0f}–{mean[-1].max():.0f}")
+                                                 tn("paper.fig7_right_title_extra", count, hw=hw_text))),
+        caption=(tn("paper.fig7_right_caption", count, paper_model=PAPER_FIGURE_MODELS["fig7-right"], label=label,
+                    hw=hw_text, first=f"{mean[0].min():.0f}–{mean[0].max():.0f}",
+                    last=f"{mean[-1].min():.0f}–{mean[-1].max():.0f}")
                  + " " + _differs(loaded, PAPER_FIGURE_MODELS["fig7-right"], facts))))
 
     def not_ours(source_key: str) -> str:
@@ -807,7 +807,7 @@ def paper_report(loaded: "LoadedModel", analyses: Sequence["ImageAnalysis"],
     with use(lang):
         sections = list(sections) if sections is not None else paper_sections(loaded, analyses, names)
         hw = analyses[0].layout.input_hw
-        shown = ", ".join(names) if names is not None else t("paper.images_n", n=len(analyses))
+        shown = ", ".join(names) if names is not None else tn("paper.images_n", len(analyses))
         # The weights' file name only: the server's folder is no business of the page's readers.
         subtitle = t("paper.report_subtitle", name=loaded.name, source=loaded.source_name, h=hw[0], w=hw[1],
                      images=shown)

@@ -8,12 +8,12 @@ transcription of appendix C and a PDF-to-text conversion. Table 2 cells keep the
 (e.g. ``"88.55 ± 0.04"``, ``"88.4/88.5*"``, ``"—"`` for "not reported") so nothing is lost to float
 formatting; :func:`cell_mean` and :func:`cell_std` read the numbers back.
 
-The captions (``TABLE2_CAPTION``, ``TABLE2_FOOTNOTE``, ``TABLE6_CAPTION``, ``FIG5_CAPTION``) quote
-the paper in English. Pages show them, and the ``*_SOURCE`` references, through the
-:mod:`vitviz.i18n` catalogues: ``vitviz/locales/en.py`` reads these constants (keys
-``paper.table2_caption``, …); ``ko.py`` holds a Korean rendering that says it is the paper's
-caption, translated. Model names,
-dataset names and every number stay as printed in any language.
+The paper's captions (Table 2 with its footnote, Table 6, Fig. 5) are interface text, quoted in English
+in the gettext catalogues (keys ``paper.table2_caption``, ``paper.table2_footnote``, ``paper.table6_caption``,
+``paper.fig5_caption``; :mod:`vitviz.i18n`), and rendered in Korean there saying it is the paper's caption,
+translated. The ``*_SOURCE`` references below are data (each :class:`PaperPoint` carries one); the catalogue's
+``paper.source_table2``/``paper.source_table6`` repeat them for the pages (a test keeps them equal). Model
+names, dataset names and every number stay as printed in any language.
 
 Left out on purpose: the curves of Fig. 5 themselves (the paper gives their points as Table 6,
 used here) and its "Average-5" panel, whose averaging the paper does not spell out per point.
@@ -59,11 +59,6 @@ TABLE2_ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: The Table 2 row that is pre-training cost, not accuracy.
 TABLE2_COMPUTE_ROW = "TPUv3-core-days"
 
-TABLE2_CAPTION = ("Table 2: Comparison with state of the art on popular image classification benchmarks. "
-                  "Mean and standard deviation of the accuracies (%), averaged over three fine-tuning runs; "
-                  "pre-training cost in TPUv3-core-days.")
-TABLE2_FOOTNOTE = "*Slightly improved 88.5% result reported in Touvron et al. (2020)."
-
 # --------------------------------------------------------------------------------------- Table 6
 #: Column heads of Table 6 (appendix C, "Detailed results of model scaling experiments").
 TABLE6_COLUMNS: tuple[str, ...] = ("Model", "Epochs", "ImageNet", "ImageNet ReaL", "CIFAR-10", "CIFAR-100",
@@ -93,14 +88,6 @@ TABLE6_ROWS: tuple[tuple[str, int, float, float, float, float, float, float, int
     ("R50x1+ViT-L/16", 7, 86.60, 89.72, 99.18, 93.64, 97.03, 99.40, 859),
     ("R50x1+ViT-L/16", 14, 87.12, 89.76, 99.31, 93.89, 97.36, 99.11, 1668),
 )
-
-TABLE6_CAPTION = ("Table 6: Detailed results of model scaling experiments (the points of Fig. 5). Transfer "
-                  "accuracy (%) after pre-training on JFT-300M, and the pre-training compute in exaFLOPs.")
-FIG5_CAPTION = ("Fig. 5: Performance versus pre-training compute for Vision Transformers, ResNets (BiT) and "
-                "hybrids. The paper finds that ViT uses approximately 2–4× less compute to attain the same "
-                "performance (average over 5 datasets), that hybrids slightly outperform ViT at small "
-                "budgets but the difference vanishes for larger models, and that ViTs do not appear to "
-                "saturate within the range tried.")
 
 
 def table6_family(name: str) -> str:

@@ -18,7 +18,7 @@ import plotly.colors
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .i18n import t
+from .i18n import t, tn
 from .titles import (TITLE_SIZE, TITLE_WIDTH, rewrap_title, text_width, title_chars, title_layout,  # noqa: F401
                      title_top, wrap_chars, wrap_title)
 
@@ -584,7 +584,7 @@ def distance_figure(series: Mapping[str, np.ndarray], references: Optional[Refer
     labels = list(series)
     if num_images is not None:
         names = [figure_title("", m, untrained=untrained and n == 0) for n, m in enumerate(labels)]
-        count = t("plot.images_one" if num_images == 1 else "plot.images_n", n=num_images)
+        count = tn("plot.images_n", num_images)
         extra = " · ".join(p for p in (count, title) if p)
         title = figure_title(t("plot.mean_distance"), t("plot.versus").join(names), extra=extra)
     max_heads = max((np.asarray(d).shape[1] for d in series.values()), default=0)

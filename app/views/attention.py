@@ -4,7 +4,7 @@ import streamlit as st
 from vitviz_dashboard import compute, params, widgets
 from vitviz.analysis import attention_map
 from vitviz.map_pictures import heads_html, map_picture
-from vitviz.i18n import language, t
+from vitviz.i18n import language, t, tn
 from vitviz.names import token_label
 from vitviz_dashboard.widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      layer_and_head_setting, title)
@@ -129,8 +129,9 @@ def rollout_view(sel) -> None:
             r, c = found.sinks[0]
             where = ", ".join(f"({a}, {b})" for a, b in found.sinks)
             layers_out = found.outsized_layers(r, c)
-            st.markdown(t("attention.sink_found_" + ("one" if len(found.sinks) == 1 else "many"), where=where, row=r, col=c, score=f"{found.score[r, c]:.0f}",
-                          tokens=layout.num_tokens, layers=", ".join(map(str, layers_out))))
+            st.markdown(tn("attention.sink_found_" + ("one" if len(found.sinks) == 1 else "many"), len(layers_out),
+                           where=where, row=r, col=c, score=f"{found.score[r, c]:.0f}", tokens=layout.num_tokens,
+                           layers=", ".join(map(str, layers_out))))
             st.caption(t("attention.sink_explanation"))
             norm_note = (t("attention.sink_not_high_norm", ratio=f"{outliers.ratio[:, layout.num_prefix_tokens + r * layout.grid[1] + c].max():.2f}")
                          if outliers is not None and not outliers.patches else "")

@@ -12,7 +12,7 @@ from vitviz import paper, plots, trace_figures
 from vitviz.analysis import class_names
 from vitviz.analysis.trace_steps import (attention_over_patches, depth_profile, firing_units, layer_norm_parts,
                                          projection_terms, top_entries)
-from vitviz.i18n import t
+from vitviz.i18n import t, tn
 from vitviz.map_pictures import map_picture
 from vitviz_dashboard import compute, params, widgets
 from vitviz_dashboard.widgets import controls, current, data_row, figure_stem, fit, fragment, header, title
@@ -186,7 +186,8 @@ def step_projection(sel, result, loaded, tr, layer, head) -> None:
 
 def step_position(sel, result, loaded, tr, layer, head) -> None:
     r, c = tr.patch
-    st.write(t("encoder.position_text", row=r, col=c, prefix=", ".join(result.layout.prefix_names) or "—"))
+    st.write(tn("encoder.position_text", len(result.layout.prefix_names), row=r, col=c,
+                prefix=", ".join(result.layout.prefix_names) or "—"))
     left, right = st.columns([3, 2])
     with left:
         cols = {"x_p E + b": tr.embedding, "E_pos": tr.position, "z₀": tr.z0}

@@ -6,7 +6,7 @@ from vitviz_dashboard import compute, params
 from vitviz import plots
 from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
-from vitviz.i18n import t
+from vitviz.i18n import t, tn
 from vitviz.names import class_name
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
 
@@ -120,7 +120,7 @@ def steps(sel) -> None:
                 role = t("walk.role_class")
             else:
                 role = t("walk.role_feature")
-            st.write(t("walk.prefix_text", names=names, n=layout.num_prefix_tokens, tokens=layout.num_tokens, role=role))
+            st.write(tn("walk.prefix_text", layout.num_prefix_tokens, names=names, tokens=layout.num_tokens, role=role))
             seq = np.concatenate([stages.prefix_tokens, stages.patch_tokens])
             show_figure(plots.token_matrix_figure(seq, layout.num_prefix_tokens, title(sel, t("walk.prefix_title"))),
                         "walk-prefix", sel, npz=lambda: {"tokens": seq})

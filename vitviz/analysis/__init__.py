@@ -14,8 +14,8 @@ from .predictions import Prediction, class_names, top_k
 from .receptive_field import (EffectiveRF, LayerRF, effective_receptive_field, effective_receptive_fields,
                               stage_receptive_fields, theoretical_receptive_field)
 from .rollout import attention_map, attention_rollout, rollout_map, token_row_map
-from .sinks import (NORM_OUTLIER_EXPLANATION, SINK_EXPLANATION, AttentionSinks, NormOutliers, find_attention_sinks,
-                    find_norm_outliers, received_share, received_share_by_head)
+from .sinks import (AttentionSinks, NormOutliers, find_attention_sinks, find_norm_outliers, received_share,
+                    received_share_by_head)
 from .tokens import TokenPCA, TokenPCAFit, fit_token_pca, joint_token_pca, token_pca, token_similarity
 
 __all__ = [
@@ -29,7 +29,7 @@ __all__ = [
     "patch_position_embeddings", "position_embedding_similarity",
     "Prediction", "class_names", "top_k",
     "attention_map", "attention_rollout", "rollout_map", "token_row_map",
-    "NORM_OUTLIER_EXPLANATION", "SINK_EXPLANATION", "AttentionSinks", "NormOutliers", "find_attention_sinks",
-    "find_norm_outliers", "received_share", "received_share_by_head",
+    "AttentionSinks", "NormOutliers", "find_attention_sinks", "find_norm_outliers", "received_share",
+    "received_share_by_head",
     "TokenPCA", "TokenPCAFit", "fit_token_pca", "joint_token_pca", "token_pca", "token_similarity",
 ]

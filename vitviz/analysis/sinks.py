@@ -44,17 +44,6 @@ from ..errors import VitvizError
 from ..preprocess import TokenLayout
 from .arrays import as_tensor
 
-SINK_EXPLANATION = (
-    "An attention sink is a patch that almost every query attends to far beyond its uniform share (1/T), "
-    "whatever it shows; a rollout that multiplies through the layer where it appears inherits it in every "
-    "row, so the map's peak marks the sink, not the object."
-)
-NORM_OUTLIER_EXPLANATION = (
-    "A high-norm token (Darcet et al. 2024, 'Vision Transformers Need Registers') is a patch whose block "
-    "output is several times longer than a typical patch's: large ViTs repurpose such patches to hold "
-    "global information, and they show up as bright specks in attention maps."
-)
-
 DEFAULT_SINK_THRESHOLD = 20.0
 DEFAULT_SINK_MIN_LAYERS = 1
 DEFAULT_NORM_RATIO = 3.0

@@ -1,1 +1,2 @@
-"""Interface text catalogues, one module per language (see vitviz.i18n)."""
+"""The interface texts as gettext catalogues (data, no code): ``<lang>/LC_MESSAGES/vitviz.po`` per language and
+``vitviz.pot``, the template for a new one. :mod:`vitviz.i18n` reads them; README, "Adding a language or a text"."""

@@ -29,7 +29,7 @@ from PIL import Image
 from .. import paper_results as pr
 from ..analysis import reference_distances
 from ..analysis.receptive_field import LayerRF, theoretical_receptive_field
-from ..i18n import t, use
+from ..i18n import t, tn, use
 from ..map_pictures import head_panels
 from ..paper import masked_image, table1, table2
 from ..plots import filters_to_rgb, similarity_mosaic, tile_images
@@ -414,11 +414,21 @@ def _slides(loaded: "LoadedModel", a: "ImageAnalysis", image_name: str) -> list[
                "fig5": pr.TABLE6_SOURCE, "significance": pr.CITATION}
     slides = []
     for number, key in enumerate(ORDER, 1):
-        takeaway_key = f"talk.{key}_takeaway" + _variant(key, a, bool(sinks))
+        variant = _variant(key, a, bool(sinks))
+        takeaway_key = f"talk.{key}_takeaway{variant}"
         title = t("talk.title", n=number, s=t(f"talk.{key}_title"))
         if key not in sources:
             title = f"{title} · {label}"
-        slides.append(Slide(key=key, title=title, takeaway=t(takeaway_key, **values.get(key, {})),
+        given = dict(values.get(key, {}))
+        if takeaway_key == "talk.cls_takeaway":  # counted: the plural form follows the number
+            takeaway = tn("talk.cls_takeaway", given.pop("prefix"), **given)
+        elif takeaway_key == "talk.fig6_takeaway":
+            takeaway = tn("talk.fig6_takeaway", given.pop("sinks"), **given)
+        elif takeaway_key == "talk.fig6_takeaway_gap":
+            takeaway = tn("talk.fig6_takeaway_gap", given.pop("sinks"), **given)
+        else:
+            takeaway = t(f"talk.{key}_takeaway{variant}" if variant else f"talk.{key}_takeaway", **given)
+        slides.append(Slide(key=key, title=title, takeaway=takeaway,
                             source=sources.get(key, ours),
                             picture=_png(pictures[key]()) if key in pictures else None,
                             table=tables[key]() if key in tables else None))
