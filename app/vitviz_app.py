@@ -59,7 +59,7 @@ PAGES = [
     st.Page(HERE / "views" / "talk.py", title=t("nav.talk"), icon=":material/slideshow:", url_path="talk"),
 ]
 
-page = st.navigation(PAGES)
+page = st.navigation(PAGES, expanded=True)  # all fourteen pages listed, not the first ten and "View more"
 notices = st.container()
 selection = None
 with widgets.guarded():

@@ -690,42 +690,36 @@ def test_a_link_value_is_shown_as_text_never_as_markdown(server, fresh):
     assert not fetched, fetched
 
 
-def test_after_a_server_restart_the_page_says_the_upload_is_gone_and_keeps_its_settings(weights_dir, tmp_path):
+def test_after_a_server_restart_the_page_says_the_upload_is_gone_and_keeps_its_settings(weights_dir, tmp_path, fresh):
     """The server restarts under an open page: a slider (inside a fragment) must still do something — the
     page runs again, says the upload was lost, and keeps the layer from its URL."""
-    from playwright.sync_api import sync_playwright
-
     port = free_port()
     first, url = start_server_on(weights_dir, tmp_path / "first.log", port)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        tab = browser.new_page(viewport=NORMAL)
-        tab.set_default_timeout(90_000)
-        open_page(tab, url, "attention", "?sample=cat&layer=4", MAP)
-        choose_source(tab, "Upload")
-        tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(SAMPLES / "rocket.jpg"))
-        tab.wait_for_selector(MAP)
-        settle(tab)
-        wait_for_query(tab, image="upload", layer=4)
-        stop_server(first)
-        second, _ = start_server_on(weights_dir, tmp_path / "second.log", port)
+    tab = fresh(NORMAL)
+    open_page(tab, url, "attention", "?sample=cat&layer=4", MAP)
+    choose_source(tab, "Upload")
+    tab.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(SAMPLES / "rocket.jpg"))
+    tab.wait_for_selector(MAP)
+    settle(tab)
+    wait_for_query(tab, image="upload", layer=4)
+    stop_server(first)
+    second, _ = start_server_on(weights_dir, tmp_path / "second.log", port)
+    try:
+        tab.wait_for_timeout(4000)  # the browser reconnects by itself
+        slider = main_area(tab).locator('[data-testid="stSlider"]').filter(
+            has=tab.get_by_text("Layer", exact=True)).locator('input[type="range"]').first
+        slider.focus()
+        slider.press("ArrowLeft")
         try:
-            tab.wait_for_timeout(4000)  # the browser reconnects by itself
-            slider = main_area(tab).locator('[data-testid="stSlider"]').filter(
-                has=tab.get_by_text("Layer", exact=True)).locator('input[type="range"]').first
-            slider.focus()
-            slider.press("ArrowLeft")
-            try:
-                tab.get_by_text("The uploaded image is gone").first.wait_for(timeout=60_000)
-            except Exception:
-                tab.screenshot(path=str(SHOTS / "restart-failure.png"))
-                print((tmp_path / "second.log").read_text()[-3000:])  # the server's side of it
-                raise
-            assert query_of(tab).get("layer") in ("3", "4")  # the link's layer, or the step the slider took
-            assert tab.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload").is_checked()
-        finally:
-            browser.close()
-            stop_server(second)
+            tab.get_by_text("The uploaded image is gone").first.wait_for(timeout=60_000)
+        except Exception:
+            tab.screenshot(path=str(SHOTS / "restart-failure.png"))
+            print((tmp_path / "second.log").read_text()[-3000:])  # the server's side of it
+            raise
+        assert query_of(tab).get("layer") in ("3", "4")  # the link's layer, or the step the slider took
+        assert tab.locator('[data-testid="stSidebar"]').get_by_role("radio", name="Upload").is_checked()
+    finally:
+        stop_server(second)
 
 
 # ----------------------------------------------------------------------------- a classroom
