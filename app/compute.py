@@ -215,8 +215,7 @@ def analysis(sel: Selection):
             # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
             # Sessions asking at the same time share one batched forward, run under FORWARD_LOCK (vitviz.serving).
             result = frozen_compact(shared_analyzer(FORWARD_LOCK).analyze(loaded, image, sel.size))
-        settle_heap()
-        return result
+        return result  # no settle_heap here: an analysis is a few arrays, and freezing froze the sessions too
 
     return results().get_or_compute(("analysis", *sel.key), compute, analysis_nbytes)
 
@@ -227,7 +226,9 @@ def settle_heap() -> None:
     A model load leaves hundreds of thousands of long-lived objects (torch, timm, the model's
     modules); every later full collection walked them all, ~300 ms on this 2-core CPU, at random
     moments of a slider step. Frozen objects are still freed by reference counting when a cache
-    drops them; only cycles among them wait (``gc.unfreeze`` would hand them back).
+    drops them; only cycles among them wait (``gc.unfreeze`` would hand them back). So it runs after a
+    model load only (rare), never per analysis: every session alive at a freeze (its Streamlit session
+    object, its uploads, its state: cycles) stayed in memory for good after it closed.
     """
     import gc
 

@@ -39,12 +39,9 @@ class Server:
                  env: Optional[Mapping[str, str]] = None, port: Optional[int] = None):
         self.port = port or free_port()
         self.log = tempfile.NamedTemporaryFile("w+", prefix="vitviz-ui-", suffix=".log", delete=False)
-        # The checkout's dashboard, installed or not: app/ imports as vitviz_dashboard (pyproject's
-        # package-dir), so a link of that name to app/ and the checkout itself go first on the path.
-        self.shim = Path(tempfile.mkdtemp(prefix="vitviz-path-"))
-        (self.shim / "vitviz_dashboard").symlink_to(REPO / "app", target_is_directory=True)
-        path = os.pathsep.join(filter(None, [str(self.shim), str(REPO), os.environ.get("PYTHONPATH", "")]))
-        full_env = {**os.environ, "PYTHONPATH": path, "VITVIZ_WEIGHTS_DIR": str(weights), "HF_HUB_OFFLINE": "1",
+        # The checkout is installed in place (README: pip install -r requirements.txt), so app/ imports as
+        # vitviz_dashboard from this checkout.
+        full_env = {**os.environ, "VITVIZ_WEIGHTS_DIR": str(weights), "HF_HUB_OFFLINE": "1",
                     # --profile: Streamlit then sends a page_profile ForwardMsg per run (exec time, per-command time)
                     "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "true" if profile else "false", **(env or {})}
         self.launched = time.monotonic()
@@ -107,7 +104,6 @@ class Server:
         self.log.close()
         with contextlib.suppress(OSError):
             os.unlink(self.log.name)
-        shutil.rmtree(self.shim, ignore_errors=True)
 
 
 def proc_memory_mib(pid: int) -> tuple[float, float]:
