@@ -46,6 +46,11 @@ def figures(at: AppTest) -> list[dict]:
             if not chart.proto.id.endswith(PRELOAD_CHART)]
 
 
+def map_components(at: AppTest) -> list:
+    """The page's map components (app/map_view.py), not the sidebar's Copy link button (app/copy_link.py)."""
+    return [c for c in at.get("bidi_component") if not c.proto.id.endswith("vv-copy-link")]
+
+
 def map_data(at: AppTest, key: str = "attention-map") -> dict:
     """What a map component (``key``) shows: picture, values, title … (see app/map_view.py)."""
     return json.loads(next(c for c in at.get("bidi_component") if c.proto.id.endswith(key)).proto.json)

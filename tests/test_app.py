@@ -12,7 +12,8 @@ import re
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-from apptest import APP, CNN, F16, PRELOAD_CHART, REAL, TINY, arr, figures, heads_html_of, heatmap, map_data, new_app, open_page, title_of
+from apptest import (APP, CNN, F16, PRELOAD_CHART, REAL, TINY, arr, figures, heads_html_of, heatmap, map_components,
+                     map_data, new_app, open_page, title_of)
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
 from vitviz.images import load_image
@@ -218,7 +219,7 @@ def test_untrained_model_is_labelled_on_every_page(app):
     for name in PAGES:
         open_page(app, name)
         assert any("untrained (random) weights" in m.value for m in app.markdown), name  # the title-area badge
-        map_titles = [json.loads(c.proto.json)["title"] for c in app.get("bidi_component")]  # app/map_view.py
+        map_titles = [json.loads(c.proto.json)["title"] for c in map_components(app)]  # app/map_view.py
         for text in map_titles + [title_of(fig) for fig in figures(app)]:
             if text and name not in ("cnn", "compare"):  # those two draw both models in one figure
                 # The ViT's figures say untrained; the (trained) CNN's Grad-CAM names the CNN and not that.
@@ -495,15 +496,17 @@ def test_korean_paper_download_is_korean_when_built_later(weights_dir, monkeypat
 
     import streamlit as st
 
-    captured = {}
-    real = st.download_button
+    from streamlit.delta_generator import DeltaGenerator
 
-    def download_button(label, data=None, *args, **kwargs):
+    captured = {}
+    real = DeltaGenerator.download_button
+
+    def download_button(self, label, data=None, *args, **kwargs):  # st.… or a container's: the page uses both
         if kwargs.get("key") == "paper-html":
             captured["data"] = data
-        return real(label, data, *args, **kwargs)
+        return real(self, label, data, *args, **kwargs)
 
-    monkeypatch.setattr(st, "download_button", download_button)
+    monkeypatch.setattr(DeltaGenerator, "download_button", download_button)
     from vitviz.i18n import use
 
     with use("ko"):  # AppTest formats the radios' values in this thread: in the page's language

@@ -8,7 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from apptest import CNN, F16, REAL, TINY, arr, figures, map_data, new_app, open_page, title_of
+from apptest import CNN, F16, REAL, TINY, arr, figures, map_components, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, reference_distances
 from vitviz.images import load_image
@@ -120,9 +120,9 @@ def test_an_invalid_model2_falls_back_with_a_notice_and_the_url_carries_the_choi
     at.selectbox(key="vv_model2").set_value(TINY).run()
     assert at.query_params["model2"] == TINY
     assert any("unavailable offline" in w.value for w in at.warning)  # never silently random:
-    assert not figures(at) and not at.get("bidi_component")  # no chart, no map
+    assert not figures(at) and not map_components(at)  # no chart, no map
     at.checkbox(key="vv_untrained2").check().run()
-    assert at.query_params["untrained2"] == "1" and len(figures(at)) == 1 and len(at.get("bidi_component")) == 2
+    assert at.query_params["untrained2"] == "1" and len(figures(at)) == 1 and len(map_components(at)) == 2
     open_page(at, "facts")
     open_page(at, "compare")  # the choice survives a page change
     assert at.selectbox(key="vv_model2").value == TINY and at.checkbox(key="vv_untrained2").value

@@ -503,6 +503,16 @@ def test_switching_language_keeps_the_view(server, fresh):
     wait_for_query(tab, lang="ko", layer=5, head=2)
 
 
+def test_copy_link_puts_the_pages_url_with_its_settings_on_the_clipboard(server, fresh):
+    tab = fresh(NORMAL, permissions=["clipboard-read", "clipboard-write"])
+    open_page(tab, server, "attention", "?sample=coffee&layer=5", MAP)
+    wait_for_query(tab, sample="coffee", layer=5)
+    tab.locator('[data-testid="stSidebar"]').get_by_role("button", name="Copy link").click()
+    tab.get_by_text("Link copied").wait_for()
+    copied = tab.evaluate("() => navigator.clipboard.readText()")
+    assert copied == tab.url and "layer=5" in copied and "sample=coffee" in copied
+
+
 def test_the_browser_language_is_the_default(server, fresh):
     tab = fresh(NORMAL, locale="ko-KR")
     open_page(tab, server, "facts", "?sample=cat", TABLE)

@@ -179,16 +179,16 @@ def test_app_bad_upload_shows_one_message(app, case):
 def test_app_falls_back_to_cpu_when_the_gpu_runs_out_of_memory(app, monkeypatch):
     import vitviz.pipeline as pipeline
 
-    real, calls = pipeline.analyze_image, []
+    real, calls = pipeline.iter_analyses, []
 
-    def flaky(loaded, image, size=None, **kw):
+    def flaky(loaded, prepared, **kw):  # the app's forwards go through vitviz.serving, which calls this
         calls.append(str(loaded.device))
         if len(calls) == 1:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real(loaded, image, size, **kw)
+        return real(loaded, prepared, **kw)
 
     st.cache_resource.clear()
-    monkeypatch.setattr(pipeline, "analyze_image", flaky)
+    monkeypatch.setattr(pipeline, "iter_analyses", flaky)
     app.selectbox(key="vv_sample").set_value("coffee").run()
     assert not app.exception and not app.error, [e.value for e in app.error]  # reran on the CPU by itself
     assert any("GPU ran out of memory" in c.value for c in app.sidebar.caption)

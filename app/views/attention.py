@@ -39,7 +39,9 @@ def attention_view(sel) -> None:
     left, right = st.columns([3, 2])
     with left:
         point = show_map("attention-map", sel, result, picture, top, grid_map, fig_title, t("plot.attention"),
-                         npz=lambda: {"attention": attn}, pickable=True)
+                         # fetched when asked: a deferred download's closure lives as long as the session, and
+                         # holding the attention itself kept every evicted analysis alive (issue 24)
+                         npz=lambda: {"attention": compute.analysis(sel).attention}, pickable=True)
         if point is not None and point + layout.num_prefix_tokens != query:
             st.session_state["_vv_query_pick"] = point + layout.num_prefix_tokens
             st.rerun(scope="fragment")

@@ -63,18 +63,33 @@ def show_fig1(figure, alt: str, sel) -> None:
         show_figure(figure, "paper-fig1", sel, alt=alt)
 
 
-@fragment
-def paper(sel) -> None:
-    from vitviz.paper import paper_report, paper_sections
+def page_sections(sel, lang: str):
+    """(the model, the samples' analyses, their names, the page's sections), all from the server's caches."""
+    from vitviz.paper import paper_sections
 
     loaded = compute.model_for(sel)
     sels, names = compute.sample_selections(sel)
-    with st.spinner(t("paper.running", model=loaded_label(loaded), n=len(names))):
-        analyses = [compute.analysis(s) for s in sels]
-    lang = language()
+    analyses = [compute.analysis(s) for s in sels]
     found = compute.cached("paper_sections", (*sel.model_key, sel.size, lang), lambda: label_in_language(  # texts
         paper_sections(loaded, analyses, [sample_name(n) for n in names]), loaded.spec.label,  # follow the language
         model_label(loaded.spec.label, lang=lang)))
+    return loaded, analyses, names, found
+
+
+def report_html(sel, lang: str) -> bytes:
+    """The page as one HTML file, made when the download is asked for: from the caches then, so a session keeps
+    no reference to the six analyses meanwhile (a deferred download's closure lives as long as the session)."""
+    from vitviz.paper import paper_report
+
+    loaded, analyses, names, found = page_sections(sel, lang)
+    return paper_report(loaded, analyses, names, sections=found, lang=lang).encode()
+
+
+@fragment
+def paper(sel) -> None:
+    lang = language()
+    with st.spinner(t("paper.running", model=loaded_label(compute.model_for(sel)), n=len(compute.sample_names()))):
+        loaded, analyses, names, found = page_sections(sel, lang)
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
     # On a projector the page starts with Fig. 1 (the download moves to the end, captions into the headings' tooltips).
     download = st.container() if not sel.presenter else None
@@ -96,7 +111,7 @@ def paper(sel) -> None:
     (download if download is not None else st.container()).download_button(
         t("paper.download"), help=t("paper.png_hint"), icon=":material/download:",
         # the deferred callable runs in a server thread, where the language is the default: pass this run's
-        data=lambda: paper_report(loaded, analyses, names, sections=found, lang=lang).encode(), file_name=f"{stem}.html",
+        data=lambda: report_html(sel, lang), file_name=f"{stem}.html",
         mime="text/html", key="paper-html", on_click="ignore")
 
 
