@@ -132,11 +132,11 @@ def ratio_table(device: str, repeats: int = 9) -> list[tuple[str, str]]:
         prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config)
         x = prepared.tensor.to(device)
 
-        def forward():
+        def forward(model=loaded.model, x=x):
             with torch.inference_mode():
-                return loaded.model(x)
+                return model(x)
 
-        t_forward, t_analysis = interleaved_medians(forward, lambda: analyze_prepared(loaded, prepared), repeats,
+        t_forward, t_analysis = interleaved_medians(forward, lambda m=loaded: analyze_prepared(m, prepared), repeats,
                                                     sync=sync)
         rows.append((f"analysis/forward {name.split('.')[0]}",
                      f"{t_analysis / t_forward:.2f} ({t_analysis * 1000:.0f} / {t_forward * 1000:.0f} ms)"))

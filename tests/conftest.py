@@ -62,3 +62,27 @@ def damaged_tiff() -> bytes:
     width_tag = bytes(data).rfind(struct.pack("<HH", 256, 4))  # ImageWidth, LONG, in the second IFD
     data[width_tag:width_tag + 2] = struct.pack("<H", 990)
     return bytes(data)
+
+
+@pytest.fixture(scope="session")
+def two_vit_folder(weights_dir, tmp_path_factory):
+    """The real DINOv2 ViT-S/14 beside a random ViT-Ti/16 saved as local weights ("ViT-Ti/16 (random)")."""
+    import hashlib
+    import json
+
+    import timm
+    import torch
+    from safetensors.torch import save_file
+
+    folder = tmp_path_factory.mktemp("weights")
+    for f in weights_dir.glob("vit_small_patch14_dinov2.imgfocus.*"):
+        (folder / f.name).symlink_to(f)
+    torch.manual_seed(0)
+    tiny = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=10)
+    save_file({k: v.contiguous() for k, v in tiny.state_dict().items()}, folder / "tiny16.safetensors")
+    digest = hashlib.sha256((folder / "tiny16.safetensors").read_bytes()).hexdigest()
+    (folder / "tiny16.json").write_text(json.dumps({
+        "architecture": "vit_tiny_patch16_224", "kwargs": {"num_classes": 10}, "num_classes": 10,
+        "label": "ViT-Ti/16 (random, for a test)", "family": "ViT", "input_size": [3, 224, 224],
+        "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "sha256": digest}))
+    return folder

@@ -494,7 +494,6 @@ def test_korean_paper_download_is_korean_when_built_later(weights_dir, monkeypat
     the Korean Paper export said <html lang="en"> with an English title. The page captures its language."""
     import threading
 
-    import streamlit as st
 
     from streamlit.delta_generator import DeltaGenerator
 

@@ -77,30 +77,6 @@ def test_models_that_share_a_short_label_are_told_apart():
     assert labels["vit_base_patch16_224.augreg2_in21k_ft_in1k"].startswith("ViT-B/16 (AugReg2")
 
 
-@pytest.fixture(scope="module")
-def two_vit_folder(weights_dir, tmp_path_factory):
-    """The real DINOv2 ViT-S/14 beside a random ViT-Ti/16 saved as local weights ("ViT-Ti/16 (random)")."""
-    import hashlib
-    import json
-
-    import timm
-    import torch
-    from safetensors.torch import save_file
-
-    folder = tmp_path_factory.mktemp("weights")
-    for f in weights_dir.glob("vit_small_patch14_dinov2.imgfocus.*"):
-        (folder / f.name).symlink_to(f)
-    torch.manual_seed(0)
-    tiny = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=10)
-    save_file({k: v.contiguous() for k, v in tiny.state_dict().items()}, folder / "tiny16.safetensors")
-    digest = hashlib.sha256((folder / "tiny16.safetensors").read_bytes()).hexdigest()
-    (folder / "tiny16.json").write_text(json.dumps({
-        "architecture": "vit_tiny_patch16_224", "kwargs": {"num_classes": 10}, "num_classes": 10,
-        "label": "ViT-Ti/16 (random, for a test)", "family": "ViT", "input_size": [3, 224, 224],
-        "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "sha256": digest}))
-    return folder
-
-
 def test_distance_compares_a_16_px_model_at_a_14_px_models_size(two_vit_folder, monkeypatch):
     """At 252 px (18 patches of 14 px) a /16 model cannot run at the main model's size: it runs at its own
     (the whole view was an error); the main model's curve stays its own."""

@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from test_browser import (CHROMIUM, CHROMIUM_ARGS, ERROR, MAP, NORMAL, PAGES, SHOTS, assert_no_error, open_page,
+from test_browser import (CHROMIUM, CHROMIUM_ARGS, MAP, NORMAL, PAGES, SHOTS, assert_no_error, open_page,
                           screenshot, settle, start_server, stop_server)
 
 from vitviz.paper_results import TABLE2_MODELS, TABLE2_ROWS

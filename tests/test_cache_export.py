@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import REPO, SAMPLES, make_vit
+from conftest import SAMPLES, make_vit
 from vitviz.cache import ByteLRU
 from vitviz.export import DISTANCE_HEADER, distance_rows, file_stem, grid_csv, npz_bytes, table_csv
 

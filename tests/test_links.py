@@ -5,7 +5,6 @@ README's table that a control sets; the sidebar's and the older pages' settings 
 import pytest
 
 from apptest import new_app, open_page
-from test_app_sessions import two_vit_folder  # noqa: F401  (a fixture: DINOv2 beside a random ViT-Ti/16)
 
 # page, URL parameter, widget kind, widget key, value to set, other URL values the control needs on screen
 CASES = [

@@ -98,7 +98,6 @@ def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
 
 
 def cnn_map(other, key: str) -> None:
-    loaded = compute.model_for(other)
     result = cnn_result(other)
     if not result.predictions:
         st.caption(t("cnn.no_head"))
