@@ -27,7 +27,9 @@ one replica and that more than one replica served.
 
 Each run also prints the server's CPU seconds (steadier than wall time on a shared machine), the
 batched forwards its log reports (``--batch``), and, with ``--cache-bytes``, the peak RSS against the
-bound the README states for the caches: the warmed-up server plus ``VITVIZ_CACHE_BYTES``.
+bound the README states: the warmed-up server plus ``VITVIZ_CACHE_BYTES`` plus ``--session-mib`` (3 MiB) for
+every student, the part an open session keeps itself (its page's pictures, Streamlit's copies of its
+messages, its image); without the sessions' part the line says so too.
 
 The last line: ``hall_n=… hall_first_p50_ms=… hall_first_p95_ms=… hall_step_p95_ms=… hall_failed=…
 hall_rss_mib=…`` (medians over ``--runs``, each on fresh servers).
@@ -317,6 +319,8 @@ def main(argv=None) -> int:
     p.add_argument("--cache-bytes", help="VITVIZ_CACHE_BYTES for the server(s), e.g. 256M")
     p.add_argument("--batch", type=int, help="VITVIZ_BATCH for the server(s): images per batched forward (1: off; "
                                               "unset: the server's default, 1 on the CPU, 8 on a GPU)")
+    p.add_argument("--session-mib", type=float, default=3.0,
+                   help="what the README states an open session keeps itself, in the bound (default 3 MiB)")
     p.add_argument("--bound-mib", type=float,
                    help="print the peak RSS against this bound (default with --cache-bytes: the warmed-up RSS "
                         "+ the cache budget, per replica)")
@@ -357,12 +361,17 @@ def main(argv=None) -> int:
         "failed": statistics.median(len(r["failed"]) for r in results),
         "rss": statistics.median(r["peak"] for r in results),
     }
-    bound = args.bound_mib
+    bound, caches = args.bound_mib, None
     if bound is None and args.cache_bytes:
-        bound = statistics.median(r["warm"] for r in results) + args.replicas * parse_bytes(args.cache_bytes) / 2**20
+        caches = statistics.median(r["warm"] for r in results) + args.replicas * parse_bytes(args.cache_bytes) / 2**20
+        bound = caches + args.n * args.session_mib
     if bound is not None:
         verdict = "within" if med["rss"] <= bound else "OVER"
-        print(f"peak RSS {med['rss']:.0f} MiB vs bound {bound:.0f} MiB (warmed-up RSS + VITVIZ_CACHE_BYTES): {verdict}")
+        what = (f"warmed-up RSS + VITVIZ_CACHE_BYTES + {args.n} sessions x {args.session_mib:g} MiB"
+                if caches is not None else "--bound-mib")
+        print(f"peak RSS {med['rss']:.0f} MiB vs bound {bound:.0f} MiB ({what}): {verdict}")
+        if caches is not None:
+            print(f"  (the caches' part alone: {caches:.0f} MiB; the sessions' part is the rest)")
     if args.replicas > 1:
         print("sticky sessions: " + ("yes, every browser on one replica, all replicas used"
                                      if all(r.get("sticky") for r in results) else "NO"))
