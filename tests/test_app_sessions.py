@@ -149,3 +149,37 @@ def test_a_fragment_the_server_does_not_know_runs_the_whole_page():
     finally:
         AppSession.request_rerun = original
     assert seen == ["known", "", ""]
+
+
+ALL_PAGES = ["walkthrough", "encoder", "filters", "position", "attention", "matrix", "distance", "tokens", "explain",
+             "compare", "cnn", "paper", "facts", "talk"]
+
+
+def every_ordered_pair(nodes: list[str]) -> list[str]:
+    """A walk through ``nodes`` that goes from every node to every other one exactly once (an Eulerian
+    circuit of the complete directed graph, Hierholzer's algorithm): 14 pages, 182 page changes."""
+    unused = {a: [b for b in nodes if b != a] for a in nodes}
+    stack, walk = [nodes[0]], []
+    while stack:
+        here = stack[-1]
+        if unused[here]:
+            stack.append(unused[here].pop())
+        else:
+            walk.append(stack.pop())
+    return walk[::-1]
+
+
+def test_the_walk_covers_every_ordered_pair_once():
+    walk = every_ordered_pair(ALL_PAGES)
+    pairs = list(zip(walk, walk[1:]))
+    assert len(pairs) == len(set(pairs)) == 14 * 13
+
+
+def test_each_page_after_each_other_page(weights_dir, monkeypatch):
+    """A class moves between pages in every order: no page may depend on which page ran before it."""
+    at = new_app(weights_dir, monkeypatch)
+    walk = every_ordered_pair(ALL_PAGES)
+    for before, page in zip(walk, walk[1:]):
+        at.switch_page(f"views/{page}.py").run()
+        assert not at.exception, (before, page, at.exception)
+        assert not at.error, (before, page, [e.value for e in at.error])
