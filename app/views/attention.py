@@ -29,7 +29,7 @@ def attention_view(sel) -> None:
     layer, head = layer_and_head(c1, c2, layers, heads)
     query = c3.selectbox(t("attention.query"), list(range(layout.num_tokens)), key="vv_query", persist_state="session",
                          format_func=lambda i: token_label(layout, i))
-    opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, 0.6, 0.05, key="vv_opacity", persist_state="session")
+    opacity = c4.slider(t("attention.opacity"), 0.0, 1.0, step=0.05, key="vv_opacity", persist_state="session")
     params.publish("query", query, 0)
     params.publish("opacity", opacity, 0.6)
     if (layer, head, query, opacity) != setting:  # a widget settled on another value than its session state's

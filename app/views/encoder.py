@@ -98,6 +98,8 @@ def encoder_view(sel) -> None:
         where = t("encoder.where", row=patch[0], col=patch[1], token=tr.token_index, layer=layer, head=head)
         st.markdown(f"**{n} / {len(STEPS)} · {t('encoder.step_' + step)}** — {where}")
     main, side = st.columns([7, 2], gap="medium")
+    if sel.presenter:  # eleven boxes under the controls within 720 px: compact buttons, the block's caption kept
+        st.html(FLOW_PRESENTER_CSS)
     with side:
         flow(step, result.facts, tr, layer, depth, loaded.num_classes)
     with main:
@@ -108,6 +110,14 @@ def encoder_view(sel) -> None:
                                       num_classes=loaded.num_classes, highlight=BOXES[step])
         st.plotly_chart(fit(fig, sel), key="encoder-fig1", config=widgets.PLOT_CONFIG,
                         alt=t("encoder.fig1_alt", step=t("encoder.step_" + step)))
+
+
+FLOW_PRESENTER_CSS = """<style>
+  .st-key-vv-enc-flow button { min-height: 0; padding: 0.05rem 0.5rem; line-height: 1.15; }
+  .st-key-vv-enc-flow button p { font-size: 14px; }
+  .st-key-vv-enc-flow, .st-key-vv-enc-flow [data-testid="stVerticalBlock"] { gap: 0.1rem; }
+  .st-key-vv-enc-flow [data-testid="stVerticalBlockBorderWrapper"] { padding: 0.3rem 0.5rem; }
+</style>"""
 
 
 def _go(n: int) -> None:
@@ -154,7 +164,7 @@ def step_patch(sel, result, loaded, tr, layer, head) -> None:
         point = widgets.show_map("encoder-patch", sel, display.shape, picture, top, tokens.astype(np.float32),
                                  title(sel, t("encoder.patch_title"), f"({r}, {c})"), t("encoder.token_index"),
                                  npz=lambda: {"patch_values": tr.patch_values}, pickable=True,
-                                 max_height=250 if sel.presenter else 380)
+                                 max_height=380, presenter_height=250)
         if point is not None and divmod(int(point), gw) != tuple(tr.patch):
             st.session_state["_vv_enc_pick"] = divmod(int(point), gw)
             st.rerun(scope="fragment")
@@ -248,7 +258,7 @@ def step_softmax(sel, result, loaded, tr, layer, head) -> None:
         picture, top = map_picture(grid, result.prepared.display, layout.patch_size, query_patch=tr.patch)
         widgets.show_map("encoder-attn", sel, result.prepared.display.shape, picture, top, grid,
                          title(sel, t("encoder.softmax_title"), t("encoder.layer_head", layer=layer, head=head)),
-                         t("plot.attention"), npz=lambda: {"attn": row}, max_height=250 if sel.presenter else 380)
+                         t("plot.attention"), npz=lambda: {"attn": row}, max_height=380, presenter_height=250)
     with right:
         idx, val = top_entries(row, TOP)
         table({"softmax": val, t("encoder.score"): tr.scores[i, head][idx]},
