@@ -174,7 +174,7 @@ def test_similarity_tiles_is_a_light_image_with_the_similarity_colours():
     mosaic = plots.similarity_mosaic(sim)
     assert rgba.shape == mosaic.shape + (4,) == (55, 55, 4)
     assert rgba[7, 0, 3] == 0 and rgba[0, 7, 3] == 0  # gaps between tiles are transparent
-    lut = plots._colour_lut(plots.SIMILARITY)
+    lut = plots.colour_lut(plots.SIMILARITY)
     # Tile (1, 2) at position (1, 2) is its own embedding: similarity 1, the scale's top colour.
     assert np.array_equal(rgba[1 * 8 + 1, 2 * 8 + 2, :3], lut[-1]) and rgba[9, 18, 3] == 255
     assert np.array_equal(rgba[0, 6, :3], lut[np.round((sim[0, 0, 0, 6] + 1) / 2 * 255).astype(int)])
@@ -334,7 +334,7 @@ def test_head_panels_blend_each_map_over_the_image_with_frames():
     maps = np.zeros((4, 2, 2))
     maps[1, 0, 1] = 1.0  # head 1: all attention on patch (0, 1)
     panels, top = head_panels(maps, display, (16, 16), opacity=1.0, query_patch=(1, 0), marked=[(1, 1)])
-    lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
+    lut = plots.colour_lut(plots.SEQUENTIAL).astype(int)
     assert panels.shape == (4, 32, 32, 3) and panels.dtype == np.uint8 and top == 1.0
     np.testing.assert_array_equal(panels[1, 4:12, 20:28], np.broadcast_to(lut[-1], (8, 8, 3)))  # the top colour
     np.testing.assert_array_equal(panels[1, 4:12, 4:12], np.broadcast_to(lut[0], (8, 8, 3)))
@@ -370,7 +370,7 @@ def test_maps_html_shows_maps_alone_enlarged_with_one_colour_range():
     assert re.findall(r">(ch \d+)</figcaption>", page) == ["ch 10", "ch 11", "ch 12"] and ">2</span>" in page
     src = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', page)[2]
     pixels = np.asarray(Image.open(io.BytesIO(base64.b64decode(src)))).astype(int)
-    lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
+    lut = plots.colour_lut(plots.SEQUENTIAL).astype(int)
     assert pixels.shape == (98, 98, 3)  # 7 cells of 14 px: the smallest whole scale ≥ 96 px
     assert np.abs(pixels[3 * 14 + 4:4 * 14 - 4, 4 * 14 + 4:5 * 14 - 4] - lut[-1]).max() < 12  # the peak, no image under it
     assert np.abs(pixels[4:10, 4:10] - lut[0]).max() < 12
@@ -385,7 +385,7 @@ def test_map_picture_is_the_map_over_the_image_and_downloads_as_png():
     png = picture_png(picture)
     assert png.startswith(b"\x89PNG")
     pixels = np.asarray(Image.open(io.BytesIO(png))).astype(int)
-    lut = plots._colour_lut(plots.SEQUENTIAL).astype(int)
+    lut = plots.colour_lut(plots.SEQUENTIAL).astype(int)
     assert pixels.shape == (28, 42, 3)
     assert np.abs(pixels[18:24, 32:38] - lut[-1]).max() < 12 and np.abs(pixels[18:24, 18:24] - lut[0]).max() < 12
 

@@ -25,9 +25,9 @@ import numpy as np
 from PIL import ImageColor
 
 from .i18n import t
-from .plots import HIGHLIGHT, MARK, SEQUENTIAL, _colour_lut, _photo
+from .plots import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
 
-_LUT = _colour_lut(SEQUENTIAL)  # (256, 3) uint8, low → high
+_LUT = colour_lut(SEQUENTIAL)  # (256, 3) uint8, low → high
 
 
 def _frame(panel: np.ndarray, row: int, col: int, ph: int, pw: int, colour: str, width: int,
@@ -84,7 +84,7 @@ def map_picture(grid_map: np.ndarray, background: np.ndarray, patch_size: Sequen
     """One ``(gh, gw)`` map over the image (see :func:`head_panels`) as a JPEG data URI, and its colour range's top."""
     panels, top = head_panels(np.asarray(grid_map)[None], background, patch_size, opacity=opacity,
                               query_patch=query_patch, marked=marked)
-    return _photo(panels[0])[0], top
+    return photo(panels[0])[0], top
 
 
 def picture_png(picture: str) -> bytes:
@@ -136,7 +136,7 @@ def heads_html(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[in
         alt = f"{names[h]}: {peak_text(maps[h])}"
         cells.append(
             f'<figure style="margin:0;min-width:0"><figcaption style="text-align:center;font-size:13px;'
-            f'line-height:1.3">{html.escape(names[h])}</figcaption><img src="{_photo(panel)[0]}" '
+            f'line-height:1.3">{html.escape(names[h])}</figcaption><img src="{photo(panel)[0]}" '
             f'width="{panel.shape[1]}" height="{panel.shape[0]}" alt="{html.escape(alt)}" '
             f'style="display:block;width:100%;height:auto"></figure>')  # sized: no relayout as each loads
     bar = (f'<div style="margin-top:8px;font-size:13px" aria-hidden="true">'

@@ -26,7 +26,7 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
-from .plots import HIGHLIGHT, MARK, SEQUENTIAL, _colour_lut, _photo
+from .plots import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
 
 LOG_DECADES = 5  # log scale: max·1e-5 … max; DINOv2 ViT-S/14 layer 11: ~2 % of the entries lie below
 
@@ -114,7 +114,7 @@ def png_bytes(rgb: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-VIRIDIS: np.ndarray = _colour_lut(SEQUENTIAL)  # (256, 3) uint8, dark blue → yellow
+VIRIDIS: np.ndarray = colour_lut(SEQUENTIAL)  # (256, 3) uint8, dark blue → yellow
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def matrix_html(matrix: np.ndarray, display: np.ndarray, grid: Sequence[int], pa
     scale = colour_scale(matrix, log=log)
     png = _b64(png_bytes(matrix_rgb(matrix, scale)))
     values = _b64(matrix.astype("<f2").tobytes())
-    photo, _ = _photo(display, max_side=2 * image_size)
+    picture, _ = photo(display, max_side=2 * image_size)
     bar = _b64(png_bytes(VIRIDIS[None, :, :].repeat(8, axis=0)))
     config = {
         "T": tokens, "prefix": prefix, "gh": gh, "gw": gw, "ph": int(patch_size[0]), "pw": int(patch_size[1]),
@@ -195,7 +195,7 @@ def matrix_html(matrix: np.ndarray, display: np.ndarray, grid: Sequence[int], pa
     e = html.escape
     lo, hi = (_number(scale.lo), _number(scale.hi))
     return _TEMPLATE.format(
-        config=json.dumps(config).replace("</", "<\\/"), png=png, values=values, photo=photo, bar=bar,
+        config=json.dumps(config).replace("</", "<\\/"), png=png, values=values, photo=picture, bar=bar,
         title=e(labels.title), rows=e(labels.rows), columns=e(labels.columns), matrix_label=e(labels.matrix_label),
         image_label=e(labels.image_label), scale_text=e(f"{labels.scale} ({labels.scale_log if log else labels.scale_linear})"),
         lo=e(lo), hi=e(hi), hint=e(labels.keys_hint), alt=e(labels.alt), T=tokens, script=_SCRIPT)

@@ -44,7 +44,7 @@ from .analysis.facts import PAPER_TABLE1, ModelFacts
 from .i18n import t, tn
 from .images import sample_paths
 from .preprocess import SizeArg, TokenLayout
-from .plots import HEAD_COLOURS, _png_uri
+from .plots import HEAD_COLOURS, png_uri
 from .titles import title_layout, title_top, wrap_title
 from .report import Section, Table
 
@@ -375,10 +375,10 @@ def fig6_rollout_figure(displays: Sequence[np.ndarray], rollouts: Sequence[np.nd
         patch = (h // gh, w // gw)
         # PNG sources, not nested-list ``z``: a 224 px photo is ~40 kB instead of ~1 MB of JSON,
         # which keeps the standalone report small with six samples.
-        fig.add_trace(go.Image(source=_png_uri(display), name=f"image {i}",
+        fig.add_trace(go.Image(source=png_uri(display), name=f"image {i}",
                                hovertemplate="x %{x}px, y %{y}px<extra></extra>"), row=r + 1, col=2 * c + 1)
         if style == "mask":
-            fig.add_trace(go.Image(source=_png_uri(masked_image(display, rollout, patch)), name=f"rollout {i}",
+            fig.add_trace(go.Image(source=png_uri(masked_image(display, rollout, patch)), name=f"rollout {i}",
                                    hovertemplate="x %{x}px, y %{y}px<extra></extra>"), row=r + 1, col=2 * c + 2)
         else:
             fig.add_trace(go.Heatmap(z=rollout, x0=patch[1] / 2 - 0.5, dx=patch[1], y0=patch[0] / 2 - 0.5,

@@ -120,7 +120,7 @@ def _marked_box(row: int, col: int, ph: float, pw: float, label: str) -> dict:
     return box
 
 
-def _png_uri(image: np.ndarray) -> str:
+def png_uri(image: np.ndarray) -> str:
     """An ``(H, W, 3)`` (or RGBA ``(H, W, 4)``) uint8 image as a PNG data URI (compact, unlike a nested-list ``z``)."""
     from PIL import Image
 
@@ -129,7 +129,7 @@ def _png_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _photo(image: np.ndarray, max_side: int = 0) -> tuple[str, float]:
+def photo(image: np.ndarray, max_side: int = 0) -> tuple[str, float]:
     """An RGB photo as a JPEG data URI (quality 90), shrunk to ``max_side`` px when larger, and the
     shrink factor (1.0 = full size). 5–10× smaller than PNG: for images under a semi-transparent map,
     where exact pixels are not the point."""
@@ -145,7 +145,7 @@ def _photo(image: np.ndarray, max_side: int = 0) -> tuple[str, float]:
 
 
 def _photo_uri(image: np.ndarray) -> str:
-    return _photo(image)[0]
+    return photo(image)[0]
 
 
 def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequence[int]] = None,
@@ -159,7 +159,7 @@ def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequ
     ``[c·pw − 0.5, (c+1)·pw − 0.5]`` horizontally.
     """
     h, w = display.shape[:2]
-    source = _photo_uri(display) if photo else _png_uri(display)
+    source = _photo_uri(display) if photo else png_uri(display)
     fig = go.Figure(go.Image(source=source, hovertemplate="x %{x} px, y %{y} px<extra></extra>"))
     if patch_size is not None:
         ph, pw = patch_size
@@ -309,7 +309,7 @@ def heads_grid(maps: np.ndarray, *, columns: int = 6, title: str = "", subtitle:
                         horizontal_spacing=gap_h / plot_w, vertical_spacing=gap_v / plot_h if rows > 1 else 0.0)
     zmax = float(np.nanmax(maps)) if maps.size else 1.0
     # One small JPEG shared by all panels: a panel is ~150 px wide, a full-size PNG per panel was ~0.7 MB.
-    uri, shrink = _photo(background, max_side=2 * int(panel_w)) if background is not None else (None, 1.0)
+    uri, shrink = photo(background, max_side=2 * int(panel_w)) if background is not None else (None, 1.0)
     hover = "%s %d<br>" + _patch_hover().replace("%", "%%") + "<br>%s%%{z:.4f}<extra></extra>"
     cells = np.stack(np.meshgrid(np.arange(gh), np.arange(gw), indexing="ij"), -1)
     for h in range(heads):
@@ -375,7 +375,7 @@ def filters_figure(filters: np.ndarray, *, columns: int = 7, title: str = "",
     rgb = filters_to_rgb(filters)
     mosaic = tile_images(rgb, columns)
     ph, pw = filters.shape[-2:]
-    fig = go.Figure(go.Image(source=_png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
     # Label each tile with its index for hover: an invisible scatter at the tile centres.
     idx = np.arange(len(filters))
     fig.add_trace(go.Scatter(x=(idx % columns) * (pw + 1) + pw / 2, y=(idx // columns) * (ph + 1) + ph / 2,
@@ -405,7 +405,7 @@ def _tile_centres(n: int, size: int) -> np.ndarray:
     return np.arange(n) * (size + 1) + (size - 1) / 2
 
 
-def _colour_lut(colorscale: str, n: int = 256) -> np.ndarray:
+def colour_lut(colorscale: str, n: int = 256) -> np.ndarray:
     """``(n, 3)`` uint8 RGB samples of a plotly colour scale from its low to its high end."""
     colours = plotly.colors.sample_colorscale(colorscale, list(np.linspace(0.0, 1.0, n)), colortype="tuple")
     return np.clip(np.round(np.asarray(colours, dtype=np.float64) * 255), 0, 255).astype(np.uint8)
@@ -427,7 +427,7 @@ def similarity_mosaic(sim: np.ndarray) -> np.ndarray:
 
 def _similarity_rgba(mosaic: np.ndarray) -> np.ndarray:
     """Mosaic in [−1, 1] → RGBA uint8 in the :data:`SIMILARITY` scale; NaN gaps transparent."""
-    lut = _colour_lut(SIMILARITY)
+    lut = colour_lut(SIMILARITY)
     finite = np.isfinite(mosaic)
     index = np.round((np.clip(np.where(finite, mosaic, 0.0), -1, 1) + 1) / 2 * (len(lut) - 1)).astype(int)
     rgba = np.zeros(mosaic.shape + (4,), dtype=np.uint8)
@@ -454,7 +454,7 @@ def similarity_tiles(sim: np.ndarray, title: str = "", *, height: int = 760,
     """
     gh, gw = sim.shape[:2]
     mosaic = similarity_mosaic(sim)
-    fig = go.Figure(go.Image(source=_png_uri(_similarity_rgba(mosaic)), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_uri(_similarity_rgba(mosaic)), hoverinfo="skip"))
     xc, yc = _tile_centres(gw, gw), _tile_centres(gh, gh)
     tick = dict(size=12 if max(gh, gw) <= 16 else 10)
     fig.update_xaxes(title=t("plot.patch_column0"), tickmode="array", tickvals=xc, ticktext=[str(j) for j in range(gw)],
@@ -667,7 +667,7 @@ def patch_strip(patches: np.ndarray, count: int, title: str = "", *, height: int
     """The first ``count`` patches of ``(N, ph, pw, 3)`` uint8 in sequence order, side by side; square pixels."""
     shown = patches[:count].astype(np.float64) / 255.0
     mosaic = tile_images(shown, columns=len(shown), pad=2)
-    fig = go.Figure(go.Image(source=_png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
+    fig = go.Figure(go.Image(source=png_uri((mosaic * 255).astype(np.uint8)), hoverinfo="skip"))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     return _layout(fig, title, height=height, square=True)
@@ -695,7 +695,7 @@ def rgb_figure(rgb: np.ndarray, title: str = "", *, height: Optional[int] = 420,
                title_width: Optional[int] = None) -> go.Figure:
     """An ``(h, w, 3)`` image with values in [0, 1] (e.g. a PCA colouring), one square pixel per unit;
     ``title_width``: the width (px) the figure is shown at, when narrower than a page (its title wraps for it)."""
-    fig = go.Figure(go.Image(source=_png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
+    fig = go.Figure(go.Image(source=png_uri((np.clip(rgb, 0, 1) * 255).astype(np.uint8)),
                              hovertemplate=t("plot.row_col_hover", row="%{y}", col="%{x}") + "<extra></extra>"))
     fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
     fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, ticks="")
