@@ -16,7 +16,6 @@ every request, which :func:`routes` reads back to check stickiness.
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -24,6 +23,8 @@ import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from stserver import stop_group
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
@@ -122,13 +123,5 @@ class Nginx:
         return dict(seen)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGQUIT)  # graceful: finishes logging
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc, signal.SIGQUIT)  # nginx's graceful stop: finishes logging
         shutil.rmtree(self.tmp, ignore_errors=True)

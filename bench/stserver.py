@@ -91,18 +91,24 @@ class Server:
         return proc_memory_mib(self.proc.pid)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
+        stop_group(self.proc, signal.SIGTERM)
         self.log.close()
         with contextlib.suppress(OSError):
             os.unlink(self.log.name)
+
+
+def stop_group(proc: subprocess.Popen, sig: int) -> None:
+    """Send ``sig`` to a process group started with ``start_new_session``; SIGKILL after 10 s without exit."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
 
 
 def proc_memory_mib(pid: int) -> tuple[float, float]:
