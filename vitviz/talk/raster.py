@@ -22,11 +22,10 @@ from functools import lru_cache
 from typing import Optional, Sequence
 
 import numpy as np
-import plotly.colors
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from ..distance_png import nice_ticks
-from ..plots import HEAD_COLOURS, HIGHLIGHT
+from ..plots import HEAD_COLOURS, HIGHLIGHT, colour_lut
 
 WIDTH, HEIGHT = 1840, 800
 MIN_TEXT = 30
@@ -238,13 +237,6 @@ def panels(pictures: Sequence[np.ndarray], captions: Sequence[str], *, nearest: 
     if note:
         write(draw, (WIDTH / 2, HEIGHT - 20), note, LABEL, anchor="md")
     return image
-
-
-@lru_cache(maxsize=8)
-def colour_lut(scale: str, n: int = 256) -> np.ndarray:
-    """``(n, 3)`` uint8 colours of a plotly colour scale (e.g. ``"Viridis"``), low to high."""
-    rgb = plotly.colors.sample_colorscale(scale, list(np.linspace(0, 1, n)), colortype="tuple")
-    return (np.asarray(rgb) * 255).round().clip(0, 255).astype(np.uint8)
 
 
 def colourise(values: np.ndarray, scale: str, lo: float, hi: float, nan=(255, 255, 255)) -> np.ndarray:
