@@ -88,16 +88,12 @@ def models() -> ByteLRU:
     return ByteLRU(model_budget(), on_evict=release_memory)
 
 
-def result_nbytes(value: object) -> int:
-    """What a cached result holds: its arrays and tensors, and its text (HTML pages, pictures as data URIs)."""
+def cached(kind: str, key: tuple, make: Callable[[], V]) -> V:
+    """``make()`` once per server for ``(kind, *key)``, kept in :func:`results` by its bytes
+    (:func:`vitviz.pipeline.analysis_nbytes`: its arrays, tensors and text, HTML and data URIs included)."""
     from vitviz.pipeline import analysis_nbytes
 
-    return analysis_nbytes(value)
-
-
-def cached(kind: str, key: tuple, make: Callable[[], V]) -> V:
-    """``make()`` once per server for ``(kind, *key)``, kept in :func:`results` by its bytes."""
-    return results().get_or_compute((kind, *key), make, result_nbytes)
+    return results().get_or_compute((kind, *key), make, analysis_nbytes)
 
 
 def release_memory() -> None:
@@ -203,7 +199,7 @@ def model_for(sel: Selection):
 
 def analysis(sel: Selection):
     """The per-image results for the current selection (computed once per server, then cached)."""
-    from vitviz.pipeline import analysis_nbytes, frozen_compact
+    from vitviz.pipeline import frozen_compact
 
     loaded = model_for(sel)
 
@@ -217,7 +213,7 @@ def analysis(sel: Selection):
             result = frozen_compact(shared_analyzer(FORWARD_LOCK).analyze(loaded, image, sel.size))
         return result  # no settle_heap here: an analysis is a few arrays, and freezing froze the sessions too
 
-    return results().get_or_compute(("analysis", *sel.key), compute, analysis_nbytes)
+    return cached("analysis", sel.key, compute)
 
 
 def settle_heap() -> None:
@@ -268,18 +264,12 @@ def prefetch(fn: Callable[..., object], *args) -> None:
 
 
 # --------------------------------------------------------------------------- results derived from an analysis
-def pooled_query(layout) -> object:
-    """The query a figure of "the image" reads: the class token where the model has one, else the mean
-    over patch queries (one definition for the rollout, the last layer's map, Compare and the paper)."""
-    from vitviz.pipeline import default_query
-
-    return default_query(layout)
-
-
 def rollout(sel: Selection, fusion: str = "mean", discard: float = 0.0, start: int = 0,
             drop: tuple[int, ...] = ()) -> np.ndarray:
-    """The rollout map of one setting (:func:`vitviz.analysis.rollout_map`) from the pooled query."""
+    """The rollout map of one setting (:func:`vitviz.analysis.rollout_map`) from the query the analysis' own
+    rollout reads (:func:`vitviz.pipeline.default_query`: the class token, else the mean of the patches)."""
     from vitviz.analysis import rollout_map
+    from vitviz.pipeline import default_query
 
     result = analysis(sel)
     if (fusion, discard, start) == ("mean", 0.0, 0):  # computed with the analysis, from float32 attention
@@ -289,7 +279,7 @@ def rollout(sel: Selection, fusion: str = "mean", discard: float = 0.0, start: i
             return result.rollout_without_sinks
 
     def make():
-        out = rollout_map(result.attention, result.layout, query=pooled_query(result.layout), head_fusion=fusion,
+        out = rollout_map(result.attention, result.layout, query=default_query(result.layout), head_fusion=fusion,
                           discard_ratio=discard, start_layer=start, exclude_keys=drop)
         out.setflags(write=False)
         return out
