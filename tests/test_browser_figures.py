@@ -8,46 +8,12 @@ import re
 
 import pytest
 
-from test_browser import (CHROMIUM, CHROMIUM_ARGS, MAP, NORMAL, PLOT, PRESENTER, SHOTS, assert_no_error,
-                          main_area, open_page, screenshot, settle, start_server, stop_server)
+from test_browser import (MAP, NORMAL, PLOT, PRESENTER, SHOTS, assert_no_error,
+                          main_area, open_page, screenshot, settle)
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 DINOV2_FILE = "vit_small_patch14_dinov2.imgfocus.safetensors"
-
-
-@pytest.fixture(scope="module")
-def server(weights_dir, tmp_path_factory):
-    proc, url = start_server(weights_dir, tmp_path_factory.mktemp("server") / "streamlit.log")
-    yield url
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture()
-def fresh(browser):
-    contexts = []
-
-    def make(viewport=NORMAL, **kwargs):
-        ctx = browser.new_context(viewport=viewport, **kwargs)
-        contexts.append(ctx)
-        tab = ctx.new_page()
-        tab.set_default_timeout(90_000)
-        return tab
-
-    yield make
-    for ctx in contexts:
-        ctx.close()
 
 
 def boxes(tab, selector: str) -> list[dict]:

@@ -16,8 +16,8 @@ import re
 
 import pytest
 
-from test_browser import (CHROMIUM, CHROMIUM_ARGS, MAP, NORMAL, PAGES, SHOTS, assert_no_error, open_page,
-                          screenshot, settle, start_server, stop_server)
+from test_browser import (MAP, NORMAL, PAGES, SHOTS, assert_no_error, open_page,
+                          screenshot, settle)
 
 from vitviz.paper_results import TABLE2_MODELS, TABLE2_ROWS
 
@@ -140,23 +140,11 @@ def test_the_leftover_check_finds_english_and_lets_glosses_pass():
 
 
 @pytest.fixture(scope="module")
-def server(weights_dir, tmp_path_factory):
-    proc, url = start_server(weights_dir, tmp_path_factory.mktemp("server") / "streamlit.log")
-    yield url
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def tab(server):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = chromium.new_page(viewport=NORMAL)
-        page.set_default_timeout(90_000)
-        yield page
-        chromium.close()
+def tab(browser):
+    page = browser.new_page(viewport=NORMAL)
+    page.set_default_timeout(90_000)
+    yield page
+    page.close()
 
 
 @pytest.mark.parametrize("name, path, target", PAGES, ids=[p[0] for p in PAGES])

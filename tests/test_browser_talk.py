@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, ERROR, PRESENTER, SHOTS, TINY, start_server, stop_server
+from test_browser import ERROR, PRESENTER, SHOTS, TINY
 from vitviz.talk import ORDER
 from vitviz.talk.raster import MIN_TEXT, WIDTH
 
@@ -40,24 +40,12 @@ MEASURE = """() => {
 
 
 @pytest.fixture(scope="module")
-def server(weights_dir, tmp_path_factory):
-    proc, url = start_server(weights_dir, tmp_path_factory.mktemp("talk") / "streamlit.log")
-    yield url
-    stop_server(proc)
-
-
-@pytest.fixture(scope="module")
-def tab(server):
-    from playwright.sync_api import sync_playwright
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        ctx = chromium.new_context(viewport=PRESENTER, accept_downloads=True)
-        page = ctx.new_page()
-        page.set_default_timeout(90_000)
-        yield page
-        chromium.close()
+def tab(browser):
+    ctx = browser.new_context(viewport=PRESENTER, accept_downloads=True)
+    page = ctx.new_page()
+    page.set_default_timeout(90_000)
+    yield page
+    ctx.close()
 
 
 def _open(tab, server, n: int, lang: str = "en") -> dict:
