@@ -33,9 +33,9 @@ import numpy as np
 import streamlit as st
 
 from vitviz.cache import ByteLRU
-from vitviz.catalog import short_label  # noqa: F401  (the pages' one import for titles)
+from vitviz.loading.catalog import short_label  # noqa: F401  (the pages' one import for titles)
 from vitviz.errors import VitvizError
-from vitviz.images import SAMPLES, load_image
+from vitviz.inputs.images import SAMPLES, load_image
 
 V = TypeVar("V")
 CACHE_BYTES_VAR = "VITVIZ_CACHE_BYTES"
@@ -90,8 +90,8 @@ def models() -> ByteLRU:
 
 def cached(kind: str, key: tuple, make: Callable[[], V]) -> V:
     """``make()`` once per server for ``(kind, *key)``, kept in :func:`results` by its bytes
-    (:func:`vitviz.pipeline.analysis_nbytes`: its arrays, tensors and text, HTML and data URIs included)."""
-    from vitviz.pipeline import analysis_nbytes
+    (:func:`vitviz.run.pipeline.analysis_nbytes`: its arrays, tensors and text, HTML and data URIs included)."""
+    from vitviz.run.pipeline import analysis_nbytes
 
     return results().get_or_compute((kind, *key), make, analysis_nbytes)
 
@@ -173,7 +173,7 @@ class Selection:
 def model(name: str, folder: Optional[str], device: str, pretrained: bool):
     """A loaded model shared by every session, within :func:`model_budget` (a failed load caches nothing,
     so a retry starts clean)."""
-    from vitviz.models import estimate_model_nbytes, load_model
+    from vitviz.loading.models import estimate_model_nbytes, load_model
 
     def build():
         need, budget = estimate_model_nbytes(name, weights_dir=folder), model_budget()
@@ -199,17 +199,17 @@ def model_for(sel: Selection):
 
 def analysis(sel: Selection):
     """The per-image results for the current selection (computed once per server, then cached)."""
-    from vitviz.pipeline import frozen_compact
+    from vitviz.run.pipeline import frozen_compact
 
     loaded = model_for(sel)
 
     def compute():
-        from vitviz.serving import shared_analyzer
+        from vitviz.run.serving import shared_analyzer
 
         image = load_image(sel.image_bytes)
         with oom_fallback():
             # Token PCAs are fitted per layer when the tokens page asks (token_pca below), not for every image.
-            # Sessions asking at the same time share one batched forward, run under FORWARD_LOCK (vitviz.serving).
+            # Sessions asking at the same time share one batched forward, run under FORWARD_LOCK (vitviz.run.serving).
             result = frozen_compact(shared_analyzer(FORWARD_LOCK).analyze(loaded, image, sel.size))
         return result  # no settle_heap here: an analysis is a few arrays, and freezing froze the sessions too
 
@@ -244,7 +244,7 @@ def prefetch(fn: Callable[..., object], *args) -> None:
     """
     from streamlit.runtime.scriptrunner import add_script_run_ctx, get_script_run_ctx
 
-    from vitviz import i18n
+    from vitviz.text import i18n
 
     if not _PREFETCH_WAITING.acquire(blocking=False):
         return
@@ -267,9 +267,9 @@ def prefetch(fn: Callable[..., object], *args) -> None:
 def rollout(sel: Selection, fusion: str = "mean", discard: float = 0.0, start: int = 0,
             drop: tuple[int, ...] = ()) -> np.ndarray:
     """The rollout map of one setting (:func:`vitviz.analysis.rollout_map`) from the query the analysis' own
-    rollout reads (:func:`vitviz.pipeline.default_query`: the class token, else the mean of the patches)."""
+    rollout reads (:func:`vitviz.run.pipeline.default_query`: the class token, else the mean of the patches)."""
     from vitviz.analysis import rollout_map
-    from vitviz.pipeline import default_query
+    from vitviz.run.pipeline import default_query
 
     result = analysis(sel)
     if (fusion, discard, start) == ("mean", 0.0, 0):  # computed with the analysis, from float32 attention
@@ -340,7 +340,7 @@ def embedding(sel: Selection):
 
 def grad_cam(sel: Selection, class_index: int, stage: Optional[str]):
     """Grad-CAM of one class on a CNN stage (None: the last) of ``sel``'s model (a CNN) for its image."""
-    from vitviz.explain import grad_cam as compute_cam
+    from vitviz.run.explain import grad_cam as compute_cam
 
     loaded, prepared = model_for(sel), cnn_analysis(sel).prepared
 
@@ -354,7 +354,7 @@ def grad_cam(sel: Selection, class_index: int, stage: Optional[str]):
 
 def relevance(sel: Selection, class_index: Optional[int]) -> np.ndarray:
     """Gradient rollout of one class (None: top-1, or the label-free target without a head)."""
-    from vitviz.explain import gradient_rollout
+    from vitviz.run.explain import gradient_rollout
 
     result, loaded = analysis(sel), model_for(sel)
 
@@ -369,8 +369,8 @@ def relevance(sel: Selection, class_index: Optional[int]) -> np.ndarray:
 
 
 def faithfulness(sel: Selection, class_index: Optional[int], cnn: bool):
-    """Deletion and insertion for a CNN's Grad-CAM, or a ViT's maps (:mod:`vitviz.faithfulness`)."""
-    from vitviz.faithfulness import cnn_faithfulness, vit_faithfulness
+    """Deletion and insertion for a CNN's Grad-CAM, or a ViT's maps (:mod:`vitviz.run.faithfulness`)."""
+    from vitviz.run.faithfulness import cnn_faithfulness, vit_faithfulness
 
     loaded = model_for(sel)
 
@@ -384,8 +384,8 @@ def faithfulness(sel: Selection, class_index: Optional[int], cnn: bool):
 
 
 def trace(sel: Selection, patch: tuple[int, int]):
-    """One patch's token through the encoder (:func:`vitviz.trace.trace_patch`) for the analysis's input."""
-    from vitviz.trace import trace_patch
+    """One patch's token through the encoder (:func:`vitviz.run.trace.trace_patch`) for the analysis's input."""
+    from vitviz.run.trace import trace_patch
 
     result, loaded = analysis(sel), model_for(sel)
 
@@ -398,15 +398,15 @@ def trace(sel: Selection, patch: tuple[int, int]):
 
 
 def projection(sel: Selection):
-    """The patch projection as ``(E, b)`` (:func:`vitviz.trace.projection_weights`)."""
-    from vitviz.trace import projection_weights
+    """The patch projection as ``(E, b)`` (:func:`vitviz.run.trace.projection_weights`)."""
+    from vitviz.run.trace import projection_weights
 
     return cached("projection", sel.model_key, lambda: projection_weights(model_for(sel).model))
 
 
 def block(sel: Selection, layer: int):
-    """One block's LayerNorm, LayerScale and first MLP weights (:func:`vitviz.trace.block_weights`)."""
-    from vitviz.trace import block_weights
+    """One block's LayerNorm, LayerScale and first MLP weights (:func:`vitviz.run.trace.block_weights`)."""
+    from vitviz.run.trace import block_weights
 
     return cached("block", (*sel.model_key, layer), lambda: block_weights(model_for(sel).model, layer))
 
@@ -417,8 +417,8 @@ def dataset_distance(name: str, folder: Optional[str], device: str, pretrained: 
     """Mean attention distance over a set of images, streamed in batches and shared across sessions.
     ``progress(n)`` is the caller's and runs outside any Streamlit cache: a cached function that draws is
     replayed for the next user and fails (CacheReplayClosureError)."""
-    from vitviz.images import fit_within
-    from vitviz.pipeline import dataset_mean_distance
+    from vitviz.inputs.images import fit_within
+    from vitviz.run.pipeline import dataset_mean_distance
 
     def make():
         loaded = model(name, folder, device, pretrained)
@@ -431,7 +431,7 @@ def dataset_distance(name: str, folder: Optional[str], device: str, pretrained: 
 
 def cnn_analysis(sel: Selection):
     """Stage features, receptive fields and predictions of ``sel``'s model (a CNN) for its image."""
-    from vitviz.pipeline import analyze_cnn
+    from vitviz.run.pipeline import analyze_cnn
 
     loaded = model_for(sel)
 
@@ -444,9 +444,9 @@ def cnn_analysis(sel: Selection):
 
 def upload_bytes(data: bytes) -> bytes:
     """What a session keeps of an upload: the file itself, or, when it is larger than the analyses use
-    (:data:`vitviz.images.MAX_SIDE`), a PNG of it scaled down, made once per server as soon as it is
+    (:data:`vitviz.inputs.images.MAX_SIDE`), a PNG of it scaled down, made once per server as soon as it is
     decoded. An 8000×8000 upload of 187 KB decoded to 183 MiB in every analysis that read it."""
-    from vitviz.images import scaled_png
+    from vitviz.inputs.images import scaled_png
 
     def make() -> bytes:
         kept = scaled_png(data)
@@ -475,7 +475,7 @@ def sample_names() -> list[str]:
 
 def sample_selections(sel: Selection) -> tuple[list[Selection], list[str]]:
     """``sel`` (same model, weights, device and size) on every bundled sample, and the samples' names."""
-    from vitviz.i18n import t
+    from vitviz.text.i18n import t
 
     names = sample_names()
     sels = []

@@ -8,7 +8,7 @@ read-out (announced to screen readers), Enter or Space picks the patch, Escape l
 Why not a plotly chart: Streamlit gives a chart a new identity whenever its figure changes, so the
 browser rebuilt the whole chart (SVG per patch for the click targets, colour bar, image load) on
 every layer-slider step. This component keeps its DOM and swaps one JPEG (``bench/ui.py``).
-The picture comes from :func:`vitviz.map_pictures.map_picture`; the values travel beside it for
+The picture comes from :func:`vitviz.figures.map_pictures.map_picture`; the values travel beside it for
 the read-out (and for tests), the downloads carry them too.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Optional, Sequence
 import numpy as np
 import streamlit as st
 
-from vitviz.map_pictures import colour_stops
+from vitviz.figures.map_pictures import colour_stops
 
 _CSS = """
 .vv-map { margin: 0; }

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 import streamlit as st
 
-from vitviz.i18n import md_code, t
+from vitviz.text.i18n import md_code, t
 
 
 def _parse_bool(text: str) -> bool:

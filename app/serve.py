@@ -52,9 +52,9 @@ def warm_up() -> None:
         import torch  # noqa: F401
 
         from vitviz_dashboard import compute, sidebar
-        from vitviz_dashboard import widgets  # noqa: F401  (imports vitviz.plots and the app's other shared modules)
-        import vitviz.pipeline  # noqa: F401
-        from vitviz import i18n
+        from vitviz_dashboard import widgets  # noqa: F401  (imports vitviz.figures.plots and the app's other shared modules)
+        import vitviz.run.pipeline  # noqa: F401
+        from vitviz.text import i18n
         for lang in i18n.LANGUAGES:  # parsed once per process (~35 ms for both), here rather than on a first page
             i18n.catalogue(lang)
     finally:

@@ -15,13 +15,13 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.copy_link import copy_link
-from vitviz import i18n
-from vitviz.catalog import distinct_labels, list_models
-from vitviz.names import model_description, model_label, sample_name
-from vitviz.i18n import t
-from vitviz.images import MAX_PIXELS
-from vitviz.registry import VIT, ModelSpec
-from vitviz.weights import find_local_weights, hub_cached_file
+from vitviz.text import i18n
+from vitviz.loading.catalog import distinct_labels, list_models
+from vitviz.text.names import model_description, model_label, sample_name
+from vitviz.text.i18n import t
+from vitviz.inputs.images import MAX_PIXELS
+from vitviz.loading.registry import VIT, ModelSpec
+from vitviz.loading.weights import find_local_weights, hub_cached_file
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SAMPLE = "cat"
@@ -46,7 +46,7 @@ def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
     """
     if find_local_weights(spec.name, Path(folder) if folder else None) or hub_cached_file(spec.name):
         return None
-    from vitviz.models import hub_reachable
+    from vitviz.loading.models import hub_reachable
 
     if hub_reachable(timeout=1.5):
         return None
@@ -174,7 +174,7 @@ def load_with_progress(sel: compute.Selection, spec: ModelSpec):
     needs_download = sel.pretrained and not find_local_weights(spec.name, folder) and not hub_cached_file(spec.name)
     if not needs_download:
         return compute.model_for(sel)
-    from vitviz.weights import hub_repo_id
+    from vitviz.loading.weights import hub_repo_id
 
     repo = hub_repo_id(spec.name) or spec.name
     with st.status(t("sidebar.downloading", model=spec.label, repo=repo), expanded=True) as box:
@@ -236,8 +236,8 @@ def _image_picker() -> tuple[Optional[bytes], str]:
 
 def _size_picker(loaded) -> Optional[tuple[int, int]]:
     """Input-size slider in patch-size steps, capped by what one cached analysis may hold."""
-    from vitviz.pipeline import estimate_analysis_nbytes
-    from vitviz.preprocess import patch_size_of
+    from vitviz.run.pipeline import estimate_analysis_nbytes
+    from vitviz.inputs.preprocess import patch_size_of
 
     side = st.sidebar
     native = int(loaded.data_config["input_size"][1])

@@ -14,8 +14,8 @@ import pandas  # noqa: F401  imported once before sessions start: concurrent fir
 import plotly.graph_objects  # noqa: F401
 import streamlit as st
 
-from vitviz import i18n
-from vitviz.i18n import t
+from vitviz.text import i18n
+from vitviz.text.i18n import t
 from vitviz_dashboard import compute, params, sidebar, widgets
 
 HERE = Path(__file__).resolve().parent

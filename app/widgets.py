@@ -12,12 +12,13 @@ import numpy as np
 import streamlit as st
 
 from vitviz_dashboard import compute, params
-from vitviz import i18n, plots
+from vitviz.text import i18n
+from vitviz.figures import plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
     WeightsNotFoundError
 from vitviz.export import file_stem, grid_csv, matrix_csv, npz_bytes
-from vitviz.i18n import md_text, t, tn
-from vitviz.map_pictures import map_picture, peak_text, picture_png
+from vitviz.text.i18n import md_text, t, tn
+from vitviz.figures.map_pictures import map_picture, peak_text, picture_png
 from vitviz_dashboard.map_view import map_view
 
 LOG = logging.getLogger("vitviz.app")
@@ -229,7 +230,7 @@ def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top:
              fig_title: str, value_name: str, *, npz: Callable[[], Mapping[str, np.ndarray]],
              marked: Sequence[tuple[int, int]] = (), pickable: bool = False, max_height: Optional[int] = None,
              alt: str = "", patch_label: str = "", presenter_height: int = PRESENTER_HEIGHT - 90) -> Optional[int]:
-    """A map picture (``vitviz.map_pictures.map_picture`` over an image of ``display_shape``, shown by
+    """A map picture (``vitviz.figures.map_pictures.map_picture`` over an image of ``display_shape``, shown by
     app/map_view.py) with its text alternative (``alt``, default: where ``grid_map`` peaks) and PNG / NPZ /
     CSV downloads; ``marked`` patches get the sink frame; the read-out names a cell ``patch_label``
     (default "patch"); ``presenter_height`` caps the picture's height in presenter mode (a page with more
@@ -245,7 +246,7 @@ def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top:
 
 def show_grad_cam(key: str, sel: compute.Selection, display: np.ndarray, cam, fig_title: str, *, alt: str,
                   max_height: Optional[int] = None, presenter_height: int = PRESENTER_HEIGHT - 90) -> None:
-    """A Grad-CAM (``vitviz.explain.GradCAM``) over the image as a picture, like a ViT's maps: the picture
+    """A Grad-CAM (``vitviz.run.explain.GradCAM``) over the image as a picture, like a ViT's maps: the picture
     from the full-resolution map, the read-out and the CSV per stage cell (:meth:`GradCAM.cell_means`)."""
     picture, top = map_picture(cam.map, display, (1, 1))
     show_map(key, sel, display.shape, picture, top, cam.cell_means(), fig_title, "Grad-CAM",
@@ -256,7 +257,7 @@ def show_grad_cam(key: str, sel: compute.Selection, display: np.ndarray, cam, fi
 def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,
                           two_lines: bool = False) -> None:
     """The ViT's attention distance per head next to the CNN's receptive-field radius on relative depth
-    (:func:`vitviz.plots.depth_comparison_figure`), its downloads and its one-line summary."""
+    (:func:`vitviz.figures.plots.depth_comparison_figure`), its downloads and its one-line summary."""
     fig_title = t("cnn.versus_title", vit=vit_name, cnn=cnn_name)
     fig = plots.depth_comparison_figure(comp, vit_name, cnn_name,
                                         title=two_line(fig_title) if two_lines else fig_title)

@@ -110,7 +110,7 @@ def upload_picture(index: int, side: int = 640) -> bytes:
     """A JPEG no one else uploads: sample ``index mod 6``, rotated ``3·index`` degrees, cropped by ``index`` px."""
     from PIL import Image
 
-    sample = REPO / "vitviz" / "samples" / f"{SAMPLES[index % len(SAMPLES)]}.jpg"  # vitviz.images.SAMPLES
+    sample = REPO / "vitviz" / "samples" / f"{SAMPLES[index % len(SAMPLES)]}.jpg"  # vitviz.inputs.images.SAMPLES
     with Image.open(sample) as im:
         im = im.convert("RGB").rotate(3 * index, expand=False)
         w, h = im.size

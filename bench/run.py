@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vitviz.images import SAMPLES
+from vitviz.inputs.images import SAMPLES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,8 +68,8 @@ def synthetic_images(count: int, seed: int = 0):
 
 def rss_child(model_name: str, count: int, device: str) -> None:
     """Stream ``count`` images through the distance computation; print this process's peak RSS (KiB)."""
-    from vitviz.models import load_model
-    from vitviz.pipeline import dataset_mean_distance
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import dataset_mean_distance
 
     loaded = load_model(model_name, pretrained=False, device=device, use_cache=False)
     result = dataset_mean_distance(loaded, synthetic_images(count), batch_size=8)
@@ -120,10 +120,10 @@ MEMORY_CASES = [("vit_small_patch14_dinov2.lvd142m", 224), ("vit_small_patch14_d
 
 def ratio_table(device: str, repeats: int = 9) -> list[tuple[str, str]]:
     """analysis/forward for ViT-Ti, S, B and L (random init, one 224 px image)."""
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_prepared
-    from vitviz.preprocess import prepare_image
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_prepared
+    from vitviz.inputs.preprocess import prepare_image
 
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     rows = []
@@ -146,9 +146,9 @@ def ratio_table(device: str, repeats: int = 9) -> list[tuple[str, str]]:
 
 def memory_table() -> list[tuple[str, str]]:
     """MiB one cached dashboard analysis holds (float16 attention, as the app caches it) vs float32."""
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analysis_nbytes, analyze_image, estimate_analysis_nbytes, frozen_compact
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analysis_nbytes, analyze_image, estimate_analysis_nbytes, frozen_compact
 
     rows = []
     for name, size in MEMORY_CASES:
@@ -172,7 +172,7 @@ def cold_start() -> dict[str, float]:
         start = time.perf_counter()
         subprocess.run([sys.executable, "-m", "vitviz", "models"], cwd=REPO, capture_output=True, check=True)
         times.append(time.perf_counter() - start)
-    probe = subprocess.run([sys.executable, "-c", "import sys, vitviz, vitviz.catalog; "
+    probe = subprocess.run([sys.executable, "-c", "import sys, vitviz, vitviz.loading.catalog; "
                             "print(sorted(m for m in ('torch', 'timm', 'streamlit') if m in sys.modules))"],
                            cwd=REPO, capture_output=True, text=True, check=True)
     return {"`python -m vitviz models` (s)": statistics.median(times),
@@ -201,10 +201,10 @@ def main() -> None:
         return
 
     from peer import peer_analysis
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_prepared, dataset_mean_distance
-    from vitviz.preprocess import prepare_image
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_prepared, dataset_mean_distance
+    from vitviz.inputs.preprocess import prepare_image
 
     repeats = 5 if args.quick else 10
     device = torch.device(args.device)

@@ -57,7 +57,7 @@ def map_data(at: AppTest, key: str = "attention-map") -> dict:
 
 
 def heads_html_of(at: AppTest) -> str:
-    """The Attention page's heads figure (HTML, see vitviz.map_pictures.heads_html)."""
+    """The Attention page's heads figure (HTML, see vitviz.figures.map_pictures.heads_html)."""
     return next(h.proto.body for h in at.get("html") if 'class="vv-heads"' in h.proto.body)
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from browser_harness import browser, fresh, server  # noqa: F401  (the browser tests' fixtures, for every module)
-from vitviz.images import SAMPLES  # noqa: F401  (the bundled photos, for the tests)
+from vitviz.inputs.images import SAMPLES  # noqa: F401  (the bundled photos, for the tests)
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_WEIGHTS = REPO.parent / "shared" / "weights"

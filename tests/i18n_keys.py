@@ -152,7 +152,7 @@ class Code:
             for node in ast.walk(tree):
                 if not (isinstance(node, ast.Call) and _func_name(node.func) in FUNCS and node.args):
                     continue
-                if isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) not in ("i18n", "vitviz.i18n"):
+                if isinstance(node.func, ast.Attribute) and ast.unparse(node.func.value) not in ("i18n", "vitviz.text.i18n"):
                     continue  # some other object's .t()
                 keys, patterns = self.resolve(node.args[0], module, namespaces)
                 names = None if any(k.arg is None for k in node.keywords) else {k.arg for k in node.keywords}

@@ -16,9 +16,9 @@ from apptest import (APP, CNN, F16, PRELOAD_CHART, REAL, TINY, arr, figures, hea
                      map_data, new_app, open_page, title_of)
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, find_attention_sinks, rollout_map
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.pipeline import analyze_image, dataset_mean_distance
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.run.pipeline import analyze_image, dataset_mean_distance
 
 PAGES = ["walkthrough", "filters", "position", "attention", "matrix", "distance", "tokens", "explain", "compare", "cnn",
          "paper", "facts"]
@@ -194,7 +194,7 @@ def test_input_size_changes_the_grid_and_is_in_the_link(app):
 
 
 def test_input_size_is_capped_by_the_cache_budget(weights_dir, monkeypatch):
-    from vitviz.pipeline import estimate_analysis_nbytes
+    from vitviz.run.pipeline import estimate_analysis_nbytes
 
     monkeypatch.setenv("VITVIZ_CACHE_BYTES", "400M")  # a quarter (100 MiB) per analysis
     at = new_app(weights_dir, monkeypatch)
@@ -358,10 +358,10 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
     """After an OOM the session reruns on the CPU: no later call in that run goes back to the GPU."""
     import torch
 
-    import vitviz.models
-    import vitviz.pipeline
+    import vitviz.loading.models
+    import vitviz.run.pipeline
 
-    real_load, real_analyze = vitviz.models.load_model, vitviz.pipeline.iter_analyses
+    real_load, real_analyze = vitviz.loading.models.load_model, vitviz.run.pipeline.iter_analyses
     requested = []
 
     def load_model(name, *, device="auto", **kwargs):  # this machine has no GPU: note the request, load on CPU
@@ -370,7 +370,7 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
         loaded.requested_device = device
         return loaded
 
-    def iter_analyses(loaded, prepared, **kwargs):  # the app's forwards run in batches (vitviz.serving)
+    def iter_analyses(loaded, prepared, **kwargs):  # the app's forwards run in batches (vitviz.run.serving)
         if getattr(loaded, "requested_device", "cpu") == "cuda":
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 8.00 GiB")
         return real_analyze(loaded, prepared, **kwargs)
@@ -379,8 +379,8 @@ def test_gpu_out_of_memory_moves_the_session_to_the_cpu_for_the_whole_run(weight
 
     st.cache_resource.clear()  # models and analyses are cached server-wide: start from none
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    monkeypatch.setattr(vitviz.models, "load_model", load_model)
-    monkeypatch.setattr(vitviz.pipeline, "iter_analyses", iter_analyses)
+    monkeypatch.setattr(vitviz.loading.models, "load_model", load_model)
+    monkeypatch.setattr(vitviz.run.pipeline, "iter_analyses", iter_analyses)
     at = new_app(weights_dir, monkeypatch, sample="flower")  # an image no other test has cached
     assert at.selectbox(key="vv_device").value == "auto"
     assert requested[0] == "cuda"  # auto resolved to the GPU first ...
@@ -417,8 +417,8 @@ def test_tokens_page_shows_the_layers_pca_and_the_query_patch_similarity(weights
 
 def test_explanations_page_shows_label_free_rollout_and_the_cnns_grad_cam(app, weights_dir, expected):
     """DINOv2 has no head: its gradient rollout is the label-free one; the CNN's Grad-CAM is of the chosen class."""
-    from vitviz.explain import grad_cam, gradient_rollout
-    from vitviz.pipeline import analyze_cnn
+    from vitviz.run.explain import grad_cam, gradient_rollout
+    from vitviz.run.pipeline import analyze_cnn
 
     open_page(app, "explain")
     assert any("no classifier head" in c.value for c in app.caption)
@@ -465,8 +465,8 @@ def test_the_servers_warm_up_fills_the_caches_a_first_visit_reads(weights_dir, m
     import gc
 
     import streamlit as st
-    import vitviz.models
-    import vitviz.pipeline
+    import vitviz.loading.models
+    import vitviz.run.pipeline
 
     from vitviz_dashboard import serve
 
@@ -479,8 +479,8 @@ def test_the_servers_warm_up_fills_the_caches_a_first_visit_reads(weights_dir, m
     def refuse(*args, **kwargs):
         raise AssertionError("the first page computed what the warm-up should have cached")
 
-    monkeypatch.setattr(vitviz.models, "load_model", refuse)
-    monkeypatch.setattr(vitviz.pipeline, "analyze_image", refuse)
+    monkeypatch.setattr(vitviz.loading.models, "load_model", refuse)
+    monkeypatch.setattr(vitviz.run.pipeline, "analyze_image", refuse)
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
@@ -506,7 +506,7 @@ def test_korean_paper_download_is_korean_when_built_later(weights_dir, monkeypat
         return real(self, label, data, *args, **kwargs)
 
     monkeypatch.setattr(DeltaGenerator, "download_button", download_button)
-    from vitviz.i18n import use
+    from vitviz.text.i18n import use
 
     with use("ko"):  # AppTest formats the radios' values in this thread: in the page's language
         app = new_app(weights_dir, monkeypatch, lang="ko")

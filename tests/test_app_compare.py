@@ -11,9 +11,9 @@ import pytest
 from apptest import CNN, F16, REAL, TINY, arr, figures, map_components, map_data, new_app, open_page, title_of
 from conftest import SAMPLES
 from vitviz.analysis import attention_map, reference_distances
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.pipeline import analyze_cnn, analyze_image
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.run.pipeline import analyze_cnn, analyze_image
 
 @pytest.fixture(scope="module")
 def expected(weights_dir):
@@ -29,7 +29,7 @@ def facts_table(at) -> dict[str, dict[str, str]]:
 
 def test_vit_against_cnn_shows_rollout_grad_cam_depth_and_facts(weights_dir, monkeypatch, expected):
     """?model2=<CNN>: DINOv2's rollout next to the CNN's Grad-CAM of its own top-1 class, each at its own input."""
-    from vitviz.explain import grad_cam
+    from vitviz.run.explain import grad_cam
 
     at = open_page(new_app(weights_dir, monkeypatch, model2=CNN), "compare")
     assert at.selectbox(key="vv_model2").value == CNN  # also the default: left out of the link

@@ -1,13 +1,13 @@
-"""The Encoder page (one patch through the encoder) on the real DINOv2: its numbers are vitviz.trace's."""
+"""The Encoder page (one patch through the encoder) on the real DINOv2: its numbers are vitviz.run.trace's."""
 import numpy as np
 import pytest
 
 from apptest import REAL, arr, figures, new_app, open_page
 from conftest import SAMPLES
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.preprocess import prepare_image
-from vitviz.trace import trace_patch
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.inputs.preprocess import prepare_image
+from vitviz.run.trace import trace_patch
 
 PATCH, LAYER, HEAD = (3, 5), 4, 2
 

@@ -50,7 +50,7 @@ def test_a_huge_upload_is_kept_scaled_down_to_what_the_analyses_use(weights_dir,
 
     from PIL import Image
 
-    from vitviz.images import MAX_SIDE, load_image
+    from vitviz.inputs.images import MAX_SIDE, load_image
 
     big = Image.new("RGB", (8000, 6000), (200, 120, 40))
     big.paste((20, 60, 200), (2000, 1500, 6000, 4500))
@@ -68,7 +68,7 @@ def test_a_huge_upload_is_kept_scaled_down_to_what_the_analyses_use(weights_dir,
 def test_models_that_share_a_short_label_are_told_apart():
     """Two ViT-B/16s (AugReg2 and original) and two DINOv2 ViT-S/14s showed as identical picker entries, and
     the Distance page keyed its series by label, so one model's curve overwrote the other's."""
-    from vitviz.catalog import distinct_labels, list_models
+    from vitviz.loading.catalog import distinct_labels, list_models
 
     specs = [s for s in list_models(None) if s.label.startswith(("ViT-B/16", "ViT-S/16", "DINOv2 ViT-S/14"))]
     labels = distinct_labels(specs)

@@ -1,6 +1,6 @@
-"""Cross-session micro-batching: the batcher's policy (vitviz.batching), batched analyses equal single
-ones (vitviz.pipeline.analyze_prepared_batch) on a random ViT and on the real DINOv2 weights, and the
-server-side analyzer (vitviz.serving) that joins them."""
+"""Cross-session micro-batching: the batcher's policy (vitviz.run.batching), batched analyses equal single
+ones (vitviz.run.pipeline.analyze_prepared_batch) on a random ViT and on the real DINOv2 weights, and the
+server-side analyzer (vitviz.run.serving) that joins them."""
 from __future__ import annotations
 
 import threading
@@ -12,14 +12,14 @@ import torch
 from PIL import Image
 
 from conftest import SAMPLES, make_vit
-from vitviz.batching import MicroBatcher
+from vitviz.run.batching import MicroBatcher
 from vitviz.errors import VitvizError
-from vitviz.images import load_image
-from vitviz.models import LoadedModel
-from vitviz.pipeline import analyze_image, analyze_prepared, analyze_prepared_batch
-from vitviz.preprocess import input_hw, prepare_image
-from vitviz.registry import ModelSpec
-from vitviz.serving import BatchedAnalyzer, transient_nbytes
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import LoadedModel
+from vitviz.run.pipeline import analyze_image, analyze_prepared, analyze_prepared_batch
+from vitviz.inputs.preprocess import input_hw, prepare_image
+from vitviz.loading.registry import ModelSpec
+from vitviz.run.serving import BatchedAnalyzer, transient_nbytes
 
 CONFIG = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.485, 0.456, 0.406),
           "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
@@ -261,7 +261,7 @@ def test_a_batch_needs_one_size(tiny):
 
 @pytest.mark.real_weights
 def test_a_batch_equals_its_images_one_by_one_on_dinov2(weights_dir):
-    from vitviz.models import load_model
+    from vitviz.loading.models import load_model
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
     images = sample_images(3)
@@ -301,7 +301,7 @@ def test_the_analyzer_batches_concurrent_sessions_and_each_gets_its_own_result(t
 
 
 def test_batch_limit_from_the_environment_or_the_device(monkeypatch):
-    from vitviz.serving import batch_limit
+    from vitviz.run.serving import batch_limit
 
     monkeypatch.delenv("VITVIZ_BATCH", raising=False)
     assert (batch_limit("cuda"), batch_limit("cpu")) == (8, 1)

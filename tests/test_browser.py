@@ -18,7 +18,7 @@ from conftest import SAMPLES
 # A page's charts: not the hidden empty one a session's first run draws to preload plotly (widgets.preload_plotly)
 PLOT = ".js-plotly-plot:not(.st-key-vv-plotly-preload *)"
 MAP = ".vv-map-img"  # a map: a picture in a component (app/map_view.py), not a chart
-HEADS = ".vv-heads img"  # small multiples as pictures in HTML (vitviz.map_pictures.heads_html)
+HEADS = ".vv-heads img"  # small multiples as pictures in HTML (vitviz.figures.map_pictures.heads_html)
 FIGURE = f"{PLOT}, {MAP}"
 TABLE = '[data-testid="stDataFrame"]'
 ERROR = '[data-testid="stException"], [data-testid="stAlertContentError"]'
@@ -341,7 +341,7 @@ PAGE_KEYS = {"walkthrough": "walk.page"}  # else "<name>.page"
 
 
 def page_title(name: str, lang: str) -> str:
-    from vitviz.i18n import t
+    from vitviz.text.i18n import t
 
     return t(PAGE_KEYS.get(name, f"{name}.page"), lang=lang)
 
@@ -373,7 +373,7 @@ def assert_fits_the_screen(tab, where: str, target: str) -> None:
 def test_every_page_in_a_language_on_phones_and_tablets(server, fresh, lang, viewport, tag):
     """?lang=ko shows Korean on every page, no catalogue key is missing (⟦key⟧), and at phone and tablet
     size nothing scrolls sideways and the main figure fits the width and starts on the first screen."""
-    from vitviz.i18n import MISSING
+    from vitviz.text.i18n import MISSING
 
     tab = fresh(viewport)
     for name, path, target in PAGES:

@@ -19,7 +19,7 @@ import pytest
 from test_browser import (MAP, NORMAL, PAGES, SHOTS, assert_no_error, open_page,
                           screenshot, settle)
 
-from vitviz.paper_results import TABLE2_MODELS, TABLE2_ROWS
+from vitviz.figures.paper_results import TABLE2_MODELS, TABLE2_ROWS
 
 pytestmark = pytest.mark.browser
 HANGUL = re.compile("[\uac00-\ud7a3]")
@@ -75,7 +75,7 @@ COLLECT = """() => {
      ['colour bar', '.cbtitle, .colorbar text'], ['annotation', '.annotation-text'], ['subplot title', '.annotation']]
       .forEach(([where, sel]) => plot.querySelectorAll(sel).forEach(el => add(where, el)));
   });
-  // the map component (app/map_view.py) and the heads figure (vitviz.map_pictures.heads_html)
+  // the map component (app/map_view.py) and the heads figure (vitviz.figures.map_pictures.heads_html)
   pick('figure title', '.vv-map-title, .vv-heads > figcaption', main);
   pick('colour bar', '.vv-map-bar, .vv-map-scale, .vv-heads span', main);
   pick('panel title', '.vv-heads figure figcaption', main);
@@ -96,7 +96,7 @@ COLLECT = """() => {
   pick('table header', '[data-testid="stDataFrame"] [role="columnheader"]', main);
   return texts;
 }"""
-#: The paper's Table 2 labels, quoted as the paper prints them (vitviz/paper_results.py): shown as they are.
+#: The paper's Table 2 labels, quoted as the paper prints them (vitviz/figures/paper_results.py): shown as they are.
 QUOTED = {row for row, _ in TABLE2_ROWS} | {f"{group} ({arch})" for group, arch in TABLE2_MODELS}
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-'][A-Za-z0-9]+)*")
 MODEL_NAME = re.compile(r"\b(?:R\d+\+)?(?:ViT|DeiT|DINOv?2?|ResNetV?2?|MobileNetV2|BiT)[\w./+-]*")

@@ -78,13 +78,13 @@ def test_byte_lru_slow_key_does_not_block_other_keys():
 # ----------------------------------------------------------------------------- compact, read-only analyses
 @pytest.fixture(scope="module")
 def small_analysis():
-    from vitviz.images import load_image
-    from vitviz.pipeline import analyze_prepared
-    from vitviz.preprocess import prepare_image
+    from vitviz.inputs.images import load_image
+    from vitviz.run.pipeline import analyze_prepared
+    from vitviz.inputs.preprocess import prepare_image
 
     model = make_vit(depth=3)
-    from vitviz.models import _finish
-    from vitviz.catalog import get_spec
+    from vitviz.loading.models import _finish
+    from vitviz.loading.catalog import get_spec
 
     loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
     prepared = prepare_image(load_image(SAMPLES / "cat.jpg"), loaded.data_config, (224, 224))
@@ -92,7 +92,7 @@ def small_analysis():
 
 
 def test_frozen_compact_keeps_reductions_and_makes_every_array_read_only(small_analysis):
-    from vitviz.pipeline import analysis_nbytes, frozen_compact
+    from vitviz.run.pipeline import analysis_nbytes, frozen_compact
 
     full = small_analysis
     compact = frozen_compact(full)
@@ -113,7 +113,7 @@ def test_frozen_compact_keeps_reductions_and_makes_every_array_read_only(small_a
 
 
 def test_token_norms_are_the_block_outputs_norms(small_analysis):
-    from vitviz.capture import capture
+    from vitviz.run.capture import capture
 
     model = make_vit(depth=3)
     result = capture(model, small_analysis.prepared.tensor, keep_tokens=True)
@@ -123,11 +123,11 @@ def test_token_norms_are_the_block_outputs_norms(small_analysis):
 
 @pytest.mark.parametrize("size", [224, 448])
 def test_the_size_estimate_matches_what_an_analysis_holds(size):
-    from vitviz.images import load_image
-    from vitviz.models import _finish
-    from vitviz.pipeline import analysis_nbytes, analyze_prepared, estimate_analysis_nbytes, frozen_compact
-    from vitviz.preprocess import prepare_image
-    from vitviz.catalog import get_spec
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import _finish
+    from vitviz.run.pipeline import analysis_nbytes, analyze_prepared, estimate_analysis_nbytes, frozen_compact
+    from vitviz.inputs.preprocess import prepare_image
+    from vitviz.loading.catalog import get_spec
 
     model = make_vit(depth=2)
     loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
@@ -160,7 +160,7 @@ def test_npz_bytes_round_trip_and_file_stems():
 
 
 def test_cli_writes_the_same_distance_csv_as_the_app(tmp_path):
-    from vitviz.cli import main
+    from vitviz.cli.main import main
 
     out = tmp_path / "out"
     assert main(["analyze", str(SAMPLES / "cat.jpg"), "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
@@ -190,7 +190,7 @@ def test_a_model_load_does_not_wait_for_the_forward_lock(compute_module):
 
 
 def test_prefetch_runs_in_the_background_in_the_runs_language_and_drops_what_would_pile_up(compute_module):
-    from vitviz import i18n
+    from vitviz.text import i18n
 
     release, started, calls = threading.Event(), threading.Event(), []
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from conftest import make_vit
-from vitviz.capture import attention_hooks, attention_probs, capture, resolve_method
+from vitviz.run.capture import attention_hooks, attention_probs, capture, resolve_method
 from vitviz.errors import UnsupportedModelError
 
 
@@ -109,7 +109,7 @@ def test_a_buffer_of_the_wrong_token_count_is_refused(tiny_vit, x):
 
 def test_block_output_callbacks_cannot_replace_the_output(tiny_vit, x):
     """A callback that returns something (e.g. ``list.append``'s None, or a tensor from ``copy_``) is only told."""
-    from vitviz.capture import block_output_hooks
+    from vitviz.run.capture import block_output_hooks
 
     ref = plain_forward(tiny_vit, x)
     with block_output_hooks(tiny_vit, lambda _layer, out: torch.zeros_like(out)):

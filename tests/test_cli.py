@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES
-from vitviz.cli import main, safe_stem
+from vitviz.cli.main import main, safe_stem
 
 REAL = "vit_small_patch14_dinov2.imgfocus"
 
@@ -28,7 +28,7 @@ def test_analyze_writes_the_documented_files(weights_dir, tmp_path, capsys):
                                   "num_prefix_tokens", "token_pca_rgb", "token_pca_foreground", "rollout_without_sinks"}
         # every sample has a DINOv2 sink: the map the dashboard's rollout figures show, checkable here
         from vitviz.analysis import rollout_map
-        from vitviz.preprocess import TokenLayout
+        from vitviz.inputs.preprocess import TokenLayout
 
         sinks = json.loads((out / stem / "summary.json").read_text())["attention_sinks"]
         tokens = tuple(1 + r * 16 + c for r, c in sinks)
@@ -117,7 +117,7 @@ def test_models_lists_registry_and_local_weights_without_torch(tmp_path):
 
 
 def test_importing_vitviz_loads_no_model_framework():
-    code = ("import sys, vitviz, vitviz.catalog, vitviz.cli; "
+    code = ("import sys, vitviz, vitviz.loading.catalog, vitviz.cli.main; "
             "bad = [m for m in ('torch', 'timm', 'streamlit') if m in sys.modules]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
@@ -154,7 +154,7 @@ def test_version_has_a_single_source():
     pyproject = read_pyproject()
     assert "version" not in pyproject["project"] and "version" in pyproject["project"]["dynamic"]
     assert pyproject["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "vitviz.__version__"}
-    assert pyproject["project"]["scripts"] == {"vitviz": "vitviz.cli:main"}
+    assert pyproject["project"]["scripts"] == {"vitviz": "vitviz.cli.main:main"}
 
 
 def test_requirements_install_this_checkout_with_the_ranges_of_pyproject():
@@ -183,7 +183,7 @@ def test_verbose_adds_the_traceback_to_the_one_line_error(where, tmp_path, capsy
     assert main(["--verbose", *args] if where == "before" else [*args, "--verbose"]) == 2
     loud = capsys.readouterr().err.splitlines()
     assert loud[0] == "Traceback (most recent call last):"
-    assert any("vitviz/catalog.py" in line or "vitviz/models.py" in line for line in loud)
+    assert any("vitviz/loading/catalog.py" in line or "vitviz/loading/models.py" in line for line in loud)
     assert loud[-1] == quiet.strip()  # the same one-line message ends it
 
 

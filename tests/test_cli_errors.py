@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SAMPLES, damaged_tiff
-from vitviz.cli import main
+from vitviz.cli.main import main
 
 TINY = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
 CNN = "resnet18.a1_in1k"
@@ -30,12 +30,12 @@ def one_line_error(capsys, code):
 @pytest.fixture
 def no_model_load(monkeypatch):
     """Fails the test if a model is loaded: the mistake must be found before."""
-    import vitviz.models
+    import vitviz.loading.models
 
     def refuse(*args, **kwargs):
         raise AssertionError("a model was loaded before the mistake was found")
 
-    monkeypatch.setattr(vitviz.models, "load_model", refuse)
+    monkeypatch.setattr(vitviz.loading.models, "load_model", refuse)
 
 
 # ------------------------------------------------------------------------- output folders
@@ -77,7 +77,7 @@ def unprivileged():
         yield
         return
     import timm  # noqa: F401
-    import vitviz.distance_stream, vitviz.download, vitviz.explain, vitviz.paper, vitviz.pipeline  # noqa: F401,E401
+    import vitviz.run.distance_stream, vitviz.loading.download, vitviz.run.explain, vitviz.figures.paper, vitviz.run.pipeline  # noqa: F401,E401
     os.setegid(65534)
     os.seteuid(65534)
     try:
@@ -157,7 +157,7 @@ def test_model_name_cannot_reach_outside_the_weights_folder(tmp_path, capsys):
 def test_weights_lookup_refuses_paths(name, tmp_path):
     """In the library, so the app's links get the same refusal."""
     from vitviz.errors import UnknownModelError
-    from vitviz.weights import find_local_weights
+    from vitviz.loading.weights import find_local_weights
 
     with pytest.raises(UnknownModelError, match="is not a name"):
         find_local_weights(name, tmp_path)

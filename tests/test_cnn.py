@@ -17,7 +17,7 @@ from vitviz.analysis import (
 )
 from vitviz.analysis.cnn_features import pca_rgb
 from vitviz.analysis.receptive_field import mass_radius
-from vitviz.cli import main
+from vitviz.cli.main import main
 
 
 def conv(k=3, s=1, d=1, c=1):
@@ -151,8 +151,8 @@ def test_cnn_cli_writes_receptive_field_csv_and_stage_features(tmp_path):
 
 @pytest.mark.real_weights
 def test_real_cnn_weights_when_present(weights_dir):
-    from vitviz.models import load_model
-    from vitviz.weights import scan_weights_dir
+    from vitviz.loading.models import load_model
+    from vitviz.loading.weights import scan_weights_dir
 
     cnns = [lw for lw in scan_weights_dir(weights_dir) if lw.meta.get("family") == "CNN"
             or lw.name.startswith(("resnet", "resnetv2"))]
@@ -199,7 +199,7 @@ def test_stage_maps_and_output_is_one_forward_equal_to_model_call():
 
 @pytest.fixture(scope="module")
 def real_mobilenet(weights_dir):
-    from vitviz.models import load_model
+    from vitviz.loading.models import load_model
 
     if not (weights_dir / f"{MOBILENET}.safetensors").exists():
         pytest.skip(f"the weights folder holds no {MOBILENET}")
@@ -209,8 +209,8 @@ def real_mobilenet(weights_dir):
 @pytest.mark.real_weights
 def test_real_cnn_predictions_come_from_the_analysis_forward(real_mobilenet):
     from vitviz.analysis import class_names, top_k
-    from vitviz.images import load_image
-    from vitviz.pipeline import analyze_cnn
+    from vitviz.inputs.images import load_image
+    from vitviz.run.pipeline import analyze_cnn
 
     calls = []
     handle = real_mobilenet.model.conv_stem.register_forward_hook(lambda *_: calls.append(1))
@@ -255,9 +255,9 @@ def test_headless_cnn_has_no_predictions(tmp_path):
 
     from safetensors.torch import save_file
 
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_cnn
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_cnn
 
     torch.manual_seed(0)
     model = timm.create_model("resnet18", pretrained=False, num_classes=0)

@@ -5,7 +5,7 @@ import torch
 
 from vitviz.analysis import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix, reference_distances
 from vitviz.errors import VitvizError
-from vitviz.preprocess import TokenLayout
+from vitviz.inputs.preprocess import TokenLayout
 
 
 def layout(g=14, p=16, prefix=("cls",)):

@@ -1,6 +1,6 @@
 """`python -m vitviz distance`: streamed mean attention distance over a folder, resumed, and under torchrun.
 
-The reference is the per-image analysis (:func:`vitviz.pipeline.analyze_image`, what ``analyze``
+The reference is the per-image analysis (:func:`vitviz.run.pipeline.analyze_image`, what ``analyze``
 writes per image) averaged over the readable images; the streamed run must equal it whatever the
 batching, an interruption or the number of processes.
 
@@ -22,12 +22,12 @@ import torch
 from PIL import Image
 
 from conftest import REPO
-from vitviz.cli import main
-from vitviz.distance_stream import STATE_DIR, Interrupted, find_images, stream_mean_distance
-from vitviz.ranks import Ranks, ranks_from_env
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.pipeline import analyze_image
+from vitviz.cli.main import main
+from vitviz.run.distance_stream import STATE_DIR, Interrupted, find_images, stream_mean_distance
+from vitviz.run.ranks import Ranks, ranks_from_env
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.run.pipeline import analyze_image
 
 MODEL = "tiny-vit"
 LAYERS, HEADS = 2, 3
@@ -138,7 +138,7 @@ def test_png_and_html_show_the_plot(single, reference):
     assert png.format == "PNG" and png.size == (1400, 860)
     from PIL import ImageColor
 
-    from vitviz.plots import HEAD_COLOURS
+    from vitviz.figures.plots import HEAD_COLOURS
 
     pixels = np.asarray(png.convert("RGB")).reshape(-1, 3)
     for head in range(HEADS):  # every head's colour is drawn (markers and legend keys)
@@ -253,7 +253,7 @@ def test_ranks_come_from_torchruns_environment():
 
 
 def test_png_axis_ticks_are_round_numbers():
-    from vitviz.distance_png import nice_ticks
+    from vitviz.figures.distance_png import nice_ticks
 
     assert nice_ticks(130) == [0, 20, 40, 60, 80, 100, 120]
     assert nice_ticks(34.6) == [0, 5, 10, 15, 20, 25, 30]
@@ -264,7 +264,7 @@ def test_png_axis_ticks_are_round_numbers():
 SLOW_RUN = """\
 import os, sys, time
 sys.path.insert(0, os.environ["VITVIZ_REPO"])
-import vitviz.distance_stream as stream
+import vitviz.run.distance_stream as stream
 real = stream.capture
 
 def slow(*args, **kwargs):  # every forward takes SLOW_S seconds more, so a test can act mid-run
@@ -272,7 +272,7 @@ def slow(*args, **kwargs):  # every forward takes SLOW_S seconds more, so a test
     return real(*args, **kwargs)
 
 stream.capture = slow
-from vitviz.cli import main
+from vitviz.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -371,7 +371,7 @@ def test_launcher_watch_sees_its_parent_die(tmp_path):
     code = """\
 import os, sys, time
 sys.path.insert(0, os.environ["VITVIZ_REPO"])
-from vitviz.run_guard import LauncherWatch
+from vitviz.run.run_guard import LauncherWatch
 seen = []
 with LauncherWatch(seen.append, interval=0.05, grace=60) as watch:
     print(watch.parent, flush=True)

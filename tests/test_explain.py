@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from conftest import SAMPLES, make_vit
-from vitviz.cli import main
+from vitviz.cli.main import main
 from vitviz.errors import VitvizError
-from vitviz.explain import GradCAM, grad_cam, gradient_rollout, resolve_class
+from vitviz.run.explain import GradCAM, grad_cam, gradient_rollout, resolve_class
 
 
 # ----------------------------------------------------------------------------- reference implementations
@@ -221,9 +221,9 @@ def test_real_grad_cam_of_egyptian_cat_lies_on_the_cat(weights_dir):
     """
     from PIL import Image
 
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.preprocess import input_hw, prepare_image
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.inputs.preprocess import input_hw, prepare_image
 
     loaded = load_model("mobilenetv2_100.tv_in1k_int8", weights_dir=weights_dir, device="cpu")
     mean, std = np.array(loaded.data_config["mean"]), np.array(loaded.data_config["std"])
@@ -272,9 +272,9 @@ def test_cnn_cli_explain_errors_are_one_line(tmp_path, capsys):
 
 
 def test_analyze_cli_writes_relevance(tmp_path):
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.preprocess import input_hw, prepare_image
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.inputs.preprocess import input_hw, prepare_image
 
     name = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
     out = tmp_path / "o"

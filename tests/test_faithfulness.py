@@ -11,9 +11,9 @@ from torch import nn
 from conftest import SAMPLES, make_vit
 from vitviz.analysis.faithfulness import (cell_of_pixel, curve_auc, map_curves, patch_order, pool_to_grid,
                                           prefix_masks, random_orders, step_counts)
-from vitviz.cli import main
+from vitviz.cli.main import main
 from vitviz.errors import VitvizError
-from vitviz.faithfulness import deletion_insertion
+from vitviz.run.faithfulness import deletion_insertion
 
 MOBILENET = "mobilenetv2_100.tv_in1k_int8"
 
@@ -201,11 +201,11 @@ def test_maps_must_share_a_grid_and_not_be_called_random(vit10):
 
 def test_vit_maps_are_rollout_gradient_rollout_and_class_token_attention():
     from vitviz.analysis import attention_map
-    from vitviz.explain import gradient_rollout
-    from vitviz.faithfulness import vit_faithfulness, vit_maps
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_image
+    from vitviz.run.explain import gradient_rollout
+    from vitviz.run.faithfulness import vit_faithfulness, vit_maps
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_image
 
     loaded = load_model("vit_tiny_patch16_224.augreg_in21k_ft_in1k", pretrained=False, device="cpu")
     analysis = analyze_image(loaded, load_image(SAMPLES / "cat.jpg"), 64)
@@ -271,7 +271,7 @@ def test_cnn_cli_writes_grad_cam_faithfulness_on_14x14_cells(tmp_path):
 
 
 def test_faithfulness_figure_has_one_styled_line_per_map_and_curve():
-    from vitviz.plots import REFERENCE, faithfulness_figure
+    from vitviz.figures.plots import REFERENCE, faithfulness_figure
 
     planted = np.zeros((4, 4))
     planted.flat[[5, 10, 15]] = [3, 2, 1]
@@ -314,10 +314,10 @@ def test_real_grad_cam_against_random_on_the_samples(weights_dir):
     * rocket.jpg, top-1 "drilling platform, offshore rig" (class 540): both favour Grad-CAM, deletion
       0.058 vs 0.122 ± 0.019, insertion 0.47 vs 0.16 ± 0.04 (16 steps, 8 orders: deletion 0.06 vs 0.15 ± 0.04).
     """
-    from vitviz.faithfulness import cnn_faithfulness
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.preprocess import prepare_image
+    from vitviz.run.faithfulness import cnn_faithfulness
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.inputs.preprocess import prepare_image
 
     if not (weights_dir / f"{MOBILENET}.safetensors").exists():
         pytest.skip(f"the weights folder holds no {MOBILENET}")
@@ -339,11 +339,11 @@ def test_real_grad_cam_against_random_on_the_samples(weights_dir):
 
 def test_a_model_without_a_head_is_measured_with_its_label_free_gradient_rollout():
     """No class to explain: the gradient rollout of the label-free target (‖pooled feature‖₂) is compared."""
-    from vitviz.explain import gradient_rollout
-    from vitviz.faithfulness import vit_maps
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_image
+    from vitviz.run.explain import gradient_rollout
+    from vitviz.run.faithfulness import vit_maps
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_image
 
     loaded = load_model("vit_tiny_patch16_224.augreg_in21k_ft_in1k", pretrained=False, device="cpu")
     loaded.model.reset_classifier(0)

@@ -11,11 +11,12 @@ import pytest
 import torch
 from timm.data import resolve_data_config
 
-from vitviz import i18n, paper, plots
-from vitviz.models import LoadedModel, source_name
-from vitviz.titles import TITLE_SIZE, TITLE_WIDTH, text_width, title_chars, title_top, wrap_title
-from vitviz.registry import ModelSpec
-from vitviz.report import REPORT_TEMPLATE, paper_report_html, report_figure
+from vitviz.text import i18n
+from vitviz.figures import paper, plots
+from vitviz.loading.models import LoadedModel, source_name
+from vitviz.figures.titles import TITLE_SIZE, TITLE_WIDTH, text_width, title_chars, title_top, wrap_title
+from vitviz.loading.registry import ModelSpec
+from vitviz.figures.report import REPORT_TEMPLATE, paper_report_html, report_figure
 
 from conftest import SAMPLES, make_vit
 

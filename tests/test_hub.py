@@ -16,8 +16,8 @@ import torch
 
 from conftest import SAMPLES
 from fakehub import FakeHub
-from vitviz.cli import main
-from vitviz.models import load_model
+from vitviz.cli.main import main
+from vitviz.loading.models import load_model
 
 NAME = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
 REPO_ID = f"timm/{NAME}"
@@ -252,7 +252,7 @@ def test_the_app_downloads_from_the_hub_with_visible_progress(hub, served, monke
 def test_the_hub_check_never_touches_the_network_when_offline(value, monkeypatch):
     """The dashboard's picker asks :func:`hub_reachable` every 30 s; with HF_HUB_OFFLINE it must not look up
     or connect to the hub at all (it did, every 30-60 s)."""
-    import vitviz.models as models
+    import vitviz.loading.models as models
 
     def no_network(*args, **kwargs):
         raise AssertionError(f"the network was touched: {args}")

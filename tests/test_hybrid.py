@@ -28,14 +28,14 @@ from vitviz.analysis.embedding import embedding_stages
 from vitviz.analysis.facts import model_facts
 from vitviz.analysis.filters import patch_embedding_filters
 from vitviz.analysis.posembed import patch_position_embeddings
-from vitviz.capture import capture, resolve_method
-from vitviz.cli import main
+from vitviz.run.capture import capture, resolve_method
+from vitviz.cli.main import main
 from vitviz.errors import UnsupportedModelError, VitvizError
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.pipeline import analyze_image, static_analysis
-from vitviz.preprocess import check_input_hw, patch_size_of, stem_stride_of, token_layout
-from vitviz.registry import VIT, registry_by_name
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.run.pipeline import analyze_image, static_analysis
+from vitviz.inputs.preprocess import check_input_hw, patch_size_of, stem_stride_of, token_layout
+from vitviz.loading.registry import VIT, registry_by_name
 
 R50 = "vit_base_r50_s16_224.orig_in21k"
 R26 = "vit_small_r26_s32_224.augreg_in21k_ft_in1k"
@@ -217,7 +217,7 @@ def test_facts_name_the_stem(request, fixture, stem, pitch, channels, rf):
 
 
 def test_paper_figures_say_hybrid(r26, r26_at_160):
-    from vitviz.paper import model_differences, paper_sections
+    from vitviz.figures.paper import model_differences, paper_sections
 
     sections = {s.anchor: s for s in paper_sections(r26, [r26_at_160])}
     meta = sections["fig1"].figure.layout.meta

@@ -1,17 +1,15 @@
 """Korean and English: the catalogues agree, every key the code asks for exists, the app and figures follow ?lang=.
 
-The catalogues are gettext files (vitviz/locales/<lang>/LC_MESSAGES/vitviz.po, read with Babel); the code's
+The catalogues are gettext files (vitviz/text/locales/<lang>/LC_MESSAGES/vitviz.po, read with Babel); the code's
 ``t()``/``tn()`` calls are read by AST (tests/i18n_keys.py says how a key in a variable resolves). The browser side
 (every page in Korean, no untranslated key shown, switching keeps the view) is in tests/test_browser.py.
 """
 import ast
-import importlib.util
 import os
 import re
 import shutil
 import string
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,11 +17,12 @@ from babel.messages.pofile import read_po
 
 from conftest import REPO
 from i18n_keys import Code
-from vitviz import i18n, paper_results, plots
-from vitviz.i18n import LANGUAGES, MISSING, best_language, catalogue, t, tn, use
+from vitviz.text import i18n
+from vitviz.figures import paper_results, plots
+from vitviz.text.i18n import LANGUAGES, MISSING, best_language, catalogue, t, tn, use
 
 CODE = sorted([*REPO.glob("app/**/*.py"), *REPO.glob("vitviz/**/*.py")])
-LOCALES = REPO / "vitviz" / "locales"
+LOCALES = REPO / "vitviz" / "text" / "locales"
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
@@ -145,7 +144,7 @@ def test_every_call_resolves_to_keys_in_both_catalogues(uses):
 def test_every_catalogue_key_is_used(uses):
     keys = set(catalogue("en").source)
     used = set().union(*(keys_of(u, keys) for u in uses))
-    # Keys looked up by their prefix rather than by t() (vitviz.names translates model labels and descriptions by
+    # Keys looked up by their prefix rather than by t() (vitviz.text.names translates model labels and descriptions by
     # the English text under "model.about." / "model.phrase."): a string literal "ns.group." in the code.
     prefixes = {node.value for path in CODE for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                 if isinstance(node, ast.Constant) and isinstance(node.value, str)
@@ -175,7 +174,7 @@ def test_every_call_passes_the_fields_its_text_needs(uses):
 
 def test_the_key_scan_resolves_variables_and_reports_what_it_cannot(tmp_path):
     (tmp_path / "m.py").write_text(
-        'from vitviz.i18n import t, tn\n'
+        'from vitviz.text.i18n import t, tn\n'
         'MODES = dict(zip(["a", "b"], ["x.mode_a", "x.mode_b"]))\n'
         'def caption(key):\n    return t(key)\n'
         'caption("x.one")\n'
@@ -190,38 +189,6 @@ def test_the_key_scan_resolves_variables_and_reports_what_it_cannot(tmp_path):
     assert found["'x.n_' + ('one' if k else 'many')"].values == {"n"}
     assert found["'x.count'"].func == "tn" and found["'x.count'"].values is None
     assert not found["unknown"].resolved and not found["some_function_of(1)"].resolved
-
-
-def test_the_converter_writes_plural_entries_and_literal_imported_prose(tmp_path, capsys, monkeypatch):
-    """tools/locales_to_po.py on two small dict modules in a checkout-like folder (their import resolved there)."""
-    spec = importlib.util.spec_from_file_location("locales_to_po", REPO / "tools" / "locales_to_po.py")
-    tool = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "locales_to_po", tool)  # its dataclasses look their module up
-    spec.loader.exec_module(tool)
-    (tmp_path / "vitviz" / "locales").mkdir(parents=True)
-    (tmp_path / "vitviz" / "analysis").mkdir()
-    (tmp_path / "vitviz" / "analysis" / "sinks.py").write_text('import torch\nWHY = ("A sink " "is a patch.")\n')
-    en = tmp_path / "vitviz" / "locales" / "en.py"
-    en.write_text('from ..analysis.sinks import WHY\nTEXT = {\n    "a.why": WHY,  # quoted\n'
-                  '    "paper.images_n": "{n} image(s)",\n    "a.files": "{count} file(s) of {who}",\n'
-                  '    "a.vague": "layer(s) {layers}",\n    "a.plain": "Plain",\n}\n', encoding="utf-8")
-    ko = tmp_path / "vitviz" / "locales" / "ko.py"
-    ko.write_text('TEXT = {"a.why": "싱크", "paper.images_n": "이미지 {n}장", "a.files": "{who}의 파일 {count}개", '
-                  '"a.vague": "{layers}층", "a.plain": "평범"}\n', encoding="utf-8")
-    assert tool.main(["--from-py", str(en), str(ko), "--out", str(tmp_path / "out")]) == 0
-    note = capsys.readouterr().out
-    assert "a.files: converted to a plural on {count}" in note and "a.vague: has '(s)' but no visible count" in note
-    read = {}
-    for lang in ("en", "ko"):
-        with (tmp_path / "out" / lang / "LC_MESSAGES" / "vitviz.po").open("rb") as handle:
-            read[lang] = {m.context: m for m in read_po(handle) if m.id}
-    assert read["en"]["a.why"].string == "A sink is a patch." and read["en"]["a.why"].auto_comments == ["quoted"]
-    assert read["en"]["paper.images_n"].id == ("{n} image", "{n} images") == read["ko"]["paper.images_n"].id
-    assert read["ko"]["paper.images_n"].string == ("이미지 {n}장",)
-    assert read["en"]["a.files"].string == ("{n} file of {who}", "{n} files of {who}")
-    assert read["ko"]["a.files"].string == ("{who}의 파일 {n}개",)
-    assert read["ko"]["a.vague"].id == "layer(s) {layers}" and read["ko"]["a.plain"].flags == set()
-    assert "python-brace-format" in read["ko"]["a.files"].flags
 
 
 # ----------------------------------------------------------------------------- looking texts up
@@ -280,7 +247,7 @@ def test_korean_bold_renders():
 
 def test_korean_titles_wrap_by_their_drawn_width():
     """Hangul is drawn about twice as wide as Latin letters: a Korean title wraps where the English one fits."""
-    from vitviz.plots import _wrap_title
+    from vitviz.figures.plots import _wrap_title
 
     en = "Attention rollout · DINOv2 ViT-S/14 · from layer 0, mean fusion, discard 0%"
     ko = "어텐션 롤아웃 (attention rollout) · DINOv2 ViT-S/14 · 0층부터, 평균 결합, 버림 0%"
@@ -292,7 +259,7 @@ def test_korean_titles_wrap_by_their_drawn_width():
 @pytest.mark.parametrize("value", ["`[a](http://x)`", "![i](http://x/i.png)", ":red[x]", "$x$", "<b>x</b>", "a\n\n# h",
                                    "``` `` ` ", "&amp; www.x.com a@b.com", "\\`[a](b)"])
 def test_md_code_is_one_code_span_that_the_value_cannot_close(value):
-    from vitviz.i18n import md_code
+    from vitviz.text.i18n import md_code
 
     span = md_code(value)
     fence = re.match(r"`+", span).group(0)
@@ -304,7 +271,7 @@ def test_md_code_is_one_code_span_that_the_value_cannot_close(value):
 
 @pytest.mark.parametrize("value", ["[a](http://x)", "![i](x)", ":red[x]", "$x$", "<http://x>", "&amp;", "*b* _i_"])
 def test_md_text_escapes_every_markdown_opener(value):
-    from vitviz.i18n import md_text
+    from vitviz.text.i18n import md_text
 
     escaped = md_text(value)
     for i, ch in enumerate(escaped):  # every punctuation mark is preceded by a backslash

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from vitviz.errors import ImageError
-from vitviz.images import load_image
+from vitviz.inputs.images import load_image
 
 
 def encode(image, fmt, **kw):

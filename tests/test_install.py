@@ -48,11 +48,11 @@ def clean_env(weights_dir) -> dict:
 def test_the_wheel_holds_the_library_the_samples_and_the_dashboard(installed):
     wheel, _, _ = installed
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"vitviz/cli.py", "vitviz/samples/cat.jpg", "vitviz/samples/README.md", "vitviz_dashboard/serve.py",
+    assert {"vitviz/cli/main.py", "vitviz/samples/cat.jpg", "vitviz/samples/README.md", "vitviz_dashboard/serve.py",
             "vitviz_dashboard/vitviz_app.py", "vitviz_dashboard/views/attention.py",
-            "vitviz_dashboard/config.toml", "vitviz/locales/imagenet_ko.txt", "vitviz/locales/README.md",
-            "vitviz/locales/en/LC_MESSAGES/vitviz.po", "vitviz/locales/ko/LC_MESSAGES/vitviz.po",
-            "vitviz/locales/vitviz.pot"} <= names
+            "vitviz_dashboard/config.toml", "vitviz/text/locales/imagenet_ko.txt", "vitviz/text/locales/README.md",
+            "vitviz/text/locales/en/LC_MESSAGES/vitviz.po", "vitviz/text/locales/ko/LC_MESSAGES/vitviz.po",
+            "vitviz/text/locales/vitviz.pot"} <= names
     assert not any(n.startswith(("tests/", "bench/", "app/")) for n in names)
 
 

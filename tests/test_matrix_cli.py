@@ -1,4 +1,4 @@
-"""The token × token attention matrix view (vitviz.matrix_view, the Matrix page) and analyze's rollout and size options.
+"""The token × token attention matrix view (vitviz.figures.matrix_view, the Matrix page) and analyze's rollout and size options.
 
 The view's PNG and values are read back from the HTML and compared with the attention computed directly;
 colours are checked against the viridis table by hand-worked indices. The CLI's rollout is compared with
@@ -14,13 +14,13 @@ from PIL import Image
 from apptest import REAL, TINY, new_app, open_page
 from conftest import SAMPLES
 from vitviz.analysis import rollout_map
-from vitviz.cli import main
-from vitviz.images import load_image
-from vitviz.matrix_view import (VIRIDIS, colour_scale, layer_matrix, matrix_html, matrix_rgb, png_bytes, read_view,
+from vitviz.cli.main import main
+from vitviz.inputs.images import load_image
+from vitviz.figures.matrix_view import (VIRIDIS, colour_scale, layer_matrix, matrix_html, matrix_rgb, png_bytes, read_view,
                                 token_names)
-from vitviz.models import load_model
-from vitviz.pipeline import analyze_image
-from vitviz.preprocess import TokenLayout
+from vitviz.loading.models import load_model
+from vitviz.run.pipeline import analyze_image
+from vitviz.inputs.preprocess import TokenLayout
 
 F16 = dict(rtol=2e-3, atol=3e-5)  # the app caches attention as float16 (as tests/test_app.py)
 
@@ -46,7 +46,7 @@ def colours_within_one_step(rgb: np.ndarray, index: np.ndarray) -> bool:
                                for d in (-1, 0, 1)], axis=0)))
 
 
-# --------------------------------------------------------------------------- vitviz.matrix_view
+# --------------------------------------------------------------------------- vitviz.figures.matrix_view
 def test_token_names_are_prefix_tokens_then_patches_row_major():
     assert token_names(("cls", "reg0"), (2, 3)) == ["cls", "reg0", "(0, 0)", "(0, 1)", "(0, 2)", "(1, 0)", "(1, 1)",
                                                      "(1, 2)"]

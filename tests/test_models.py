@@ -6,10 +6,10 @@ import torch
 from safetensors.torch import save_file
 
 from conftest import make_vit
-from vitviz import models
-from vitviz.catalog import get_spec, list_models, weights_source
+from vitviz.loading import models
+from vitviz.loading.catalog import get_spec, list_models, weights_source
 from vitviz.errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
-from vitviz.models import clear_model_cache, load_model
+from vitviz.loading.models import clear_model_cache, load_model
 
 TINY_TAG = "vit_tiny_patch16_224.augreg_in21k_ft_in1k"
 
@@ -244,7 +244,7 @@ def test_hub_cache_is_used_without_network(tmp_path, monkeypatch):
 def test_the_hub_cache_is_found_where_huggingface_hub_looks_and_refs_main_is_the_snapshot(tmp_path, monkeypatch, var):
     """The cache was looked up in ~/.cache/huggingface/hub whatever the environment said, and the first
     snapshot by name was taken, not the one refs/main names."""
-    from vitviz.weights import hub_cached_file
+    from vitviz.loading.weights import hub_cached_file
 
     base = tmp_path / "somewhere"
     cache = {"HF_HUB_CACHE": base, "HUGGINGFACE_HUB_CACHE": base, "HF_HOME": base / "hub",
@@ -264,7 +264,7 @@ def test_the_hub_cache_is_found_where_huggingface_hub_looks_and_refs_main_is_the
 
 
 def test_download_writes_a_folder_that_loads_offline(fake_hub, tmp_path, monkeypatch):
-    from vitviz.cli import main
+    from vitviz.cli.main import main
 
     served, _ = fake_hub
     out = tmp_path / "classroom"

@@ -1,4 +1,4 @@
-"""Names that come from data follow the interface's language (vitviz.names): ImageNet class names, model
+"""Names that come from data follow the interface's language (vitviz.text.names): ImageNet class names, model
 labels and descriptions, sample names; figure colour bars and read-outs too; data (CSV) stays English."""
 import re
 import tomllib
@@ -8,10 +8,11 @@ import pytest
 
 from apptest import REAL, new_app
 from conftest import REPO, SAMPLES
-from vitviz import names, plots
-from vitviz.i18n import catalogue, use
-from vitviz.map_pictures import heads_html
-from vitviz.registry import REGISTRY
+from vitviz.text import names
+from vitviz.figures import plots
+from vitviz.text.i18n import catalogue, use
+from vitviz.figures.map_pictures import heads_html
+from vitviz.loading.registry import REGISTRY
 
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 WORD = re.compile(r"[A-Za-z]{3,}")
@@ -37,8 +38,8 @@ def test_every_imagenet_class_has_a_korean_name():
 
 def test_the_korean_class_list_is_package_data_with_its_source():
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    assert "imagenet_ko.txt" in config["tool"]["setuptools"]["package-data"]["vitviz.locales"]
-    readme = " ".join((REPO / "vitviz" / "locales" / "README.md").read_text().split())
+    assert "imagenet_ko.txt" in config["tool"]["setuptools"]["package-data"]["vitviz.text.locales"]
+    readme = " ".join((REPO / "vitviz" / "text" / "locales" / "README.md").read_text().split())
     assert "imagenet_ko.txt" in readme and "own translation" in readme and "MIT" in readme
 
 
@@ -177,8 +178,8 @@ def test_korean_sidebar_shows_translated_sample_model_and_description(weights_di
 
 def test_the_label_free_target_is_the_explanations_own_words():
     """The Explanations page names a headless model's target in the page's language; the English text is
-    vitviz.explain's own, so the two cannot drift apart."""
-    from vitviz.explain import LABEL_FREE_TARGET
+    vitviz.run.explain's own, so the two cannot drift apart."""
+    from vitviz.run.explain import LABEL_FREE_TARGET
 
     assert catalogue("en").texts["explain.label_free_target"][0] == LABEL_FREE_TARGET
     assert HANGUL.search(catalogue("ko").texts["explain.label_free_target"][0])

@@ -9,15 +9,16 @@ import pytest
 import torch
 from timm.data import resolve_data_config
 
-from vitviz import i18n, paper
-from vitviz import paper_results as pr
-from vitviz.i18n import MISSING, use
-from vitviz.images import sample_paths
-from vitviz.models import LoadedModel
-from vitviz.preprocess import token_layout
+from vitviz.text import i18n
+from vitviz.figures import paper
+from vitviz.figures import paper_results as pr
+from vitviz.text.i18n import MISSING, use
+from vitviz.inputs.images import sample_paths
+from vitviz.loading.models import LoadedModel
+from vitviz.inputs.preprocess import token_layout
 from vitviz.analysis import model_facts
-from vitviz.registry import ModelSpec
-from vitviz.report import kaleido_available
+from vitviz.loading.registry import ModelSpec
+from vitviz.figures.report import kaleido_available
 
 from conftest import make_vit
 
@@ -298,7 +299,7 @@ def test_paper_number_figures_draw_every_reported_value():
 # ------------------------------------------------------------------------------- real weights
 @pytest.mark.real_weights
 def test_fig1_and_captions_for_the_real_dinov2(weights_dir):
-    from vitviz.models import load_model
+    from vitviz.loading.models import load_model
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
     analyses = paper.analyze_samples(loaded, paper.sample_paths()[:1])
@@ -321,7 +322,7 @@ def test_exported_page_says_its_language(lang, generated):
     """The Korean export said ``<html lang="en">`` (screen readers then read Korean as English)."""
     import datetime as dt
 
-    from vitviz.report import paper_report_html
+    from vitviz.figures.report import paper_report_html
 
     when = dt.datetime(2026, 1, 2, 3, 4, tzinfo=dt.timezone.utc)
     with use(lang):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vitviz import plots
-from vitviz.map_pictures import head_panels, heads_html, map_picture, maps_html, picture_png
-from vitviz.plots import figure_title
+from vitviz.figures import plots
+from vitviz.figures.map_pictures import head_panels, heads_html, map_picture, maps_html, picture_png
+from vitviz.figures.plots import figure_title
 
 
 def _decode(uri: str) -> np.ndarray:

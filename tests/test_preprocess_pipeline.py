@@ -6,10 +6,10 @@ from PIL import Image
 
 from conftest import make_vit
 from vitviz.errors import VitvizError
-from vitviz.models import LoadedModel
-from vitviz.pipeline import analyze_image, dataset_mean_distance, static_analysis
-from vitviz.preprocess import check_input_hw, denormalize, prepare_image, token_layout
-from vitviz.registry import ModelSpec
+from vitviz.loading.models import LoadedModel
+from vitviz.run.pipeline import analyze_image, dataset_mean_distance, static_analysis
+from vitviz.inputs.preprocess import check_input_hw, denormalize, prepare_image, token_layout
+from vitviz.loading.registry import ModelSpec
 
 CONFIG = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.485, 0.456, 0.406),
           "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
@@ -96,7 +96,7 @@ def test_static_analysis_is_computed_once_per_model_and_grid(loaded):
 
 
 def test_to_float16_is_numpys_cast_bit_for_bit():
-    from vitviz.pipeline import to_float16
+    from vitviz.run.pipeline import to_float16
 
     rng = np.random.default_rng(0)
     # probabilities spanning float16's normal, subnormal and underflow ranges, plus edge values

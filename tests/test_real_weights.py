@@ -3,10 +3,10 @@ import numpy as np
 import pytest
 from PIL import ImageOps
 
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.pipeline import analyze_cnn, analyze_image
-from vitviz.weights import scan_weights_dir, sha256sum
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.run.pipeline import analyze_cnn, analyze_image
+from vitviz.loading.weights import scan_weights_dir, sha256sum
 
 pytestmark = pytest.mark.real_weights
 

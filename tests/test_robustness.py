@@ -15,8 +15,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO, SAMPLES, damaged_tiff
 from vitviz.errors import ImageError
-from vitviz.images import load_image
-from vitviz.preprocess import prepare_image
+from vitviz.inputs.images import load_image
+from vitviz.inputs.preprocess import prepare_image
 
 CONFIG = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.5,) * 3, "std": (0.5,) * 3,
           "crop_pct": 0.875, "crop_mode": "center"}
@@ -147,7 +147,7 @@ def test_cli_folders_and_empty_folder(tmp_path):
     result = run_cli("analyze", str(tmp_path / "empty"), "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
                      "--untrained", "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "holds no images" in result.stderr and "Traceback" not in result.stderr
-    from vitviz.cli import expand_images
+    from vitviz.cli.main import expand_images
 
     assert [p.name for p in expand_images([str(SAMPLES)])][:2] == ["astronaut.jpg", "cat.jpg"]
 
@@ -177,11 +177,11 @@ def test_app_bad_upload_shows_one_message(app, case):
 
 
 def test_app_falls_back_to_cpu_when_the_gpu_runs_out_of_memory(app, monkeypatch):
-    import vitviz.pipeline as pipeline
+    import vitviz.run.pipeline as pipeline
 
     real, calls = pipeline.iter_analyses, []
 
-    def flaky(loaded, prepared, **kw):  # the app's forwards go through vitviz.serving, which calls this
+    def flaky(loaded, prepared, **kw):  # the app's forwards go through vitviz.run.serving, which calls this
         calls.append(str(loaded.device))
         if len(calls) == 1:
             raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -198,7 +198,7 @@ def test_app_falls_back_to_cpu_when_the_gpu_runs_out_of_memory(app, monkeypatch)
 
 
 def test_app_failed_model_load_leaves_nothing_broken(app, monkeypatch, caplog):
-    import vitviz.models as models
+    import vitviz.loading.models as models
 
     real, calls = models._load_local, []
 

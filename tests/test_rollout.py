@@ -6,7 +6,7 @@ import torch
 from vitviz.analysis import attention_map, attention_rollout, rollout_map
 from vitviz.analysis.rollout import discard_lowest
 from vitviz.errors import VitvizError
-from vitviz.preprocess import TokenLayout
+from vitviz.inputs.preprocess import TokenLayout
 
 LAY = TokenLayout(grid=(3, 4), patch_size=(16, 16), prefix_names=("cls",))
 
@@ -161,7 +161,7 @@ def test_rollout_map_row_equals_the_full_matrix_product(query, settings, chunk_l
     a chunk boundary inside the model —, all); it must equal the row of the full (T, T) rollout."""
     from vitviz.analysis import arrays
     from vitviz.analysis.rollout import attention_rollout, token_row_map
-    from vitviz.preprocess import TokenLayout
+    from vitviz.inputs.preprocess import TokenLayout
 
     monkeypatch.setattr(arrays, "CHUNK_BYTES", chunk_layers * 21 * 21 * 4)
     torch.manual_seed(3)

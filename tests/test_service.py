@@ -58,13 +58,13 @@ def test_eviction_and_discard_call_back_and_keep_the_total():
 
 
 def test_a_model_over_the_model_budget_is_refused_before_it_is_built(compute, monkeypatch):
-    import vitviz.models
+    import vitviz.loading.models
 
     monkeypatch.setenv("VITVIZ_MODEL_BYTES", "50M")
     st.cache_resource.clear()
     built = []
-    real_load = vitviz.models.load_model
-    monkeypatch.setattr(vitviz.models, "load_model", lambda *a, **k: built.append(a) or real_load(*a, **k))
+    real_load = vitviz.loading.models.load_model
+    monkeypatch.setattr(vitviz.loading.models, "load_model", lambda *a, **k: built.append(a) or real_load(*a, **k))
     loaded = compute.model(TINY, None, "cpu", False)  # ViT-Ti/16: 5.7 M parameters, 23 MB
     assert compute.models().total_bytes == compute.model_nbytes(loaded) < 50 * 2**20
     with pytest.raises(compute.ModelTooLargeError, match="over this server's model budget of 50 MiB"):

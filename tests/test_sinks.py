@@ -8,7 +8,7 @@ import torch
 from vitviz.analysis import (attention_rollout, find_attention_sinks, find_norm_outliers, received_share,
                              received_share_by_head, rollout_map)
 from vitviz.errors import VitvizError
-from vitviz.preprocess import TokenLayout
+from vitviz.inputs.preprocess import TokenLayout
 
 LAY = TokenLayout(grid=(3, 4), patch_size=(16, 16), prefix_names=("cls",))
 LAY16 = TokenLayout(grid=(16, 16), patch_size=(14, 14), prefix_names=("cls",))
@@ -149,10 +149,10 @@ def test_bad_shapes_and_settings_are_refused():
 
 @pytest.fixture(scope="module")
 def dinov2_astronaut(weights_dir, sample_paths):
-    from vitviz.capture import capture
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.preprocess import input_hw, prepare_image
+    from vitviz.run.capture import capture
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.inputs.preprocess import input_hw, prepare_image
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
     image = load_image(next(p for p in sample_paths if p.name == "astronaut.jpg"))
@@ -208,9 +208,9 @@ def test_the_rollout_figures_show_the_object_not_the_sink_on_every_sample(weight
     import numpy as np
 
     from vitviz.analysis import rollout_map
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_image
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_image
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
     for path in sample_paths:

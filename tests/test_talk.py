@@ -10,10 +10,10 @@ import torch
 from PIL import Image
 from timm.data import resolve_data_config
 
-from vitviz import paper_results as pr
-from vitviz.models import LoadedModel
-from vitviz.pipeline import analyze_image
-from vitviz.registry import ModelSpec
+from vitviz.figures import paper_results as pr
+from vitviz.loading.models import LoadedModel
+from vitviz.run.pipeline import analyze_image
+from vitviz.loading.registry import ModelSpec
 from vitviz.talk import ORDER, talk_slides
 from vitviz.talk import raster
 from vitviz.talk.slides import fig3_picture, fig5_picture, fig6_map, fig7_right_picture
@@ -193,11 +193,11 @@ def test_pptx_has_one_picture_or_table_per_slide_in_order(slides_en, tmp_path):
 
 
 def test_cli_writes_the_korean_deck(tmp_path, capsys, monkeypatch, deck_inputs):
-    from vitviz import cli
+    from vitviz.cli import main as cli
     from vitviz.talk import slides as slides_module
 
     loaded, _ = deck_inputs
-    monkeypatch.setattr("vitviz.models.load_model", lambda *a, **k: loaded)
+    monkeypatch.setattr("vitviz.loading.models.load_model", lambda *a, **k: loaded)
     rc = cli.main(["talk", "--model", "vit_tiny_patch16_224", "--untrained", "--lang", "ko",
                    "--image", str(SAMPLES / "flower.jpg"), "--out", str(tmp_path)])
     assert rc == 0 and (tmp_path / "talk.pptx").exists()
@@ -215,7 +215,7 @@ def test_cli_writes_the_korean_deck(tmp_path, capsys, monkeypatch, deck_inputs):
     (["--image", "/no/such/image.jpg"], "no such file"),
 ])
 def test_cli_bad_input_is_one_line_and_exit_2(argv, message, tmp_path, capsys):
-    from vitviz import cli
+    from vitviz.cli import main as cli
 
     rc = cli.main(["talk", "--model", "vit_tiny_patch16_224", "--untrained", "--out", str(tmp_path), *argv])
     err = capsys.readouterr().err

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from conftest import SAMPLES, make_vit
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis.tokens import (border_mask, fit_token_pca, joint_token_pca, token_pca, token_similarity)
 from vitviz.errors import VitvizError
 
@@ -253,7 +253,7 @@ def test_similarity_rejects_a_patch_outside_the_grid():
 
 @pytest.mark.parametrize("kwargs", [{}, {"reg_tokens": 4}])
 def test_layer_features_are_block_outputs_after_the_final_norm_without_prefix_tokens(kwargs):
-    from vitviz.capture import capture, layer_patch_tokens
+    from vitviz.run.capture import capture, layer_patch_tokens
 
     model = make_vit(depth=3, **kwargs)
     x = torch.randn(2, 3, 64, 80)
@@ -273,12 +273,12 @@ def test_layer_features_are_block_outputs_after_the_final_norm_without_prefix_to
 
 
 def test_the_analysis_keeps_every_layers_features_and_their_pca():
-    from vitviz.capture import layer_patch_tokens
-    from vitviz.catalog import get_spec
-    from vitviz.images import load_image
-    from vitviz.models import _finish
-    from vitviz.pipeline import analyze_prepared
-    from vitviz.preprocess import prepare_image
+    from vitviz.run.capture import layer_patch_tokens
+    from vitviz.loading.catalog import get_spec
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import _finish
+    from vitviz.run.pipeline import analyze_prepared
+    from vitviz.inputs.preprocess import prepare_image
 
     model = make_vit(depth=2)
     loaded = _finish(get_spec("vit_tiny_patch16_224.augreg_in21k_ft_in1k"), model, "untrained")
@@ -341,7 +341,7 @@ def test_token_similarity_figure_has_a_fixed_scale_and_frames_the_query():
 # --- command line ---------------------------------------------------------------------------------
 
 def test_analyze_writes_token_pca_for_every_layer(tmp_path):
-    from vitviz.cli import main
+    from vitviz.cli.main import main
 
     out = tmp_path / "o"
     code = main(["analyze", str(SAMPLES / "flower.jpg"), "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
@@ -363,9 +363,9 @@ def test_analyze_writes_token_pca_for_every_layer(tmp_path):
 
 @pytest.fixture(scope="module")
 def dinov2_samples(weights_dir):
-    from vitviz.images import load_image
-    from vitviz.models import load_model
-    from vitviz.pipeline import analyze_image
+    from vitviz.inputs.images import load_image
+    from vitviz.loading.models import load_model
+    from vitviz.run.pipeline import analyze_image
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
     return {name: analyze_image(loaded, load_image(SAMPLES / f"{name}.jpg"), with_token_pca=True)

@@ -1,4 +1,4 @@
-"""vitviz.trace: one patch's numbers through the encoder equal what timm computes.
+"""vitviz.run.trace: one patch's numbers through the encoder equal what timm computes.
 
 Each traced array is compared with (a) timm's own outputs where timm exposes them (block outputs
 from ``forward_intermediates``, ``forward_features``, ``model(x)``) and (b) an independent, plain
@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from conftest import SAMPLES, make_vit
 from vitviz.errors import UnsupportedModelError, VitvizError
-from vitviz.trace import (block_weights, check_patch, parse_layer_range, parse_patch, projection_weights,
+from vitviz.run.trace import (block_weights, check_patch, parse_layer_range, parse_patch, projection_weights,
                           trace_patch)
 
 PATCH = (3, 5)
@@ -260,7 +260,7 @@ def test_parse_layer_range():
 
 @pytest.fixture(scope="module")
 def dinov2(weights_dir):
-    from vitviz.models import load_model
+    from vitviz.loading.models import load_model
 
     return load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
 
@@ -268,8 +268,8 @@ def dinov2(weights_dir):
 @pytest.mark.parametrize("size", [(224, 224), (224, 280)])
 @pytest.mark.parametrize("fused_attn", [True, False])
 def test_real_dinov2_equals_timm(dinov2, size, fused_attn):
-    from vitviz.images import load_image
-    from vitviz.preprocess import prepare_image
+    from vitviz.inputs.images import load_image
+    from vitviz.inputs.preprocess import prepare_image
 
     model = dinov2.model
     x = prepare_image(load_image(SAMPLES / "cat.jpg"), dinov2.data_config, size).tensor
@@ -315,7 +315,7 @@ def test_step_numbers_by_hand():
 
 
 def test_fig1_outlines_the_highlighted_boxes_only():
-    from vitviz import paper
+    from vitviz.figures import paper
     from vitviz.analysis import model_facts
 
     model = make_vit(depth=1)

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 
 from conftest import SAMPLES
-from vitviz.cli import main
-from vitviz.images import load_image
-from vitviz.models import load_model
-from vitviz.preprocess import prepare_image
-from vitviz.trace import trace_patch
+from vitviz.cli.main import main
+from vitviz.inputs.images import load_image
+from vitviz.loading.models import load_model
+from vitviz.inputs.preprocess import prepare_image
+from vitviz.run.trace import trace_patch
 
 MODEL = "vit_small_patch14_dinov2.imgfocus"
 

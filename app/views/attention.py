@@ -3,9 +3,9 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params, widgets
 from vitviz.analysis import attention_map
-from vitviz.map_pictures import heads_html, map_picture
-from vitviz.i18n import language, t, tn
-from vitviz.names import token_label
+from vitviz.figures.map_pictures import heads_html, map_picture
+from vitviz.text.i18n import language, t, tn
+from vitviz.text.names import token_label
 from vitviz_dashboard.widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      layer_and_head_setting, title)
 

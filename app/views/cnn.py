@@ -4,13 +4,13 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import catalogue, default_choice
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis import depth_comparison
 from vitviz.export import table_csv
-from vitviz.registry import CNN
-from vitviz.i18n import t
-from vitviz.map_pictures import maps_html
-from vitviz.names import class_name, loaded_label, model_label
+from vitviz.loading.registry import CNN
+from vitviz.text.i18n import t
+from vitviz.figures.map_pictures import maps_html
+from vitviz.text.names import class_name, loaded_label, model_label
 from vitviz_dashboard.widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
 

@@ -13,14 +13,14 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import catalogue
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
-from vitviz.catalog import distinct_labels
-from vitviz.i18n import t
-from vitviz.map_pictures import map_picture
-from vitviz.names import class_name, loaded_label, model_label
-from vitviz.registry import CNN, VIT
+from vitviz.loading.catalog import distinct_labels
+from vitviz.text.i18n import t
+from vitviz.figures.map_pictures import map_picture
+from vitviz.text.names import class_name, loaded_label, model_label
+from vitviz.loading.registry import CNN, VIT
 from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
                      show_grad_cam, show_map, sinks_note, title, untrained_badge)
 

@@ -3,13 +3,13 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import UPLOAD_TYPES, catalogue
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis import reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
-from vitviz.registry import VIT
-from vitviz.catalog import distinct_labels
-from vitviz.i18n import t
-from vitviz.names import model_label
+from vitviz.loading.registry import VIT
+from vitviz.loading.catalog import distinct_labels
+from vitviz.text.i18n import t
+from vitviz.text.names import model_label
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
 
 MAX_UPLOADS = 64  # a session's set of uploads: at most 64 images of at most server.maxUploadSize each
@@ -21,7 +21,7 @@ def size_for(name: str, sel) -> "tuple[int, int] | None":
     """A compared model's input: the main model's size where that is a whole number of its patches (the
     distances are then in pixels of the same input), else its own native size (a /16 model at a /14
     model's 252 px would not run)."""
-    from vitviz.preprocess import patch_size_of
+    from vitviz.inputs.preprocess import patch_size_of
 
     if sel.size is None:
         return None

@@ -1,6 +1,6 @@
 """Encoder: one patch followed through the paper's Eq. (1)–(4), one operation per step, with the model's numbers.
 
-The numbers are :func:`vitviz.trace.trace_patch`'s (forward hooks on timm's own modules); the page picks
+The numbers are :func:`vitviz.run.trace.trace_patch`'s (forward hooks on timm's own modules); the page picks
 the patch, layer and head, and shows for each step the few values that matter. The whole trace downloads
 as the NPZ that ``python -m vitviz trace`` writes.
 """
@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from vitviz import paper, plots, trace_figures
+from vitviz.figures import paper, plots, trace_figures
 from vitviz.analysis import class_names
 from vitviz.analysis.trace_steps import (attention_over_patches, depth_profile, firing_units, layer_norm_parts,
                                          projection_terms, top_entries)
-from vitviz.i18n import t, tn
-from vitviz.map_pictures import map_picture
+from vitviz.text.i18n import t, tn
+from vitviz.figures.map_pictures import map_picture
 from vitviz_dashboard import compute, params, widgets
 from vitviz_dashboard.widgets import controls, current, data_row, figure_stem, fit, fragment, header, title
 

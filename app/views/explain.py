@@ -10,15 +10,15 @@ import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import catalogue, default_choice
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis import attention_map
 from vitviz.analysis.predictions import class_names
-from vitviz.explain import num_classes
+from vitviz.run.explain import num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
-from vitviz.i18n import t
-from vitviz.map_pictures import map_picture
-from vitviz.names import class_names_shown, model_label
-from vitviz.registry import CNN
+from vitviz.text.i18n import t
+from vitviz.figures.map_pictures import map_picture
+from vitviz.text.names import class_names_shown, model_label
+from vitviz.loading.registry import CNN
 from vitviz_dashboard.widgets import (controls, current, fragment, header, show_figure, show_grad_cam, show_map,
                                      sinks_caption, sinks_note, title)
 

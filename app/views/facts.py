@@ -3,8 +3,8 @@ import streamlit as st
 
 from vitviz_dashboard import compute
 from vitviz.analysis import PAPER_TABLE1
-from vitviz.i18n import t
-from vitviz.names import loaded_label
+from vitviz.text.i18n import t
+from vitviz.text.names import loaded_label
 from vitviz_dashboard.widgets import current, fragment, header
 
 

@@ -2,15 +2,15 @@
 
 Layer and head are the Attention page's own settings (same session keys, same URL names), so the two
 pages show the same layer and head. The matrix travels as a PNG inside a self-contained HTML view
-(:mod:`vitviz.matrix_view`), not as a heatmap array: usable at 1370 tokens.
+(:mod:`vitviz.figures.matrix_view`), not as a heatmap array: usable at 1370 tokens.
 """
 import numpy as np
 import streamlit as st
 
 from vitviz_dashboard import compute, params
 from vitviz.export import matrix_csv
-from vitviz.i18n import language, t
-from vitviz.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
+from vitviz.text.i18n import language, t
+from vitviz.figures.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
 from vitviz_dashboard.widgets import (alt_text, controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
                      title)
 

@@ -5,10 +5,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from vitviz_dashboard import compute
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.export import file_stem
-from vitviz.i18n import language, t
-from vitviz.names import loaded_label, model_label, sample_name
+from vitviz.text.i18n import language, t
+from vitviz.text.names import loaded_label, model_label, sample_name
 from vitviz_dashboard.widgets import current, fit, folding_caption, fragment, header, show_figure
 
 FIG1_PRESENTER_HEIGHT = 560  # px: Fig. 1 under the page title on a 1280×720 projector
@@ -17,7 +17,7 @@ PRESENTER_TITLE_WIDTH = 1000  # px: a title line on the projector's main column
 
 def label_in_language(found, english: str, shown: str):
     """The sections (new, not yet shared: changed in place) with the model's label in the page's language:
-    vitviz.paper names the model by its registry or JSON label, which is English."""
+    vitviz.figures.paper names the model by its registry or JSON label, which is English."""
     if english == shown:
         return found
     swap = lambda text: text.replace(english, shown) if isinstance(text, str) else text  # noqa: E731
@@ -65,7 +65,7 @@ def show_fig1(figure, alt: str, sel) -> None:
 
 def page_sections(sel, lang: str):
     """(the model, the samples' analyses, their names, the page's sections), all from the server's caches."""
-    from vitviz.paper import paper_sections
+    from vitviz.figures.paper import paper_sections
 
     loaded = compute.model_for(sel)
     sels, names = compute.sample_selections(sel)
@@ -79,7 +79,7 @@ def page_sections(sel, lang: str):
 def report_html(sel, lang: str) -> bytes:
     """The page as one HTML file, made when the download is asked for: from the caches then, so a session keeps
     no reference to the six analyses meanwhile (a deferred download's closure lives as long as the session)."""
-    from vitviz.paper import paper_report
+    from vitviz.figures.paper import paper_report
 
     loaded, analyses, names, found = page_sections(sel, lang)
     return paper_report(loaded, analyses, names, sections=found, lang=lang).encode()

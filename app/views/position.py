@@ -2,9 +2,9 @@
 import streamlit as st
 
 from vitviz_dashboard import compute, params
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.export import grid_csv
-from vitviz.i18n import t
+from vitviz.text.i18n import t
 from vitviz_dashboard.widgets import clicked_point, current, fit, fragment, header, show_figure, title
 
 

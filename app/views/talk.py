@@ -12,9 +12,9 @@ import re
 
 import streamlit as st
 
-from vitviz import i18n
-from vitviz.i18n import t
-from vitviz.report import table_html
+from vitviz.text import i18n
+from vitviz.text.i18n import t
+from vitviz.figures.report import table_html
 from vitviz.talk import ORDER
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.widgets import current, fragment

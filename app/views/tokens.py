@@ -7,11 +7,11 @@ import numpy as np
 import streamlit as st
 
 from vitviz_dashboard import compute, params
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
-from vitviz.i18n import t
-from vitviz.names import token_label
+from vitviz.text.i18n import t
+from vitviz.text.names import token_label
 from vitviz_dashboard.widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
 
 FITS = ["image", "samples"]

@@ -3,11 +3,11 @@ import numpy as np
 import streamlit as st
 
 from vitviz_dashboard import compute, params
-from vitviz import plots
+from vitviz.figures import plots
 from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
-from vitviz.i18n import t, tn
-from vitviz.names import class_name
+from vitviz.text.i18n import t, tn
+from vitviz.text.names import class_name
 from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UnsupportedModelError
+from vitviz.errors import UnsupportedModelError
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .receptive_field import EffectiveRF, LayerRF
+from vitviz.analysis.receptive_field import EffectiveRF, LayerRF
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,9 @@ from typing import Union
 import numpy as np
 import torch
 
-from ..errors import VitvizError
-from ..preprocess import TokenLayout
-from .arrays import as_tensor, layers_per_chunk
+from vitviz.errors import VitvizError
+from vitviz.inputs.preprocess import TokenLayout
+from vitviz.analysis.arrays import as_tensor, layers_per_chunk
 
 
 @lru_cache(maxsize=16)
@@ -84,7 +84,7 @@ def mean_attention_distance(
 class MeanDistanceAccumulator:
     """Running mean attention distance over many images, holding only ``(layers, heads)`` sums.
 
-    Pass it as ``on_attention`` to :func:`vitviz.capture.capture` with ``keep_attention=False``
+    Pass it as ``on_attention`` to :func:`vitviz.run.capture.capture` with ``keep_attention=False``
     so no attention map outlives its block.
     """
 

@@ -15,8 +15,8 @@ from typing import Any, Optional
 
 from torch import nn
 
-from ..errors import UnsupportedModelError
-from ..preprocess import TokenLayout
+from vitviz.errors import UnsupportedModelError
+from vitviz.inputs.preprocess import TokenLayout
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _stem_facts(model: nn.Module, layout: TokenLayout) -> dict[str, Any]:
     cached = _stem_cache.get(model)
     if cached is not None:
         return cached
-    from .receptive_field import theoretical_receptive_field
+    from vitviz.analysis.receptive_field import theoretical_receptive_field
 
     embed = model.patch_embed
     backbone = embed.backbone

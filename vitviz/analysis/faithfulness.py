@@ -29,7 +29,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ..errors import VitvizError
+from vitviz.errors import VitvizError
 
 DEFAULT_STEPS = 16
 RANDOM_REPEATS = 8

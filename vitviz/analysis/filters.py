@@ -18,7 +18,7 @@ from typing import Optional
 import numpy as np
 from torch import nn
 
-from ..errors import UnsupportedModelError
+from vitviz.errors import UnsupportedModelError
 
 PAPER_NUM_COMPONENTS = 28
 

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..errors import UnsupportedModelError, VitvizError
+from vitviz.errors import UnsupportedModelError, VitvizError
 
 
 def patch_position_embeddings(model: nn.Module, grid: tuple[int, int] | None = None) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .arrays import as_tensor
+from vitviz.analysis.arrays import as_tensor
 
 
 @dataclass(frozen=True)

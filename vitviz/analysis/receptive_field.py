@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import fx, nn
 
-from ..errors import UnsupportedModelError
+from vitviz.errors import UnsupportedModelError
 
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d)
 

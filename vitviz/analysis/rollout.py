@@ -29,9 +29,9 @@ from typing import Literal, Optional, Sequence, Union
 import numpy as np
 import torch
 
-from ..errors import VitvizError
-from ..preprocess import TokenLayout
-from .arrays import as_tensor, layers_per_chunk
+from vitviz.errors import VitvizError
+from vitviz.inputs.preprocess import TokenLayout
+from vitviz.analysis.arrays import as_tensor, layers_per_chunk
 
 HeadFusion = Literal["mean", "max", "min"]
 Query = Union[int, Literal["mean"]]

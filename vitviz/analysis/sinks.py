@@ -40,9 +40,9 @@ from typing import Union
 import numpy as np
 import torch
 
-from ..errors import VitvizError
-from ..preprocess import TokenLayout
-from .arrays import as_tensor
+from vitviz.errors import VitvizError
+from vitviz.inputs.preprocess import TokenLayout
+from vitviz.analysis.arrays import as_tensor
 
 DEFAULT_SINK_THRESHOLD = 20.0
 DEFAULT_SINK_MIN_LAYERS = 1

@@ -3,7 +3,7 @@
 **Input.** One layer's patch tokens of one image as ``(gh, gw, D)``: the grid of the image, prefix
 tokens (class, distillation, registers) already dropped — they have no place in the picture.
 vitviz takes them from block ℓ's output after the model's final norm
-(:func:`vitviz.capture.layer_patch_tokens`); the functions here accept any features.
+(:func:`vitviz.run.capture.layer_patch_tokens`); the functions here accept any features.
 
 **PCA** (the DINO / DINOv2 picture in which object parts take colours). The ``(N, D)`` matrix of
 the fitted patches — one image, or every patch of a set for a joint fit — is centred on its mean
@@ -56,7 +56,7 @@ from typing import ContextManager, Optional, Sequence, Union
 
 import numpy as np
 
-from ..errors import VitvizError
+from vitviz.errors import VitvizError
 
 try:  # installed with scikit-learn
     from threadpoolctl import threadpool_limits
@@ -287,7 +287,7 @@ def token_similarity(tokens: TokenArray, query: Union[int, tuple[int, int], np.n
     Args:
         tokens: ``(gh, gw, D)`` patch tokens of one layer.
         query: a patch as ``(row, col)`` or as its row-major index ``row·gw + col`` (prefix tokens
-            not counted: use :meth:`vitviz.preprocess.TokenLayout.patch_of` for a token index), or
+            not counted: use :meth:`vitviz.inputs.preprocess.TokenLayout.patch_of` for a token index), or
             a ``(D,)`` numpy array or tensor (e.g. the class token) compared with every patch.
     """
     grid = _grid_tokens(tokens)

@@ -1,4 +1,4 @@
-"""The few numbers each encoder step shows, computed from a :class:`vitviz.trace.PatchTrace`'s arrays.
+"""The few numbers each encoder step shows, computed from a :class:`vitviz.run.trace.PatchTrace`'s arrays.
 
 Pure functions on numpy arrays (float64 inside, float32 out). Conventions:
 

@@ -18,8 +18,8 @@ from pptx.dml.color import RGBColor
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Inches, Pt
 
-from ..report import Table
-from .slides import Slide
+from vitviz.figures.report import Table
+from vitviz.talk.slides import Slide
 
 LATIN_FONT = "Noto Sans"
 EAST_ASIAN_FONT = "Noto Sans CJK KR"

@@ -2,7 +2,7 @@
 
 Plotly writes PNGs only through kaleido and a browser it drives; a deck must build on a machine
 without either (``python -m vitviz talk`` on a cluster node, the dashboard's download button), so
-the talk's pictures are rasters, as :mod:`vitviz.distance_png` is for the distance plot. (Measured
+the talk's pictures are rasters, as :mod:`vitviz.figures.distance_png` is for the distance plot. (Measured
 here: kaleido 1.5.1 with Debian's chromium exports a two-bar figure in 3.1–3.7 s per call on 2 busy
 cores, about a minute for a deck; these pictures take about 2 s for all 17.)
 
@@ -11,7 +11,7 @@ Conventions: every picture is :data:`WIDTH` × :data:`HEIGHT` px (ratio 2.3, the
 in the picture, so at the Talk page's 1232 px display width at 1280×720 (scale 0.67) it shows at
 20 px, and stays ≥ 16 px down to 981 px. Text is drawn with Noto Sans CJK (Hangul and Latin) where the system has it,
 else DejaVu Sans, else Pillow's own font (then Hangul cannot show; the deck's text is unaffected).
-Series colours come from :data:`vitviz.plots.HEAD_COLOURS` (colour-blind-safe), one per series.
+Series colours come from :data:`vitviz.figures.plots.HEAD_COLOURS` (colour-blind-safe), one per series.
 Deterministic: the same inputs give the same pixels.
 """
 from __future__ import annotations
@@ -24,8 +24,8 @@ from typing import Optional, Sequence
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from ..distance_png import nice_ticks
-from ..plots import HEAD_COLOURS, HIGHLIGHT, colour_lut
+from vitviz.figures.distance_png import nice_ticks
+from vitviz.figures.plots import HEAD_COLOURS, HIGHLIGHT, colour_lut
 
 WIDTH, HEIGHT = 1840, 800
 MIN_TEXT = 30
@@ -52,7 +52,7 @@ def font(size: int) -> ImageFont.ImageFont:
 
 
 def colour(i: int) -> tuple[int, int, int]:
-    """Series colour ``i`` (cycling through :data:`vitviz.plots.HEAD_COLOURS`)."""
+    """Series colour ``i`` (cycling through :data:`vitviz.figures.plots.HEAD_COLOURS`)."""
     return ImageColor.getrgb(HEAD_COLOURS[i % len(HEAD_COLOURS)])
 
 

@@ -1,19 +1,19 @@
 """The study group's talk as data: one :class:`Slide` per step, in the talk's order.
 
 Each slide is a title, one picture (PNG bytes, drawn by :mod:`vitviz.talk.raster`) or one table
-(:class:`vitviz.report.Table`), a one-line takeaway and where its numbers come from. Slides 1–7
+(:class:`vitviz.figures.report.Table`), a one-line takeaway and where its numbers come from. Slides 1–7
 (patches → classification), Fig. 7 and Fig. 6 are computed for the given model and image from an
-:class:`vitviz.pipeline.ImageAnalysis`; Table 1 adds the model's row to the paper's; Table 2,
+:class:`vitviz.run.pipeline.ImageAnalysis`; Table 1 adds the model's row to the paper's; Table 2,
 Fig. 3 (Table 5), Fig. 5 (Table 6) and the significance are the paper's numbers
-(:mod:`vitviz.paper_results`), quoted with their source. Fig. 4 is left out: the paper prints no
+(:mod:`vitviz.figures.paper_results`), quoted with their source. Fig. 4 is left out: the paper prints no
 table of its points.
 
 Conventions: patch ``(r, c)`` and layers count from 0, as elsewhere in vitviz; distances are in
 pixels of the network input; the rollout is vitviz's default (mean head fusion, no discard, class
 token row, or the mean patch query without one), with attention sinks left out as keys where the
-analysis found them (:attr:`vitviz.pipeline.ImageAnalysis.figure_rollout`), counted in the takeaway. The CNN of the inductive-bias slide is timm's ``resnet50`` architecture (theoretical
+analysis found them (:attr:`vitviz.run.pipeline.ImageAnalysis.figure_rollout`), counted in the takeaway. The CNN of the inductive-bias slide is timm's ``resnet50`` architecture (theoretical
 receptive fields depend on the architecture only, so no weights are loaded). Text comes from the
-:mod:`vitviz.i18n` catalogues (keys ``talk.*``) in ``lang``.
+:mod:`vitviz.text.i18n` catalogues (keys ``talk.*``) in ``lang``.
 """
 from __future__ import annotations
 
@@ -26,19 +26,19 @@ from typing import TYPE_CHECKING, Callable, Optional
 import numpy as np
 from PIL import Image
 
-from .. import paper_results as pr
-from ..analysis import reference_distances
-from ..analysis.receptive_field import LayerRF, theoretical_receptive_field
-from ..i18n import t, tn, use
-from ..map_pictures import head_panels
-from ..paper import masked_image, table1, table2
-from ..plots import filters_to_rgb, similarity_mosaic, tile_images
-from ..report import Table
-from . import raster as R
+from vitviz.figures import paper_results as pr
+from vitviz.analysis import reference_distances
+from vitviz.analysis.receptive_field import LayerRF, theoretical_receptive_field
+from vitviz.text.i18n import t, tn, use
+from vitviz.figures.map_pictures import head_panels
+from vitviz.figures.paper import masked_image, table1, table2
+from vitviz.figures.plots import filters_to_rgb, similarity_mosaic, tile_images
+from vitviz.figures.report import Table
+from vitviz.talk import raster as R
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..models import LoadedModel
-    from ..pipeline import ImageAnalysis
+    from vitviz.loading.models import LoadedModel
+    from vitviz.run.pipeline import ImageAnalysis
 
 #: The talk's order (slide keys; text keys are ``talk.<key>_title`` and ``talk.<key>_takeaway``).
 ORDER: tuple[str, ...] = ("patches", "flatten", "embed", "cls", "pos", "encoder", "classify", "table1", "table2",

@@ -1,0 +1,127 @@
+"""Per-image analyses for a server with many sessions: each session's request joins a batched forward.
+
+:class:`BatchedAnalyzer` is :func:`vitviz.run.pipeline.analyze_image` behind a
+:class:`vitviz.run.batching.MicroBatcher`: the image is decoded and preprocessed in the caller's thread
+(outside any lock), then requests for the same loaded model and input size that meet in the queue
+run as one :func:`vitviz.run.pipeline.analyze_prepared_batch`, and each caller gets its own
+:class:`~vitviz.run.pipeline.ImageAnalysis` (equal to a single-image analysis to float rounding) as
+soon as its part of the batch is done (:func:`vitviz.run.pipeline.iter_analyses`). A
+request that finds nothing running runs at once, alone, as before.
+
+A batch is capped by **images** (``$VITVIZ_BATCH``; ``1`` turns batching off) and by the **bytes**
+its forward holds at once (:data:`BATCH_BYTES`, estimated from the model and size with
+:func:`transient_nbytes`): ViT-S/14 needs ~21 MiB per image at 224 px, so 8 fit; at 518 px one image
+needs ~550 MiB, so larger inputs run one at a time, as before.
+
+Without ``$VITVIZ_BATCH`` a model on a GPU batches up to 8 images and a model on the CPU runs each
+image alone. Measured with ``bench/hall.py`` (30 students at once, DINOv2 ViT-S/14 around 224 px, a
+shared 2-core CPU): batches of up to 6 took the same server CPU time as single forwards (7.2 vs
+7.4 s) and made first pages later (p50 9.2 vs 6.3 s, p95 13.2 vs 10.5 s, medians of 3 interleaved
+pairs), because on 2 cores the forward is only part of a first page's work and a batch finishes
+six sessions at once, whose pages then render at the same time. ``bench/RESULTS.md`` has the runs.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Optional
+
+from PIL import Image
+
+from vitviz.run.batching import MicroBatcher
+from vitviz.loading.models import LoadedModel
+from vitviz.inputs.preprocess import SizeArg, check_input_hw, input_hw, prepare_image
+
+BATCH_VAR = "VITVIZ_BATCH"
+DEFAULT_BATCH = 8
+BATCH_BYTES = 256 * 1024 ** 2
+LOG = logging.getLogger(__name__)
+
+
+def batch_limit(device_type: str = "cuda") -> int:
+    """Images per batched forward: ``$VITVIZ_BATCH`` (a whole number ≥ 1) when set, else 8 on a GPU
+    and 1 on the CPU (module docstring)."""
+    default = DEFAULT_BATCH if device_type == "cuda" else 1
+    try:
+        return max(1, int(os.environ.get(BATCH_VAR, default)))
+    except ValueError:
+        return default
+
+
+def transient_nbytes(loaded: LoadedModel, hw: tuple[int, int]) -> int:
+    """Bytes one image adds to a batched analysis while it runs (an estimate, float32 throughout).
+
+    Every layer's attention probabilities ``layers · heads · T² · 4``, the block outputs and patch
+    features ``2 · layers · T · D · 4``, and the input ``3 · H · W · 4``. ViT-S/14 at 224 px
+    (T = 257, 12 layers, 6 heads, D = 384): 19.0 + 1.8 + 0.6 MiB ≈ 21.4 MiB.
+    """
+    from vitviz.inputs.preprocess import token_layout
+
+    model = loaded.model
+    layout = token_layout(model, hw)
+    layers = len(model.blocks)
+    heads = int(model.blocks[0].attn.num_heads)
+    t = layout.num_tokens
+    dim = int(getattr(model, "embed_dim", 0) or 0)
+    return 4 * (layers * heads * t * t + 2 * layers * t * dim + 3 * hw[0] * hw[1])
+
+
+class BatchedAnalyzer:
+    """``analyze(loaded, image, size)`` — :func:`vitviz.run.pipeline.analyze_image` with cross-caller batching.
+
+    Args:
+        lock: held around every batched forward (the server's forward lock), or None.
+        max_images: images per batch at most (default :func:`batch_limit` of the model's device).
+        max_bytes: bytes a batch's forward may hold at once (default :data:`BATCH_BYTES`); one image
+            always runs, however large.
+        max_delay: seconds to wait for more requests (:class:`vitviz.run.batching.MicroBatcher`; default 0).
+    """
+
+    def __init__(self, lock: Optional[threading.Lock] = None, *, max_images: Optional[int] = None,
+                 max_bytes: int = BATCH_BYTES, max_delay: float = 0.0):
+        self.max_images = max_images
+        self.max_bytes = max_bytes
+        self.batcher: MicroBatcher = MicroBatcher(self._run, max_batch=self._limit, max_delay=max_delay, lock=lock,
+                                                  name="vitviz-analysis-batcher")
+
+    def analyze(self, loaded: LoadedModel, image: Image.Image, size: SizeArg = None):
+        """The image's :class:`~vitviz.run.pipeline.ImageAnalysis`, computed in a batch with whoever else waits."""
+        from vitviz.errors import VitvizError
+
+        if loaded.spec.kind != "vit":
+            raise VitvizError(f"'{loaded.name}' is a CNN; attention analyses need a ViT")
+        hw = input_hw(loaded.data_config, size)
+        check_input_hw(loaded.model, hw)
+        prepared = prepare_image(image, loaded.data_config, hw)
+        # One queue key per loaded model and size (a queued request holds its model, so the id is not
+        # reused meanwhile); the key carries the per-image bytes its batch limit is computed from.
+        key = (id(loaded), hw, transient_nbytes(loaded, hw), loaded.device.type)
+        return self.batcher(key, (loaded, prepared))
+
+    def _limit(self, key) -> int:
+        images = self.max_images or batch_limit(key[3])
+        return max(1, min(images, self.max_bytes // max(1, key[2])))
+
+    @staticmethod
+    def _run(key, items: list):
+        from vitviz.run.pipeline import iter_analyses
+
+        loaded = items[0][0]
+        if len(items) > 1:  # the operator sees batching at work (a lone request logs nothing)
+            LOG.info("batched forward: %d images at %d×%d px, %s", len(items), *key[1], loaded.name)
+        return iter_analyses(loaded, [prepared for _loaded, prepared in items])  # each result as it is ready
+
+
+_SHARED: dict[int, BatchedAnalyzer] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_analyzer(lock: Optional[threading.Lock] = None) -> BatchedAnalyzer:
+    """The process's one :class:`BatchedAnalyzer` for ``lock`` (created on first use), so every session
+    of a server meets in the same queue."""
+    with _SHARED_LOCK:
+        analyzer = _SHARED.get(id(lock))
+        if analyzer is None:
+            analyzer = _SHARED[id(lock)] = BatchedAnalyzer(lock)
+        return analyzer
