@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from pathlib import Path
 from typing import Optional
 
@@ -19,23 +18,20 @@ from vitviz.text import i18n
 from vitviz.loading.catalog import distinct_labels, list_models
 from vitviz.text.names import model_description, model_label, sample_name
 from vitviz.text.i18n import t
-from vitviz.inputs.images import MAX_PIXELS
+from vitviz.inputs.images import IMAGE_SUFFIXES, MAX_PIXELS
 from vitviz.loading.registry import VIT, ModelSpec
 from vitviz.loading.weights import find_local_weights, hub_cached_file
+from vitviz.loading.weights import weights_dir as find_weights_dir
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SAMPLE = "cat"
-UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp", "tif", "tiff", "gif"]
+UPLOAD_TYPES = [suffix.lstrip(".") for suffix in IMAGE_SUFFIXES]  # the formats vitviz.inputs.images reads
 HINT = "_vv_hint"
 
 
 def weights_dir() -> Optional[str]:
-    """``$VITVIZ_WEIGHTS_DIR``, else ``weights/`` in the repository if it exists."""
-    value = os.environ.get("VITVIZ_WEIGHTS_DIR")
-    if value:
-        return value
-    local = REPO / "weights"
-    return str(local) if local.is_dir() else None
+    """The weights folder by the library's one rule (:func:`vitviz.loading.weights.weights_dir`), as a cache key."""
+    folder = find_weights_dir()
+    return str(folder) if folder else None
 
 
 def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
@@ -174,9 +170,9 @@ def load_with_progress(sel: compute.Selection, spec: ModelSpec):
     needs_download = sel.pretrained and not find_local_weights(spec.name, folder) and not hub_cached_file(spec.name)
     if not needs_download:
         return compute.model_for(sel)
-    from vitviz.loading.weights import hub_repo_id
+    from vitviz.loading.catalog import hub_repo_hint
 
-    repo = hub_repo_id(spec.name) or spec.name
+    repo = hub_repo_hint(spec)
     with st.status(t("sidebar.downloading", model=spec.label, repo=repo), expanded=True) as box:
         st.write(t("sidebar.download_cached"))
         loaded = compute.model_for(sel)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SAMPLES
-from vitviz.cli.main import main, safe_stem
+from vitviz.cli.main import main
+from vitviz.cli.common import safe_stem
 
 REAL = "vit_small_patch14_dinov2.imgfocus"
 

@@ -17,6 +17,7 @@ from vitviz.loading.models import LoadedModel, source_name
 from vitviz.figures.titles import TITLE_SIZE, TITLE_WIDTH, text_width, title_chars, title_top, wrap_title
 from vitviz.loading.registry import ModelSpec
 from vitviz.figures.report import REPORT_TEMPLATE, paper_report_html, report_figure
+from vitviz.run.pipeline import analyze_samples
 
 from conftest import SAMPLES, make_vit
 
@@ -162,7 +163,7 @@ def tiny_model():
     spec = ModelSpec(name="vit_tiny_patch16_224", label="ViT-Ti/16 test", family="ViT")
     loaded = LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32, source="untrained",
                          data_config=resolve_data_config({}, model=model))
-    return model, paper.analyze_samples(loaded, [SAMPLES / "cat.jpg"])
+    return model, analyze_samples(loaded, [SAMPLES / "cat.jpg"])
 
 
 @pytest.fixture(scope="module")

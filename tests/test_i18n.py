@@ -247,7 +247,7 @@ def test_korean_bold_renders():
 
 def test_korean_titles_wrap_by_their_drawn_width():
     """Hangul is drawn about twice as wide as Latin letters: a Korean title wraps where the English one fits."""
-    from vitviz.figures.plots import _wrap_title
+    from vitviz.figures.titles import wrap_chars as _wrap_title
 
     en = "Attention rollout · DINOv2 ViT-S/14 · from layer 0, mean fusion, discard 0%"
     ko = "어텐션 롤아웃 (attention rollout) · DINOv2 ViT-S/14 · 0층부터, 평균 결합, 버림 0%"

@@ -1,6 +1,7 @@
 """The "paper figures" library: Fig. 1 numbers, captions, titles, paper numbers and the standalone HTML."""
 from __future__ import annotations
 
+import html
 import dataclasses
 import re
 
@@ -15,6 +16,7 @@ from vitviz.figures import paper_results as pr
 from vitviz.text.i18n import MISSING, use
 from vitviz.inputs.images import sample_paths
 from vitviz.loading.models import LoadedModel
+from vitviz.run.pipeline import analyze_samples
 from vitviz.inputs.preprocess import token_layout
 from vitviz.analysis import model_facts
 from vitviz.loading.registry import ModelSpec
@@ -40,7 +42,7 @@ def tiny():
     """A headless random 2-layer ViT-Ti/16, every bundled sample analysed once, and the page."""
     loaded = _loaded(make_vit(depth=2, num_classes=0))
     paths = sample_paths()
-    analyses = paper.analyze_samples(loaded, paths)
+    analyses = analyze_samples(loaded, paths)
     names = [p.stem for p in paths]
     return loaded, analyses, names, paper.paper_sections(loaded, analyses, names)
 
@@ -63,7 +65,7 @@ def test_report_is_one_offline_file_with_every_figure_and_caption(tiny, tmp_path
     assert text.count("plotly.js v") == 1 and text.count("window.PlotlyConfig") == 1
     for section in sections:
         assert f'<section id="{section.anchor}">' in text
-        assert section.caption and f'<p class="caption">{paper.html.escape(section.caption)}</p>' in text
+        assert section.caption and f'<p class="caption">{html.escape(section.caption)}</p>' in text
     # Fig. 6's photos travel inside the file as data URIs, not as links.
     # (plotly's JSON writes "/" as "\u002f" inside scripts)
     assert len(re.findall(r"data:image(?:/|\\u002f)png;base64,", text)) >= 2 * len(names)
@@ -127,7 +129,7 @@ def test_fig6_shows_every_sample_image_and_map(tiny):
     assert [t.name for t in fig.data] == [f"{kind} {i}" for i in range(len(names)) for kind in ("image", "rollout")]
     titles = [a.text for a in fig.layout.annotations]
     assert all(any(t.startswith(name) for t in titles) for name in names)
-    assert len(names) == len(paper.sample_paths()) >= 6
+    assert len(names) == len(sample_paths()) >= 6
 
 
 # ----------------------------------------------------------------------------------- captions
@@ -260,17 +262,18 @@ def test_paper_results_are_internally_consistent():
     assert benchmarks == ["ImageNet", "ImageNet ReaL", "CIFAR-10", "CIFAR-100", "Oxford-IIIT Pets",
                           "Oxford Flowers-102", "VTAB (19 tasks)", pr.TABLE2_COMPUTE_ROW]
     assert all(len(cells) == len(pr.TABLE2_MODELS) for _, cells in pr.TABLE2_ROWS)
-    results = pr.table2_results()
+    filled = [(name, j, cell) for name, cells in pr.TABLE2_ROWS for j, cell in enumerate(cells)
+              if pr.cell_mean(cell) is not None]
     # 7 accuracy rows × 4 ViT/BiT columns + Noisy Student's ImageNet and ReaL + 5 compute cells.
-    assert len(results) == 7 * 4 + 2 + 5
-    assert all(pr.ARXIV_ID in r.source and "Table 2" in r.source for r in results)
-    accuracies = [r for r in results if r.benchmark != pr.TABLE2_COMPUTE_ROW]
-    assert all(50 < r.value < 100 for r in accuracies)
-    assert all(r.std is None or 0 <= r.std < 2 for r in accuracies)
-    cell = {(r.model, r.pretraining, r.benchmark): r.value for r in results}
-    assert cell[("ViT-H/14", "JFT-300M", "ImageNet")] == 88.55
-    assert cell[("Noisy Student (EfficientNet-L2)", "", "ImageNet")] == 88.4
-    assert cell[("ViT-L/16", "JFT-300M", pr.TABLE2_COMPUTE_ROW)] == 680
+    assert len(filled) == 7 * 4 + 2 + 5
+    assert pr.ARXIV_ID in pr.TABLE2_SOURCE and "Table 2" in pr.TABLE2_SOURCE
+    accuracies = [cell for name, _, cell in filled if name != pr.TABLE2_COMPUTE_ROW]
+    assert all(50 < pr.cell_mean(cell) < 100 for cell in accuracies)
+    assert all(pr.cell_std(cell) is None or 0 <= pr.cell_std(cell) < 2 for cell in accuracies)
+    cell = {(pr.TABLE2_MODELS[j], name): pr.cell_mean(c) for name, j, c in filled}
+    assert cell[(("Ours-JFT", "ViT-H/14"), "ImageNet")] == 88.55
+    assert cell[(("Noisy Student", "EfficientNet-L2"), "ImageNet")] == 88.4
+    assert cell[(("Ours-JFT", "ViT-L/16"), pr.TABLE2_COMPUTE_ROW)] == 680
     assert pr.cell_mean("—") is None and pr.cell_std("90.54") is None and pr.cell_std("76.29 ± 1.70") == 1.7
 
     families = [pr.table6_family(r[0]) for r in pr.TABLE6_ROWS]
@@ -289,8 +292,8 @@ def test_paper_results_are_internally_consistent():
 def test_paper_number_figures_draw_every_reported_value():
     fig = paper.table2_figure("Some model")
     assert "Some model" in fig.layout.title.text and "not computed" in fig.layout.title.text
-    assert sum(len(t.y) for t in fig.data) == len([r for r in pr.table2_results()
-                                                   if r.benchmark != pr.TABLE2_COMPUTE_ROW])
+    assert sum(len(t.y) for t in fig.data) == len([c for name, cells in pr.TABLE2_ROWS for c in cells
+                                                   if name != pr.TABLE2_COMPUTE_ROW and pr.cell_mean(c) is not None])
     fig5 = paper.fig5_compute_figure(model_label="Some model")
     assert [len(t.x) for t in fig5.data] == [6, 7, 5]
     assert sorted(x for t in fig5.data for x in t.x) == sorted(r[-1] for r in pr.TABLE6_ROWS)
@@ -302,7 +305,7 @@ def test_fig1_and_captions_for_the_real_dinov2(weights_dir):
     from vitviz.loading.models import load_model
 
     loaded = load_model("vit_small_patch14_dinov2.imgfocus", weights_dir=weights_dir, device="cpu")
-    analyses = paper.analyze_samples(loaded, paper.sample_paths()[:1])
+    analyses = analyze_samples(loaded, sample_paths()[:1])
     sections = _by_anchor(paper.paper_sections(loaded, analyses, ["astronaut"]))
     fig = sections["fig1"].figure
     _assert_fig1_matches(fig, loaded.model, (16, 16), num_classes=0)

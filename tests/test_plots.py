@@ -111,38 +111,6 @@ def _panel_px(fig, i: int) -> tuple[float, float]:
     return (xa.domain[1] - xa.domain[0]) * w, (ya.domain[1] - ya.domain[0]) * h
 
 
-@pytest.mark.parametrize("heads, columns, grid", [(6, 6, (16, 16)), (12, 6, (14, 14)), (16, 8, (7, 7)), (5, 3, (8, 12))])
-def test_heads_grid_panels_are_not_stretched(heads, columns, grid):
-    maps = np.random.default_rng(0).random((heads, *grid))
-    fig = plots.heads_grid(maps, columns=columns, title=figure_title("Attention per head", "ViT-S/16"))
-    for i in range(1, heads + 1):
-        w, h = _panel_px(fig, i)
-        # The panel's box has the map's aspect, so scaleanchor does not have to shrink it.
-        assert h / w == pytest.approx(grid[0] / grid[1], rel=0.02), i
-        assert fig.layout["yaxis" if i == 1 else f"yaxis{i}"].scaleanchor == ("x" if i == 1 else f"x{i}")
-    # Subplot titles ("head h") sit above the panels: the top margin holds the title and them.
-    assert [a.text for a in fig.layout.annotations] == [f"head {h}" for h in range(heads)]
-    assert fig.layout.margin.t - plots._title_top(fig.layout.title.text) >= 24
-    assert len(fig.layout.shapes) == 0
-
-
-def test_heads_grid_channels_over_image_with_marks():
-    display = _display()
-    maps = np.random.default_rng(1).random((16, 28, 28))
-    fig = plots.heads_grid(maps, columns=8, subtitle="ch", labels=range(100, 116), background=display,
-                           marked=[(3, 4)], value_name="activation")
-    images = [t for t in fig.data if t.type == "image"]
-    assert len(images) == 16 and all(t.source == images[0].source and t.z is None for t in images)
-    assert fig.layout.annotations[0].text == "ch 100"
-    for i in (1, 16):
-        w, h = _panel_px(fig, i)
-        assert h / w == pytest.approx(1.0, rel=0.02)
-    marks = [s for s in fig.layout.shapes if s.name == "sink (3, 4)"]
-    assert len(marks) == 16 and marks[0].x0 == pytest.approx(4 * 8 - 0.5)
-    with pytest.raises(IndexError):
-        plots.heads_grid(maps, marked=[(0, 28)])
-
-
 # --- position-embedding tiles ---------------------------------------------------------------------
 
 def _similarity(gh: int, gw: int) -> np.ndarray:
@@ -296,22 +264,6 @@ def test_explained_variance_legend_is_outside_the_plot():
     fig = plots.explained_variance_figure(np.array([0.5, 0.3, 0.2]))
     assert fig.layout.legend.x > 1 and fig.layout.legend.xanchor == "left"
     assert list(fig.data[1].y) == pytest.approx([0.5, 0.8, 1.0])
-
-
-def test_heads_over_the_image_share_one_small_jpeg_that_still_covers_the_image():
-    display = _display(224, 224)
-    maps = np.random.default_rng(0).random((6, 16, 16))
-    fig = plots.heads_grid(maps, columns=3, width=400, background=display, patch_size=(14, 14))
-    images = [t for t in fig.data if t.type == "image"]
-    assert len(images) == 6 and len({t.source for t in images}) == 1
-    trace = images[0]
-    assert trace.source.startswith("data:image/jpeg;base64,")
-    shrunk = np.asarray(Image.open(io.BytesIO(base64.b64decode(trace.source.split(",", 1)[1]))))
-    assert shrunk.shape[1] < 224  # smaller than the display: a panel is ~150 px wide
-    left = trace.x0 - trace.dx / 2
-    right = trace.x0 + (shrunk.shape[1] - 0.5) * trace.dx
-    assert left == pytest.approx(-0.5) and right == pytest.approx(223.5, abs=0.01)
-    assert len(fig.to_json()) < 250_000  # was ~0.8 MB with a full-size PNG per panel
 
 
 def test_attention_overlay_sends_the_photo_as_jpeg():

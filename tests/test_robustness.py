@@ -147,7 +147,7 @@ def test_cli_folders_and_empty_folder(tmp_path):
     result = run_cli("analyze", str(tmp_path / "empty"), "--model", "vit_tiny_patch16_224.augreg_in21k_ft_in1k",
                      "--untrained", "--out", str(tmp_path / "o"))
     assert result.returncode == 2 and "holds no images" in result.stderr and "Traceback" not in result.stderr
-    from vitviz.cli.main import expand_images
+    from vitviz.cli.common import expand_images
 
     assert [p.name for p in expand_images([str(SAMPLES)])][:2] == ["astronaut.jpg", "cat.jpg"]
 

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import plotly.colors
 import torch
 
 from conftest import SAMPLES, make_vit
@@ -327,7 +328,7 @@ def test_token_similarity_figure_has_a_fixed_scale_and_frames_the_query():
     fig = plots.token_similarity_figure(sim, display, patch_size=(14, 14), query=(1, 2), title="t", picker=True)
     heat = fig.data[1]
     assert heat.type == "heatmap" and (heat.zmin, heat.zmax) == (-1, 1)
-    assert [c[1] for c in heat.colorscale][0] == plots.plotly.colors.sequential.Cividis[0]
+    assert [c[1] for c in heat.colorscale][0] == plotly.colors.sequential.Cividis[0]
     np.testing.assert_array_equal(np.asarray(heat.z), sim)
     box = fig.layout.shapes[-1]
     assert (box.x0, box.x1, box.y0, box.y1) == (27.5, 41.5, 13.5, 27.5)

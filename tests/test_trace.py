@@ -315,17 +315,17 @@ def test_step_numbers_by_hand():
 
 
 def test_fig1_outlines_the_highlighted_boxes_only():
-    from vitviz.figures import paper
+    from vitviz.figures import paper, paper_fig1
     from vitviz.analysis import model_facts
 
     model = make_vit(depth=1)
     layout = trace_patch(model, torch.zeros(1, 3, 224, 224), (0, 0)).layout
     plain = paper.fig1_architecture(model_facts(model, layout), layout)
     fig = paper.fig1_architecture(model_facts(model, layout), layout, highlight=["norm2", "mlp"])
-    outlines = [s for s in fig.layout.shapes if s.line.color == paper.HIGHLIGHT]
+    outlines = [s for s in fig.layout.shapes if s.line.color == paper_fig1.HIGHLIGHT]
     assert len(fig.layout.shapes) == len(plain.layout.shapes) + 2 and len(outlines) == 2
-    assert [(o.x0, o.y0, o.x1, o.y1) for o in outlines] == [paper.FIG1_BOXES["norm2"], paper.FIG1_BOXES["mlp"]]
+    assert [(o.x0, o.y0, o.x1, o.y1) for o in outlines] == [paper_fig1.FIG1_BOXES["norm2"], paper_fig1.FIG1_BOXES["mlp"]]
     assert fig.layout.meta["highlight"] == ["norm2", "mlp"] and plain.layout.meta["highlight"] == []
     # Each outline encloses the box it names: the block's MLP box spans y 51-60 (sublayer at 43), x 120-152.
-    x0, y0, x1, y1 = paper.FIG1_BOXES["mlp"]
+    x0, y0, x1, y1 = paper_fig1.FIG1_BOXES["mlp"]
     assert x0 < 120 and x1 > 152 and y0 < 51 and y1 > 60

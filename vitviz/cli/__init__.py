@@ -1,3 +1,3 @@
-"""The command line, ``python -m vitviz`` / ``vitviz``: the parser and the commands (``main``), the
-``trace`` command.
+"""The command line, ``python -m vitviz`` / ``vitviz``: the parser and small commands (``main``), ``analyze`` and
+``cnn`` (``analyze``), ``trace`` (``trace``), and what the commands share (``common``).
 """

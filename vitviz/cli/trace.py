@@ -57,7 +57,7 @@ def add_trace_command(sub: argparse._SubParsersAction, common: argparse.Argument
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from vitviz.cli.main import parse_image_size, safe_stem, say
+    from vitviz.cli.common import parse_image_size, safe_stem, say
     from vitviz.inputs.images import load_image
     from vitviz.loading.models import load_model
     from vitviz.inputs.preprocess import check_input_hw, input_hw, prepare_image, token_layout

@@ -17,7 +17,7 @@ from typing import Mapping, Optional
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from vitviz.figures.plots import HEAD_COLOURS, figure_title
+from vitviz.figures.style import HEAD_COLOURS, figure_title
 
 WIDTH, HEIGHT = 1400, 860
 AXIS, GRID, GUIDE, TEXT = (60, 60, 60), (225, 225, 225), (119, 119, 119), (29, 29, 31)

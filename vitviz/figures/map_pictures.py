@@ -3,9 +3,9 @@
 Numpy in, data URIs and HTML strings out; no Streamlit here (the dashboard's Attention page shows
 them, a notebook can ``IPython.display.HTML`` them, a script can write them into a page).
 
-Why not plotly: on a layer-slider step a plotly chart is rebuilt in the browser (~60–100 ms each
-on a 2-core CPU: SVG per cell and per click target, colour bar, image load), while swapping a JPEG
-costs a few ms (measured with ``bench/ui.py``'s Chromium). The values travel beside the picture
+Why not plotly: on a layer-slider step a plotly chart is rebuilt in the browser (SVG per cell and per
+click target, colour bar, image load), while swapping a JPEG costs a few ms (``bench/ui.py``; figures in
+``bench/RESULTS.md``). The values travel beside the picture
 for hover read-outs and downloads.
 
 Conventions, as :func:`vitviz.figures.plots.attention_overlay`: map cell ``(r, c)`` covers image pixels
@@ -25,7 +25,7 @@ import numpy as np
 from PIL import ImageColor
 
 from vitviz.text.i18n import t
-from vitviz.figures.plots import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
+from vitviz.figures.style import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
 
 _LUT = colour_lut(SEQUENTIAL)  # (256, 3) uint8, low → high
 

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 
 from vitviz.analysis.trace_steps import DepthProfile
 from vitviz.text.i18n import t
-from vitviz.figures.plots import FONT_SIZE, HIGHLIGHT, TITLE_SIZE
+from vitviz.figures.style import FONT_SIZE, HIGHLIGHT
+from vitviz.figures.titles import TITLE_SIZE
 
 _COLOURS = ("#2563eb", "#059669", "#d97706")
 

@@ -27,6 +27,8 @@ ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 OPENED_FORMATS = frozenset(FORMATS) | {"MPO"}
 FORMATS_TEXT = "JPEG, PNG, WebP, BMP, TIFF or GIF"
+#: File name suffixes of :data:`FORMATS` (lower case): what the CLI takes from a folder and the app's upload accepts.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 
 
 def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Image:

@@ -78,7 +78,7 @@ def write_outputs(result: StreamResult, loaded: LoadedModel, folder: str | os.Pa
     from vitviz.analysis import reference_distances
     from vitviz.figures.distance_png import distance_png
     from vitviz.export import DISTANCE_HEADER, distance_rows, write_table_csv
-    from vitviz.figures.plots import distance_figure
+    from vitviz.figures.charts import distance_figure
     from vitviz.figures.report import FIGURE_CONFIG
 
     out_dir = Path(out)

@@ -57,7 +57,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from vitviz.analysis import MeanDistanceAccumulator
 from vitviz.run.capture import capture
-from vitviz.cli.main import IMAGE_SUFFIXES  # the suffixes analyze takes from a folder (stdlib-only module)
+from vitviz.inputs.images import IMAGE_SUFFIXES
 from vitviz.run.distance_state import STATE_DIR, RunningPart, part_path, read_part, run_settings, saved_parts, write_part
 from vitviz.errors import VitvizError
 from vitviz.inputs.images import load_image

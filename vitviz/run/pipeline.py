@@ -10,7 +10,8 @@ import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Optional
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -44,6 +45,7 @@ from vitviz.analysis.tokens import TokenPCA, token_pca
 from vitviz.run.capture import block_output_hooks, capture, patch_features
 from vitviz.errors import UnsupportedModelError, VitvizError
 from vitviz.loading.models import LoadedModel
+from vitviz.inputs.images import load_image, sample_paths
 from vitviz.inputs.preprocess import PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
 
 
@@ -308,8 +310,8 @@ def to_float16(values: np.ndarray) -> np.ndarray:
     """``values.astype(np.float16)``, bit for bit (round to nearest even, subnormals kept), by torch.
 
     NumPy converts element by element, and slowly for values below float16's normal range
-    (< 6.1·10⁻⁵), which are 30 % of a trained ViT's attention probabilities: for DINOv2 ViT-S/14's
-    12·6·257² probabilities at 224 px NumPy took 280 ms, torch's vectorised cast 13 ms (2 cores).
+    (< 6.1·10⁻⁵), which are 30 % of a trained ViT's attention probabilities; torch casts them vectorised,
+    about 20× faster (``bench/RESULTS.md``).
     """
     return torch.from_numpy(np.ascontiguousarray(values)).to(torch.float16).numpy()
 
@@ -436,3 +438,15 @@ def analyze_cnn(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *
     predictions = top_k(outputs[0][0], top, class_names(model)) if loaded.num_classes > 0 else []
     return CNNAnalysis(prepared=prepared, features=describe_stages(model, maps, k), layers=layers, stages=stages,
                        effective=effective, predictions=predictions)
+
+
+def analyze_samples(loaded: LoadedModel, image_paths: Optional[Sequence[Union[str, Path]]] = None,
+                    size: SizeArg = None, *, k: int = 1) -> list[ImageAnalysis]:
+    """:func:`analyze_image` for every image (default: every bundled sample), in order.
+
+    ``k`` top classes are kept per image (for the Fig. 6 labels of a model with a head).
+    """
+    paths = list(image_paths) if image_paths is not None else sample_paths()
+    if not paths:
+        raise VitvizError("no images for the paper figures")
+    return [analyze_image(loaded, load_image(Path(p)), size, k=k) for p in paths]

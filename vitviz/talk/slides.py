@@ -31,8 +31,9 @@ from vitviz.analysis import reference_distances
 from vitviz.analysis.receptive_field import LayerRF, theoretical_receptive_field
 from vitviz.text.i18n import t, tn, use
 from vitviz.figures.map_pictures import head_panels
-from vitviz.figures.paper import masked_image, table1, table2
-from vitviz.figures.plots import filters_to_rgb, similarity_mosaic, tile_images
+from vitviz.figures.paper_charts import masked_image, table1, table2
+from vitviz.figures.embedding_figures import filters_to_rgb, similarity_mosaic
+from vitviz.figures.maps import tile_images
 from vitviz.figures.report import Table
 from vitviz.talk import raster as R
 
