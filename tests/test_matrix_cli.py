@@ -4,6 +4,7 @@ The view's PNG and values are read back from the HTML and compared with the atte
 colours are checked against the viridis table by hand-worked indices. The CLI's rollout is compared with
 ``rollout_map`` on the attention it saved, its mean distance with a distance sum written out here.
 """
+import base64
 import io
 import json
 import re
@@ -16,13 +17,22 @@ from conftest import SAMPLES
 from vitviz.analysis import rollout_map
 from vitviz.cli.main import main
 from vitviz.inputs.images import load_image
-from vitviz.figures.matrix_view import (VIRIDIS, colour_scale, layer_matrix, matrix_html, matrix_rgb, png_bytes, read_view,
+from vitviz.figures.matrix_view import (VIRIDIS, colour_scale, layer_matrix, matrix_html, matrix_rgb, png_bytes, decode_values,
                                 token_names)
 from vitviz.loading.models import load_model
 from vitviz.run.pipeline import analyze_image
 from vitviz.inputs.preprocess import TokenLayout
 
 F16 = dict(rtol=2e-3, atol=3e-5)  # the app caches attention as float16 (as tests/test_app.py)
+
+
+def read_view(document: str) -> dict:
+    """What a :func:`matrix_html` document carries: ``png`` (``(T, T, 3)`` uint8), ``values`` (``(T, T)``), ``T``."""
+    tokens = int(re.search(r'data-tokens="(\d+)"', document).group(1))
+    png = re.search(r'data-png="([A-Za-z0-9+/=]+)"', document).group(1)
+    values = re.search(r'data-values="([A-Za-z0-9+/=]*)"', document).group(1)
+    rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB"))
+    return {"png": rgb, "values": decode_values(values, tokens), "T": tokens}
 
 
 def lut_index(rgb: np.ndarray) -> np.ndarray:

@@ -1,12 +1,15 @@
 """vitviz: open up pretrained Vision Transformers.
 
-The library core behind the dashboard. Import what you need from its modules:
+The library core behind the dashboard, grouped by layer (README's "Code layout"):
 
-- :mod:`vitviz.loading.models`     load timm models from a local weights folder or the hub
-- :mod:`vitviz.inputs.preprocess` image → network input (and back), token layout
-- :mod:`vitviz.run.capture`    logits + per-block attention in one forward pass
-- :mod:`vitviz.analysis`   patchify, filters, position embeddings, rollout, distances, facts
-- :mod:`vitviz.run.pipeline`   everything for one image or a folder, as the CLI and app use it
+- :mod:`vitviz.loading`   which models exist, their weights, building and loading them (``loading.models.load_model``)
+- :mod:`vitviz.inputs`    safe image reading, the samples, preprocessing and token layout
+- :mod:`vitviz.analysis`  pure analyses: patches, filters, position embeddings, rollout, distances, sinks, tokens
+- :mod:`vitviz.run`       running a model: capture, per-image/per-dataset pipeline, explanations, trace, distance runs
+- :mod:`vitviz.figures`   plotly figure builders and pictures, the paper's figures, the HTML report
+- :mod:`vitviz.text`      interface text (gettext catalogues) and names in the interface's language
+- :mod:`vitviz.talk`      the talk's slides and .pptx
+- :mod:`vitviz.cli`       ``python -m vitviz``
 
 Importing ``vitviz`` itself loads neither torch, timm nor Streamlit.
 """

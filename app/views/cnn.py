@@ -68,7 +68,7 @@ def cnn_view(sel) -> None:
         stage_text = t("cnn.stage_text", channels=feat.channels, h=feat.top_maps.shape[1], w=feat.top_maps.shape[2],
                        reduction=feat.reduction, rf=rf.size, erf=f"{erf.radius:.1f}")
         st.caption(stage_text)
-        # Pictures, not plotly small multiples (those took the server ~0.4 s per visit).
+        # Pictures, not plotly small multiples (far slower to build on every visit; bench/RESULTS.md).
         st.html(maps_html(feat.top_maps, labels=[t("plot.channel_n", n=int(c)) for c in feat.top_channels], max_width=820,
                           title=cnn_title(t("cnn.channels_title", n=len(feat.top_channels)), stage)))
         data_row("cnn-channels", figure_stem("cnn-channels", None),

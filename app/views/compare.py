@@ -18,6 +18,7 @@ from vitviz.analysis import attention_map, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.loading.catalog import distinct_labels
 from vitviz.text.i18n import t
+from vitviz.run.pipeline import default_query
 from vitviz.figures.map_pictures import map_picture
 from vitviz.text.names import class_name, loaded_label, model_label
 from vitviz.loading.registry import CNN, VIT
@@ -82,7 +83,7 @@ def layer_slider(column, name: str, key: str, layers: int, label: str) -> int:
 def vit_map(sel, result, mode: str, layer: int, key: str) -> None:
     layout = result.layout
     if mode == "layer":
-        query = 0 if layout.has_class_token else "mean"
+        query = default_query(layout)
         grid_map = attention_map(result.attention, layout, layer, None, query)
         what = t("compare.cls_attention" if layout.has_class_token else "compare.patch_attention", layer=layer)
         value = t("plot.attention")

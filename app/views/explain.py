@@ -16,6 +16,7 @@ from vitviz.analysis.predictions import class_names
 from vitviz.run.explain import num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.text.i18n import t
+from vitviz.run.pipeline import default_query
 from vitviz.figures.map_pictures import map_picture
 from vitviz.text.names import class_names_shown, model_label
 from vitviz.loading.registry import CNN
@@ -52,15 +53,15 @@ def vit_view(sel) -> None:
         target = t("explain.target_label_free", target=t("explain.label_free_target"))  # LABEL_FREE_TARGET
         st.caption(t("explain.label_free_note"))
     relevance = compute.relevance(sel, index)
-    query = 0 if layout.has_class_token else "mean"
+    query = default_query(layout)
     last = result.attention.shape[0] - 1
     maps = [(t("explain.rollout") + sinks_note(result, lead=" · "), np.asarray(result.figure_rollout),
              "explain-rollout"),
             (t("explain.gradient_rollout"), relevance, "explain-gradient-rollout"),
             (t("explain.cls_attention", layer=last), attention_map(result.attention, layout, last, None, query),
              "explain-cls-attention")]
-    # Pictures, not plotly heatmaps: the picture is the point, and three plotly overlays took the server
-    # ~0.3 s to build on every visit (bench/RESULTS.md).
+    # Pictures, not plotly heatmaps: the picture is the point, and plotly overlays cost the server far more
+    # on every visit (bench/RESULTS.md).
     for col, (name, grid_map, key) in zip(st.columns(3), maps):
         with col:
             picture, top = map_picture(grid_map, display, layout.patch_size)

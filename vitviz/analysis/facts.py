@@ -112,7 +112,7 @@ _param_counts: "weakref.WeakKeyDictionary[nn.Module, int]" = weakref.WeakKeyDict
 
 
 def _param_count(model: nn.Module) -> int:
-    """Parameters of ``model``, counted once per model (walking them cost ~1 ms per analysis)."""
+    """Parameters of ``model``, counted once per model, not per analysis."""
     if model not in _param_counts:
         _param_counts[model] = sum(p.numel() for p in model.parameters())
     return _param_counts[model]

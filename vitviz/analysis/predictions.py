@@ -35,7 +35,7 @@ def class_names(model: nn.Module) -> Optional[tuple[str, ...]]:
 
 @lru_cache(maxsize=4)
 def _names(subset: str, num_classes: int) -> Optional[tuple[str, ...]]:
-    """timm's descriptions for an ImageNet subset, read once (building them costs ~30 ms)."""
+    """timm's descriptions for an ImageNet subset, read once per process."""
     from timm.data import ImageNetInfo
 
     info = ImageNetInfo(subset)

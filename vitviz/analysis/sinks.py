@@ -67,7 +67,7 @@ def received_share_by_head(attention: Union[torch.Tensor, np.ndarray]) -> np.nda
     scale = attn.shape[-1] / attn.shape[-2]  # mean over the queries × T keys = column sum × T / queries
     # One layer at a time, summed in float64: a whole float16 cache converted at once would be 4× its
     # size. Summing with dtype=float64 reads the float32 layer once; .double().mean() first wrote a
-    # float64 copy, 30× slower for a float16 cache (11 vs 330 ms for ViT-S/14 at 224 px), same values.
+    # float64 copy, 30× slower for a float16 cache (bench/RESULTS.md), same values.
     return torch.stack([attn[layer].float().sum(dim=-2, dtype=torch.float64) * scale
                         for layer in range(attn.shape[0])]).float().cpu().numpy()
 

@@ -178,8 +178,8 @@ class TokenPCA:
 
 def _one_blas_thread() -> ContextManager:
     """BLAS on one thread: these decompositions are small, and on a busy machine (a server's other
-    sessions) multi-threaded OpenBLAS waits on its threads — 12 layers of ViT-S/14 at 224 px took
-    10.6 s on two threads and 0.41 s on one, with the machine's two cores loaded five times over."""
+    sessions) multi-threaded OpenBLAS waits on its threads, 25× slower than one thread when the cores are
+    oversubscribed (``bench/RESULTS.md``)."""
     return threadpool_limits(1, user_api="blas") if threadpool_limits is not None else nullcontext()
 
 

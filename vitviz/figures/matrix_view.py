@@ -22,11 +22,11 @@ import html
 import io
 import json
 from dataclasses import asdict, dataclass
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence
 
 import numpy as np
 
-from vitviz.figures.plots import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
+from vitviz.figures.style import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
 
 LOG_DECADES = 5  # log scale: max·1e-5 … max; DINOv2 ViT-S/14 layer 11: ~2 % of the entries lie below
 
@@ -204,19 +204,6 @@ def matrix_html(matrix: np.ndarray, display: np.ndarray, grid: Sequence[int], pa
 def decode_values(text: str, tokens: int) -> np.ndarray:
     """The ``(T, T)`` float32 matrix from :func:`matrix_html`'s ``data-values`` (base64 little-endian float16)."""
     return np.frombuffer(base64.b64decode(text), dtype="<f2").reshape(tokens, tokens).astype(np.float32)
-
-
-def read_view(document: str) -> dict[str, Union[np.ndarray, int]]:
-    """What a :func:`matrix_html` document carries: ``png`` (``(T, T, 3)`` uint8), ``values`` (``(T, T)``), ``T``."""
-    import re
-
-    from PIL import Image
-
-    tokens = int(re.search(r'data-tokens="(\d+)"', document).group(1))
-    png = re.search(r'data-png="([A-Za-z0-9+/=]+)"', document).group(1)
-    values = re.search(r'data-values="([A-Za-z0-9+/=]*)"', document).group(1)
-    rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB"))
-    return {"png": rgb, "values": decode_values(values, tokens), "T": tokens}
 
 
 _TEMPLATE = """<!doctype html>

@@ -24,13 +24,13 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-CITATION = ("Dosovitskiy et al., “An Image is Worth 16x16 Words: Transformers for Image Recognition "
-            "at Scale”, ICLR 2021, arXiv:2010.11929v2")
 ARXIV_ID = "2010.11929v2"
+CITATION = ("Dosovitskiy et al., “An Image is Worth 16x16 Words: Transformers for Image Recognition "
+            f"at Scale”, ICLR 2021, arXiv:{ARXIV_ID}")
 #: Where each group of numbers is printed in arXiv:2010.11929v2.
-TABLE2_SOURCE = "Table 2, arXiv:2010.11929v2 (Sec. 4.2)"
-TABLE6_SOURCE = "Table 6 (appendix C), the points of Fig. 5, arXiv:2010.11929v2"
-TABLE1_SOURCE = "Table 1, arXiv:2010.11929v2 (Sec. 4.1)"
+TABLE2_SOURCE = f"Table 2, arXiv:{ARXIV_ID} (Sec. 4.2)"
+TABLE6_SOURCE = f"Table 6 (appendix C), the points of Fig. 5, arXiv:{ARXIV_ID}"
+TABLE1_SOURCE = f"Table 1, arXiv:{ARXIV_ID} (Sec. 4.1)"
 
 # --------------------------------------------------------------------------------------- Table 2
 #: Column heads of Table 2: (the paper's group label, architecture). "Ours" = ViT.
@@ -129,29 +129,6 @@ class Reported:
     epochs: Optional[int] = None
 
 
-_TABLE2_META = {  # column → (model, pre-training data, family), from the paper's column heads
-    0: ("ViT-H/14", "JFT-300M", "ViT"),
-    1: ("ViT-L/16", "JFT-300M", "ViT"),
-    2: ("ViT-L/16", "ImageNet-21k", "ViT"),
-    3: ("BiT-L (ResNet152x4)", "JFT-300M", "ResNet (BiT)"),
-    4: ("Noisy Student (EfficientNet-L2)", "", "EfficientNet"),
-}
-
-
-def table2_results() -> list[Reported]:
-    """Every filled Table 2 cell as a :class:`Reported` (cells printed "—" are not reported)."""
-    out = []
-    for benchmark, cells in TABLE2_ROWS:
-        for j, cell in enumerate(cells):
-            value = cell_mean(cell)
-            if value is None:
-                continue
-            model, data, family = _TABLE2_META[j]
-            out.append(Reported(model=model, pretraining=data, benchmark=benchmark, value=value,
-                                std=cell_std(cell), source=TABLE2_SOURCE, family=family))
-    return out
-
-
 def fig5_points() -> list[Reported]:
     """Fig. 5's points (Table 6): per model and epochs, six accuracies and the compute in exaFLOPs."""
     out = []
@@ -177,7 +154,7 @@ def cell_mean(cell: str) -> Optional[float]:
 
 # --------------------------------------------------------------------------------------- Table 5
 #: Where Fig. 3's points are printed.
-TABLE5_SOURCE = "Table 5 (appendix D), the points of Fig. 3, arXiv:2010.11929v2"
+TABLE5_SOURCE = f"Table 5 (appendix D), the points of Fig. 3, arXiv:{ARXIV_ID}"
 #: The ViT columns of Table 5 (and of Fig. 3).
 TABLE5_MODELS: tuple[str, ...] = ("ViT-B/16", "ViT-B/32", "ViT-L/16", "ViT-L/32", "ViT-H/14")
 #: Pre-training datasets of Table 5, smallest first (the x axis of Fig. 3).

@@ -9,7 +9,7 @@ import os
 
 from vitviz.errors import UnknownModelError
 from vitviz.loading.registry import REGISTRY, ModelSpec, guess_kind, registry_by_name, suggest
-from vitviz.loading.weights import find_local_weights, hub_cached_file, scan_weights_dir, spec_from_local
+from vitviz.loading.weights import find_local_weights, hub_cached_file, hub_repo_id, scan_weights_dir, spec_from_local
 from vitviz.loading.weights import weights_dir as resolve_weights_dir
 
 
@@ -46,7 +46,8 @@ def get_spec(name: str, weights_dir: str | os.PathLike | None = None) -> ModelSp
 
 
 def hub_repo_hint(spec: ModelSpec) -> str:
-    return f"timm/{spec.name}" if "." in spec.name else spec.name
+    """The hub repo to name in messages: :func:`~vitviz.loading.weights.hub_repo_id`, else the model's own name."""
+    return hub_repo_id(spec.name) or spec.name
 
 
 def weights_source(spec: ModelSpec, weights_dir: str | os.PathLike | None = None) -> str:

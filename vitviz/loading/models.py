@@ -339,8 +339,8 @@ def _load_local(spec: ModelSpec, local: LocalWeights) -> nn.Module:
 def _create_uninitialised(spec: ModelSpec) -> nn.Module:
     """The architecture for a weights file, built without its random initialisation where that is safe.
 
-    timm initialises every weight randomly, and a weights file then overwrites them all: 1.1 s of
-    ViT-B/16's 1.3 s load, 3.4 s for ViT-L/16 on 2 CPU cores. Built on the meta device instead, the
+    timm initialises every weight randomly, and a weights file then overwrites them all: most of a
+    load's time (``bench/RESULTS.md``, "Measurements behind design choices"). Built on the meta device instead, the
     model holds shapes only; :func:`_load_local` gives it memory and the file's values. A model with
     a tensor the state dict does not carry (a non-persistent buffer or a plain tensor attribute,
     computed in ``__init__``) is built the usual way, since nothing would fill that tensor.

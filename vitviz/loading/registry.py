@@ -99,10 +99,6 @@ REGISTRY: tuple[ModelSpec, ...] = (
               kind=CNN, description="Big Transfer ResNet, the paper's CNN baseline."),
 )
 
-#: Model used when none is named and no local weights exist.
-DEFAULT_MODEL = REGISTRY[0].name
-
-
 def registry_by_name() -> dict[str, ModelSpec]:
     """The curated registry as a ``name -> spec`` mapping."""
     return {spec.name: spec for spec in REGISTRY}

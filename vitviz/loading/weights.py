@@ -31,10 +31,18 @@ T = TypeVar("T")
 WEIGHT_SUFFIXES = (".safetensors", ".pth", ".bin")  # in order of preference
 
 
+#: The folder looked in when neither an argument nor ``$VITVIZ_WEIGHTS_DIR`` names one (relative to the
+#: current directory: in a checkout, ``weights/`` beside ``app/``).
+DEFAULT_DIR = Path("weights")
+
+
 def weights_dir(explicit: str | os.PathLike | None = None) -> Optional[Path]:
-    """The weights folder to use: the explicit argument, else ``$VITVIZ_WEIGHTS_DIR``, else None."""
+    """The weights folder, one rule for the CLI and the app: the explicit argument, else ``$VITVIZ_WEIGHTS_DIR``,
+    else ``weights/`` in the current directory when there is one, else None (the Hugging Face cache and hub)."""
     value = explicit if explicit is not None else os.environ.get(ENV_VAR)
-    return Path(value).expanduser() if value else None
+    if value:
+        return Path(value).expanduser()
+    return DEFAULT_DIR.resolve() if DEFAULT_DIR.is_dir() else None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from vitviz.analysis.faithfulness import (DEFAULT_STEPS, RANDOM, RANDOM_REPEATS,
 from vitviz.analysis.predictions import class_names
 from vitviz.analysis.rollout import attention_map
 from vitviz.errors import VitvizError
+from vitviz.run.pipeline import default_query
 from vitviz.run.explain import LABEL_FREE_TARGET, ClassArg, grad_cam, gradient_rollout, num_classes, resolve_class
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ def vit_maps(model: nn.Module, x: torch.Tensor, analysis: "ImageAnalysis", *, cl
         maps["gradient rollout"] = gradient_rollout(model, x, class_index)
     else:
         maps["gradient rollout (label-free)"] = gradient_rollout(model, x, None)
-    query = 0 if layout.has_class_token else "mean"
+    query = default_query(layout)
     who = "class-token" if layout.has_class_token else "mean patch"
     for layer in ([attention.shape[0] - 1] if layers is None else layers):
         maps[f"{who} attention, layer {int(layer)}"] = attention_map(attention, layout, int(layer), None, query)

@@ -14,11 +14,10 @@ its forward holds at once (:data:`BATCH_BYTES`, estimated from the model and siz
 needs ~550 MiB, so larger inputs run one at a time, as before.
 
 Without ``$VITVIZ_BATCH`` a model on a GPU batches up to 8 images and a model on the CPU runs each
-image alone. Measured with ``bench/hall.py`` (30 students at once, DINOv2 ViT-S/14 around 224 px, a
-shared 2-core CPU): batches of up to 6 took the same server CPU time as single forwards (7.2 vs
-7.4 s) and made first pages later (p50 9.2 vs 6.3 s, p95 13.2 vs 10.5 s, medians of 3 interleaved
-pairs), because on 2 cores the forward is only part of a first page's work and a batch finishes
-six sessions at once, whose pages then render at the same time. ``bench/RESULTS.md`` has the runs.
+image alone: on a 2-core CPU batches took the same server CPU time as single forwards and made first
+pages later (``bench/hall.py``; the runs are in ``bench/RESULTS.md``), because the forward is only part
+of a first page's work there and a batch finishes several sessions at once, whose pages then render at
+the same time.
 """
 from __future__ import annotations
 

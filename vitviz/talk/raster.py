@@ -2,9 +2,8 @@
 
 Plotly writes PNGs only through kaleido and a browser it drives; a deck must build on a machine
 without either (``python -m vitviz talk`` on a cluster node, the dashboard's download button), so
-the talk's pictures are rasters, as :mod:`vitviz.figures.distance_png` is for the distance plot. (Measured
-here: kaleido 1.5.1 with Debian's chromium exports a two-bar figure in 3.1–3.7 s per call on 2 busy
-cores, about a minute for a deck; these pictures take about 2 s for all 17.)
+the talk's pictures are rasters, as :mod:`vitviz.figures.distance_png` is for the distance plot; they are also
+about 30× faster to make than kaleido's exports (``bench/RESULTS.md``).
 
 Conventions: every picture is :data:`WIDTH` × :data:`HEIGHT` px (ratio 2.3, the free area of a
 16:9 slide under its title and above its takeaway). Text is at least :data:`MIN_TEXT` px tall
@@ -25,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 from vitviz.figures.distance_png import nice_ticks
-from vitviz.figures.plots import HEAD_COLOURS, HIGHLIGHT, colour_lut
+from vitviz.figures.style import HEAD_COLOURS, HIGHLIGHT, colour_lut
 
 WIDTH, HEIGHT = 1840, 800
 MIN_TEXT = 30
