@@ -17,9 +17,10 @@ from conftest import SAMPLES
 from vitviz.analysis import rollout_map
 from vitviz.cli.main import main
 from vitviz.inputs.images import load_image
-from vitviz.figures.matrix_view import (VIRIDIS, colour_scale, layer_matrix, matrix_html, matrix_rgb, png_bytes, decode_values,
+from vitviz.figures.matrix_view import (VIRIDIS, colour_scale, layer_matrix, matrix_html, matrix_rgb, decode_values,
                                 token_names)
 from vitviz.loading.models import load_model
+from vitviz.figures.raster import png_bytes
 from vitviz.run.pipeline import analyze_image
 from vitviz.inputs.preprocess import TokenLayout
 

@@ -15,36 +15,13 @@ import math
 from typing import Mapping, Optional
 
 import numpy as np
-from PIL import Image, ImageColor, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw
 
+from vitviz.figures import raster
 from vitviz.figures.style import HEAD_COLOURS, figure_title
 
 WIDTH, HEIGHT = 1400, 860
 AXIS, GRID, GUIDE, TEXT = (60, 60, 60), (225, 225, 225), (119, 119, 119), (29, 29, 31)
-
-
-#: Pillow's built-in font has no "×", "→", "–" or accented letters: they are written in ASCII then.
-_ASCII = str.maketrans({"×": "x", "→": "->", "–": "-", "—": "-", "≈": "~", "µ": "u", "±": "+/-"})
-
-
-def _font(size: int) -> tuple[ImageFont.ImageFont, bool]:
-    """DejaVu Sans when the system has it (full coverage), else Pillow's own font; and whether to
-    write the text in ASCII."""
-    try:
-        return ImageFont.truetype("DejaVuSans.ttf", size), False
-    except OSError:
-        pass
-    try:
-        return ImageFont.load_default(size=size), True  # Pillow ≥ 10.1 with FreeType: scalable
-    except (TypeError, OSError):
-        return ImageFont.load_default(), True
-
-
-def _plain(text: str) -> str:
-    import unicodedata
-
-    text = unicodedata.normalize("NFKD", text.translate(_ASCII))
-    return "".join(c for c in text if not unicodedata.combining(c))
 
 
 def nice_ticks(top: float, count: int = 6) -> list[float]:
@@ -60,37 +37,6 @@ def nice_ticks(top: float, count: int = 6) -> list[float]:
     return [round(float(i * step), 12) for i in range(int(top / step + 1e-9) + 1)]
 
 
-def _text_width(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont) -> int:
-    box = draw.textbbox((0, 0), text, font=font)
-    return box[2] - box[0]
-
-
-def _wrap(draw: ImageDraw.ImageDraw, title: str, font: ImageFont.ImageFont, width: int) -> list[str]:
-    """Break the title at its " · " separators so each line fits ``width`` px."""
-    lines, line = [], ""
-    for part in title.split(" · "):
-        candidate = f"{line} · {part}" if line else part
-        if line and _text_width(draw, candidate, font) > width:
-            lines.append(line + " ·")
-            line = part
-        else:
-            line = candidate
-    return lines + [line]
-
-
-def _marker(draw: ImageDraw.ImageDraw, x: float, y: float, colour: tuple, hollow: bool, r: int = 7) -> None:
-    box = (x - r, y - r, x + r, y + r)
-    if hollow:
-        draw.ellipse(box, fill=(255, 255, 255), outline=colour, width=3)
-    else:
-        draw.ellipse(box, fill=colour, outline=(80, 80, 80), width=1)
-
-
-def _dashed_hline(draw: ImageDraw.ImageDraw, x0: int, x1: int, y: float, colour: tuple, dash: int = 8) -> None:
-    for start in range(x0, x1, 2 * dash):
-        draw.line([(start, y), (min(start + dash, x1), y)], fill=colour, width=2)
-
-
 def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = None, *, model_label: str,
                  num_images: int, extra: str = "") -> Image.Image:
     """The plot as an RGB image: ``mean`` is ``(layers, heads)`` in px; ``references`` ``{name: px}``.
@@ -103,20 +49,20 @@ def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = N
     refs = dict(references or {})
     image = Image.new("RGB", (WIDTH, HEIGHT), (255, 255, 255))
     draw = ImageDraw.Draw(image)
-    (title_font, ascii_only), (label_font, _), (tick_font, _) = _font(26), _font(20), _font(17)
-    say = _plain if ascii_only else str
+    title_font, label_font, tick_font = raster.font(26), raster.font(20), raster.font(17)
+    say = raster.plain if raster.ascii_only(26) else str
 
     count = f"{num_images} image" + ("" if num_images == 1 else "s")
     title = say(figure_title("Mean attention distance", model_label,
                              extra=" · ".join(p for p in (count, extra) if p)))
-    title_lines = _wrap(draw, title, title_font, WIDTH - 60)
+    title_lines = raster.wrap(draw, title, title_font, WIDTH - 60, sep=" · ", mark=" ·")
     y = 18
     for line in title_lines:
         draw.text((30, y), line, fill=TEXT, font=title_font)
         y += 34
 
     ref_texts = [say(f"{name}: {value:.1f} px") for name, value in refs.items()]
-    right = 40 + max((_text_width(draw, t, tick_font) for t in ref_texts), default=0)
+    right = 40 + max((raster.text_width(draw, t, tick_font) for t in ref_texts), default=0)
     legend_rows = math.ceil(heads / 8)
     left, top = 110, y + 24
     bottom = HEIGHT - 90 - 30 * legend_rows
@@ -132,19 +78,19 @@ def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = N
         _, ty = px(0, tick)
         draw.line([(left, ty), (plot_right, ty)], fill=GRID, width=1)
         label = f"{tick:g}"
-        draw.text((left - 10 - _text_width(draw, label, tick_font), ty - 10), label, fill=TEXT, font=tick_font)
+        draw.text((left - 10 - raster.text_width(draw, label, tick_font), ty - 10), label, fill=TEXT, font=tick_font)
     step = max(1, math.ceil(layers / 24))
     for layer in range(0, layers, step):
         tx, _ = px(layer, 0)
         draw.line([(tx, bottom), (tx, bottom + 6)], fill=AXIS, width=1)
         label = str(layer)
-        draw.text((tx - _text_width(draw, label, tick_font) / 2, bottom + 9), label, fill=TEXT, font=tick_font)
+        draw.text((tx - raster.text_width(draw, label, tick_font) / 2, bottom + 9), label, fill=TEXT, font=tick_font)
     draw.line([(left, top), (left, bottom), (plot_right, bottom)], fill=AXIS, width=2)
 
     last = -1e9
     for (name, value), text in sorted(zip(refs.items(), ref_texts), key=lambda t: -t[0][1]):
         _, ry = px(0, value)
-        _dashed_hline(draw, left, plot_right, ry, GUIDE)
+        raster.dashed_hline(draw, left, plot_right, ry, GUIDE, dash=8, width=2)
         ty = max(ry, last + 22)  # top to bottom, labels nudged apart so none overlap
         last = ty
         draw.text((plot_right + 8, ty - 10), text, fill=TEXT, font=tick_font)
@@ -154,10 +100,10 @@ def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = N
         for head in range(heads):
             if np.isfinite(mean[layer, head]):
                 x, yv = px(layer, mean[layer, head])
-                _marker(draw, x, yv, colours[head % len(colours)], head >= len(colours))
+                raster.marker(draw, x, yv, colours[head % len(colours)], r=7, hollow=head >= len(colours))
 
     x_title = "network depth (layer)"
-    draw.text(((left + plot_right - _text_width(draw, x_title, label_font)) / 2, bottom + 34), x_title, fill=TEXT,
+    draw.text(((left + plot_right - raster.text_width(draw, x_title, label_font)) / 2, bottom + 34), x_title, fill=TEXT,
               font=label_font)
     y_title = "mean attention distance (input px)"
     box = draw.textbbox((0, 0), y_title, font=label_font)
@@ -172,6 +118,6 @@ def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = N
     for head in range(heads):
         row, col = divmod(head, 8)
         hx, hy = left + 150 + col * column, ly + 30 * row + 11
-        _marker(draw, hx, hy, colours[head % len(colours)], head >= len(colours))
+        raster.marker(draw, hx, hy, colours[head % len(colours)], r=7, hollow=head >= len(colours))
         draw.text((hx + 14, hy - 10), f"head {head}", fill=TEXT, font=tick_font)
     return image

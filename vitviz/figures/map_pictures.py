@@ -25,7 +25,8 @@ import numpy as np
 from PIL import ImageColor
 
 from vitviz.text.i18n import t
-from vitviz.figures.style import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
+from vitviz.figures.raster import colour_index, jpeg_uri
+from vitviz.figures.style import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut
 
 _LUT = colour_lut(SEQUENTIAL)  # (256, 3) uint8, low → high
 
@@ -61,7 +62,7 @@ def head_panels(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[i
     img_h, img_w = background.shape[:2]
     ph, pw = int(patch_size[0]), int(patch_size[1])
     top = float(np.nanmax(maps)) if maps.size and np.nanmax(maps) > 0 else 1.0
-    index = np.clip(np.round(np.nan_to_num(maps) / top * (len(_LUT) - 1)), 0, len(_LUT) - 1).astype(np.intp)
+    index = colour_index(maps, 0.0, top, len(_LUT))
     cell_r = np.minimum(np.arange(img_h) // ph, gh - 1)
     cell_c = np.minimum(np.arange(img_w) // pw, gw - 1)
     # Blend at cell resolution, then spread each cell over its pixels: ~10× less work than per pixel.
@@ -84,7 +85,7 @@ def map_picture(grid_map: np.ndarray, background: np.ndarray, patch_size: Sequen
     """One ``(gh, gw)`` map over the image (see :func:`head_panels`) as a JPEG data URI, and its colour range's top."""
     panels, top = head_panels(np.asarray(grid_map)[None], background, patch_size, opacity=opacity,
                               query_patch=query_patch, marked=marked)
-    return photo(panels[0])[0], top
+    return jpeg_uri(panels[0])[0], top
 
 
 def picture_png(picture: str) -> bytes:
@@ -136,7 +137,7 @@ def heads_html(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[in
         alt = f"{names[h]}: {peak_text(maps[h])}"
         cells.append(
             f'<figure style="margin:0;min-width:0"><figcaption style="text-align:center;font-size:13px;'
-            f'line-height:1.3">{html.escape(names[h])}</figcaption><img src="{photo(panel)[0]}" '
+            f'line-height:1.3">{html.escape(names[h])}</figcaption><img src="{jpeg_uri(panel)[0]}" '
             f'width="{panel.shape[1]}" height="{panel.shape[0]}" alt="{html.escape(alt)}" '
             f'style="display:block;width:100%;height:auto"></figure>')  # sized: no relayout as each loads
     bar = (f'<div style="margin-top:8px;font-size:13px" aria-hidden="true">'

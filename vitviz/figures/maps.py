@@ -15,12 +15,13 @@ from plotly.subplots import make_subplots
 
 from vitviz.text.i18n import t
 from vitviz.figures.titles import title_top, wrap_title
-from vitviz.figures.style import FONT_SIZE, SEQUENTIAL, SIMILARITY, finish, mark_text, marked_box, patch_box, patch_heatmap, patch_hover, photo, png_uri, square_axes
+from vitviz.figures.raster import jpeg_uri, png_uri
+from vitviz.figures.style import FONT_SIZE, SEQUENTIAL, SIMILARITY, finish, mark_text, marked_box, patch_box, patch_heatmap, patch_hover, square_axes
 
 
 
 def _photo_uri(image: np.ndarray) -> str:
-    return photo(image)[0]
+    return jpeg_uri(image)[0]
 
 
 def image_figure(display: np.ndarray, title: str = "", patch_size: Optional[Sequence[int]] = None,

@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 from dataclasses import asdict, dataclass
 from typing import Optional, Sequence
 
 import numpy as np
 
-from vitviz.figures.style import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut, photo
+from vitviz.figures.raster import jpeg_uri, png_bytes
+from vitviz.figures.style import HIGHLIGHT, MARK, SEQUENTIAL, colour_lut
 
 LOG_DECADES = 5  # log scale: max·1e-5 … max; DINOv2 ViT-S/14 layer 11: ~2 % of the entries lie below
 
@@ -105,15 +105,6 @@ def matrix_rgb(matrix: np.ndarray, scale: Optional[ColourScale] = None, *, log: 
     return VIRIDIS[scale.index(matrix)]
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """An ``(H, W, 3)`` uint8 image as PNG bytes (lossless: a decoder gives back exactly ``rgb``)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8)).save(buffer, format="PNG", compress_level=6)
-    return buffer.getvalue()
-
-
 VIRIDIS: np.ndarray = colour_lut(SEQUENTIAL)  # (256, 3) uint8, dark blue → yellow
 
 
@@ -183,7 +174,7 @@ def matrix_html(matrix: np.ndarray, display: np.ndarray, grid: Sequence[int], pa
     scale = colour_scale(matrix, log=log)
     png = _b64(png_bytes(matrix_rgb(matrix, scale)))
     values = _b64(matrix.astype("<f2").tobytes())
-    picture, _ = photo(display, max_side=2 * image_size)
+    picture, _ = jpeg_uri(display, max_side=2 * image_size)
     bar = _b64(png_bytes(VIRIDIS[None, :, :].repeat(8, axis=0)))
     config = {
         "T": tokens, "prefix": prefix, "gh": gh, "gw": gw, "ph": int(patch_size[0]), "pw": int(patch_size[1]),

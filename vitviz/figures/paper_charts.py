@@ -16,7 +16,8 @@ from plotly.subplots import make_subplots
 from vitviz.figures import paper_results as pr
 from vitviz.analysis.facts import PAPER_TABLE1, ModelFacts
 from vitviz.text.i18n import t
-from vitviz.figures.style import HEAD_COLOURS, png_uri
+from vitviz.figures.raster import png_uri
+from vitviz.figures.style import HEAD_COLOURS
 from vitviz.figures.titles import title_layout, title_top, wrap_title
 from vitviz.figures.report import Table
 from vitviz.figures.paper_text import params_text, plain_text

@@ -8,8 +8,6 @@ to stand alone on a projector: build them with :func:`figure_title`; :func:`fini
 """
 from __future__ import annotations
 
-import base64
-import io
 from typing import Optional, Sequence
 
 import numpy as np
@@ -133,30 +131,6 @@ def marked_box(row: int, col: int, ph: float, pw: float, label: str) -> dict:
     box.update(line=dict(color=MARK, width=2.5, dash="dash"), name=f"{label} ({row}, {col})",
                label=dict(text=label, textposition="top left", font=dict(color=MARK, size=FONT_SIZE - 2)))
     return box
-
-
-def png_uri(image: np.ndarray) -> str:
-    """An ``(H, W, 3)`` (or RGBA ``(H, W, 4)``) uint8 image as a PNG data URI (compact, unlike a nested-list ``z``)."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8)).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def photo(image: np.ndarray, max_side: int = 0) -> tuple[str, float]:
-    """An RGB photo as a JPEG data URI (quality 90), shrunk to ``max_side`` px when larger, and the
-    shrink factor (1.0 = full size). 5–10× smaller than PNG: for images under a semi-transparent map,
-    where exact pixels are not the point."""
-    from PIL import Image
-
-    picture = Image.fromarray(np.ascontiguousarray(image[..., :3], dtype=np.uint8))
-    width = picture.size[0]
-    if max_side and max(picture.size) > max_side:
-        picture.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=90)
-    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), width / picture.size[0]
 
 
 def mark_text(grid: Sequence[int], marked: Sequence[tuple[int, int]], label: str) -> list[list[str]]:

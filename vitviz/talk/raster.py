@@ -17,37 +17,22 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Optional, Sequence
 
 import numpy as np
-from PIL import Image, ImageColor, ImageDraw, ImageFont
+from PIL import Image, ImageColor, ImageDraw
 
+from vitviz.figures import raster as core
 from vitviz.figures.distance_png import nice_ticks
 from vitviz.figures.style import HEAD_COLOURS, HIGHLIGHT, colour_lut
+
+font = core.font  # one font rule for every picture: a Hangul-capable face first
 
 WIDTH, HEIGHT = 1840, 800
 MIN_TEXT = 30
 TICK, LABEL, LEGEND = 30, 32, 30
 INK, AXIS, GRID, GUIDE, PAPER = (29, 29, 31), (60, 60, 60), (225, 225, 225), (119, 119, 119), (255, 255, 255)
 HIGHLIGHT_RGB = ImageColor.getrgb(HIGHLIGHT)  # the patch in question, orange as everywhere in vitviz
-#: Font files tried in order (Pillow searches the system's font folders by file name).
-FONT_FILES: tuple[tuple[str, int], ...] = (("NotoSansCJK-Regular.ttc", 1), ("NotoSansCJKkr-Regular.otf", 0),
-                                           ("DejaVuSans.ttf", 0))
-
-
-@lru_cache(maxsize=None)
-def font(size: int) -> ImageFont.ImageFont:
-    """The first of :data:`FONT_FILES` the system has (index 1 of the CJK collection is its Korean face)."""
-    for name, index in FONT_FILES:
-        try:
-            return ImageFont.truetype(name, size, index=index)
-        except OSError:
-            continue
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        return ImageFont.load_default()
 
 
 def colour(i: int) -> tuple[int, int, int]:
@@ -61,7 +46,7 @@ def canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
 
 
 def text_width(draw: ImageDraw.ImageDraw, text: str, size: int) -> float:
-    return draw.textlength(text, font=font(size))
+    return core.text_width(draw, text, font(size))
 
 
 def write(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: int = LABEL, *,
@@ -71,18 +56,7 @@ def write(draw: ImageDraw.ImageDraw, xy: tuple[float, float], text: str, size: i
 
 def wrap(draw: ImageDraw.ImageDraw, text: str, size: int, width: float) -> list[str]:
     """``text`` broken into lines no wider than ``width`` px (at spaces; a word too long stays whole)."""
-    lines: list[str] = []
-    for para in text.split("\n"):
-        line = ""
-        for word in para.split(" "):
-            trial = f"{line} {word}".strip()
-            if line and text_width(draw, trial, size) > width:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
-    return lines
+    return core.wrap(draw, text, font(size), width)
 
 
 def vertical_text(image: Image.Image, text: str, centre: tuple[float, float], size: int = LABEL) -> None:
@@ -93,16 +67,6 @@ def vertical_text(image: Image.Image, text: str, centre: tuple[float, float], si
     ImageDraw.Draw(strip).text((4, 0), text, fill=INK, font=font(size))
     strip = strip.rotate(90, expand=True)
     image.paste(strip, (int(centre[0] - strip.width / 2), int(centre[1] - strip.height / 2)))
-
-
-def marker(draw: ImageDraw.ImageDraw, x: float, y: float, fill, r: int = 9, hollow: bool = False) -> None:
-    box = [x - r, y - r, x + r, y + r]
-    draw.ellipse(box, fill=None if hollow else fill, outline=fill if hollow else (255, 255, 255), width=3 if hollow else 2)
-
-
-def dashed(draw: ImageDraw.ImageDraw, x0: float, x1: float, y: float, fill=GUIDE, dash: int = 12) -> None:
-    for start in np.arange(x0, x1, 2 * dash):
-        draw.line([(start, y), (min(start + dash, x1), y)], fill=fill, width=3)
 
 
 @dataclass(frozen=True)
@@ -163,7 +127,7 @@ def chart(series: Sequence[Series], *, x_title: str, y_title: str, y_range: tupl
     placed: list[float] = []
     for label, value in sorted(guides, key=lambda g: -g[1]):
         y = fy(value)
-        dashed(draw, left, right, y)
+        core.dashed_hline(draw, left, right, y, GUIDE)
         ty = max([y] + [p + TICK + 6 for p in placed])
         placed.append(ty)
         write(draw, (right + 10, ty), label, TICK, anchor="lm", fill=GUIDE)
@@ -174,7 +138,7 @@ def chart(series: Sequence[Series], *, x_title: str, y_title: str, y_range: tupl
             draw.line(points, fill=s.colour, width=5, joint="curve")
         if s.markers:
             for x, y in points:
-                marker(draw, x, y, s.colour, s.radius, s.hollow)
+                core.marker(draw, x, y, s.colour, r=s.radius, hollow=s.hollow)
 
     lx0 = WIDTH - legend_w + 10
     for i, s in enumerate(series):
@@ -183,7 +147,7 @@ def chart(series: Sequence[Series], *, x_title: str, y_title: str, y_range: tupl
         if s.line:
             draw.line([(lx, ly + LEGEND / 2), (lx + 44, ly + LEGEND / 2)], fill=s.colour, width=5)
         if s.markers:
-            marker(draw, lx + 22, ly + LEGEND / 2, s.colour, s.radius, s.hollow)
+            core.marker(draw, lx + 22, ly + LEGEND / 2, s.colour, r=s.radius, hollow=s.hollow)
         write(draw, (lx + 56, ly + LEGEND / 2), s.name, LEGEND, anchor="lm")
     return image
 
@@ -240,13 +204,7 @@ def panels(pictures: Sequence[np.ndarray], captions: Sequence[str], *, nearest: 
 
 def colourise(values: np.ndarray, scale: str, lo: float, hi: float, nan=(255, 255, 255)) -> np.ndarray:
     """A float array → ``(..., 3)`` uint8 through ``scale`` over ``[lo, hi]``; NaN cells get ``nan``."""
-    values = np.asarray(values, dtype=np.float64)
-    lut = colour_lut(scale)
-    index = np.clip(np.round((np.nan_to_num(values, nan=lo) - lo) / ((hi - lo) or 1.0) * (len(lut) - 1)), 0,
-                    len(lut) - 1).astype(np.intp)
-    out = lut[index]
-    out[~np.isfinite(values)] = nan
-    return out
+    return core.colourise(values, colour_lut(scale), lo, hi, nan)
 
 
 def colour_bar(image: Image.Image, scale: str, lo: float, hi: float, box: tuple[int, int, int, int],
