@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from vitviz.errors import VitvizError
 
 TRACE_CONVENTIONS = {
@@ -58,6 +56,7 @@ def add_trace_command(sub: argparse._SubParsersAction, common: argparse.Argument
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from vitviz.cli.main import parse_image_size, safe_stem, say
+    from vitviz.export import write_npz
     from vitviz.inputs.images import load_image
     from vitviz.loading.models import load_model
     from vitviz.inputs.preprocess import check_input_hw, input_hw, prepare_image, token_layout
@@ -81,7 +80,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
     trace = trace_patch(loaded.model, x, patch, layers=layers)
     folder = Path(args.out) / safe_stem(image_path)
     folder.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(folder / "trace.npz", **trace.arrays())
+    write_npz(folder / "trace.npz", trace.arrays())
     summary = {
         "image": str(image_path), "model": loaded.name, "label": loaded.label, "weights": loaded.source,
         "pretrained": loaded.pretrained, "input_size": list(prepared.hw), "grid": list(trace.layout.grid),
