@@ -97,6 +97,8 @@ def test_html_is_self_contained_and_carries_the_matrix():
     assert '"prefix": ["cls"]' in page and '"gh": 2, "gw": 3' in page
     with pytest.raises(ValueError):
         matrix_html(m[:6, :6], display, (2, 3), (14, 14), ("cls",))
+    with pytest.raises(ValueError, match="not a matrix view: no data-tokens"):
+        read_view("<!doctype html><p>a page, not a matrix view</p>")
 
 
 # --------------------------------------------------------------------------- the CLI

@@ -212,9 +212,15 @@ def read_view(document: str) -> dict[str, Union[np.ndarray, int]]:
 
     from PIL import Image
 
-    tokens = int(re.search(r'data-tokens="(\d+)"', document).group(1))
-    png = re.search(r'data-png="([A-Za-z0-9+/=]+)"', document).group(1)
-    values = re.search(r'data-values="([A-Za-z0-9+/=]*)"', document).group(1)
+    def attribute(name: str, pattern: str) -> str:
+        found = re.search(f'data-{name}="({pattern})"', document)
+        if found is None:
+            raise ValueError(f"not a matrix view: no data-{name} attribute")
+        return found.group(1)
+
+    tokens = int(attribute("tokens", r"\d+"))
+    png = attribute("png", r"[A-Za-z0-9+/=]+")
+    values = attribute("values", r"[A-Za-z0-9+/=]*")
     rgb = np.asarray(Image.open(io.BytesIO(base64.b64decode(png))).convert("RGB"))
     return {"png": rgb, "values": decode_values(values, tokens), "T": tokens}
 

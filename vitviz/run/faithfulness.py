@@ -40,7 +40,7 @@ from vitviz.analysis.faithfulness import (DEFAULT_STEPS, RANDOM, RANDOM_REPEATS,
                                     MapCurves, cell_of_pixel, map_curves, patch_order, pool_to_grid, prefix_masks,
                                     random_orders, step_counts)
 from vitviz.analysis.predictions import class_names
-from vitviz.analysis.rollout import attention_map
+from vitviz.analysis.rollout import Query, attention_map
 from vitviz.errors import VitvizError
 from vitviz.run.explain import LABEL_FREE_TARGET, ClassArg, grad_cam, gradient_rollout, num_classes, resolve_class
 
@@ -131,7 +131,8 @@ def deletion_insertion(
         raise VitvizError(f"the maps must share one (rows, cols) grid, got shapes {sorted(shapes)}")
     if batch_size < 1:
         raise VitvizError(f"batch size must be at least 1, got {batch_size}")
-    grid = tuple(int(v) for v in next(iter(shapes)))
+    rows, cols = next(iter(shapes))
+    grid = (int(rows), int(cols))
     cells = grid[0] * grid[1]
     x = x[:1]
     counts = step_counts(cells, steps)
@@ -182,7 +183,7 @@ def vit_maps(model: nn.Module, x: torch.Tensor, analysis: "ImageAnalysis", *, cl
         maps["gradient rollout"] = gradient_rollout(model, x, class_index)
     else:
         maps["gradient rollout (label-free)"] = gradient_rollout(model, x, None)
-    query = 0 if layout.has_class_token else "mean"
+    query: Query = 0 if layout.has_class_token else "mean"
     who = "class-token" if layout.has_class_token else "mean patch"
     for layer in ([attention.shape[0] - 1] if layers is None else layers):
         maps[f"{who} attention, layer {int(layer)}"] = attention_map(attention, layout, int(layer), None, query)
@@ -219,7 +220,9 @@ def cnn_faithfulness(loaded: "LoadedModel", prepared: "PreparedImage", *, class_
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     if class_index is None:
         with torch.inference_mode():
-            class_index = target_class(model, model(x)[0], None)
+            top = target_class(model, model(x)[0], None)
+        assert top is not None  # a model with a head has a top-1 class
+        class_index = top
     cam = grad_cam(model, x, class_index)
     maps = {"Grad-CAM": pool_to_grid(cam.map, grid)}
     return deletion_insertion(model, x, maps, target=target, class_index=cam.class_index, steps=steps,
