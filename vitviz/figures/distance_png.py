@@ -12,7 +12,7 @@ the image count and the input. Deterministic: the same numbers give the same byt
 from __future__ import annotations
 
 import math
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Union
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
@@ -23,11 +23,13 @@ WIDTH, HEIGHT = 1400, 860
 AXIS, GRID, GUIDE, TEXT = (60, 60, 60), (225, 225, 225), (119, 119, 119), (29, 29, 31)
 
 
+Font = Union[ImageFont.ImageFont, ImageFont.FreeTypeFont]  # Pillow's own (bitmap or, since 10.1, scalable) or a TrueType font
+
 #: Pillow's built-in font has no "×", "→", "–" or accented letters: they are written in ASCII then.
 _ASCII = str.maketrans({"×": "x", "→": "->", "–": "-", "—": "-", "≈": "~", "µ": "u", "±": "+/-"})
 
 
-def _font(size: int) -> tuple[ImageFont.ImageFont, bool]:
+def _font(size: int) -> tuple[Font, bool]:
     """DejaVu Sans when the system has it (full coverage), else Pillow's own font; and whether to
     write the text in ASCII."""
     try:
@@ -60,12 +62,12 @@ def nice_ticks(top: float, count: int = 6) -> list[float]:
     return [round(float(i * step), 12) for i in range(int(top / step + 1e-9) + 1)]
 
 
-def _text_width(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont) -> int:
-    box = draw.textbbox((0, 0), text, font=font)
-    return box[2] - box[0]
+def _text_width(draw: ImageDraw.ImageDraw, text: str, font: Font) -> int:
+    box = draw.textbbox((0, 0), text, font=font)  # whole pixels from (0, 0); typed float for float anchors
+    return int(box[2] - box[0])
 
 
-def _wrap(draw: ImageDraw.ImageDraw, title: str, font: ImageFont.ImageFont, width: int) -> list[str]:
+def _wrap(draw: ImageDraw.ImageDraw, title: str, font: Font, width: int) -> list[str]:
     """Break the title at its " · " separators so each line fits ``width`` px."""
     lines, line = [], ""
     for part in title.split(" · "):
@@ -161,7 +163,7 @@ def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = N
               font=label_font)
     y_title = "mean attention distance (input px)"
     box = draw.textbbox((0, 0), y_title, font=label_font)
-    strip = Image.new("RGB", (box[2] + 4, box[3] + 6), (255, 255, 255))
+    strip = Image.new("RGB", (int(box[2]) + 4, int(box[3]) + 6), (255, 255, 255))
     ImageDraw.Draw(strip).text((2, 0), y_title, fill=TEXT, font=label_font)
     strip = strip.rotate(90, expand=True)
     image.paste(strip, (18, int((top + bottom - strip.height) / 2)))

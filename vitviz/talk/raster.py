@@ -19,12 +19,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from vitviz.figures.distance_png import nice_ticks
+from vitviz.figures.distance_png import Font, nice_ticks
 from vitviz.figures.plots import HEAD_COLOURS, HIGHLIGHT, colour_lut
 
 WIDTH, HEIGHT = 1840, 800
@@ -38,7 +38,7 @@ FONT_FILES: tuple[tuple[str, int], ...] = (("NotoSansCJK-Regular.ttc", 1), ("Not
 
 
 @lru_cache(maxsize=None)
-def font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> Font:
     """The first of :data:`FONT_FILES` the system has (index 1 of the CJK collection is its Korean face)."""
     for name, index in FONT_FILES:
         try:
@@ -53,7 +53,9 @@ def font(size: int) -> ImageFont.ImageFont:
 
 def colour(i: int) -> tuple[int, int, int]:
     """Series colour ``i`` (cycling through :data:`vitviz.figures.plots.HEAD_COLOURS`)."""
-    return ImageColor.getrgb(HEAD_COLOURS[i % len(HEAD_COLOURS)])
+    rgb = ImageColor.getrgb(HEAD_COLOURS[i % len(HEAD_COLOURS)])
+    assert len(rgb) == 3  # the palette is rgb(...) and #rrggbb, without alpha
+    return rgb
 
 
 def canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
@@ -108,11 +110,12 @@ def dashed(draw: ImageDraw.ImageDraw, x0: float, x1: float, y: float, fill=GUIDE
 
 @dataclass(frozen=True)
 class Series:
-    """One chart series: points ``(xs, ys)`` (None values skipped), drawn as markers and/or a line."""
+    """One chart series: points ``(xs, ys)`` (None values skipped), drawn as markers and/or a line;
+    lists or 1-D numpy arrays."""
 
     name: str
-    xs: Sequence[float]
-    ys: Sequence[Optional[float]]
+    xs: Union[Sequence[float], np.ndarray]
+    ys: Union[Sequence[Optional[float]], np.ndarray]
     colour: tuple[int, int, int]
     line: bool = True
     markers: bool = True
@@ -217,7 +220,7 @@ def fit(pixels: np.ndarray, box: tuple[int, int], *, nearest: bool = True) -> Im
     picture = Image.fromarray(np.asarray(pixels, dtype=np.uint8))
     scale = min(box[0] / picture.width, box[1] / picture.height)
     size = (max(1, int(picture.width * scale)), max(1, int(picture.height * scale)))
-    return picture.resize(size, Image.NEAREST if nearest else Image.LANCZOS)
+    return picture.resize(size, Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS)
 
 
 def panels(pictures: Sequence[np.ndarray], captions: Sequence[str], *, nearest: bool = True,
@@ -287,9 +290,10 @@ def distinct_colours(image: Image.Image, palette: Sequence[tuple[int, int, int]]
     """Which of ``palette``'s colours cover at least ``min_pixels`` pixels of ``image`` (within ``tolerance``
     per channel): how a test checks that a picture's series are drawn in distinct colours."""
     pixels = np.asarray(image.convert("RGB"), dtype=np.int16).reshape(-1, 3)
-    found = set()
+    found: set[tuple[int, int, int]] = set()
     for rgb in palette:
         close = np.all(np.abs(pixels - np.asarray(rgb, dtype=np.int16)) <= tolerance, axis=1)
         if int(close.sum()) >= min_pixels:
-            found.add(tuple(int(c) for c in rgb))
+            r, g, b = rgb
+            found.add((int(r), int(g), int(b)))
     return found
