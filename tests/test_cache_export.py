@@ -10,7 +10,7 @@ import torch
 
 from conftest import SAMPLES, make_vit
 from vitviz.cache import ByteLRU
-from vitviz.export import DISTANCE_HEADER, distance_rows, file_stem, grid_csv, npz_bytes, table_csv
+from vitviz.export import DISTANCE_HEADER, distance_rows, file_stem, grid_csv, npz_bytes, table_csv, write_npz
 
 
 # ----------------------------------------------------------------------------- ByteLRU
@@ -157,6 +157,15 @@ def test_npz_bytes_round_trip_and_file_stems():
     assert data["a"].tolist() == [0, 1, 2] and data["b"].dtype == np.float16
     assert file_stem("attention-map", "DINOv2 ViT-S/14 (untrained)") == "vitviz-attention-map-dinov2-vit-s-14-untrained"
     assert file_stem("distance", "", "") == "vitviz-distance"
+
+
+def test_write_npz_keeps_every_named_array_and_refuses_savez_s_own_keyword(tmp_path):
+    write_npz(tmp_path / "x.npz", {"z_in": np.ones((2, 3), np.float32), "layers": np.arange(2)})
+    with np.load(tmp_path / "x.npz") as data:
+        assert sorted(data.files) == ["layers", "z_in"] and data["z_in"].shape == (2, 3)
+    # np.savez_compressed(f, allow_pickle=array) would take the array as its flag and not store it.
+    with pytest.raises(ValueError, match="allow_pickle"):
+        npz_bytes({"allow_pickle": np.zeros(1)})
 
 
 def test_cli_writes_the_same_distance_csv_as_the_app(tmp_path):

@@ -202,3 +202,18 @@ def test_prefix_tokens_of_distilled_register_and_global_pool_models(name, kwargs
     assert result.attention.shape[-1] == len(prefix) + (size // patch) ** 2
     torch.testing.assert_close(result.output, plain_forward(model, x), rtol=1e-5, atol=1e-5)
     assert resolve_method(model) == "qkv"
+
+
+def test_model_parts_reads_a_vits_blocks_and_heads_and_refuses_what_is_no_module(tiny_vit):
+    from vitviz.model_parts import attention_heads, submodule, transformer_blocks
+
+    assert transformer_blocks(tiny_vit) == list(tiny_vit.blocks) and len(transformer_blocks(tiny_vit)) == 4
+    assert attention_heads(tiny_vit) == tiny_vit.blocks[0].attn.num_heads == 3
+    assert submodule(tiny_vit, "patch_embed") is tiny_vit.patch_embed
+    with pytest.raises(UnsupportedModelError, match="cls_token is a Parameter, not a module"):
+        submodule(tiny_vit, "cls_token")
+    with pytest.raises(AttributeError):  # as tiny_vit.stages
+        submodule(tiny_vit, "stages")
+    resnet = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3))
+    with pytest.raises(AttributeError):
+        transformer_blocks(resnet)

@@ -11,7 +11,7 @@ import io
 import os
 import re
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import IO, Any, Iterable, Mapping, Optional, Sequence, SupportsFloat
 
 import numpy as np
 
@@ -56,7 +56,7 @@ FAITHFULNESS_HEADER = ("map", "curve", "step", "fraction", "score", "score_std")
 FAITHFULNESS_AUC_HEADER = ("map", "deletion_auc", "insertion_auc", "deletion_auc_std", "insertion_auc_std")
 
 
-def _g(value: object) -> str:
+def _g(value: Optional[SupportsFloat]) -> str:
     return "" if value is None else f"{float(value):.6g}"
 
 
@@ -82,10 +82,23 @@ def faithfulness_auc_rows(result) -> list[tuple]:
             for m in result.maps]
 
 
+def write_npz(file: str | os.PathLike | IO[bytes], arrays: Mapping[str, np.ndarray]) -> None:
+    """``np.savez_compressed(file, **arrays)``: each array stored under its name.
+
+    ``allow_pickle`` is savez's own keyword, so it cannot name an array (numpy would take the array as
+    its flag and not store it): refused.
+    """
+    if "allow_pickle" in arrays:
+        raise ValueError("an array in an NPZ file cannot be named 'allow_pickle'")
+    # Typed Any: mypy cannot tell that no key is savez's bool keyword allow_pickle (ruled out above).
+    named: dict[str, Any] = dict(arrays)
+    np.savez_compressed(file, **named)
+
+
 def npz_bytes(arrays: Mapping[str, np.ndarray]) -> bytes:
     """``np.savez_compressed`` into memory."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in arrays.items()})
+    write_npz(buf, {k: np.asarray(v) for k, v in arrays.items()})
     return buf.getvalue()
 
 

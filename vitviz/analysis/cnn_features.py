@@ -49,7 +49,7 @@ def stage_names(model: nn.Module) -> list[str]:
 
 def stage_maps(model: nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
     """Every stage's ``(B, C, h, w)`` feature map in one forward pass."""
-    return list(model.forward_intermediates(x, intermediates_only=True))
+    return list(getattr(model, "forward_intermediates")(x, intermediates_only=True))
 
 
 def stage_maps_and_output(model: nn.Module, x: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -59,8 +59,8 @@ def stage_maps_and_output(model: nn.Module, x: torch.Tensor) -> tuple[list[torch
     alongside the stage maps: equal to ``model(x)`` — ``(B, classes)`` logits, or the pooled
     ``(B, C)`` features of a headless model (e.g. 1280 for MobileNetV2 with ``num_classes=0``).
     """
-    final, maps = model.forward_intermediates(x, intermediates_only=False)
-    return list(maps), model.forward_head(final)
+    final, maps = getattr(model, "forward_intermediates")(x, intermediates_only=False)
+    return list(maps), getattr(model, "forward_head")(final)
 
 
 def pca_rgb(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -89,7 +89,7 @@ def stage_features(model: nn.Module, x: torch.Tensor, k: int = 16) -> list[Stage
 
 def describe_stages(model: nn.Module, maps: list[torch.Tensor], k: int = 16) -> list[StageFeatures]:
     """:func:`stage_features` for feature maps already computed (e.g. by a gradient pass)."""
-    reductions = [int(f["reduction"]) for f in model.feature_info]
+    reductions = [int(f["reduction"]) for f in getattr(model, "feature_info")]
     out = []
     for name, reduction, fmap in zip(stage_names(model), reductions, maps):
         arr = fmap[0].detach().float().cpu().numpy()

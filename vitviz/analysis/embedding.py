@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from vitviz.model_parts import submodule
+
 
 @dataclass(frozen=True)
 class EmbeddingStages:
@@ -46,18 +48,19 @@ class EmbeddingStages:
 def embedding_stages(model: nn.Module, x: torch.Tensor) -> EmbeddingStages:
     """Record ``x_p E`` and ``z_0`` for the first image of ``x`` during one ``forward_features``."""
     seen: dict[str, torch.Tensor] = {}
+    patch_embed = submodule(model, "patch_embed")
     handles = [
-        model.patch_embed.register_forward_hook(lambda _m, _i, out: seen.__setitem__("patches", out)),
-        model.pos_drop.register_forward_hook(lambda _m, inp, _o: seen.__setitem__("z0", inp[0])),
+        patch_embed.register_forward_hook(lambda _m, _i, out: seen.__setitem__("patches", out)),
+        submodule(model, "pos_drop").register_forward_hook(lambda _m, inp, _o: seen.__setitem__("z0", inp[0])),
     ]
-    backbone = getattr(model.patch_embed, "backbone", None)
+    backbone = getattr(patch_embed, "backbone", None)
     if backbone is not None:
         def on_stem(_m, _i, out) -> None:
             seen["stem"] = out[-1] if isinstance(out, (list, tuple)) else out  # as HybridEmbed.forward takes it
         handles.append(backbone.register_forward_hook(on_stem))
     try:
         with torch.inference_mode():
-            model.forward_features(x[:1])
+            getattr(model, "forward_features")(x[:1])
     finally:
         for handle in handles:
             handle.remove()

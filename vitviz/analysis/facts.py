@@ -17,6 +17,7 @@ from torch import nn
 
 from vitviz.errors import UnsupportedModelError
 from vitviz.inputs.preprocess import TokenLayout
+from vitviz.model_parts import attention_heads, submodule, transformer_blocks
 
 
 @dataclass(frozen=True)
@@ -93,8 +94,8 @@ def _stem_facts(model: nn.Module, layout: TokenLayout) -> dict[str, Any]:
         return cached
     from vitviz.analysis.receptive_field import theoretical_receptive_field
 
-    embed = model.patch_embed
-    backbone = embed.backbone
+    embed = submodule(model, "patch_embed")
+    backbone = submodule(embed, "backbone")
     try:
         rf: Optional[int] = theoretical_receptive_field(backbone)[-1].size
     except UnsupportedModelError:
@@ -120,14 +121,14 @@ def _param_count(model: nn.Module) -> int:
 
 def model_facts(model: nn.Module, layout: TokenLayout) -> ModelFacts:
     """Read the facts off a timm ViT (or hybrid) and the token layout of the current input."""
-    blocks = model.blocks
-    first = blocks[0]
-    mlp_in = first.mlp.fc1
+    blocks = transformer_blocks(model)
+    mlp = submodule(blocks[0], "mlp")
+    mlp_in = submodule(mlp, "fc1")
     return ModelFacts(
         layers=len(blocks),
-        hidden_size=int(getattr(model, "embed_dim", mlp_in.in_features)),
-        mlp_size=int(getattr(first.mlp.fc2, "in_features", mlp_in.out_features)),
-        heads=int(first.attn.num_heads),
+        hidden_size=int(getattr(model, "embed_dim", getattr(mlp_in, "in_features"))),
+        mlp_size=int(getattr(submodule(mlp, "fc2"), "in_features", getattr(mlp_in, "out_features"))),
+        heads=attention_heads(model),
         params=_param_count(model),
         patch_size=layout.patch_size,
         grid=layout.grid,

@@ -226,7 +226,7 @@ class Faithfulness:
 
         The random baseline's entry also holds ``deletion_std`` and ``insertion_std`` (of its orders' areas).
         """
-        auc = {}
+        auc: dict[str, dict[str, Optional[float]]] = {}
         for m in self.maps:
             auc[m.name] = {"deletion": m.deletion_auc, "insertion": m.insertion_auc}
             if m.deletion_auc_std is not None:

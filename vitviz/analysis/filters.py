@@ -45,8 +45,10 @@ def hybrid_filters_message(model: nn.Module) -> Optional[str]:
     if backbone is None:
         return None
     weight = getattr(getattr(embed, "proj", None), "weight", None)
-    channels = int(weight.shape[1]) if weight is not None and weight.ndim == 4 else None
-    kernel = "×".join(str(k) for k in weight.shape[2:]) if channels is not None else None
+    channels: Optional[int] = None
+    kernel: Optional[str] = None
+    if weight is not None and weight.ndim == 4:
+        channels, kernel = int(weight.shape[1]), "×".join(str(k) for k in weight.shape[2:])
     stride = getattr(embed, "feature_ratio", None)
     stride_text = f" (stride {int(stride[0])} px)" if stride is not None else ""
     what = (f"a {kernel} convolution over the {channels} channels of its {type(backbone).__name__} stem's feature "

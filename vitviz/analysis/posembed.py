@@ -24,18 +24,18 @@ def patch_position_embeddings(model: nn.Module, grid: tuple[int, int] | None = N
     if pos is None or embed is None:
         raise UnsupportedModelError(f"{type(model).__name__} has no learned absolute position embedding")
     native = tuple(int(g) for g in embed.grid_size)
-    grid = native if grid is None else tuple(int(g) for g in grid)
+    target = native if grid is None else tuple(int(g) for g in grid)
     prefix = 0 if getattr(model, "no_embed_class", False) else int(getattr(model, "num_prefix_tokens", 0))
     pos = pos.detach().float().cpu()
     if pos.shape[1] != prefix + native[0] * native[1]:
         raise UnsupportedModelError(f"position embedding of {pos.shape[1]} rows does not match the "
                                     f"{native[0]}×{native[1]} grid and {prefix} prefix rows")
-    if grid != native:
+    if target != native:
         if not getattr(model, "dynamic_img_size", False):
             raise VitvizError(f"this model only uses its native {native[0]}×{native[1]} grid")
         with torch.no_grad():
-            pos = resample_abs_pos_embed(pos, new_size=list(grid), old_size=list(native), num_prefix_tokens=prefix)
-    return pos[0, prefix:].reshape(grid[0], grid[1], -1).numpy()
+            pos = resample_abs_pos_embed(pos, new_size=list(target), old_size=list(native), num_prefix_tokens=prefix)
+    return pos[0, prefix:].reshape(target[0], target[1], -1).numpy()
 
 
 def position_embedding_similarity(pos: np.ndarray) -> np.ndarray:

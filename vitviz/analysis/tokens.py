@@ -52,18 +52,22 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import ContextManager, Optional, Sequence, Union
+from typing import TYPE_CHECKING, ContextManager, Optional, Sequence, Union
 
 import numpy as np
 
 from vitviz.errors import VitvizError
+
+if TYPE_CHECKING:  # for TokenArray only: this module converts tensors, it never needs torch itself
+    import torch
 
 try:  # installed with scikit-learn
     from threadpoolctl import threadpool_limits
 except ImportError:  # pragma: no cover - then BLAS keeps its own thread count
     threadpool_limits = None
 
-TokenArray = Union[np.ndarray, "torch.Tensor"]  # noqa: F821 - any array numpy can read
+TokenArray = Union[np.ndarray, "torch.Tensor"]  # any array numpy can read
+TokenSet = Union[list[TokenArray], tuple[TokenArray, ...]]  # grids fitted together (a list or tuple of them)
 #: Percentiles of each component's scores that map to 0 and 1.
 COLOUR_PERCENTILES = (1.0, 99.0)
 _TIE = 1e-9
@@ -79,7 +83,7 @@ def _grid_tokens(tokens: TokenArray) -> np.ndarray:
     return arr
 
 
-def _as_set(tokens: Union[TokenArray, Sequence[TokenArray]]) -> list[np.ndarray]:
+def _as_set(tokens: Union[TokenArray, TokenSet]) -> list[np.ndarray]:
     if isinstance(tokens, (list, tuple)):
         if not tokens:
             raise VitvizError("no token grids to fit")
@@ -206,7 +210,7 @@ def _principal(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, float]:
 
 
 def fit_token_pca(
-    tokens: Union[TokenArray, Sequence[TokenArray]],
+    tokens: Union[TokenArray, TokenSet],
     k: int = 3,
     *,
     where: Union[None, np.ndarray, Sequence[np.ndarray]] = None,
@@ -281,7 +285,7 @@ def joint_token_pca(token_sets: Sequence[TokenArray], k: int = 3, *, threshold: 
     return [fit.transform(t, threshold=threshold) for t in token_sets]
 
 
-def token_similarity(tokens: TokenArray, query: Union[int, tuple[int, int], np.ndarray]) -> np.ndarray:
+def token_similarity(tokens: TokenArray, query: Union[int, tuple[int, int], TokenArray]) -> np.ndarray:
     """Cosine similarity of one token to every patch token: ``(gh, gw)`` float32 in [−1, 1].
 
     Args:
@@ -299,7 +303,7 @@ def token_similarity(tokens: TokenArray, query: Union[int, tuple[int, int], np.n
         if not (0 <= row < gh and 0 <= col < gw):
             raise IndexError(f"patch ({row}, {col}) is outside the {gh}×{gw} grid")
         q = grid[row, col]
-    elif np.ndim(query) == 0:
+    elif isinstance(query, int) or np.ndim(query) == 0:
         index = int(query)
         if not 0 <= index < gh * gw:
             raise IndexError(f"patch index {index} is outside the {gh}×{gw} grid")

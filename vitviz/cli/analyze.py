@@ -18,6 +18,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from vitviz.export import DISTANCE_HEADER, distance_rows, write_table_csv
     import numpy as np
 
+    from vitviz.export import write_npz
+
     from vitviz.inputs.images import load_image
     from vitviz.loading.models import load_model
     from vitviz.analysis import rollout_map
@@ -71,7 +73,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
             x = result.prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
             arrays["relevance"] = gradient_rollout(loaded.model, x, explain["class_index"]).astype(np.float32)
-        np.savez_compressed(folder / "analysis.npz", **arrays)
+        write_npz(folder / "analysis.npz", arrays)
         summary = {
             "image": str(image_path),
             "model": loaded.name,
@@ -84,7 +86,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "top5": [{"label": p.label, "probability": p.probability, "index": p.index}
                      for p in result.predictions],
             "rollout": {**rollout, "query": "cls" if result.layout.has_class_token else "mean of the patch queries"},
-            "attention_sinks": [list(result.layout.patch_of(i)) for i in result.sink_tokens],
+            "attention_sinks": [list(_patch(result.layout, i)) for i in result.sink_tokens],
             "conventions": CONVENTIONS,
         }
         if result.token_pca is not None:
@@ -116,6 +118,8 @@ def cmd_cnn(args: argparse.Namespace) -> int:
     from vitviz.export import write_table_csv
     import numpy as np
 
+    from vitviz.export import write_npz
+
     from vitviz.inputs.images import load_image
     from vitviz.loading.models import load_model
     from vitviz.run.pipeline import analyze_cnn
@@ -143,7 +147,7 @@ def cmd_cnn(args: argparse.Namespace) -> int:
         arrays[f"{key}/pca_rgb"] = feat.pca_rgb.astype(np.float32)
         arrays[f"{key}/effective_rf_gradient"] = erf.gradient
         arrays[f"{key}/rf"] = np.array([stage.size, stage.jump, erf.radius], dtype=np.float64)
-    np.savez_compressed(out / "stage_features.npz", **arrays)
+    write_npz(out / "stage_features.npz", arrays)
     summary = {
         "image": str(args.image),
         "model": loaded.name,
@@ -185,3 +189,10 @@ def cmd_cnn(args: argparse.Namespace) -> int:
         print(f"top-1: {best.label} (class {best.index}, {best.probability:.1%})")
     print(f"-> {', '.join(map(str, written))}")
     return 0
+
+
+def _patch(layout, token: int) -> tuple[int, int]:
+    """(row, col) of a patch token: an attention sink is always a patch, never a prefix token."""
+    patch = layout.patch_of(token)
+    assert patch is not None, f"token {token} is a prefix token, not a patch"
+    return patch

@@ -9,9 +9,12 @@ import argparse
 import re
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from vitviz.errors import VitvizError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 
@@ -150,7 +153,7 @@ def write_faithfulness(folder: Path, result) -> dict:
     return {**result.summary(), "files": [str(folder / "faithfulness.csv"), str(folder / "faithfulness_auc.csv")]}
 
 
-def explain_target(model: object, cls: Optional[str], *, label_free: bool) -> Optional[dict]:
+def explain_target(model: "nn.Module", cls: Optional[str], *, label_free: bool) -> Optional[dict]:
     """What ``--explain CLASS`` explains, resolved before any work: class index and label, or label-free.
 
     A model without a classifier head is explained label-free when ``label_free`` (ViT gradient

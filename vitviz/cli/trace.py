@@ -11,8 +11,6 @@ import json
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from vitviz.errors import VitvizError
 
 TRACE_CONVENTIONS = {
@@ -58,8 +56,10 @@ def add_trace_command(sub: argparse._SubParsersAction, common: argparse.Argument
 
 def cmd_trace(args: argparse.Namespace) -> int:
     from vitviz.cli.common import parse_image_size, safe_stem, say
+    from vitviz.export import write_npz
     from vitviz.inputs.images import load_image
     from vitviz.loading.models import load_model
+    from vitviz.model_parts import transformer_blocks
     from vitviz.inputs.preprocess import check_input_hw, input_hw, prepare_image, token_layout
     from vitviz.run.run_guard import check_out_folder
     from vitviz.run.trace import check_patch, parse_layer_range, parse_patch, trace_patch
@@ -74,14 +74,14 @@ def cmd_trace(args: argparse.Namespace) -> int:
     hw = input_hw(loaded.data_config, size)
     check_input_hw(loaded.model, hw)
     check_patch(token_layout(loaded.model, hw), patch)   # off the grid: one line before the image is read
-    layers = parse_layer_range(args.layer_range, len(loaded.model.blocks))
+    layers = parse_layer_range(args.layer_range, len(transformer_blocks(loaded.model)))
     image_path = Path(args.image)
     prepared = prepare_image(load_image(image_path), loaded.data_config, size)
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     trace = trace_patch(loaded.model, x, patch, layers=layers)
     folder = Path(args.out) / safe_stem(image_path)
     folder.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(folder / "trace.npz", **trace.arrays())
+    write_npz(folder / "trace.npz", trace.arrays())
     summary = {
         "image": str(image_path), "model": loaded.name, "label": loaded.label, "weights": loaded.source,
         "pretrained": loaded.pretrained, "input_size": list(prepared.hw), "grid": list(trace.layout.grid),

@@ -26,10 +26,11 @@ def _by_model(references: Optional[References], models: Sequence[str]) -> dict[s
     """
     if not references:
         return {}
-    if all(isinstance(v, Mapping) for v in references.values()):
-        return {str(m): {str(k): float(v) for k, v in refs.items()} for m, refs in references.items()}
+    nested = {str(m): refs for m, refs in references.items() if isinstance(refs, Mapping)}
+    if len(nested) == len(references):
+        return {m: {str(k): float(v) for k, v in refs.items()} for m, refs in nested.items()}
     owner = str(models[0]) if len(models) == 1 else ""
-    return {owner: {str(k): float(v) for k, v in references.items()}}
+    return {owner: {str(k): float(v) for k, v in references.items() if not isinstance(v, Mapping)}}
 
 
 #: Display names of :func:`vitviz.analysis.reference_distances`' guide lines, per language.

@@ -107,7 +107,7 @@ def distance_png(mean: np.ndarray, references: Optional[Mapping[str, float]] = N
               font=label_font)
     y_title = "mean attention distance (input px)"
     box = draw.textbbox((0, 0), y_title, font=label_font)
-    strip = Image.new("RGB", (box[2] + 4, box[3] + 6), (255, 255, 255))
+    strip = Image.new("RGB", (int(box[2]) + 4, int(box[3]) + 6), (255, 255, 255))
     ImageDraw.Draw(strip).text((2, 0), y_title, fill=TEXT, font=label_font)
     strip = strip.rotate(90, expand=True)
     image.paste(strip, (18, int((top + bottom - strip.height) / 2)))

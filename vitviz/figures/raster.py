@@ -18,7 +18,7 @@ import base64
 import io
 import unicodedata
 from functools import lru_cache
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -27,6 +27,8 @@ from PIL import Image, ImageDraw, ImageFont
 #: collection is its Korean face. DejaVu covers Latin, Greek and the arrows; Pillow's own font is the last resort.
 FONT_FILES: tuple[tuple[str, int], ...] = (("NotoSansCJK-Regular.ttc", 1), ("NotoSansCJKkr-Regular.otf", 0),
                                            ("DejaVuSans.ttf", 0))
+#: A font Pillow draws with: a TrueType face, or Pillow's own (bitmap, or scalable since Pillow 10.1).
+Font = Union[ImageFont.ImageFont, ImageFont.FreeTypeFont]
 #: What Pillow's built-in font cannot draw, written in ASCII instead.
 _ASCII = str.maketrans({"×": "x", "→": "->", "–": "-", "—": "-", "≈": "~", "µ": "u", "±": "+/-"})
 
@@ -76,7 +78,7 @@ def jpeg_uri(rgb: np.ndarray, max_side: int = 0, quality: int = 90) -> tuple[str
 
 # -------------------------------------------------------------------------------------------- text
 @lru_cache(maxsize=None)
-def _font(size: int) -> tuple[ImageFont.ImageFont, bool]:
+def _font(size: int) -> tuple[Font, bool]:
     for name, index in FONT_FILES:
         try:
             return ImageFont.truetype(name, size, index=index), False
@@ -88,7 +90,7 @@ def _font(size: int) -> tuple[ImageFont.ImageFont, bool]:
         return ImageFont.load_default(), True
 
 
-def font(size: int) -> ImageFont.ImageFont:
+def font(size: int) -> Font:
     """The first of :data:`FONT_FILES` the system has at ``size`` px, else Pillow's own font."""
     return _font(size)[0]
 
@@ -104,12 +106,12 @@ def plain(text: str) -> str:
     return "".join(c for c in text if not unicodedata.combining(c))
 
 
-def text_width(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont) -> float:
+def text_width(draw: ImageDraw.ImageDraw, text: str, font: Font) -> float:
     """Drawn width of ``text`` in px."""
     return draw.textlength(text, font=font)
 
 
-def wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.ImageFont, width: float, *, sep: str = " ",
+def wrap(draw: ImageDraw.ImageDraw, text: str, font: Font, width: float, *, sep: str = " ",
          mark: str = "") -> list[str]:
     """``text`` broken at ``sep`` into lines no wider than ``width`` px (a part too long stays whole); a broken
     line ends with ``mark`` (e.g. " ·" for a title broken at " · "). Newlines always break."""

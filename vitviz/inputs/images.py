@@ -22,7 +22,8 @@ from vitviz.errors import ImageError
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 MAX_PIXELS = 64_000_000  # above any phone photo (48–50 MP); refuses decompression bombs
 MAX_BYTES = 50 * 1024 * 1024
-ImageSource = Union[str, os.PathLike, bytes, BinaryIO, Image.Image]
+ImageBytes = Union[str, os.PathLike, bytes, BinaryIO]  # what holds an encoded image
+ImageSource = Union[ImageBytes, Image.Image]
 # Pillow format names tried on open; MPO is what Pillow calls a JPEG with extra pictures (phone photos).
 FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 OPENED_FORMATS = frozenset(FORMATS) | {"MPO"}
@@ -47,7 +48,7 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Im
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data), formats=FORMATS)
+            image: Image.Image = Image.open(io.BytesIO(data), formats=FORMATS)
             if image.format not in OPENED_FORMATS:  # defence in depth: never decode another format
                 raise ImageError(f"{name}: {image.format} is not a format vitviz reads ({FORMATS_TEXT})")
             width, height = image.size  # from the header; nothing decoded yet
@@ -70,7 +71,7 @@ def load_image(source: ImageSource, *, max_pixels: int = MAX_PIXELS) -> Image.Im
     return _to_rgb(image)
 
 
-def _read_bytes(source: ImageSource, name: str) -> bytes:
+def _read_bytes(source: ImageBytes, name: str) -> bytes:
     if isinstance(source, bytes):
         data = source
     elif isinstance(source, (str, os.PathLike)):

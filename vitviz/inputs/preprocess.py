@@ -16,6 +16,7 @@ from PIL import Image
 from torch import nn
 
 from vitviz.errors import UnsupportedModelError, VitvizError
+from vitviz.model_parts import submodule
 
 MAX_INPUT_SIDE = 1024  # attention memory grows with the 4th power of the side
 SizeArg = Union[int, Sequence[int], None]
@@ -114,7 +115,7 @@ def stem_stride_of(model: nn.Module) -> Optional[tuple[int, int]]:
     exactly ``side / stride`` cells.
     """
     embed = getattr(model, "patch_embed", None)
-    if getattr(embed, "backbone", None) is None or not hasattr(embed, "feature_ratio"):
+    if embed is None or getattr(embed, "backbone", None) is None or not hasattr(embed, "feature_ratio"):
         return None
     return _pair(embed.feature_ratio)
 
@@ -135,9 +136,9 @@ def patch_size_of(model: nn.Module) -> tuple[int, int]:
 
 def token_layout(model: nn.Module, input_hw: tuple[int, int]) -> TokenLayout:
     """Token layout for an input of ``input_hw`` pixels, from the model's own attributes."""
-    embed = model.patch_embed
+    embed = submodule(model, "patch_embed")
     patch = patch_size_of(model)
-    grid = _pair(embed.dynamic_feat_size(input_hw)) if hasattr(embed, "dynamic_feat_size") else (
+    grid = _pair(getattr(embed, "dynamic_feat_size")(input_hw)) if hasattr(embed, "dynamic_feat_size") else (
         input_hw[0] // patch[0], input_hw[1] // patch[1])
     names: list[str] = []
     if getattr(model, "cls_token", None) is not None:
@@ -169,7 +170,7 @@ def check_input_hw(model: nn.Module, hw: tuple[int, int]) -> None:
         return
     ph, pw = patch_size_of(model)
     dynamic = bool(getattr(model, "dynamic_img_size", False))
-    native = _pair(model.patch_embed.img_size)
+    native = _pair(getattr(submodule(model, "patch_embed"), "img_size"))
     if not dynamic and tuple(hw) != native:
         raise VitvizError(f"this model takes only {native[0]}×{native[1]} px input")
     if max(hw) > MAX_INPUT_SIDE:

@@ -319,10 +319,11 @@ class _WorkerLogs(logging.Filter):
         self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not (record.threadName or "").startswith(_WORKER_PREFIX):
+        thread = record.threadName or ""
+        if not thread.startswith(_WORKER_PREFIX):
             return True
         with self._lock:
-            self.messages.setdefault(record.threadName, []).append(record.getMessage())
+            self.messages.setdefault(thread, []).append(record.getMessage())
         return False
 
     def pop(self, thread_name: str) -> list[str]:

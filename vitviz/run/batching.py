@@ -121,7 +121,8 @@ class MicroBatcher(Generic[K, T, R]):
             deadline = first.arrived + self.max_delay
             while sum(r.key == first.key for r in self._queue) < limit and time.monotonic() < deadline:
                 self._cond.wait(deadline - time.monotonic())
-        batch, rest = [], deque()
+        batch: list[_Request[K, T]] = []
+        rest: deque[_Request[K, T]] = deque()
         for request in self._queue:
             if request.key == first.key and len(batch) < limit:
                 batch.append(request)

@@ -32,13 +32,14 @@ from __future__ import annotations
 import functools
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Literal, Optional
+from typing import Any, Callable, Iterable, Iterator, Literal, Optional
 
 import torch
 from torch import nn
 
 from vitviz.errors import UnsupportedModelError
 from vitviz.inputs.preprocess import TokenLayout, token_layout
+from vitviz.model_parts import submodule, transformer_blocks
 
 AttentionCallback = Callable[[int, torch.Tensor], None]
 Method = Literal["auto", "qkv", "unfused"]
@@ -99,10 +100,10 @@ def resolve_method(model: nn.Module, method: Method = "auto") -> Literal["qkv", 
 def _split_qkv(attn: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(B, heads, N, head_dim)`` q, k, v of a timm ``Attention`` for input ``x``, after q/k norms."""
     batch, n, _ = x.shape
-    heads = attn.num_heads
-    qkv = attn.qkv(x)
+    heads = getattr(attn, "num_heads")
+    qkv = submodule(attn, "qkv")(x)
     q, k, v = qkv.reshape(batch, n, 3, heads, qkv.shape[-1] // (3 * heads)).permute(2, 0, 3, 1, 4).unbind(0)
-    return attn.q_norm(q), attn.k_norm(k), v
+    return submodule(attn, "q_norm")(q), submodule(attn, "k_norm")(k), v
 
 
 def attention_probs(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, attn_mask: Optional[torch.Tensor] = None,
@@ -123,7 +124,7 @@ def attention_probs(attn: nn.Module, q: torch.Tensor, k: torch.Tensor, attn_mask
     # on every device, and gradient-based explanations need these ops differentiable.
     scores = torch.baddbmm(q.new_zeros((), dtype=torch.float32).expand(batch * heads, n, keys),
                            q.float().reshape(batch * heads, n, dim), k.float().reshape(batch * heads, keys, dim).mT,
-                           beta=0, alpha=attn.scale).view(batch, heads, n, keys)
+                           beta=0, alpha=getattr(attn, "scale")).view(batch, heads, n, keys)
     if is_causal:
         scores.masked_fill_(torch.ones(n, keys, dtype=torch.bool, device=scores.device).triu_(1), float("-inf"))
     elif attn_mask is not None:
@@ -151,13 +152,13 @@ def _probs_forward(attn: nn.Module, report: Callable[[torch.Tensor], None],
         q, k, v = _split_qkv(attn, x)
         probs = attention_probs(attn, q, k, attn_mask, is_causal, out=probs_out)
         report(probs)
-        out = attn.attn_drop(probs) @ v.float()
+        out = submodule(attn, "attn_drop")(probs) @ v.float()
         out = out.to(v.dtype).transpose(1, 2).reshape(batch, n, -1)
         if out_norm is not None:
             out = out_norm(out)
         if gate is not None:
             out = out * gate
-        return attn.proj_drop(attn.proj(out))
+        return submodule(attn, "proj_drop")(submodule(attn, "proj")(out))
 
     return forward
 
@@ -182,14 +183,15 @@ def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Metho
     try:
         for layer, attn in enumerate(mods):
             if chosen == "qkv":
-                attn.forward = _probs_forward(attn, lambda probs, layer=layer: callback(layer, probs),
+                attn.forward = _probs_forward(attn, functools.partial(callback, layer),
                                               None if probs_out is None else probs_out[layer])
             else:
-                attn.fused_attn = False
+                # torch types Module.__setattr__'s value as Tensor | Module; a plain attribute is set as well.
+                attn.fused_attn = False  # type: ignore[assignment]
 
                 def on_drop(_m, _inp, out, layer=layer):
                     callback(layer, out.float() if probs_out is None else probs_out[layer].copy_(out))
-                handles.append(attn.attn_drop.register_forward_hook(on_drop))
+                handles.append(submodule(attn, "attn_drop").register_forward_hook(on_drop))
         yield chosen
     finally:
         for handle in handles:
@@ -203,7 +205,7 @@ def attention_hooks(model: nn.Module, callback: AttentionCallback, method: Metho
                 attn.forward = forward
 
 
-ModuleHook = Callable[[nn.Module, tuple, object], None]
+ModuleHook = Callable[[nn.Module, tuple, Any], None]  # the output is Any, as torch types a forward hook's
 
 
 @contextmanager
@@ -232,7 +234,10 @@ def block_output_hooks(model: nn.Module, callback: AttentionCallback) -> Iterato
 
     Whatever ``callback`` returns is dropped (a forward hook's return value would replace the output).
     """
-    with forward_hooks((blk, lambda _m, _i, out, layer=i: callback(layer, out)) for i, blk in enumerate(model.blocks)):
+    def report(layer: int, _module: nn.Module, _inputs: tuple, out: torch.Tensor) -> None:
+        callback(layer, out)
+
+    with forward_hooks((blk, functools.partial(report, i)) for i, blk in enumerate(transformer_blocks(model))):
         yield
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from vitviz.errors import VitvizError
 from vitviz.loading.models import LoadedModel
 from vitviz.inputs.preprocess import TokenLayout
+from vitviz.model_parts import attention_heads, transformer_blocks
 
 STATE_DIR = "distance-state"
 STATE_VERSION = 1
@@ -24,7 +25,7 @@ def run_settings(loaded: LoadedModel, folder: Path, layout: TokenLayout, hw: tup
     """What progress must share to be summed with this run's (stored in every part)."""
     model = loaded.model
     return {"model": loaded.name, "pretrained": loaded.pretrained, "input_hw": list(hw),
-            "layers": len(model.blocks), "heads": int(model.blocks[0].attn.num_heads),
+            "layers": len(transformer_blocks(model)), "heads": attention_heads(model),
             "grid": list(layout.grid), "patch_size": list(layout.patch_size),
             "prefix_tokens": list(layout.prefix_names), "folder": str(Path(folder).resolve()),
             "convention": "mean attention distance, px of the network input, prefix tokens dropped, "

@@ -176,8 +176,13 @@ class DecodedBatch:
 def collate_decoded(items: Sequence[tuple[str, Optional[torch.Tensor], Optional[str]]]) -> DecodedBatch:
     """Stack the images that decoded; keep ``(name, reason)`` for those that did not."""
     good = [(name, t) for name, t, _ in items if t is not None]
+    failed = []
+    for name, t, reason in items:
+        if t is None:
+            assert reason is not None  # ImageFiles gives a reason with every image it could not read
+            failed.append((name, reason))
     return DecodedBatch(names=[n for n, _ in good], pixels=torch.stack([t for _, t in good]) if good else None,
-                        failed=[(name, reason) for name, t, reason in items if t is None])
+                        failed=failed)
 
 
 def _worker_init(_worker_id: int) -> None:

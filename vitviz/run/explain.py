@@ -155,9 +155,9 @@ def grad_cam(model: nn.Module, x: torch.Tensor, class_index: ClassArg, stage: Op
     index = resolve_class(model, class_index)
     with _autograd_on():
         inp = _first_image(x)
-        final, maps = model.forward_intermediates(inp, intermediates_only=False)
+        final, maps = getattr(model, "forward_intermediates")(inp, intermediates_only=False)
         activations = maps[names.index(stage)]
-        logits = model.forward_head(final)
+        logits = getattr(model, "forward_head")(final)
         (grad,) = torch.autograd.grad(logits[0, index], activations)
     with torch.no_grad():
         acts, grads = activations[0].float(), grad[0].float()
@@ -219,12 +219,13 @@ def gradient_rollout(model: nn.Module, x: torch.Tensor, class_index: Optional[Cl
         else:
             target = output[0, int(output[0].argmax()) if index is None else index]
         grads: Sequence[Optional[torch.Tensor]] = torch.autograd.grad(target, probs, allow_unused=True)
-    if any(g is None for g in grads):
+    used = [g for g in grads if g is not None]
+    if len(used) != len(grads):
         raise UnsupportedModelError("the attention probabilities are not on the gradient path of this model's output")
     with torch.no_grad():
         tokens = probs[0].shape[-1]
         relevance = torch.eye(tokens, device=probs[0].device, dtype=torch.float32)
-        for attn, grad in zip(probs, grads):
+        for attn, grad in zip(probs, used):
             fused = (grad[0].float() * attn[0].float()).clamp_min(0).mean(dim=0)
             relevance = relevance + fused @ relevance
         prefix = layout.num_prefix_tokens

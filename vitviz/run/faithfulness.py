@@ -132,7 +132,8 @@ def deletion_insertion(
         raise VitvizError(f"the maps must share one (rows, cols) grid, got shapes {sorted(shapes)}")
     if batch_size < 1:
         raise VitvizError(f"batch size must be at least 1, got {batch_size}")
-    grid = tuple(int(v) for v in next(iter(shapes)))
+    rows, cols = next(iter(shapes))
+    grid = (int(rows), int(cols))
     cells = grid[0] * grid[1]
     x = x[:1]
     counts = step_counts(cells, steps)
@@ -220,7 +221,9 @@ def cnn_faithfulness(loaded: "LoadedModel", prepared: "PreparedImage", *, class_
     x = prepared.tensor.to(device=loaded.device, dtype=loaded.dtype)
     if class_index is None:
         with torch.inference_mode():
-            class_index = target_class(model, model(x)[0], None)
+            top = target_class(model, model(x)[0], None)
+        assert top is not None  # a model with a head has a top-1 class
+        class_index = top
     cam = grad_cam(model, x, class_index)
     maps = {"Grad-CAM": pool_to_grid(cam.map, grid)}
     return deletion_insertion(model, x, maps, target=target, class_index=cam.class_index, steps=steps,

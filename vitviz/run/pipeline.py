@@ -47,6 +47,7 @@ from vitviz.errors import UnsupportedModelError, VitvizError
 from vitviz.loading.models import LoadedModel
 from vitviz.inputs.images import load_image, sample_paths
 from vitviz.inputs.preprocess import PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
+from vitviz.model_parts import attention_heads, transformer_blocks
 
 
 @dataclass(frozen=True)
@@ -218,8 +219,7 @@ def iter_analyses(loaded: LoadedModel, prepared: list[PreparedImage], *, k: int 
     layout = result.layout
     batch = len(prepared)
     layers = blocks.shape[0]
-    tokens = patch_features(model, blocks.flatten(0, 1), layout).reshape(layers, batch, *layout.grid, -1)
-    tokens = tokens.cpu().numpy()
+    tokens = patch_features(model, blocks.flatten(0, 1), layout).reshape(layers, batch, *layout.grid, -1).cpu().numpy()
     norms = blocks.float().norm(dim=-1).cpu().numpy()  # (layers, B, T)
     output_all = result.output.float().cpu().numpy()
     facts = model_facts(loaded.model, layout)
@@ -367,7 +367,7 @@ def dataset_mean_distance(
     check_input_hw(loaded.model, hw)
     model = loaded.model
     layout = token_layout(model, hw)
-    acc = MeanDistanceAccumulator(layout, len(model.blocks), int(model.blocks[0].attn.num_heads),
+    acc = MeanDistanceAccumulator(layout, len(transformer_blocks(model)), attention_heads(model),
                                   renormalize=renormalize)
     batch: list[torch.Tensor] = []
     done = 0

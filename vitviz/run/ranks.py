@@ -9,7 +9,7 @@ import contextlib
 import datetime as _dt
 import os
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import numpy as np
 import torch
@@ -33,7 +33,7 @@ class Ranks:
         return self.rank == 0
 
 
-def ranks_from_env(env: Optional[dict] = None) -> Ranks:
+def ranks_from_env(env: Optional[Mapping[str, str]] = None) -> Ranks:
     """``RANK``/``WORLD_SIZE``/``LOCAL_RANK`` as torchrun (or srun with them exported) sets them."""
     env = os.environ if env is None else env
     try:
@@ -45,7 +45,7 @@ def ranks_from_env(env: Optional[dict] = None) -> Ranks:
     return ranks
 
 
-def default_workers(ranks: Ranks, env: Optional[dict] = None) -> int:
+def default_workers(ranks: Ranks, env: Optional[Mapping[str, str]] = None) -> int:
     """DataLoader workers per process: the node's CPU cores shared by its processes, 1 to 4."""
     env = os.environ if env is None else env
     per_node = int(env.get("LOCAL_WORLD_SIZE", 1) or 1) if ranks.distributed else 1

@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional, TextIO
 
 from vitviz.errors import VitvizError
 
@@ -71,9 +71,9 @@ class RunLock:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._fh = None
+        self._fh: Optional[TextIO] = None
 
-    def _open(self):
+    def _open(self) -> TextIO:
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._fh = open(self.path, "a+", encoding="utf-8")
@@ -151,7 +151,7 @@ def probe_lock(path: str | os.PathLike) -> None:
         RunLock(path).exclusive().release()
 
 
-def launched_by_torchrun(env: Optional[dict] = None) -> bool:
+def launched_by_torchrun(env: Optional[Mapping[str, str]] = None) -> bool:
     """True in a process torchrun (torch.distributed.elastic) started: it sets ``TORCHELASTIC_RUN_ID``."""
     env = os.environ if env is None else env
     return "TORCHELASTIC_RUN_ID" in env

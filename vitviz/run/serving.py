@@ -31,6 +31,7 @@ from PIL import Image
 from vitviz.run.batching import MicroBatcher
 from vitviz.loading.models import LoadedModel
 from vitviz.inputs.preprocess import SizeArg, check_input_hw, input_hw, prepare_image
+from vitviz.model_parts import attention_heads, transformer_blocks
 
 BATCH_VAR = "VITVIZ_BATCH"
 DEFAULT_BATCH = 8
@@ -59,8 +60,8 @@ def transient_nbytes(loaded: LoadedModel, hw: tuple[int, int]) -> int:
 
     model = loaded.model
     layout = token_layout(model, hw)
-    layers = len(model.blocks)
-    heads = int(model.blocks[0].attn.num_heads)
+    layers = len(transformer_blocks(model))
+    heads = attention_heads(model)
     t = layout.num_tokens
     dim = int(getattr(model, "embed_dim", 0) or 0)
     return 4 * (layers * heads * t * t + 2 * layers * t * dim + 3 * hw[0] * hw[1])

@@ -57,6 +57,7 @@ from torch import nn
 from vitviz.run.capture import forward_hooks
 from vitviz.errors import UnsupportedModelError, VitvizError
 from vitviz.inputs.preprocess import TokenLayout, token_layout
+from vitviz.model_parts import submodule, transformer_blocks
 
 LENS_K = 5
 # The arrays written to trace.npz, in the order the module docstring lists them.
@@ -164,7 +165,8 @@ def trace_patch(model: nn.Module, x: torch.Tensor, patch: tuple[int, int], *,
         layers: the layers to keep (0-based, in order); None keeps all.
     """
     _check_supported(model)
-    depth = len(model.blocks)
+    blocks = transformer_blocks(model)
+    depth = len(blocks)
     keep = list(range(depth)) if layers is None else [int(i) for i in layers]
     if not keep or any(not 0 <= i < depth for i in keep):
         raise VitvizError(f"layers {keep} are not within 0–{depth - 1}")
@@ -173,7 +175,7 @@ def trace_patch(model: nn.Module, x: torch.Tensor, patch: tuple[int, int], *,
     t = check_patch(layout, patch)
     row, col = int(patch[0]), int(patch[1])
     ph, pw = layout.patch_size
-    seen: dict[str, object] = {}
+    seen: dict[str, np.ndarray] = {}
     per_layer: dict[str, list] = {k: [None] * depth for k in (
         "z_in", "ln1", "q", "scores", "attn", "head_context", "attn_out", "z_mid", "ln2", "mlp_hidden", "z_out")}
     full_outputs: list[Optional[torch.Tensor]] = [None] * depth
@@ -194,20 +196,21 @@ def trace_patch(model: nn.Module, x: torch.Tensor, patch: tuple[int, int], *,
     def on_qkv(attn: nn.Module, layer: int):
         def hook(_m, _inputs, out) -> None:
             n, width = out.shape[1], out.shape[2]
-            heads = int(attn.num_heads)
+            heads = int(getattr(attn, "num_heads"))
             q, k, _v = out[:1].reshape(1, n, 3, heads, width // (3 * heads)).permute(2, 0, 3, 1, 4).unbind(0)
-            q, k = attn.q_norm(q), attn.k_norm(k)
+            q, k = submodule(attn, "q_norm")(q), submodule(attn, "k_norm")(k)
             q_t = q[0, :, t].float()                                            # (H, Dh)
-            scores = torch.einsum("hd,hnd->hn", q_t, k[0].float()) * float(attn.scale)
+            scores = torch.einsum("hd,hnd->hn", q_t, k[0].float()) * float(getattr(attn, "scale"))
             store("q", layer, q_t)
             store("scores", layer, scores)
             store("attn", layer, scores.softmax(dim=-1))
         return hook
 
-    hooks: list = [(model.patch_embed.proj, on_proj), (model.head, on_head)]
-    if isinstance(getattr(model, "pos_drop", None), nn.Module):
-        hooks.append((model.pos_drop, on_pos))
-    for i, blk in enumerate(model.blocks):
+    hooks: list = [(submodule(submodule(model, "patch_embed"), "proj"), on_proj), (submodule(model, "head"), on_head)]
+    pos_drop = getattr(model, "pos_drop", None)
+    if isinstance(pos_drop, nn.Module):
+        hooks.append((pos_drop, on_pos))
+    for i, blk in enumerate(blocks):
         def on_norm1(_m, inputs, out, i=i) -> None:
             store("z_in", i, inputs[0][0, t])
             store("ln1", i, out[0, t])
@@ -226,8 +229,10 @@ def trace_patch(model: nn.Module, x: torch.Tensor, patch: tuple[int, int], *,
             store("z_out", i, out[0, t])
             full_outputs[i] = out[:1].detach().clone()
 
-        hooks += [(blk.norm1, on_norm1), (blk.attn.qkv, on_qkv(blk.attn, i)), (blk.attn.proj, on_attn_proj),
-                  (blk.norm2, on_norm2), (blk.mlp.act, lambda _m, _i, out, i=i: store("mlp_hidden", i, out[0, t])),
+        attn = submodule(blk, "attn")
+        hooks += [(submodule(blk, "norm1"), on_norm1), (submodule(attn, "qkv"), on_qkv(attn, i)),
+                  (submodule(attn, "proj"), on_attn_proj), (submodule(blk, "norm2"), on_norm2),
+                  (submodule(submodule(blk, "mlp"), "act"), lambda _m, _i, out, i=i: store("mlp_hidden", i, out[0, t])),
                   (blk, on_block)]
     with torch.inference_mode(), forward_hooks(hooks):
         model(x)
@@ -239,24 +244,29 @@ def trace_patch(model: nn.Module, x: torch.Tensor, patch: tuple[int, int], *,
 
     lens: dict[str, np.ndarray] = {}
     with torch.inference_mode():
-        stacked = torch.cat(full_outputs)                                         # (L, T, D)
-        normed = model.norm(stacked) if isinstance(getattr(model, "norm", None), nn.Module) else stacked
+        outputs = [out for out in full_outputs if out is not None]
+        assert len(outputs) == depth  # on_block stored them with z_out, which is complete
+        stacked = torch.cat(outputs)                                              # (L, T, D)
+        norm = getattr(model, "norm", None)
+        normed = norm(stacked) if isinstance(norm, nn.Module) else stacked
+        forward_head = getattr(model, "forward_head")
         if int(getattr(model, "num_classes", 0) or 0) > 0:
-            probs = model.forward_head(normed).float().softmax(dim=-1)
+            probs = forward_head(normed).float().softmax(dim=-1)
             top = probs.topk(min(LENS_K, probs.shape[-1]), dim=-1)
             lens["logit_lens_classes"] = top.indices[keep].cpu().numpy().astype(np.int64)
             lens["logit_lens_probs"] = _row(top.values[keep])
         else:
-            feats = model.forward_head(normed, pre_logits=True).float()
+            feats = forward_head(normed, pre_logits=True).float()
             cosine = torch.nn.functional.cosine_similarity(feats, feats[-1:].expand_as(feats), dim=-1)
             lens["cls_cosine_to_last"] = _row(cosine[keep])
 
     embedding = seen["embedding"]
     arrays = {name: np.stack([rows[i] for i in keep]) for name, rows in per_layer.items()}
-    attn0 = model.blocks[0].attn
+    attn0 = submodule(blocks[0], "attn")
     return PatchTrace(
         token_index=t, patch=(row, col), layout=layout, layers=np.array(keep, dtype=np.int64),
-        num_heads=int(attn0.num_heads), head_dim=int(arrays["q"].shape[-1]), scale=float(attn0.scale),
+        num_heads=int(getattr(attn0, "num_heads")), head_dim=int(arrays["q"].shape[-1]),
+        scale=float(getattr(attn0, "scale")),
         patch_values=seen["patch_values"], embedding=embedding,
         position=(seen["pos_in"] - embedding) if "pos_in" in seen else np.zeros_like(embedding),
         prefix_z0=seen["prefix_z0"], z0=per_layer["z_in"][0], final=seen["final"], **arrays, **lens)
@@ -296,15 +306,20 @@ def _norm_parts(norm: nn.Module, dim: int) -> tuple[np.ndarray, np.ndarray, floa
             _row(bias) if bias is not None else np.zeros(dim, np.float32), float(getattr(norm, "eps", 0.0)))
 
 
+def _gain(layer_scale: Optional[nn.Module]) -> Optional[np.ndarray]:
+    """A LayerScale's per-channel gains (its ``gamma``), None without one."""
+    gamma = getattr(layer_scale, "gamma", None)
+    return _row(gamma) if isinstance(gamma, torch.Tensor) else None
+
+
 def block_weights(model: nn.Module, layer: int) -> BlockWeights:
     """The LayerNorm, LayerScale and first MLP parameters of ``model.blocks[layer]`` (see :class:`BlockWeights`)."""
-    blk = model.blocks[layer]
-    dim = int(blk.attn.qkv.in_features)
-    w1, b1, e1 = _norm_parts(blk.norm1, dim)
-    w2, b2, e2 = _norm_parts(blk.norm2, dim)
-    fc1 = getattr(blk.mlp, "fc1", None)
-    gains = [_row(ls.gamma) if isinstance(getattr(ls, "gamma", None), torch.Tensor) else None
-             for ls in (getattr(blk, "ls1", None), getattr(blk, "ls2", None))]
+    blk = transformer_blocks(model)[layer]
+    dim = int(getattr(submodule(submodule(blk, "attn"), "qkv"), "in_features"))
+    w1, b1, e1 = _norm_parts(submodule(blk, "norm1"), dim)
+    w2, b2, e2 = _norm_parts(submodule(blk, "norm2"), dim)
+    fc1 = getattr(submodule(blk, "mlp"), "fc1", None)
+    gains = [_gain(getattr(blk, "ls1", None)), _gain(getattr(blk, "ls2", None))]
     return BlockWeights(norm1_weight=w1, norm1_bias=b1, norm1_eps=e1, norm2_weight=w2, norm2_bias=b2, norm2_eps=e2,
                         fc1_weight=_row(fc1.weight) if isinstance(fc1, nn.Linear) else None,
                         fc1_bias=_row(fc1.bias) if isinstance(fc1, nn.Linear) and fc1.bias is not None else None,
@@ -315,7 +330,9 @@ def projection_weights(model: nn.Module) -> tuple[np.ndarray, np.ndarray]:
     """``(E, b)``: the patch projection as a matrix, ``E`` ``(P²C, D)`` with rows in ``patch_values``' order
     (the conv weight ``(D, C, P, P)`` flattened per output and transposed), and the bias ``(D,)``
     (zeros without one), so ``embedding = patch_values @ E + b``."""
-    proj = model.patch_embed.proj
+    proj = submodule(submodule(model, "patch_embed"), "proj")
+    if not isinstance(proj, nn.Conv2d):
+        raise UnsupportedModelError(f"{type(model).__name__} is not a ViT with a convolutional patch projection")
     weight = _row(proj.weight)
     bias = _row(proj.bias) if proj.bias is not None else np.zeros(weight.shape[0], np.float32)
     return weight.reshape(weight.shape[0], -1).T, bias

@@ -16,6 +16,7 @@ from typing import Sequence, Union
 from pptx import Presentation
 from pptx.dml.color import RGBColor
 from pptx.oxml.ns import qn
+from pptx.presentation import Presentation as PresentationFile  # what the function pptx.Presentation makes
 from pptx.util import Emu, Inches, Pt
 
 from vitviz.figures.report import Table
@@ -108,7 +109,7 @@ def _table(slide, table: Table) -> None:
                 cell.fill.fore_color.rgb = HIGHLIGHT
 
 
-def deck(slides: Sequence[Slide]) -> Presentation:
+def deck(slides: Sequence[Slide]) -> PresentationFile:
     """A presentation with one slide per :class:`~vitviz.talk.slides.Slide`, in order."""
     prs = Presentation()
     prs.slide_width, prs.slide_height = SLIDE_W, SLIDE_H

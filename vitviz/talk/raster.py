@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw
@@ -37,7 +37,9 @@ HIGHLIGHT_RGB = ImageColor.getrgb(HIGHLIGHT)  # the patch in question, orange as
 
 def colour(i: int) -> tuple[int, int, int]:
     """Series colour ``i`` (cycling through :data:`vitviz.figures.plots.HEAD_COLOURS`)."""
-    return ImageColor.getrgb(HEAD_COLOURS[i % len(HEAD_COLOURS)])
+    rgb = ImageColor.getrgb(HEAD_COLOURS[i % len(HEAD_COLOURS)])
+    assert len(rgb) == 3  # the palette is rgb(...) and #rrggbb, without alpha
+    return rgb
 
 
 def canvas() -> tuple[Image.Image, ImageDraw.ImageDraw]:
@@ -71,11 +73,12 @@ def vertical_text(image: Image.Image, text: str, centre: tuple[float, float], si
 
 @dataclass(frozen=True)
 class Series:
-    """One chart series: points ``(xs, ys)`` (None values skipped), drawn as markers and/or a line."""
+    """One chart series: points ``(xs, ys)`` (None values skipped), drawn as markers and/or a line;
+    lists or 1-D numpy arrays."""
 
     name: str
-    xs: Sequence[float]
-    ys: Sequence[Optional[float]]
+    xs: Union[Sequence[float], np.ndarray]
+    ys: Union[Sequence[Optional[float]], np.ndarray]
     colour: tuple[int, int, int]
     line: bool = True
     markers: bool = True
@@ -180,7 +183,7 @@ def fit(pixels: np.ndarray, box: tuple[int, int], *, nearest: bool = True) -> Im
     picture = Image.fromarray(np.asarray(pixels, dtype=np.uint8))
     scale = min(box[0] / picture.width, box[1] / picture.height)
     size = (max(1, int(picture.width * scale)), max(1, int(picture.height * scale)))
-    return picture.resize(size, Image.NEAREST if nearest else Image.LANCZOS)
+    return picture.resize(size, Image.Resampling.NEAREST if nearest else Image.Resampling.LANCZOS)
 
 
 def panels(pictures: Sequence[np.ndarray], captions: Sequence[str], *, nearest: bool = True,
@@ -244,9 +247,10 @@ def distinct_colours(image: Image.Image, palette: Sequence[tuple[int, int, int]]
     """Which of ``palette``'s colours cover at least ``min_pixels`` pixels of ``image`` (within ``tolerance``
     per channel): how a test checks that a picture's series are drawn in distinct colours."""
     pixels = np.asarray(image.convert("RGB"), dtype=np.int16).reshape(-1, 3)
-    found = set()
+    found: set[tuple[int, int, int]] = set()
     for rgb in palette:
         close = np.all(np.abs(pixels - np.asarray(rgb, dtype=np.int16)) <= tolerance, axis=1)
         if int(close.sum()) >= min_pixels:
-            found.add(tuple(int(c) for c in rgb))
+            r, g, b = rgb
+            found.add((int(r), int(g), int(b)))
     return found

@@ -21,7 +21,7 @@ import io
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import numpy as np
 from PIL import Image
@@ -132,7 +132,7 @@ def _embed(a: "ImageAnalysis") -> Optional[Image.Image]:
     image, draw = R.canvas()
     left, top_px, bottom = 220, 40, R.HEIGHT - 130
     picture = Image.fromarray(R.colourise(matrix, "RdBu", -top, top)).resize(
-        (R.WIDTH - left - 330, bottom - top_px), Image.NEAREST)
+        (R.WIDTH - left - 330, bottom - top_px), Image.Resampling.NEAREST)
     image.paste(picture, (left, top_px))
     R.write(draw, (left + picture.width / 2, bottom + 20), t("talk.embed_cols", d=matrix.shape[1]), R.LABEL, anchor="ma")
     R.vertical_text(image, t("talk.embed_rows", n=matrix.shape[0]), (120, (top_px + bottom) / 2))
@@ -148,7 +148,7 @@ def _cls(a: "ImageAnalysis") -> Image.Image:
     patches = [f"x{k}E" for k in (1, 2, 3)] + ["…", f"x{n}E"]
     shown += [(p, "#ddd6fe") for p in patches]
     width = min(220, (R.WIDTH - 120) / len(shown) - 20)
-    x = 60
+    x: float = 60
     for text, fill in shown:
         if text == "…":
             R.write(draw, (x + width / 2, 250), "…", R.LABEL * 2, anchor="mm")
@@ -321,15 +321,15 @@ def fig3_picture() -> Image.Image:
 
 def fig5_picture(dataset: str = "ImageNet") -> Image.Image:
     """Paper Fig. 5's points (Table 6): ``dataset`` accuracy vs pre-training exaFLOPs, one colour per family."""
-    column = pr.TABLE6_COLUMNS.index(dataset) - 2
+    column = pr.TABLE6_DATASETS.index(dataset)  # of the accuracies, row[2:8]
     families = ("ViT", "ResNet (BiT)", "Hybrid")
     series = []
     for j, family in enumerate(families):
         rows = sorted((r for r in pr.TABLE6_ROWS if pr.table6_family(r[0]) == family), key=lambda r: r[-1])
         label = t("paper.family_hybrid") if family == "Hybrid" else family
-        series.append(R.Series(label, [r[-1] for r in rows], [r[2 + column] for r in rows], R.colour(j),
+        series.append(R.Series(label, [r[-1] for r in rows], [r[2:8][column] for r in rows], R.colour(j),
                                line=False, radius=13))
-    values = [r[2 + column] for r in pr.TABLE6_ROWS]
+    values = [r[2:8][column] for r in pr.TABLE6_ROWS]
     return R.chart(series, x_title=t("paper.fig5_compute"), y_title=t("paper.fig5_accuracy", dataset=dataset),
                    y_range=(float(np.floor(min(values) - 1)), float(np.ceil(max(values) + 1))), x_range=(30, 6000),
                    log_x=True)
@@ -378,7 +378,7 @@ def _slides(loaded: "LoadedModel", a: "ImageAnalysis", image_name: str) -> list[
         return image
 
     no_filters = a.static.filters_note or t("talk.no_filters")
-    values = {
+    values: dict[str, dict[str, Any]] = {  # each slide's takeaway fields
         "patches": dict(h=h, w=w, gh=gh, gw=gw, n=gh * gw, ph=ph, pw=pw),
         "flatten": dict(n=ph * pw * 3, ph=ph, pw=pw),
         "embed": dict(n=ph * pw * 3, d=f.hidden_size),

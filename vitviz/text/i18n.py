@@ -63,7 +63,12 @@ class Catalogue:
 
 def catalogue_path(lang: str):
     """The ``.po`` file of ``lang`` inside the installed package (a :mod:`importlib.resources` traversable)."""
-    return resources.files(__package__).joinpath("locales", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+    return resources.files(__package__) / "locales" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def _forms(value: str | tuple[str, ...] | list[str] | None) -> tuple[str, ...]:
+    """A message's id or string as its forms: one, or one per plural form (Babel's tuple); None reads as empty."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value or "",)
 
 
 @lru_cache(maxsize=None)
@@ -79,12 +84,13 @@ def catalogue(lang: str) -> Catalogue:
 
     with catalogue_path(lang).open("rb") as handle:
         parsed = read_po(handle, locale=lang, domain=DOMAIN, charset="utf-8")
-    texts, source, plurals = {}, {}, set()
+    texts: dict[str, tuple[str, ...]] = {}
+    source: dict[str, tuple[str, ...]] = {}
+    plurals: set[str] = set()
     for message in parsed:
         if not message.id or message.context is None:
             continue  # the header
-        ids = message.id if isinstance(message.id, tuple) else (message.id,)
-        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        ids, strings = _forms(message.id), _forms(message.string)
         source[message.context] = ids
         if len(ids) > 1:
             plurals.add(message.context)
