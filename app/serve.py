@@ -51,6 +51,9 @@ def warm_up() -> None:
         import timm  # noqa: F401
         import torch  # noqa: F401
 
+        from vitviz.run.serving import share_cores
+        share_cores()  # one thread per script thread; the analysis forward takes all cores when alone
+
         from vitviz_dashboard import compute, sidebar
         from vitviz_dashboard import widgets  # noqa: F401  (imports vitviz.figures.plots and the app's other shared modules)
         import vitviz.run.pipeline  # noqa: F401

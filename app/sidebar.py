@@ -60,9 +60,18 @@ def catalogue(folder: Optional[str]) -> tuple[list[ModelSpec], dict[str, Optiona
     return specs, {s.name: availability(s, folder) for s in specs}
 
 
+@st.cache_resource(ttl=30, show_spinner=False)
+def local_names(folder: Optional[str]) -> frozenset[str]:
+    """The registered models whose weights are files in ``folder``, for 30 s (as :func:`catalogue`): every
+    run's sidebar asked the folder about each of them (``find_local_weights``) to pick the default."""
+    path = Path(folder) if folder else None
+    return frozenset(s.name for s in list_models(folder) if find_local_weights(s.name, path))
+
+
 def default_choice(names: list[str], reasons: dict[str, Optional[str]], folder: Optional[str]) -> str:
     """The first model whose weights are in the folder, else the first available, else the first listed."""
-    local = [n for n in names if find_local_weights(n, Path(folder) if folder else None)]
+    here = local_names(folder)
+    local = [n for n in names if n in here]
     usable = [n for n in names if reasons[n] is None]
     return (local or usable or names)[0]
 
@@ -166,8 +175,7 @@ def draw() -> Optional[compute.Selection]:
 
 def load_with_progress(sel: compute.Selection, spec: ModelSpec):
     """The selection's model; a download from the hub shows as a running status box, not a silent wait."""
-    folder = Path(sel.weights_dir) if sel.weights_dir else None
-    needs_download = sel.pretrained and not find_local_weights(spec.name, folder) and not hub_cached_file(spec.name)
+    needs_download = sel.pretrained and spec.name not in local_names(sel.weights_dir) and not hub_cached_file(spec.name)
     if not needs_download:
         return compute.model_for(sel)
     from vitviz.loading.catalog import hub_repo_hint

@@ -193,11 +193,13 @@ async def drive(students: list[Student], base: str) -> None:
     await asyncio.gather(*(st.session.close() for st in students if st.session is not None), return_exceptions=True)
 
 
-def start_py_spy(out: str, pid: int) -> subprocess.Popen:
-    """``py-spy record`` of the server (every thread, idle ones left out) into ``out`` as collapsed stacks."""
+def start_py_spy(out: str, pid: int, gil: bool = False) -> subprocess.Popen:
+    """``py-spy record`` of the server (every thread, idle ones left out) into ``out`` as collapsed stacks;
+    ``gil``: only the thread holding the interpreter lock at each sample (what keeps the others waiting)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     proc = subprocess.Popen([spy, "record", "--pid", str(pid), "--output", out, "--format", "raw", "--rate", "100",
-                             "--threads", "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--threads", "--nonblocking", *(["--gil"] if gil else [])],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(1.0)  # attached before the first student arrives
     return proc
 
@@ -246,7 +248,7 @@ def one_run(args, sizes: list[int], weights: Path) -> dict:
         warm = [s.memory_mib()[0] for s in servers]
         students = plan(args.n, args.spread, sizes, args.uploads)
         load_before = os.getloadavg()[0]
-        spy = start_py_spy(args.py_spy, servers[0].proc.pid) if args.py_spy else None
+        spy = start_py_spy(args.py_spy, servers[0].proc.pid, args.py_spy_gil) if args.py_spy else None
         cpu0 = sum(proc_cpu_seconds(s.proc.pid) for s in servers)
         client0 = time.process_time()
         t0 = time.perf_counter()
@@ -326,6 +328,8 @@ def main(argv=None) -> int:
                         "+ the cache budget, per replica)")
     p.add_argument("--py-spy", metavar="FILE", help="record the (first) server with py-spy while the students run: "
                                                     "collapsed stacks in FILE (pip install py-spy)")
+    p.add_argument("--py-spy-gil", action="store_true", help="with --py-spy: sample only the thread that holds the "
+                                                            "interpreter lock (py-spy --gil)")
     p.add_argument("--runs", type=int, default=1, help="repeat on fresh servers; the last line gives medians")
     p.add_argument("--weights-dir", default=os.environ.get("VITVIZ_WEIGHTS_DIR", str(REPO.parent / "shared" / "weights")))
     args = p.parse_args(argv)

@@ -518,3 +518,21 @@ def test_korean_paper_download_is_korean_when_built_later(weights_dir, monkeypat
     worker.join()
     head = built["page"].split("<nav>")[0]
     assert '<html lang="ko">' in head and "ViT 논문의 그림" in head and "vitviz로 생성" in head
+
+
+@pytest.mark.real_weights
+def test_the_default_model_is_picked_from_the_folder_scanned_once_per_30_s(weights_dir, monkeypatch):
+    from vitviz_dashboard import sidebar
+
+    sidebar.local_names.clear()
+    name = "vit_small_patch14_dinov2.imgfocus"
+    assert name in sidebar.local_names(str(weights_dir))
+    assert sidebar.default_choice(["vit_base_patch16_224", name], {"vit_base_patch16_224": None, name: None},
+                                  str(weights_dir)) == name
+
+    def no_scan(*_args, **_kwargs):
+        raise AssertionError("the weights folder was scanned again")
+
+    monkeypatch.setattr(sidebar, "find_local_weights", no_scan)  # a later run reads the cached names
+    assert sidebar.default_choice([name], {name: None}, str(weights_dir)) == name
+    sidebar.local_names.clear()

@@ -352,3 +352,41 @@ def test_the_analyzer_caps_a_batch_by_bytes_and_refuses_a_cnn(tiny):
                       device=torch.device("cpu"), dtype=torch.float32, source="untrained", data_config=dict(CONFIG))
     with pytest.raises(VitvizError, match="is a CNN"):
         analyzer.analyze(cnn, images[0])
+
+
+def test_after_share_cores_a_cpu_forward_uses_every_core_only_with_nothing_queued_behind_it(tiny, monkeypatch):
+    from vitviz.run import pipeline, serving
+
+    full = torch.get_num_threads()
+    monkeypatch.setattr(serving, "_FULL_THREADS", None)
+    assert serving.forward_threads(0) is None  # share_cores not called: torch's setting stays
+    seen: list[int] = []
+    real = pipeline.iter_analyses
+
+    def recording(loaded, prepared, **kwargs):
+        seen.append(torch.get_num_threads())  # in the worker, while the forward runs
+        yield from real(loaded, prepared, **kwargs)
+
+    monkeypatch.setattr(pipeline, "iter_analyses", recording)
+    try:
+        serving.share_cores()
+        serving.share_cores()  # idempotent: the full count is the one before the first call
+        assert torch.get_num_threads() == 1
+        assert (serving.forward_threads(0), serving.forward_threads(3)) == (full, 1)
+        lock = threading.Lock()
+        analyzer = BatchedAnalyzer(lock)
+        images = sample_images(3)
+        with lock:  # three sessions queue up: the first two run with others behind them
+            threads = [threading.Thread(target=analyzer.analyze, args=(tiny, im, 160)) for im in images]
+            for th in threads:
+                th.start()
+                deadline = time.monotonic() + 10
+                while analyzer.batcher.pending() < threads.index(th) + 1 and time.monotonic() < deadline:
+                    time.sleep(0.01)
+        for th in threads:
+            th.join(30)
+        result = analyzer.analyze(tiny, images[0], 160)  # a lone request
+    finally:
+        torch.set_num_threads(full)
+    assert seen == [1, 1, full, full]
+    assert_same(analyze_image(tiny, images[0], 160), result)

@@ -301,6 +301,21 @@ def test_head_panels_blend_each_map_over_the_image_with_frames():
         head_panels(maps, display, (16, 16), marked=[(2, 0)])
 
 
+@pytest.mark.parametrize("grid, patch, image", [((4, 5), (7, 6), (28, 30)),  # whole cells: the broadcast path
+                                                ((4, 5), (7, 6), (26, 33))])  # cut or extended edge cells
+def test_head_panels_equal_the_blend_computed_pixel_by_pixel(grid, patch, image):
+    rng = np.random.default_rng(3)
+    maps = rng.random((3, *grid)).astype(np.float32) ** 3
+    display = rng.integers(0, 256, (*image, 3), dtype=np.uint8)
+    panels, top = head_panels(maps, display, patch, opacity=0.35)
+    lut = plots.colour_lut(plots.SEQUENTIAL)
+    rows = np.minimum(np.arange(image[0]) // patch[0], grid[0] - 1)
+    cols = np.minimum(np.arange(image[1]) // patch[1], grid[1] - 1)
+    index = np.clip(np.round(maps / top * 255), 0, 255).astype(int)[:, rows][:, :, cols]
+    expected = ((1 - 0.35) * display.astype(np.float32) + 0.5) + 0.35 * lut[index].astype(np.float32)
+    np.testing.assert_array_equal(panels, np.clip(expected, 0, 255).astype(np.uint8))
+
+
 def test_heads_html_is_a_figure_of_labelled_pictures_with_a_colour_bar():
     display = np.full((28, 28, 3), 120, np.uint8)
     maps = np.zeros((6, 2, 2))

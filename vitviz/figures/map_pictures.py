@@ -69,8 +69,15 @@ def head_panels(maps: np.ndarray, background: np.ndarray, patch_size: Sequence[i
     colours = opacity * _LUT[index].astype(np.float32)  # (n, gh, gw, 3)
     base = (1 - opacity) * background[..., :3].astype(np.float32) + 0.5  # + 0.5: round when truncating
     panels = np.empty((heads, img_h, img_w, 3), np.uint8)
-    for h in range(heads):
-        np.clip(base + colours[h][cell_r][:, cell_c], 0, 255, out=panels[h], casting="unsafe")
+    if (img_h, img_w) == (gh * ph, gw * pw):  # the usual case: each cell is one ph × pw block of pixels
+        # The same sums as below, by broadcasting each cell's colour over its block: no upsampled copy.
+        blocks = base.reshape(gh, ph, gw, pw, 3)
+        for h in range(heads):
+            np.clip(blocks + colours[h][:, None, :, None], 0, 255, out=panels[h].reshape(gh, ph, gw, pw, 3),
+                    casting="unsafe")
+    else:
+        for h in range(heads):
+            np.clip(base + colours[h][cell_r][:, cell_c], 0, 255, out=panels[h], casting="unsafe")
     for panel in panels:
         for r, c in marked:
             _frame(panel, int(r), int(c), ph, pw, MARK, 2, dash=4)

@@ -18,6 +18,18 @@ image alone: on a 2-core CPU batches took the same server CPU time as single for
 pages later (``bench/hall.py``; the runs are in ``bench/RESULTS.md``), because the forward is only part
 of a first page's work there and a batch finishes several sessions at once, whose pages then render at
 the same time.
+
+**Threads on the CPU** (:func:`share_cores`, called once at server start). torch's default gives every
+thread that computes an intra-op team of one thread per core, and its OpenMP workers spin while they wait:
+a server's script threads (each run a new one) each got a team for their small tensor ops, and a
+two-thread analysis forward on two cores that the sessions' Python also wants cost more CPU than a
+one-thread one (several times more while the spinning worker waited for a descheduled partner on a
+loaded machine; ``bench/RESULTS.md``). So after :func:`share_cores` every thread computes on
+one core, and the analysis forward uses all of them only when no other request is queued behind it
+(:func:`forward_threads`): one student's new image keeps the two-thread forward; in a burst each
+forward runs on one core while the other core renders the pages. The forward's numbers do not depend
+on the thread count (bit-identical on this CPU; the rollout's matrix products may differ in the last
+bit of float32).
 """
 from __future__ import annotations
 
@@ -37,6 +49,28 @@ BATCH_VAR = "VITVIZ_BATCH"
 DEFAULT_BATCH = 8
 BATCH_BYTES = 256 * 1024 ** 2
 LOG = logging.getLogger(__name__)
+_FULL_THREADS: Optional[int] = None  # torch's intra-op threads before share_cores (None: it was not called)
+
+
+def share_cores() -> None:
+    """From now on every thread of this process runs its torch ops on one thread; only the analysis
+    forward on the CPU uses more (:func:`forward_threads`). For a server with many sessions (module
+    docstring); idempotent."""
+    global _FULL_THREADS
+    import torch
+
+    if _FULL_THREADS is None:
+        _FULL_THREADS = torch.get_num_threads()
+    torch.set_num_threads(1)
+
+
+def forward_threads(waiting: int) -> Optional[int]:
+    """Intra-op threads for an analysis forward on the CPU with ``waiting`` requests queued behind it:
+    torch's default (all cores) when none waits, one otherwise; None (leave torch's setting) when
+    :func:`share_cores` was not called."""
+    if _FULL_THREADS is None:
+        return None
+    return _FULL_THREADS if waiting == 0 else 1
 
 
 def batch_limit(device_type: str = "cuda") -> int:
@@ -103,14 +137,29 @@ class BatchedAnalyzer:
         images = self.max_images or batch_limit(key[3])
         return max(1, min(images, self.max_bytes // max(1, key[2])))
 
-    @staticmethod
-    def _run(key, items: list):
+    def _run(self, key, items: list):
         from vitviz.run.pipeline import iter_analyses
 
         loaded = items[0][0]
         if len(items) > 1:  # the operator sees batching at work (a lone request logs nothing)
             LOG.info("batched forward: %d images at %d×%d px, %s", len(items), *key[1], loaded.name)
-        return iter_analyses(loaded, [prepared for _loaded, prepared in items])  # each result as it is ready
+        threads = forward_threads(self.batcher.pending()) if key[3] == "cpu" else None
+        return _with_threads(threads, iter_analyses(loaded, [prepared for _loaded, prepared in items]))
+
+
+def _with_threads(threads: Optional[int], results):
+    """``results`` (a generator: each analysis as it is ready) computed with ``threads`` intra-op threads,
+    then one again (None: as they are)."""
+    if threads is None or threads == 1:
+        yield from results
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        yield from results
+    finally:
+        torch.set_num_threads(1)
 
 
 _SHARED: dict[int, BatchedAnalyzer] = {}
