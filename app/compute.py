@@ -20,154 +20,30 @@ limits that keep the server alive for a class.
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
-import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Callable, Hashable, Optional, TypeVar
+from typing import Callable, Optional
 
 import numpy as np
-import streamlit as st
 
-from vitviz.cache import ByteLRU
 from vitviz.loading.catalog import short_label  # noqa: F401  (the pages' one import for titles)
 from vitviz.errors import VitvizError
-from vitviz.inputs.images import SAMPLES, load_image
+from vitviz.inputs.images import load_image
+from vitviz_dashboard.caches import MODEL_BYTES_VAR, cached, model_budget, models, settle_heap
+from vitviz_dashboard.selection import Selection, images_key
+from vitviz_dashboard.devices import oom_fallback
 
-V = TypeVar("V")
-CACHE_BYTES_VAR = "VITVIZ_CACHE_BYTES"
-MODEL_BYTES_VAR = "VITVIZ_MODEL_BYTES"
-DEFAULT_CACHE_BYTES = 2 * 1024 ** 3
-DEFAULT_MODEL_BYTES = 3 * 1024 ** 3
+
+
 FORWARD_LOCK = threading.Lock()
-FORCE_CPU = "_vv_force_cpu"
+
+
 LOG = logging.getLogger("vitviz.app")
-
-
-def _bytes_from_env(var: str, default: int) -> int:
-    text = os.environ.get(var, "").strip().upper().removesuffix("B").removesuffix("I")
-    if not text:
-        return default
-    scale = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1], 1)
-    try:
-        return max(1, int(float(text.rstrip("KMG")) * scale))
-    except ValueError:
-        return default
-
-
-def cache_budget() -> int:
-    """Bytes all cached results may hold together: ``$VITVIZ_CACHE_BYTES`` (e.g. ``4G``), default 2 GiB."""
-    return _bytes_from_env(CACHE_BYTES_VAR, DEFAULT_CACHE_BYTES)
-
-
-def model_budget() -> int:
-    """Bytes the loaded models' weights may hold together: ``$VITVIZ_MODEL_BYTES``, default 3 GiB."""
-    return _bytes_from_env(MODEL_BYTES_VAR, DEFAULT_MODEL_BYTES)
-
-
-def per_analysis_budget() -> int:
-    return cache_budget() // 4
 
 
 class ModelTooLargeError(VitvizError):
     """A model's weights alone exceed the server's model budget."""
-
-
-@st.cache_resource(show_spinner=False)
-def results() -> ByteLRU:
-    """The server's one cache of results (a resource: created once, shared by all sessions)."""
-    return ByteLRU(cache_budget(), on_evict=release_memory)
-
-
-@st.cache_resource(show_spinner=False)
-def models() -> ByteLRU:
-    """The server's loaded models, bounded by :func:`model_budget`."""
-    return ByteLRU(model_budget(), on_evict=release_memory)
-
-
-def cached(kind: str, key: tuple, make: Callable[[], V]) -> V:
-    """``make()`` once per server for ``(kind, *key)``, kept in :func:`results` by its bytes
-    (:func:`vitviz.run.pipeline.analysis_nbytes`: its arrays, tensors and text, HTML and data URIs included)."""
-    from vitviz.run.pipeline import analysis_nbytes
-
-    return results().get_or_compute((kind, *key), make, analysis_nbytes)
-
-
-def release_memory() -> None:
-    """Hand freed memory back to the operating system after an eviction (glibc keeps it otherwise: the
-    server stayed at 3 GB after a class had left). A no-op where ``malloc_trim`` does not exist."""
-    _malloc_trim()
-
-
-def _malloc_trim() -> None:
-    global _TRIM
-    if _TRIM is None:
-        try:
-            import ctypes
-
-            _TRIM = ctypes.CDLL("libc.so.6").malloc_trim
-        except (OSError, AttributeError):
-            _TRIM = False
-    if _TRIM:
-        _TRIM(0)
-
-
-_TRIM = None
-
-
-def auto_device() -> str:
-    """What the device picker's ``auto`` means: ``cuda`` when a GPU is usable, else ``cpu``."""
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def resolve_device(choice: str) -> str:
-    """``auto`` → :func:`auto_device`; a session that ran out of GPU memory stays on the CPU."""
-    if st.session_state.get(FORCE_CPU):
-        return "cpu"
-    return auto_device() if choice == "auto" else choice
-
-
-@dataclass(frozen=True)
-class Selection:
-    """What the sidebar chose for this run; every page reads it."""
-
-    model: str
-    pretrained: bool
-    device: str  # resolved: "cpu" or "cuda"
-    weights_dir: Optional[str]
-    image_label: str
-    image_key: str  # sha256 of the bytes: cache key, never a file name
-    image_bytes: bytes
-    size: Optional[tuple[int, int]]
-    model_label: str = ""
-    presenter: bool = False
-
-    @property
-    def short_label(self) -> str:
-        return short_label(self.model_label) if self.model_label else self.model
-
-    @property
-    def untrained(self) -> bool:
-        return not self.pretrained
-
-    @property
-    def model_key(self) -> tuple:
-        """Which model: name, weights folder, device, pretrained (the models cache's key)."""
-        return self.model, self.weights_dir, self.device, self.pretrained
-
-    @property
-    def key(self) -> tuple:
-        """Which analysis: the model, the image's digest and the input size (every result's key starts so)."""
-        return (*self.model_key, self.image_key, self.size)
-
-    def with_model(self, name: str, pretrained: bool = True) -> "Selection":
-        """The same image through another model at that model's own input size."""
-        return dataclasses.replace(self, model=name, pretrained=pretrained, size=None, model_label="")
 
 
 def model(name: str, folder: Optional[str], device: str, pretrained: bool):
@@ -216,22 +92,9 @@ def analysis(sel: Selection):
     return cached("analysis", sel.key, compute)
 
 
-def settle_heap() -> None:
-    """Move every object alive now out of the cyclic garbage collector's reach (``gc.freeze``).
-
-    A model load leaves hundreds of thousands of long-lived objects (torch, timm, the model's
-    modules); every later full collection walked them all, ~300 ms on this 2-core CPU, at random
-    moments of a slider step. Frozen objects are still freed by reference counting when a cache
-    drops them; only cycles among them wait (``gc.unfreeze`` would hand them back). So it runs after a
-    model load only (rare), never per analysis: every session alive at a freeze (its Streamlit session
-    object, its uploads, its state: cycles) stayed in memory for good after it closed.
-    """
-    import gc
-
-    gc.freeze()
-
-
 _PREFETCH = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vitviz-prefetch")
+
+
 _PREFETCH_WAITING = threading.BoundedSemaphore(4)  # at most 4 queued: a fast scrub drops the rest
 
 
@@ -440,96 +303,6 @@ def cnn_analysis(sel: Selection):
             return analyze_cnn(loaded, load_image(sel.image_bytes))
 
     return cached("cnn_analysis", sel.key, make)
-
-
-def upload_bytes(data: bytes) -> bytes:
-    """What a session keeps of an upload: the file itself, or, when it is larger than the analyses use
-    (:data:`vitviz.inputs.images.MAX_SIDE`), a PNG of it scaled down, made once per server as soon as it is
-    decoded. An 8000×8000 upload of 187 KB decoded to 183 MiB in every analysis that read it."""
-    from vitviz.inputs.images import scaled_png
-
-    def make() -> bytes:
-        kept = scaled_png(data)
-        if kept is not data:
-            release_memory()  # the full-size decode is garbage now: hand it back to the system
-        return kept
-
-    return cached("upload", (hashlib.sha256(data).hexdigest(),), make)
-
-
-def images_key(images: tuple[bytes, ...]) -> str:
-    digest = hashlib.sha256()
-    for data in images:
-        digest.update(hashlib.sha256(data).digest())
-    return digest.hexdigest()
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def sample_bytes(name: str) -> bytes:
-    return (SAMPLES / f"{name}.jpg").read_bytes()
-
-
-def sample_names() -> list[str]:
-    return sorted(p.stem for p in SAMPLES.glob("*.jpg"))
-
-
-def sample_selections(sel: Selection) -> tuple[list[Selection], list[str]]:
-    """``sel`` (same model, weights, device and size) on every bundled sample, and the samples' names."""
-    from vitviz.text.i18n import t
-
-    names = sample_names()
-    sels = []
-    for name in names:
-        data = sample_bytes(name)
-        sels.append(dataclasses.replace(sel, image_key=hashlib.sha256(data).hexdigest(), image_bytes=data,
-                                        image_label=t("sidebar.sample_label", name=name)))
-    return sels, names
-
-
-# --------------------------------------------------------------------------- out of GPU memory
-class GpuOutOfMemory(Exception):
-    """Raised (after the GPU's entries were freed) when a computation ran out of GPU memory."""
-
-
-def is_oom(exc: BaseException) -> bool:
-    import torch
-
-    return isinstance(exc, torch.cuda.OutOfMemoryError) or "out of memory" in str(exc).lower()
-
-
-class oom_fallback:
-    """Turn a GPU out-of-memory error into :class:`GpuOutOfMemory` after freeing the GPU's entries."""
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc is not None and not isinstance(exc, GpuOutOfMemory) and is_oom(exc):
-            free_gpu_memory()
-            raise GpuOutOfMemory(str(exc)[:200]) from exc
-        return False
-
-
-def on_gpu(key: Hashable) -> bool:
-    """Whether a cache key names a model or a result on a GPU (its device field is ``cuda…``)."""
-    return isinstance(key, tuple) and any(isinstance(part, str) and part.startswith("cuda") for part in key)
-
-
-def free_gpu_memory() -> None:
-    """Drop the models and results that live on a GPU and return their memory to the driver; every other
-    session's CPU models and results stay (``st.cache_resource.clear()`` emptied them all)."""
-    import torch
-
-    models().discard(on_gpu)
-    results().discard(on_gpu)
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def switch_to_cpu_and_rerun() -> None:
-    """After an out-of-memory error: this session runs on the CPU from the next run on (decided once)."""
-    st.session_state[FORCE_CPU] = True
-    st.rerun()
 
 
 # ------------------------------------------------------------------------------- the Talk page

@@ -45,7 +45,7 @@ def warm_up() -> None:
     start = time.perf_counter()
     # The imports create a few million objects that live as long as the server; the cyclic collector
     # walking them again and again while they arrive costs ~15 % of the import time. gc.freeze keeps
-    # them out of later collections too (as compute.settle_heap does after a model load).
+    # them out of later collections too (as caches.settle_heap does after a model load).
     gc.disable()
     try:
         import timm  # noqa: F401

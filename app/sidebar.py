@@ -1,6 +1,6 @@
 """The shared sidebar, drawn once per run by the entry script: model, weights, device, image, size.
 
-Returns one :class:`compute.Selection` (or None with a hint when there is nothing to show yet).
+Returns one :class:`selection.Selection` (or None with a hint when there is nothing to show yet).
 Every setting goes through :mod:`params`, so it survives page changes and sits in the URL.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Optional
 
 import streamlit as st
 
-from vitviz_dashboard import compute, params
+from vitviz_dashboard import caches, compute, devices, params, selection
 from vitviz_dashboard.copy_link import copy_link
 from vitviz.text import i18n
 from vitviz.loading.catalog import distinct_labels, list_models
@@ -87,7 +87,7 @@ def default_sample(names: list[str]) -> str:
     return DEFAULT_SAMPLE if DEFAULT_SAMPLE in names else names[0]
 
 
-def first_selection() -> Optional[compute.Selection]:
+def first_selection() -> Optional[selection.Selection]:
     """What a visitor who opens the dashboard without a link is shown: the default model, pretrained, on
     the ``auto`` device, and the default sample at the model's own input size; None when that model's
     weights cannot be had. Its model and analysis are the cache entries :func:`draw` asks for first.
@@ -96,9 +96,9 @@ def first_selection() -> Optional[compute.Selection]:
     _, reasons, name = vit_choices(folder)
     if reasons[name]:
         return None
-    sample = default_sample(compute.sample_names())
-    data = compute.sample_bytes(sample)
-    return compute.Selection(name, True, compute.auto_device(), folder,
+    sample = default_sample(selection.sample_names())
+    data = selection.sample_bytes(sample)
+    return selection.Selection(name, True, devices.auto_device(), folder,
                              t("sidebar.sample_label", name=sample_name(sample)),
                              hashlib.sha256(data).hexdigest(), data, None)
 
@@ -119,7 +119,7 @@ def language_from_link() -> str:
     return params.prepare("lang", browser_language(), lambda v: v in i18n.LANGUAGES)
 
 
-def draw() -> Optional[compute.Selection]:
+def draw() -> Optional[selection.Selection]:
     st.session_state[HINT] = None
     side = st.sidebar
     lang = side.radio(t("sidebar.language"), list(i18n.LANGUAGES), key="vv_lang", horizontal=True,
@@ -167,13 +167,13 @@ def draw() -> Optional[compute.Selection]:
     if reason and not untrained:
         st.session_state[HINT] = t("sidebar.hint_model")
         return None
-    sel = compute.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
+    sel = selection.Selection(name, not untrained, device, folder, label, image_key, data, None, presenter=presenter)
     loaded = load_with_progress(sel, spec)  # errors here are shown by the caller's guard
     size = _size_picker(loaded)
     return dataclasses.replace(sel, size=size, model_label=model_label(spec.label, untrained=untrained))
 
 
-def load_with_progress(sel: compute.Selection, spec: ModelSpec):
+def load_with_progress(sel: selection.Selection, spec: ModelSpec):
     """The selection's model; a download from the hub shows as a running status box, not a silent wait."""
     needs_download = sel.pretrained and spec.name not in local_names(sel.weights_dir) and not hub_cached_file(spec.name)
     if not needs_download:
@@ -198,8 +198,8 @@ def _device_picker() -> str:
         params.publish("device", choice, "auto")
     else:
         choice = "cpu"
-    device = compute.resolve_device(choice)
-    if st.session_state.get(compute.FORCE_CPU):
+    device = devices.resolve_device(choice)
+    if st.session_state.get(devices.FORCE_CPU):
         side.caption(t("sidebar.cpu_after_oom"))
     elif not torch.cuda.is_available():
         side.caption(t("sidebar.cpu_only"))
@@ -208,7 +208,7 @@ def _device_picker() -> str:
 
 def _image_picker() -> tuple[Optional[bytes], str]:
     side = st.sidebar
-    samples = compute.sample_names()
+    samples = selection.sample_names()
     # A view made with an upload says so in its link (image=upload): the upload itself cannot travel in a link
     # and does not survive a server restart, so whoever opens the link is told, never silently shown the cat.
     from_upload = params.prepare("image", "sample", lambda v: v in ("sample", "upload")) == "upload"
@@ -224,7 +224,7 @@ def _image_picker() -> tuple[Optional[bytes], str]:
         # The file stem is the widget's value and the URL's; the picker shows the name in the page's language.
         sample = side.selectbox(t("sidebar.sample"), samples, key="vv_sample", format_func=sample_name)
         params.publish("sample", sample, None)  # always in the URL: a link names its image
-        return compute.sample_bytes(sample), t("sidebar.sample_label", name=sample_name(sample))
+        return selection.sample_bytes(sample), t("sidebar.sample_label", name=sample_name(sample))
     params.publish("sample", None, None)
     limit = st.get_option("server.maxUploadSize")
     if source == "Upload":
@@ -233,9 +233,9 @@ def _image_picker() -> tuple[Optional[bytes], str]:
         # No copy is kept: clearing the uploader clears the image.
         if upload is None and from_upload:  # the session is new but the page had an upload: a server restart
             params.notice(t("sidebar.upload_lost"))
-        return (compute.upload_bytes(upload.getvalue()), t("sidebar.upload_label")) if upload is not None else (None, "")
+        return (selection.upload_bytes(upload.getvalue()), t("sidebar.upload_label")) if upload is not None else (None, "")
     shot = side.camera_input(t("sidebar.camera"), key="vv_camera")
-    return (compute.upload_bytes(shot.getvalue()), t("sidebar.camera_label")) if shot is not None else (None, "")
+    return (selection.upload_bytes(shot.getvalue()), t("sidebar.camera_label")) if shot is not None else (None, "")
 
 
 def _size_picker(loaded) -> Optional[tuple[int, int]]:
@@ -252,7 +252,7 @@ def _size_picker(loaded) -> Optional[tuple[int, int]]:
     p = int(patch_size_of(m)[0])  # a hybrid's pitch is its CNN stem's stride, not timm's 1×1 patch_size
     prefix = int(getattr(m, "num_prefix_tokens", 1))
     layers, heads, dim = len(m.blocks), int(m.blocks[0].attn.num_heads), int(m.embed_dim)
-    budget = compute.per_analysis_budget()
+    budget = caches.per_analysis_budget()
 
     def need(size: int) -> int:
         return estimate_analysis_nbytes(layers, heads, prefix, (size // p, size // p), (p, p), embed_dim=dim)
@@ -270,5 +270,5 @@ def _size_picker(loaded) -> Optional[tuple[int, int]]:
     if options[-1] < wanted[-1]:
         first_out = next(s for s in wanted if s > options[-1])
         side.caption(t("sidebar.size_capped", top=options[-1], next=first_out, need=f"{need(first_out) / 2**20:.0f}",
-                       limit=f"{budget / 2**20:.0f}", var=compute.CACHE_BYTES_VAR))
+                       limit=f"{budget / 2**20:.0f}", var=caches.CACHE_BYTES_VAR))
     return None if value == native else (value, value)

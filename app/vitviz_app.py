@@ -2,7 +2,7 @@
 its own by ``streamlit run app/vitviz_app.py``.
 
 The frame around every page, as Streamlit documents for ``st.navigation`` apps: page config,
-the shared sidebar drawn once (one :class:`compute.Selection` per run), navigation, then the
+the shared sidebar drawn once (one :class:`selection.Selection` per run), navigation, then the
 page. Pages read the selection with :func:`current`; every view setting is in the URL
 (:mod:`params`), so a copied link reopens the same view.
 """
@@ -16,7 +16,7 @@ import streamlit as st
 
 from vitviz.text import i18n
 from vitviz.text.i18n import t
-from vitviz_dashboard import compute, params, sidebar, widgets
+from vitviz_dashboard import caches, params, sidebar, widgets
 
 HERE = Path(__file__).resolve().parent
 params.read_link()
@@ -61,13 +61,13 @@ PAGES = [
 
 page = st.navigation(PAGES, expanded=True)  # all fourteen pages listed, not the first ten and "View more"
 notices = st.container()
-selection = None
+chosen = None
 with widgets.guarded():
-    selection = sidebar.draw()
-st.session_state["_vv_selection"] = selection
+    chosen = sidebar.draw()
+st.session_state["_vv_selection"] = chosen
 st.sidebar.caption(t("app.footer"))
-st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(compute.cache_budget()),
-                     models=widgets.mib(compute.model_budget())))
+st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(caches.cache_budget()),
+                     models=widgets.mib(caches.model_budget())))
 with widgets.guarded():  # a page's error: one line and an error id; the traceback goes to the log
     page.run()
 params.show_notices(notices)

@@ -11,7 +11,7 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import numpy as np
 import streamlit as st
 
-from vitviz_dashboard import compute, params
+from vitviz_dashboard import devices, params, selection
 from vitviz.text import i18n
 from vitviz.figures import plots
 from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, VitvizError, WeightsError, \
@@ -84,7 +84,7 @@ def untrained_badge() -> str:
     return f":red-badge[:material/warning: {t('ui.untrained_badge')}]"
 
 
-def title(sel: compute.Selection, what: str, extra: str = "", *, two_lines: bool = False) -> str:
+def title(sel: selection.Selection, what: str, extra: str = "", *, two_lines: bool = False) -> str:
     """A figure title naming the model, "(untrained)" when so, and ``extra``; ``two_lines`` for narrow columns."""
     text = plots.figure_title(what, sel.short_label, untrained=sel.untrained, extra=extra)
     return two_line(text) if two_lines else text
@@ -95,7 +95,7 @@ def two_line(title_text: str) -> str:
     return title_text.replace(" · ", "<br>", 1)
 
 
-def header(page_title: str, explanation: str, sel: Optional[compute.Selection] = None) -> None:
+def header(page_title: str, explanation: str, sel: Optional[selection.Selection] = None) -> None:
     """Page title, the model it shows (with an untrained badge), and the page's caption.
 
     In presenter mode the caption moves into the title's help tooltip and the model line stays,
@@ -154,9 +154,9 @@ def guarded() -> Iterator[None]:
     """
     try:
         yield
-    except compute.GpuOutOfMemory:
-        if not st.session_state.get(compute.FORCE_CPU):
-            compute.switch_to_cpu_and_rerun()
+    except devices.GpuOutOfMemory:
+        if not st.session_state.get(devices.FORCE_CPU):
+            devices.switch_to_cpu_and_rerun()
         st.error(t("error.oom"), icon=":material/memory:")
     except VitvizError as exc:
         st.error(error_text(exc), icon=":material/error:")
@@ -181,7 +181,7 @@ def error_text(exc: VitvizError) -> str:
     return f"{t(lead)} ({detail})"
 
 
-def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
+def show_figure(fig, key: str, sel: Optional[selection.Selection] = None, *,
                 npz: Optional[Callable[[], Mapping[str, np.ndarray]]] = None,
                 csv: Optional[Callable[[], str]] = None, on_select: bool = False, height: Optional[int] = None,
                 alt: str = ""):
@@ -201,7 +201,7 @@ def show_figure(fig, key: str, sel: Optional[compute.Selection] = None, *,
     return event
 
 
-def figure_stem(key: str, sel: Optional[compute.Selection]) -> str:
+def figure_stem(key: str, sel: Optional[selection.Selection]) -> str:
     """A figure's download file name without extension: what it is and the model it shows."""
     return file_stem(key, sel.short_label if sel else "", "untrained" if sel and sel.untrained else "")
 
@@ -226,7 +226,7 @@ def data_row(key: str, stem: str, alt: str = "", *, npz: Optional[Callable[[], M
                             key=f"{key}-csv", on_click="ignore")
 
 
-def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top: float, grid_map: np.ndarray,
+def show_map(key: str, sel: selection.Selection, display_shape, picture: str, top: float, grid_map: np.ndarray,
              fig_title: str, value_name: str, *, npz: Callable[[], Mapping[str, np.ndarray]],
              marked: Sequence[tuple[int, int]] = (), pickable: bool = False, max_height: Optional[int] = None,
              alt: str = "", patch_label: str = "", presenter_height: int = PRESENTER_HEIGHT - 90) -> Optional[int]:
@@ -244,7 +244,7 @@ def show_map(key: str, sel: compute.Selection, display_shape, picture: str, top:
     return point
 
 
-def show_grad_cam(key: str, sel: compute.Selection, display: np.ndarray, cam, fig_title: str, *, alt: str,
+def show_grad_cam(key: str, sel: selection.Selection, display: np.ndarray, cam, fig_title: str, *, alt: str,
                   max_height: Optional[int] = None, presenter_height: int = PRESENTER_HEIGHT - 90) -> None:
     """A Grad-CAM (``vitviz.run.explain.GradCAM``) over the image as a picture, like a ViT's maps: the picture
     from the full-resolution map, the read-out and the CSV per stage cell (:meth:`GradCAM.cell_means`)."""
@@ -254,7 +254,7 @@ def show_grad_cam(key: str, sel: compute.Selection, display: np.ndarray, cam, fi
              patch_label=t("plot.cell"), presenter_height=presenter_height)
 
 
-def depth_comparison_view(sel: compute.Selection, comp, vit_name: str, cnn_name: str, key: str, *,
+def depth_comparison_view(sel: selection.Selection, comp, vit_name: str, cnn_name: str, key: str, *,
                           two_lines: bool = False) -> None:
     """The ViT's attention distance per head next to the CNN's receptive-field radius on relative depth
     (:func:`vitviz.figures.plots.depth_comparison_figure`), its downloads and its one-line summary."""
@@ -332,7 +332,7 @@ def clicked_point(event, trace: int) -> Optional[int]:
     return None
 
 
-def current() -> Optional[compute.Selection]:
+def current() -> Optional[selection.Selection]:
     """The selection the entry script built for this run (None, with its hint shown, if there is none)."""
     sel = st.session_state.get("_vv_selection")
     if sel is None and st.session_state.get("_vv_hint"):
@@ -340,7 +340,7 @@ def current() -> Optional[compute.Selection]:
     return sel
 
 
-def fit(fig, sel: Optional[compute.Selection], height: int = PRESENTER_HEIGHT):
+def fit(fig, sel: Optional[selection.Selection], height: int = PRESENTER_HEIGHT):
     """In presenter mode, size a page's main figure so it fits a 1280×720 screen under the title."""
     if sel is not None and sel.presenter:
         fig.update_layout(height=height)

@@ -214,7 +214,7 @@ def stop_py_spy(proc: subprocess.Popen) -> None:
 
 
 def parse_bytes(text: str) -> int:
-    """``512M``, ``2G``, ``1048576`` → bytes (the grammar of ``VITVIZ_CACHE_BYTES``, app/compute.cache_budget)."""
+    """``512M``, ``2G``, ``1048576`` → bytes (the grammar of ``VITVIZ_CACHE_BYTES``, app/caches.cache_budget)."""
     text = text.strip().upper()
     scale = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
     return int(float(text.rstrip("KMG")) * scale)

@@ -11,6 +11,7 @@ import torch
 from conftest import SAMPLES, make_vit
 from vitviz.cache import ByteLRU
 from vitviz.export import DISTANCE_HEADER, distance_rows, file_stem, grid_csv, npz_bytes, table_csv, write_npz
+from vitviz_dashboard import caches, devices
 
 
 # ----------------------------------------------------------------------------- ByteLRU
@@ -236,14 +237,14 @@ def test_a_failing_prefetch_is_logged_not_raised(compute_module, caplog):
 
 def test_auto_device_resolves_before_it_becomes_a_cache_key(compute_module):
     expected = "cuda" if torch.cuda.is_available() else "cpu"
-    assert compute_module.resolve_device("auto") == expected
-    assert compute_module.resolve_device("cpu") == "cpu"
+    assert devices.resolve_device("auto") == expected
+    assert devices.resolve_device("cpu") == "cpu"
 
 
 def test_cache_budget_reads_the_environment(compute_module, monkeypatch):
     monkeypatch.delenv("VITVIZ_CACHE_BYTES", raising=False)
-    assert compute_module.cache_budget() == 2 * 1024 ** 3
+    assert caches.cache_budget() == 2 * 1024 ** 3
     monkeypatch.setenv("VITVIZ_CACHE_BYTES", "512M")
-    assert compute_module.cache_budget() == 512 * 1024 ** 2 and compute_module.per_analysis_budget() == 128 * 2**20
+    assert caches.cache_budget() == 512 * 1024 ** 2 and caches.per_analysis_budget() == 128 * 2**20
     monkeypatch.setenv("VITVIZ_CACHE_BYTES", "lots")
-    assert compute_module.cache_budget() == 2 * 1024 ** 3
+    assert caches.cache_budget() == 2 * 1024 ** 3

@@ -8,6 +8,7 @@ import streamlit as st
 
 from apptest import REAL, TINY, new_app, open_page
 from vitviz.cache import ByteLRU
+from vitviz_dashboard import caches, devices
 
 
 @pytest.fixture()
@@ -66,19 +67,19 @@ def test_a_model_over_the_model_budget_is_refused_before_it_is_built(compute, mo
     real_load = vitviz.loading.models.load_model
     monkeypatch.setattr(vitviz.loading.models, "load_model", lambda *a, **k: built.append(a) or real_load(*a, **k))
     loaded = compute.model(TINY, None, "cpu", False)  # ViT-Ti/16: 5.7 M parameters, 23 MB
-    assert compute.models().total_bytes == compute.model_nbytes(loaded) < 50 * 2**20
+    assert caches.models().total_bytes == compute.model_nbytes(loaded) < 50 * 2**20
     with pytest.raises(compute.ModelTooLargeError, match="over this server's model budget of 50 MiB"):
         compute.model("vit_base_patch16_224.augreg2_in21k_ft_in1k", None, "cpu", False)  # 346 MB
     assert len(built) == 1
 
 
 def test_out_of_gpu_memory_frees_the_gpus_entries_only(compute):
-    results, models = compute.results(), compute.models()
+    results, models = caches.results(), caches.models()
     results.put(("analysis", "m", None, "cpu", True, "img", None), "cpu result", 10)
     results.put(("analysis", "m", None, "cuda", True, "img", None), "gpu result", 10)
     models.put(("m", None, "cpu", True), "cpu model", 10)
     models.put(("m", None, "cuda:0", True), "gpu model", 10)
-    compute.free_gpu_memory()
+    devices.free_gpu_memory()
     assert len(results) == 1 and ("analysis", "m", None, "cpu", True, "img", None) in results
     assert len(models) == 1 and ("m", None, "cpu", True) in models
 
@@ -88,9 +89,9 @@ def test_every_derived_result_of_a_page_is_in_the_byte_bounded_cache(compute, we
     at = new_app(weights_dir, monkeypatch)
     open_page(at, "attention")
     open_page(at, "matrix")
-    kinds = {key[0] for key in compute.results()._entries}
+    kinds = {key[0] for key in caches.results()._entries}
     assert {"analysis", "heads_html", "head_maps", "sinks", "matrix_html"} <= kinds
     sel = at.session_state["_vv_selection"]
-    assert sel.model == REAL and all(key[1:7] == sel.key for key in compute.results()._entries
+    assert sel.model == REAL and all(key[1:7] == sel.key for key in caches.results()._entries
                                      if key[0] in ("heads_html", "matrix_html", "sinks"))
-    assert compute.results().total_bytes <= compute.cache_budget()
+    assert caches.results().total_bytes <= caches.cache_budget()

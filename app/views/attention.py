@@ -1,7 +1,7 @@
 """Attention maps per layer and head, and attention rollout (paper Fig. 6), with attention sinks marked."""
 import streamlit as st
 
-from vitviz_dashboard import compute, params, widgets
+from vitviz_dashboard import caches, compute, params, widgets
 from vitviz.analysis import attention_map
 from vitviz.figures.map_pictures import heads_html, map_picture
 from vitviz.text.i18n import language, t, tn
@@ -85,7 +85,7 @@ def heads_figure(sel, layer: int, query: int, opacity: float, fig_title: str, la
     layout, display = result.layout, result.prepared.display
     found, _ = compute.sinks(sel)
     heads = result.attention.shape[1]
-    return compute.cached("heads_html", (*sel.key, layer, query, opacity, fig_title, lang), lambda: heads_html(
+    return caches.cached("heads_html", (*sel.key, layer, query, opacity, fig_title, lang), lambda: heads_html(
         compute.head_maps(sel, layer, query), display, layout.patch_size, columns=3 if heads <= 12 else 4,
         opacity=opacity, query_patch=layout.patch_of(query), marked=found.sinks, value_name=t("plot.attention"),
         title=fig_title))

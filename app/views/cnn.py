@@ -10,6 +10,7 @@ from vitviz.export import table_csv
 from vitviz.loading.registry import CNN
 from vitviz.text.i18n import t
 from vitviz.figures.map_pictures import maps_html
+from vitviz.loading.catalog import short_label
 from vitviz.text.names import class_name, loaded_label, model_label
 from vitviz_dashboard.widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
                      untrained_badge)
@@ -38,7 +39,7 @@ def cnn_view(sel) -> None:
     cnn_sel = sel.with_model(name, pretrained=not untrained)
     cnn = compute.model_for(cnn_sel)
     result = compute.cnn_analysis(cnn_sel)
-    cnn_short = compute.short_label(model_label(cnn.spec.label))
+    cnn_short = short_label(model_label(cnn.spec.label))
     cnn_title = lambda what, extra="": plots.figure_title(what, cnn_short, untrained=untrained, extra=extra)  # noqa: E731
     if untrained:
         st.markdown(f"**{loaded_label(cnn)}** {untrained_badge()}")

@@ -1,7 +1,7 @@
 """Mean attention distance per head vs depth (paper Fig. 7 right)."""
 import streamlit as st
 
-from vitviz_dashboard import compute, params
+from vitviz_dashboard import compute, params, selection
 from vitviz_dashboard.sidebar import UPLOAD_TYPES, catalogue
 from vitviz.figures import plots
 from vitviz.analysis import reference_distances
@@ -40,7 +40,7 @@ def distances(sel) -> None:
     if mode == "this":
         images, single = (sel.image_bytes,), True
     elif mode == "samples":
-        images, single = tuple(compute.sample_bytes(n) for n in compute.sample_names()), False
+        images, single = tuple(selection.sample_bytes(n) for n in selection.sample_names()), False
     else:
         files = st.file_uploader(t("distance.images"), type=UPLOAD_TYPES, accept_multiple_files=True, key="vv_dist_files")
         files = files or []

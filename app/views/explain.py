@@ -18,6 +18,7 @@ from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.text.i18n import t
 from vitviz.run.pipeline import default_query
 from vitviz.figures.map_pictures import map_picture
+from vitviz.loading.catalog import short_label
 from vitviz.text.names import class_names_shown, model_label
 from vitviz.loading.registry import CNN
 from vitviz_dashboard.widgets import (controls, current, fragment, header, show_figure, show_grad_cam, show_map,
@@ -93,7 +94,7 @@ def cnn_view(sel) -> None:
     stage = b.select_slider(t("cnn.stage"), stage_names, key="vv_cam_stage")
     params.publish("camstage", stage, stage_names[-1])
     cam = compute.grad_cam(cnn_sel, int(index), stage)
-    short = compute.short_label(model_label(loaded.spec.label))
+    short = short_label(model_label(loaded.spec.label))
     left, right = st.columns([3, 2])
     with left:
         show_grad_cam("explain-gradcam", sel, result.prepared.display, cam,
@@ -116,7 +117,7 @@ def faithfulness_view(sel, index, *, cnn: bool) -> None:
         return
     with st.spinner(t("explain.measuring")):
         found = compute.faithfulness(sel, index, cnn)
-    label = compute.short_label(model_label(compute.model_for(sel).spec.label)) if cnn else sel.short_label
+    label = short_label(model_label(compute.model_for(sel).spec.label)) if cnn else sel.short_label
     fig = plots.faithfulness_figure(found, plots.figure_title(t("explain.faith_title"), label))
     best = min((m for m in found.maps if m.name != "random"), key=lambda m: m.deletion_auc)
     show_figure(fig, f"explain-faith-{'cnn' if cnn else 'vit'}", sel,

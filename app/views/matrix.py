@@ -7,7 +7,7 @@ pages show the same layer and head. The matrix travels as a PNG inside a self-co
 import numpy as np
 import streamlit as st
 
-from vitviz_dashboard import compute, params
+from vitviz_dashboard import caches, compute, params
 from vitviz.export import matrix_csv
 from vitviz.text.i18n import language, t
 from vitviz.figures.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
@@ -27,7 +27,7 @@ def view_html(sel, layer: int, head, log: bool, fig_title: str, lang: str) -> st
     """The view's HTML for one setting (a few MB at 1370 tokens; shared by sessions, so built once)."""
     result = compute.analysis(sel)
     key = (*sel.key, layer, head, log, fig_title, sel.presenter, lang)
-    return compute.cached("matrix_html", key, lambda: build_html(result, layer, head, log, fig_title, sel.presenter))
+    return caches.cached("matrix_html", key, lambda: build_html(result, layer, head, log, fig_title, sel.presenter))
 
 
 def build_html(result, layer: int, head, log: bool, fig_title: str, presenter: bool) -> str:

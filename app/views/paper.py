@@ -4,7 +4,7 @@ import dataclasses
 import plotly.graph_objects as go
 import streamlit as st
 
-from vitviz_dashboard import compute
+from vitviz_dashboard import caches, compute, selection
 from vitviz.figures import plots
 from vitviz.export import file_stem
 from vitviz.text.i18n import language, t
@@ -68,9 +68,9 @@ def page_sections(sel, lang: str):
     from vitviz.figures.paper import paper_sections
 
     loaded = compute.model_for(sel)
-    sels, names = compute.sample_selections(sel)
+    sels, names = selection.sample_selections(sel)
     analyses = [compute.analysis(s) for s in sels]
-    found = compute.cached("paper_sections", (*sel.model_key, sel.size, lang), lambda: label_in_language(  # texts
+    found = caches.cached("paper_sections", (*sel.model_key, sel.size, lang), lambda: label_in_language(  # texts
         paper_sections(loaded, analyses, [sample_name(n) for n in names]), loaded.spec.label,  # follow the language
         model_label(loaded.spec.label, lang=lang)))
     return loaded, analyses, names, found
@@ -88,7 +88,7 @@ def report_html(sel, lang: str) -> bytes:
 @fragment
 def paper(sel) -> None:
     lang = language()
-    with st.spinner(t("paper.running", model=loaded_label(compute.model_for(sel)), n=len(compute.sample_names()))):
+    with st.spinner(t("paper.running", model=loaded_label(compute.model_for(sel)), n=len(selection.sample_names()))):
         loaded, analyses, names, found = page_sections(sel, lang)
     stem = file_stem("paper-figures", sel.model_label, "untrained" if sel.untrained else "")
     # On a projector the page starts with Fig. 1 (the download moves to the end, captions into the headings' tooltips).

@@ -6,7 +6,7 @@ so a patch clicked here is the Attention page's query and vice versa.
 import numpy as np
 import streamlit as st
 
-from vitviz_dashboard import compute, params
+from vitviz_dashboard import caches, compute, params, selection
 from vitviz.figures import plots
 from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
@@ -19,11 +19,11 @@ FITS = ["image", "samples"]
 
 def samples_joint_fit(sel, layer: int):
     """The joint fit on the bundled samples (each analysed once per server), and this image's place among them."""
-    sels, _ = compute.sample_selections(sel)
+    sels, _ = selection.sample_selections(sel)
     keys = [s.image_key for s in sels]
     # One PCA fitted jointly on every bundled sample's layer tokens (colours comparable across images), keyed
     # by the samples' analyses, not this image's: every image of a model and size shares one fit.
-    joint = compute.cached("joint_token_pca", (*sel.model_key, sel.size, layer), lambda: joint_token_pca(
+    joint = caches.cached("joint_token_pca", (*sel.model_key, sel.size, layer), lambda: joint_token_pca(
         tuple(np.asarray(compute.analysis(s).patch_tokens[layer], dtype=np.float32) for s in sels)))
     return joint, keys.index(sel.image_key) if sel.image_key in keys else None
 
