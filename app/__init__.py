@@ -8,6 +8,9 @@
   (``selection.py``: model, image, size; samples and uploads); ``devices.py`` is the device policy (``auto``, GPU
   out of memory).
 - ``sidebar.py`` (model, image, size: one ``Selection`` per run), ``params.py`` (every view setting in the
-  URL), ``widgets.py`` (figures, headers, the error guard), ``map_view.py`` (the clickable map component).
+  URL), ``frame.py`` (a page's frame: CSS, header, titles,
+  the run's selection, presenter sizing, guarded fragments), ``controls.py`` (control rows, layer and head),
+  ``widgets.py`` (a figure or map picture with its downloads), ``guard.py`` (the error guard),
+  ``map_view.py`` (the clickable map component).
 - ``views/`` — one script per page; a page wires widgets to ``vitviz`` and draws with its figure builders.
 """

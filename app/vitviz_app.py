@@ -16,7 +16,7 @@ import streamlit as st
 
 from vitviz.text import i18n
 from vitviz.text.i18n import t
-from vitviz_dashboard import caches, params, sidebar, widgets
+from vitviz_dashboard import caches, guard, frame, params, sidebar
 
 HERE = Path(__file__).resolve().parent
 params.read_link()
@@ -25,7 +25,7 @@ i18n.set_language(sidebar.language_from_link())  # texts and figure labels of th
 presenter = bool(st.session_state.get("vv_present", params.link_value("present", False)))
 st.set_page_config(page_title=t("app.page_title"), page_icon=":material/search:", layout="wide",
                    initial_sidebar_state="collapsed" if presenter else "auto")
-st.html(widgets.LAYOUT_CSS)  # phones and tablets: compact controls, stepper in thumb reach, captions folded
+st.html(frame.LAYOUT_CSS)  # phones and tablets: compact controls, stepper in thumb reach, captions folded
 if presenter:  # larger type and less chrome for a projector; figures size themselves (widgets.show_figure)
     st.html("""<style>
       html { font-size: 19px; }
@@ -35,7 +35,7 @@ if presenter:  # larger type and less chrome for a projector; figures size thems
       /* No Streamlit chrome on the projector: the Deploy button and the ⋮ menu go (the sidebar's » stays). */
       [data-testid="stAppDeployButton"], [data-testid="stMainMenu"] { display: none !important; }
     </style>""")
-widgets.preload_plotly()  # before the sidebar and page wait on torch and the model
+frame.preload_plotly()  # before the sidebar and page wait on torch and the model
 
 PAGES = [
     st.Page(HERE / "views" / "walkthrough.py", title=t("nav.walkthrough"), icon=":material/route:", default=True),
@@ -62,12 +62,12 @@ PAGES = [
 page = st.navigation(PAGES, expanded=True)  # all fourteen pages listed, not the first ten and "View more"
 notices = st.container()
 chosen = None
-with widgets.guarded():
+with guard.guarded():
     chosen = sidebar.draw()
 st.session_state["_vv_selection"] = chosen
 st.sidebar.caption(t("app.footer"))
-st.sidebar.caption(t("sidebar.budgets", results=widgets.mib(caches.cache_budget()),
-                     models=widgets.mib(caches.model_budget())))
-with widgets.guarded():  # a page's error: one line and an error id; the traceback goes to the log
+st.sidebar.caption(t("sidebar.budgets", results=frame.mib(caches.cache_budget()),
+                     models=frame.mib(caches.model_budget())))
+with guard.guarded():  # a page's error: one line and an error id; the traceback goes to the log
     page.run()
 params.show_notices(notices)

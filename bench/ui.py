@@ -90,7 +90,7 @@ async ([quiet, timeout, want]) => {
   const titleOf = (el) => { const t = el.layout && el.layout.title;
                             return typeof t === 'string' ? t : (t && t.text) || ''; };
   const snap = () => {
-    // Not the hidden empty chart a session's first run draws to start loading plotly (widgets.preload_plotly).
+    // Not the hidden empty chart a session's first run draws to start loading plotly (frame.preload_plotly).
     const plots = Array.from(document.querySelectorAll('.js-plotly-plot')).filter((el) => !el.closest('.st-key-vv-plotly-preload'));
     for (const el of plots) {
       if (!el.__vvHooked && typeof el.on === 'function') {

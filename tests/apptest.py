@@ -37,7 +37,7 @@ def open_page(at: AppTest, name: str) -> AppTest:
     return at
 
 
-PRELOAD_CHART = "vv_plotly_preload_chart"  # widgets.preload_plotly: hidden, empty, first run only
+PRELOAD_CHART = "vv_plotly_preload_chart"  # frame.preload_plotly: hidden, empty, first run only
 
 
 def figures(at: AppTest) -> list[dict]:

@@ -97,13 +97,13 @@ def test_an_error_outside_a_fragment_shows_one_line_and_an_error_id(weights_dir,
     """The page itself runs under the guard; what escapes it anyway shows no details (config.toml)."""
     import re
 
-    from vitviz_dashboard import launch, widgets
+    from vitviz_dashboard import frame, launch
 
     def broken(*args, **kwargs):
         raise RuntimeError("secret detail from the server")
 
     at = new_app(weights_dir, monkeypatch)
-    monkeypatch.setattr(widgets, "header", broken)
+    monkeypatch.setattr(frame, "header", broken)
     at.switch_page("views/attention.py").run()
     assert not at.exception
     shown = " ".join(e.value for e in at.error)

@@ -15,7 +15,7 @@ from browser_harness import (CHROMIUM, CHROMIUM_ARGS, NORMAL, PRESENTER, SERVER_
                              start_server, start_server_on, stop_server)
 from conftest import SAMPLES
 
-# A page's charts: not the hidden empty one a session's first run draws to preload plotly (widgets.preload_plotly)
+# A page's charts: not the hidden empty one a session's first run draws to preload plotly (frame.preload_plotly)
 PLOT = ".js-plotly-plot:not(.st-key-vv-plotly-preload *)"
 MAP = ".vv-map-img"  # a map: a picture in a component (app/map_view.py), not a chart
 HEADS = ".vv-heads img"  # small multiples as pictures in HTML (vitviz.figures.map_pictures.heads_html)

@@ -383,7 +383,7 @@ def test_dashboard_caption_and_accent_colours_meet_wcag_aa():
 
     from conftest import REPO
 
-    css = (REPO / "app" / "widgets.py").read_text()
+    css = (REPO / "app" / "frame.py").read_text()
     caption = re.search(r'stCaptionContainer"\] p \{ color: (#[0-9a-fA-F]{6})', css).group(1)
     theme = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())["theme"]
     assert theme["base"] == "light" and contrast(caption) >= 4.5 and contrast(theme["primaryColor"]) >= 4.5

@@ -6,8 +6,9 @@ from vitviz.analysis import attention_map
 from vitviz.figures.map_pictures import heads_html, map_picture
 from vitviz.text.i18n import language, t, tn
 from vitviz.text.names import token_label
-from vitviz_dashboard.widgets import (controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
-                     layer_and_head_setting, title)
+from vitviz_dashboard.controls import controls, head_text, layer_and_head, layer_and_head_setting
+from vitviz_dashboard.frame import current, fragment, header, title
+from vitviz_dashboard.widgets import data_row, figure_stem
 
 MAP_HEIGHT = 440  # px: the map's picture at most, beside the heads on a 1440×900 screen
 

@@ -12,8 +12,9 @@ from vitviz.text.i18n import t
 from vitviz.figures.map_pictures import maps_html
 from vitviz.loading.catalog import short_label
 from vitviz.text.names import class_name, loaded_label, model_label
-from vitviz_dashboard.widgets import (controls, current, data_row, depth_comparison_view, figure_stem, fragment, header, show_figure,
-                     untrained_badge)
+from vitviz_dashboard.controls import controls
+from vitviz_dashboard.frame import current, fragment, header, untrained_badge
+from vitviz_dashboard.widgets import data_row, depth_comparison_view, figure_stem, show_figure
 
 
 @fragment

@@ -22,8 +22,10 @@ from vitviz.run.pipeline import default_query
 from vitviz.figures.map_pictures import map_picture
 from vitviz.text.names import class_name, loaded_label, model_label
 from vitviz.loading.registry import CNN, VIT
-from vitviz_dashboard.widgets import (controls, current, depth_comparison_view, fit, fragment, guarded, header, show_figure,
-                     show_grad_cam, show_map, sinks_note, title, untrained_badge)
+from vitviz_dashboard.controls import controls
+from vitviz_dashboard.frame import current, fit, fragment, header, sinks_note, title, untrained_badge
+from vitviz_dashboard.widgets import depth_comparison_view, show_figure, show_grad_cam, show_map
+from vitviz_dashboard.guard import guarded
 
 MAPS = ["rollout", "layer"]
 MAP_HEIGHT = 400  # px: a ViT's map picture at most, half the page wide

@@ -10,7 +10,8 @@ from vitviz.loading.registry import VIT
 from vitviz.loading.catalog import distinct_labels
 from vitviz.text.i18n import t
 from vitviz.text.names import model_label
-from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure
+from vitviz_dashboard.frame import current, fit, fragment, header
+from vitviz_dashboard.widgets import show_figure
 
 MAX_UPLOADS = 64  # a session's set of uploads: at most 64 images of at most server.maxUploadSize each
 MODES = ["this", "samples", "uploads"]  # the URL's images=

@@ -15,7 +15,9 @@ from vitviz.analysis.trace_steps import (attention_over_patches, depth_profile, 
 from vitviz.text.i18n import t, tn
 from vitviz.figures.map_pictures import map_picture
 from vitviz_dashboard import compute, params, widgets
-from vitviz_dashboard.widgets import controls, current, data_row, figure_stem, fit, fragment, header, title
+from vitviz_dashboard.controls import controls
+from vitviz_dashboard.frame import current, fit, fragment, header, title
+from vitviz_dashboard.widgets import data_row, figure_stem
 
 STEPS = ["patch", "projection", "position", "norm1", "scores", "softmax", "heads", "residual1", "mlp", "residual2",
          "final"]

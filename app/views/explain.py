@@ -21,8 +21,9 @@ from vitviz.figures.map_pictures import map_picture
 from vitviz.loading.catalog import short_label
 from vitviz.text.names import class_names_shown, model_label
 from vitviz.loading.registry import CNN
-from vitviz_dashboard.widgets import (controls, current, fragment, header, show_figure, show_grad_cam, show_map,
-                                     sinks_caption, sinks_note, title)
+from vitviz_dashboard.controls import controls
+from vitviz_dashboard.frame import current, fragment, header, sinks_caption, sinks_note, title
+from vitviz_dashboard.widgets import show_figure, show_grad_cam, show_map
 
 MAP_HEIGHT = 380  # px: the maps' pictures at most, three side by side
 CAM_HEIGHT = 440  # px: the Grad-CAM picture at most, beside its caption

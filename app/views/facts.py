@@ -5,7 +5,7 @@ from vitviz_dashboard import compute
 from vitviz.analysis import PAPER_TABLE1
 from vitviz.text.i18n import t
 from vitviz.text.names import loaded_label
-from vitviz_dashboard.widgets import current, fragment, header
+from vitviz_dashboard.frame import current, fragment, header
 
 
 @fragment

@@ -5,7 +5,8 @@ from vitviz_dashboard import compute, params
 from vitviz.figures import plots
 from vitviz.export import matrix_csv
 from vitviz.text.i18n import t
-from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.frame import current, fit, fragment, header, title
+from vitviz_dashboard.widgets import show_figure
 
 
 def model_note(sel, result) -> str:

@@ -11,8 +11,9 @@ from vitviz_dashboard import caches, compute, params
 from vitviz.export import matrix_csv
 from vitviz.text.i18n import language, t
 from vitviz.figures.matrix_view import MatrixLabels, layer_matrix, matrix_html, token_names
-from vitviz_dashboard.widgets import (alt_text, controls, current, data_row, figure_stem, fragment, head_text, header, layer_and_head,
-                     title)
+from vitviz_dashboard.widgets import alt_text, data_row, figure_stem
+from vitviz_dashboard.controls import controls, head_text, layer_and_head
+from vitviz_dashboard.frame import current, fragment, header, title
 
 def matrix_alt(matrix: np.ndarray, names: list[str], prefix: int) -> str:
     """The matrix in words: its size, the key that draws the most attention, and the prefix tokens' share."""

@@ -9,7 +9,8 @@ from vitviz.figures import plots
 from vitviz.export import file_stem
 from vitviz.text.i18n import language, t
 from vitviz.text.names import loaded_label, model_label, sample_name
-from vitviz_dashboard.widgets import current, fit, folding_caption, fragment, header, show_figure
+from vitviz_dashboard.frame import current, fit, folding_caption, fragment, header
+from vitviz_dashboard.widgets import show_figure
 
 FIG1_PRESENTER_HEIGHT = 560  # px: Fig. 1 under the page title on a 1280×720 projector
 PRESENTER_TITLE_WIDTH = 1000  # px: a title line on the projector's main column

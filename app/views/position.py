@@ -5,7 +5,9 @@ from vitviz_dashboard import compute, params
 from vitviz.figures import plots
 from vitviz.export import grid_csv
 from vitviz.text.i18n import t
-from vitviz_dashboard.widgets import clicked_point, current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.controls import clicked_point
+from vitviz_dashboard.frame import current, fit, fragment, header, title
+from vitviz_dashboard.widgets import show_figure
 
 
 def pick_tile(event, grid) -> None:

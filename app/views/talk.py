@@ -17,7 +17,7 @@ from vitviz.text.i18n import t
 from vitviz.figures.report import table_html
 from vitviz.talk import ORDER
 from vitviz_dashboard import compute, params
-from vitviz_dashboard.widgets import current, fragment
+from vitviz_dashboard.frame import current, fragment
 
 # The slide fills the viewport above the control row (CONTROLS px); the picture takes what the title,
 # takeaway and source leave. Figure text is ≥ 30 px in the picture (vitviz.talk.raster.MIN_TEXT): at

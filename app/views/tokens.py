@@ -12,7 +12,9 @@ from vitviz.analysis.tokens import joint_token_pca, token_similarity
 from vitviz.export import grid_csv
 from vitviz.text.i18n import t
 from vitviz.text.names import token_label
-from vitviz_dashboard.widgets import clicked_point, controls, current, fit, fragment, header, show_figure, title
+from vitviz_dashboard.controls import clicked_point, controls
+from vitviz_dashboard.frame import current, fit, fragment, header, title
+from vitviz_dashboard.widgets import show_figure
 
 FITS = ["image", "samples"]
 

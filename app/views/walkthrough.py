@@ -8,7 +8,8 @@ from vitviz.analysis import patchify
 from vitviz.export import matrix_csv, table_csv
 from vitviz.text.i18n import t, tn
 from vitviz.text.names import class_name
-from vitviz_dashboard.widgets import current, fit, fragment, header, show_figure, sinks_caption, sinks_note, title
+from vitviz_dashboard.frame import current, fit, fragment, header, sinks_caption, sinks_note, title
+from vitviz_dashboard.widgets import show_figure
 
 STEPS = ["image", "grid", "flatten", "projection", "prefix", "position", "encoder", "prediction"]
 STEP3_PRESENTER_HEIGHT = 230  # px: the patch's place and its values under the strip, within 720 px
