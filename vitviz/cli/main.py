@@ -55,7 +55,7 @@ def cmd_distance(args: argparse.Namespace) -> int:
     from vitviz.inputs.images import IMAGE_SUFFIXES
     import torch
 
-    from vitviz.run.distance_outputs import ProgressLine, write_outputs
+    from vitviz.cli.distance_outputs import ProgressLine, write_outputs
     from vitviz.run.distance_stream import LOCK_NAME, Interrupted, check_folders, check_run_options, stream_mean_distance
     from vitviz.run.ranks import default_workers, process_group, rank_device, ranks_from_env
     from vitviz.loading.models import load_model

@@ -292,7 +292,7 @@ def stream_mean_distance(
 
     Call it on every rank inside :func:`vitviz.run.ranks.process_group` when ``ranks.distributed``. Progress is kept
     in ``out/distance-state/`` and the run holds ``out/.vitviz-distance.lock``; nothing else is written here
-    (see :func:`vitviz.run.distance_outputs.write_outputs`).
+    (see :func:`vitviz.cli.distance_outputs.write_outputs`).
 
     Args:
         size: square side or ``(H, W)`` of the network input (default: the model's).
