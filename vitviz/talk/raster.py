@@ -240,17 +240,3 @@ def arrow(draw: ImageDraw.ImageDraw, a: tuple[float, float], b: tuple[float, flo
     angle = math.atan2(b[1] - a[1], b[0] - a[0])
     head = [(b[0] - 18 * math.cos(angle - s), b[1] - 18 * math.sin(angle - s)) for s in (0.45, -0.45)]
     draw.polygon([b, *head], fill=fill)
-
-
-def distinct_colours(image: Image.Image, palette: Sequence[tuple[int, int, int]], *, min_pixels: int = 50,
-                     tolerance: int = 6) -> set[tuple[int, int, int]]:
-    """Which of ``palette``'s colours cover at least ``min_pixels`` pixels of ``image`` (within ``tolerance``
-    per channel): how a test checks that a picture's series are drawn in distinct colours."""
-    pixels = np.asarray(image.convert("RGB"), dtype=np.int16).reshape(-1, 3)
-    found: set[tuple[int, int, int]] = set()
-    for rgb in palette:
-        close = np.all(np.abs(pixels - np.asarray(rgb, dtype=np.int16)) <= tolerance, axis=1)
-        if int(close.sum()) >= min_pixels:
-            r, g, b = rgb
-            found.add((int(r), int(g), int(b)))
-    return found
