@@ -130,9 +130,9 @@ def prefetch(fn: Callable[..., object], *args) -> None:
 def rollout(sel: Selection, fusion: str = "mean", discard: float = 0.0, start: int = 0,
             drop: tuple[int, ...] = ()) -> np.ndarray:
     """The rollout map of one setting (:func:`vitviz.analysis.rollout_map`) from the query the analysis' own
-    rollout reads (:func:`vitviz.run.pipeline.default_query`: the class token, else the mean of the patches)."""
+    rollout reads (:func:`vitviz.analysis.default_query`: the class token, else the mean of the patches)."""
     from vitviz.analysis import rollout_map
-    from vitviz.run.pipeline import default_query
+    from vitviz.analysis import default_query
 
     result = analysis(sel)
     if (fusion, discard, start) == ("mean", 0.0, 0):  # computed with the analysis, from float32 attention

@@ -103,3 +103,12 @@ def test_no_module_is_over_500_lines():
     long = {str(p.relative_to(REPO)): n for p in [*(REPO / "vitviz").rglob("*.py"), *(REPO / "app").rglob("*.py")]
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > 500}
     assert not long, long
+
+
+def test_pages_run_models_only_through_the_service_layer():
+    """A page (app/views) wires widgets to compute, which runs and caches the models; it imports no code that loads
+    or runs a model itself (vitviz.run, vitviz.loading.models/download), only pure analyses, figures and text."""
+    running = ("vitviz.run", "vitviz.loading.models", "vitviz.loading.download")
+    found = [(path.name, module) for path in (REPO / "app" / "views").glob("*.py")
+             for module, _ in _imports(path) if module.startswith(running)]
+    assert not found, found

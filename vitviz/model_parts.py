@@ -37,3 +37,8 @@ def transformer_blocks(model: nn.Module) -> list[nn.Module]:
 def attention_heads(model: nn.Module) -> int:
     """Attention heads of a timm ViT: ``model.blocks[0].attn.num_heads``."""
     return int(getattr(submodule(transformer_blocks(model)[0], "attn"), "num_heads"))
+
+
+def num_classes(model: nn.Module) -> int:
+    """Size of the model's classifier head; 0 for a backbone without one (timm's ``num_classes``)."""
+    return int(getattr(model, "num_classes", 0) or 0)

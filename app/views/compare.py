@@ -14,11 +14,10 @@ import streamlit as st
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import catalogue
 from vitviz.figures import plots
-from vitviz.analysis import attention_map, depth_comparison, reference_distances
+from vitviz.analysis import attention_map, default_query, depth_comparison, reference_distances
 from vitviz.export import DISTANCE_HEADER, distance_rows, table_csv
 from vitviz.loading.catalog import distinct_labels
 from vitviz.text.i18n import t
-from vitviz.run.pipeline import default_query
 from vitviz.figures.map_pictures import map_picture
 from vitviz.text.names import class_name, loaded_label, model_label
 from vitviz.loading.registry import CNN, VIT

@@ -11,12 +11,10 @@ import streamlit as st
 from vitviz_dashboard import compute, params
 from vitviz_dashboard.sidebar import catalogue, default_choice
 from vitviz.figures import plots
-from vitviz.analysis import attention_map
+from vitviz.analysis import attention_map, default_query
 from vitviz.analysis.predictions import class_names
-from vitviz.run.explain import num_classes
 from vitviz.export import FAITHFULNESS_HEADER, faithfulness_rows, table_csv
 from vitviz.text.i18n import t
-from vitviz.run.pipeline import default_query
 from vitviz.figures.map_pictures import map_picture
 from vitviz.loading.catalog import short_label
 from vitviz.text.names import class_names_shown, model_label
@@ -45,7 +43,7 @@ def vit_view(sel) -> None:
     result = compute.analysis(sel)
     loaded = compute.model_for(sel)
     layout, display = result.layout, result.prepared.display
-    names = class_names_shown(class_names(loaded.model)) if num_classes(loaded.model) else None
+    names = class_names_shown(class_names(loaded.model)) if loaded.num_classes else None
     st.subheader(t("explain.vit"))
     if names:
         index = class_picker(names, result.predictions, "cls", t("explain.class"))

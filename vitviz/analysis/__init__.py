@@ -13,7 +13,7 @@ from vitviz.analysis.posembed import patch_position_embeddings, position_embeddi
 from vitviz.analysis.predictions import Prediction, class_names, top_k
 from vitviz.analysis.receptive_field import (EffectiveRF, LayerRF, effective_receptive_field, effective_receptive_fields,
                               stage_receptive_fields, theoretical_receptive_field)
-from vitviz.analysis.rollout import attention_map, attention_rollout, rollout_map, token_row_map
+from vitviz.analysis.rollout import attention_map, attention_rollout, default_query, rollout_map, token_row_map
 from vitviz.analysis.sinks import (AttentionSinks, NormOutliers, find_attention_sinks, find_norm_outliers, received_share,
                     received_share_by_head)
 from vitviz.analysis.tokens import TokenPCA, TokenPCAFit, fit_token_pca, joint_token_pca, token_pca, token_similarity
@@ -28,7 +28,7 @@ __all__ = [
     "Patches", "patchify", "unpatchify",
     "patch_position_embeddings", "position_embedding_similarity",
     "Prediction", "class_names", "top_k",
-    "attention_map", "attention_rollout", "rollout_map", "token_row_map",
+    "attention_map", "attention_rollout", "default_query", "rollout_map", "token_row_map",
     "AttentionSinks", "NormOutliers", "find_attention_sinks", "find_norm_outliers", "received_share",
     "received_share_by_head",
     "TokenPCA", "TokenPCAFit", "fit_token_pca", "joint_token_pca", "token_pca", "token_similarity",

@@ -37,6 +37,13 @@ HeadFusion = Literal["mean", "max", "min"]
 Query = Union[int, Literal["mean"]]
 
 
+def default_query(layout: TokenLayout) -> Query:
+    """The query a model's maps are read from: the class token (token 0) when the model has one, else the mean over
+    the patch queries (a model without a class token, e.g. global average pooling). One rule for every page, the
+    CLI and the paper's figures."""
+    return 0 if layout.has_class_token else "mean"
+
+
 def fuse_heads(attn: torch.Tensor, fusion: HeadFusion = "mean") -> torch.Tensor:
     """Reduce the heads axis (third from last) of ``(..., heads, T, T)``, in at least float32.
 

@@ -23,7 +23,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     from vitviz.inputs.images import load_image
     from vitviz.loading.models import load_model
     from vitviz.analysis import rollout_map
-    from vitviz.run.pipeline import analyze_image, default_query
+    from vitviz.analysis import default_query
+    from vitviz.run.pipeline import analyze_image
     from vitviz.inputs.preprocess import check_input_hw, input_hw
 
     out = check_out_folder(args.out)  # cheap checks first: a wrong --out or size costs no model load

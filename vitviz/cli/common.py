@@ -162,7 +162,8 @@ def explain_target(model: "nn.Module", cls: Optional[str], *, label_free: bool) 
     if cls is None:
         return None
     from vitviz.analysis import class_names
-    from vitviz.run.explain import LABEL_FREE_TARGET, num_classes, resolve_class
+    from vitviz.model_parts import num_classes
+    from vitviz.run.explain import LABEL_FREE_TARGET, resolve_class
 
     if label_free and num_classes(model) == 0:
         say(f"the model has no classifier head: '{cls}' is ignored, the explanation is label-free "

@@ -26,6 +26,7 @@ from torch import nn
 
 from vitviz.loading.catalog import get_spec, hub_repo_hint, list_models, weights_source  # noqa: F401 (re-exported)
 from vitviz.errors import UnknownModelError, VitvizError, WeightsError, WeightsNotFoundError
+from vitviz.model_parts import num_classes
 from vitviz.loading.registry import VIT, ModelSpec
 from vitviz.loading.weights import (HubDownloadError, LocalWeights, fetch_from_hub, find_local_weights, hub_cached_file, hub_offline,
                       load_state_dict, sha256sum)
@@ -77,7 +78,7 @@ class LoadedModel:
 
     @property
     def num_classes(self) -> int:
-        return int(getattr(self.model, "num_classes", 0) or 0)
+        return num_classes(self.model)
 
 
 def source_name(source: str) -> str:

@@ -32,17 +32,13 @@ from vitviz.analysis.cnn_features import stage_names
 from vitviz.analysis.predictions import class_names
 from vitviz.run.capture import Method, attention_hooks
 from vitviz.errors import UnsupportedModelError, VitvizError
+from vitviz.model_parts import num_classes
 from vitviz.inputs.preprocess import token_layout
 
 ClassArg = Union[int, str]
 
 #: What the label-free target of a headless model is, in words (for summaries).
 LABEL_FREE_TARGET = "L2 norm of the pooled output feature"
-
-
-def num_classes(model: nn.Module) -> int:
-    """Size of the model's classifier head; 0 for a backbone without one."""
-    return int(getattr(model, "num_classes", 0) or 0)
 
 
 def resolve_class(model: nn.Module, cls: ClassArg) -> int:

@@ -42,8 +42,9 @@ from vitviz.analysis.faithfulness import (DEFAULT_STEPS, RANDOM, RANDOM_REPEATS,
 from vitviz.analysis.predictions import class_names
 from vitviz.analysis.rollout import attention_map
 from vitviz.errors import VitvizError
-from vitviz.run.pipeline import default_query
-from vitviz.run.explain import LABEL_FREE_TARGET, ClassArg, grad_cam, gradient_rollout, num_classes, resolve_class
+from vitviz.analysis.rollout import default_query
+from vitviz.model_parts import num_classes
+from vitviz.run.explain import LABEL_FREE_TARGET, ClassArg, grad_cam, gradient_rollout, resolve_class
 
 if TYPE_CHECKING:
     from vitviz.loading.models import LoadedModel

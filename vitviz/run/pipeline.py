@@ -31,6 +31,7 @@ from vitviz.analysis import (
     patch_embedding_filters,
     patch_position_embeddings,
     position_embedding_similarity,
+    default_query,
     rollout_map,
     top_k,
     EffectiveRF,
@@ -155,11 +156,6 @@ class ImageAnalysis:
     def figure_rollout(self) -> np.ndarray:
         """The rollout a paper-style figure shows: without the sinks where there are sinks, else the rollout."""
         return self.rollout if self.rollout_without_sinks is None else self.rollout_without_sinks
-
-
-def default_query(layout: TokenLayout):
-    """CLS (token 0) when the model has a class token, else the mean over patch queries."""
-    return 0 if layout.has_class_token else "mean"
 
 
 def analyze_image(loaded: LoadedModel, image: Image.Image, size: SizeArg = None, *, k: int = 5,
