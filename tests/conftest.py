@@ -32,6 +32,22 @@ def tiny_vit() -> torch.nn.Module:
     return make_vit(depth=4)
 
 
+#: timm's ImageNet preprocessing (a ViT-B/16-style data config) for the random models.
+IMAGENET_CONFIG = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.485, 0.456, 0.406),
+                   "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
+
+
+@pytest.fixture(scope="module")
+def tiny_loaded():
+    """A random 3-block ViT-Ti/16 as a :class:`LoadedModel` on the CPU (one per test module)."""
+    from vitviz.loading.models import LoadedModel
+    from vitviz.loading.registry import ModelSpec
+
+    spec = ModelSpec(name="vit_tiny_patch16_224", label="tiny", family="ViT")
+    return LoadedModel(spec=spec, model=make_vit(depth=3), device=torch.device("cpu"), dtype=torch.float32,
+                       source="untrained", data_config=dict(IMAGENET_CONFIG))
+
+
 @pytest.fixture(scope="session")
 def weights_dir() -> Path:
     """The real weights folder; fails (not skips) with a clear message when it is absent."""

@@ -11,7 +11,8 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import SAMPLES, make_vit
+from conftest import IMAGENET_CONFIG as CONFIG
+from conftest import SAMPLES
 from vitviz.run.batching import MicroBatcher
 from vitviz.errors import VitvizError
 from vitviz.inputs.images import load_image
@@ -21,8 +22,6 @@ from vitviz.inputs.preprocess import input_hw, prepare_image
 from vitviz.loading.registry import ModelSpec
 from vitviz.run.serving import BatchedAnalyzer, transient_nbytes
 
-CONFIG = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.485, 0.456, 0.406),
-          "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
 
 
 # --------------------------------------------------------------------------- the batcher's policy
@@ -222,25 +221,17 @@ def assert_same(single, batched, *, atol=2e-5):
         np.testing.assert_allclose(batched.rollout_without_sinks, single.rollout_without_sinks, atol=atol, rtol=1e-4)
 
 
-@pytest.fixture(scope="module")
-def tiny():
-    spec = ModelSpec(name="vit_tiny_patch16_224", label="tiny", family="ViT")
-    model = make_vit(depth=3)
-    return LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32,
-                       source="untrained", data_config=dict(CONFIG))
-
-
 def sample_images(n: int) -> list[Image.Image]:
     paths = sorted(SAMPLES.glob("*.jpg"))
     return [load_image(paths[i % len(paths)].read_bytes()) for i in range(n)]
 
 
-def test_a_batch_equals_its_images_one_by_one_on_a_random_vit(tiny):
-    hw = input_hw(tiny.data_config, 160)
-    prepared = [prepare_image(im, tiny.data_config, hw) for im in sample_images(4)]
-    batched = analyze_prepared_batch(tiny, prepared)
+def test_a_batch_equals_its_images_one_by_one_on_a_random_vit(tiny_loaded):
+    hw = input_hw(tiny_loaded.data_config, 160)
+    prepared = [prepare_image(im, tiny_loaded.data_config, hw) for im in sample_images(4)]
+    batched = analyze_prepared_batch(tiny_loaded, prepared)
     assert len(batched) == 4
-    singles = [analyze_prepared(tiny, p) for p in prepared]
+    singles = [analyze_prepared(tiny_loaded, p) for p in prepared]
     for single, result in zip(singles, batched):
         assert_same(single, result)
     # each result owns its arrays: no view of the batch's buffers keeps the others alive
@@ -250,13 +241,13 @@ def test_a_batch_equals_its_images_one_by_one_on_a_random_vit(tiny):
     assert not np.allclose(batched[0].attention, batched[1].attention, atol=1e-3)
 
 
-def test_a_batch_needs_one_size(tiny):
+def test_a_batch_needs_one_size(tiny_loaded):
     images = sample_images(2)
-    prepared = [prepare_image(images[0], tiny.data_config, (160, 160)),
-                prepare_image(images[1], tiny.data_config, (192, 192))]
+    prepared = [prepare_image(images[0], tiny_loaded.data_config, (160, 160)),
+                prepare_image(images[1], tiny_loaded.data_config, (192, 192))]
     with pytest.raises(VitvizError, match="one input size"):
-        analyze_prepared_batch(tiny, prepared)
-    assert analyze_prepared_batch(tiny, []) == []
+        analyze_prepared_batch(tiny_loaded, prepared)
+    assert analyze_prepared_batch(tiny_loaded, []) == []
 
 
 @pytest.mark.real_weights
@@ -277,27 +268,40 @@ def test_a_batch_equals_its_images_one_by_one_on_dinov2(weights_dir):
 
 
 # --------------------------------------------------------------------------- the server's analyzer
-def test_the_analyzer_batches_concurrent_sessions_and_each_gets_its_own_result(tiny):
+def run_queued(analyzer, lock, targets, *, one_by_one: bool = False) -> None:
+    """Start a thread per callable while ``lock`` is held (another forward is running), wait until their requests
+    are queued in ``analyzer`` (``one_by_one``: each queued before the next starts), release the lock, join them."""
+    def wait_pending(count: int) -> None:
+        deadline = time.monotonic() + 10
+        while analyzer.batcher.pending() < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    threads = []
+    with lock:
+        for target in targets:
+            threads.append(threading.Thread(target=target))
+            threads[-1].start()
+            if one_by_one:
+                wait_pending(len(threads))
+        wait_pending(len(threads))
+    for th in threads:
+        th.join(30)
+
+
+def test_the_analyzer_batches_concurrent_sessions_and_each_gets_its_own_result(tiny_loaded):
     lock = threading.Lock()
     analyzer = BatchedAnalyzer(lock, max_images=8)
     images = sample_images(5)
     results: dict[int, object] = {}
 
     def session(i):
-        results[i] = analyzer.analyze(tiny, images[i], 160)
+        results[i] = analyzer.analyze(tiny_loaded, images[i], 160)
 
-    with lock:  # a forward is running: the five sessions' requests meet in the queue
-        threads = [threading.Thread(target=session, args=(i,)) for i in range(5)]
-        for th in threads:
-            th.start()
-        deadline = time.monotonic() + 10
-        while analyzer.batcher.pending() < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for th in threads:
-        th.join(30)
+    # a forward is running: the five sessions' requests meet in the queue
+    run_queued(analyzer, lock, [lambda i=i: session(i) for i in range(5)])
     assert analyzer.batcher.stats.sizes == {5: 1}
     for i, image in enumerate(images):
-        assert_same(analyze_image(tiny, image, 160), results[i])
+        assert_same(analyze_image(tiny_loaded, image, 160), results[i])
 
 
 def test_batch_limit_from_the_environment_or_the_device(monkeypatch):
@@ -313,48 +317,32 @@ def test_batch_limit_from_the_environment_or_the_device(monkeypatch):
     assert (batch_limit("cuda"), batch_limit("cpu")) == (8, 1)
 
 
-def test_a_cpu_model_runs_alone_unless_the_environment_asks_for_batches(tiny, monkeypatch):
+def test_a_cpu_model_runs_alone_unless_the_environment_asks_for_batches(tiny_loaded, monkeypatch):
     monkeypatch.delenv("VITVIZ_BATCH", raising=False)
     lock = threading.Lock()
     analyzer = BatchedAnalyzer(lock)
     images = sample_images(3)
-    with lock:
-        threads = [threading.Thread(target=analyzer.analyze, args=(tiny, im, 160)) for im in images]
-        for th in threads:
-            th.start()
-        deadline = time.monotonic() + 10
-        while analyzer.batcher.pending() < 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for th in threads:
-        th.join(30)
+    run_queued(analyzer, lock, [lambda im=im: analyzer.analyze(tiny_loaded, im, 160) for im in images])
     assert analyzer.batcher.stats.sizes == {1: 3}
 
 
-def test_the_analyzer_caps_a_batch_by_bytes_and_refuses_a_cnn(tiny):
+def test_the_analyzer_caps_a_batch_by_bytes_and_refuses_a_cnn(tiny_loaded):
     hw = (160, 160)
-    per_image = transient_nbytes(tiny, hw)
+    per_image = transient_nbytes(tiny_loaded, hw)
     # 3 layers, 3 heads, T = 101, D = 192: probabilities 3·3·101²·4, tokens 2·3·101·192·4, input 3·160²·4
     assert per_image == 4 * (3 * 3 * 101 ** 2 + 2 * 3 * 101 * 192 + 3 * 160 * 160)
     lock = threading.Lock()
     analyzer = BatchedAnalyzer(lock, max_images=8, max_bytes=2 * per_image + 1)
     images = sample_images(5)
-    with lock:
-        threads = [threading.Thread(target=analyzer.analyze, args=(tiny, im, 160)) for im in images]
-        for th in threads:
-            th.start()
-        deadline = time.monotonic() + 10
-        while analyzer.batcher.pending() < 5 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    for th in threads:
-        th.join(30)
+    run_queued(analyzer, lock, [lambda im=im: analyzer.analyze(tiny_loaded, im, 160) for im in images])
     assert analyzer.batcher.stats.largest == 2 and analyzer.batcher.stats.items == 5
-    cnn = LoadedModel(spec=ModelSpec(name="resnet18", label="r", family="CNN", kind="cnn"), model=tiny.model,
+    cnn = LoadedModel(spec=ModelSpec(name="resnet18", label="r", family="CNN", kind="cnn"), model=tiny_loaded.model,
                       device=torch.device("cpu"), dtype=torch.float32, source="untrained", data_config=dict(CONFIG))
     with pytest.raises(VitvizError, match="is a CNN"):
         analyzer.analyze(cnn, images[0])
 
 
-def test_after_share_cores_a_cpu_forward_uses_every_core_only_with_nothing_queued_behind_it(tiny, monkeypatch):
+def test_after_share_cores_a_cpu_forward_uses_every_core_only_with_nothing_queued_behind_it(tiny_loaded, monkeypatch):
     from vitviz.run import pipeline, serving
 
     full = torch.get_num_threads()
@@ -376,17 +364,11 @@ def test_after_share_cores_a_cpu_forward_uses_every_core_only_with_nothing_queue
         lock = threading.Lock()
         analyzer = BatchedAnalyzer(lock)
         images = sample_images(3)
-        with lock:  # three sessions queue up: the first two run with others behind them
-            threads = [threading.Thread(target=analyzer.analyze, args=(tiny, im, 160)) for im in images]
-            for th in threads:
-                th.start()
-                deadline = time.monotonic() + 10
-                while analyzer.batcher.pending() < threads.index(th) + 1 and time.monotonic() < deadline:
-                    time.sleep(0.01)
-        for th in threads:
-            th.join(30)
-        result = analyzer.analyze(tiny, images[0], 160)  # a lone request
+        # three sessions queue up: the first two run with others behind them
+        run_queued(analyzer, lock, [lambda im=im: analyzer.analyze(tiny_loaded, im, 160) for im in images],
+                   one_by_one=True)
+        result = analyzer.analyze(tiny_loaded, images[0], 160)  # a lone request
     finally:
         torch.set_num_threads(full)
     assert seen == [1, 1, full, full]
-    assert_same(analyze_image(tiny, images[0], 160), result)
+    assert_same(analyze_image(tiny_loaded, images[0], 160), result)

@@ -4,15 +4,12 @@ import pytest
 import torch
 from PIL import Image
 
+from conftest import IMAGENET_CONFIG as CONFIG
 from conftest import make_vit
 from vitviz.errors import VitvizError
-from vitviz.loading.models import LoadedModel
 from vitviz.run.pipeline import analyze_image, dataset_mean_distance, static_analysis
 from vitviz.inputs.preprocess import check_input_hw, denormalize, prepare_image, token_layout
-from vitviz.loading.registry import ModelSpec
 
-CONFIG = {"input_size": (3, 224, 224), "interpolation": "bicubic", "mean": (0.485, 0.456, 0.406),
-          "std": (0.229, 0.224, 0.225), "crop_pct": 0.875, "crop_mode": "center"}
 
 
 def gradient_image(w=300, h=200):
@@ -56,29 +53,21 @@ def test_sizes_the_model_cannot_take(tiny_vit):
         check_input_hw(fixed, (256, 256))
 
 
-@pytest.fixture(scope="module")
-def loaded():
-    spec = ModelSpec(name="vit_tiny_patch16_224", label="tiny", family="ViT")
-    model = make_vit(depth=3)
-    return LoadedModel(spec=spec, model=model, device=torch.device("cpu"), dtype=torch.float32,
-                       source="untrained", data_config=dict(CONFIG))
-
-
-def test_analyze_image_is_consistent(loaded):
+def test_analyze_image_is_consistent(tiny_loaded):
     from vitviz.analysis import mean_attention_distance, rollout_map
 
-    result = analyze_image(loaded, gradient_image(), 192)
+    result = analyze_image(tiny_loaded, gradient_image(), 192)
     assert result.layout.grid == (12, 12)
     assert result.attention.shape == (3, 3, 145, 145)
     np.testing.assert_allclose(result.mean_distance, mean_attention_distance(result.attention, result.layout))
     np.testing.assert_allclose(result.rollout, rollout_map(result.attention, result.layout))
     with torch.inference_mode():
-        logits = loaded.model(result.prepared.tensor)[0].numpy()
+        logits = tiny_loaded.model(result.prepared.tensor)[0].numpy()
     np.testing.assert_allclose(result.logits, logits, rtol=1e-5, atol=1e-5)
     assert len(result.predictions) == 5 and result.predictions[0].index == int(logits.argmax())
     from vitviz.analysis import class_names
 
-    names = class_names(loaded.model)
+    names = class_names(tiny_loaded.model)
     assert names[0] == "tench, Tinca tinca" and len(names) == 1000  # timm's ImageNet-1k names
     assert result.predictions[0].label == names[result.predictions[0].index]
     assert sum(p.probability for p in result.predictions) <= 1.0
@@ -87,10 +76,10 @@ def test_analyze_image_is_consistent(loaded):
     assert result.static.pos_similarity.shape == (12, 12, 12, 12)
 
 
-def test_static_analysis_is_computed_once_per_model_and_grid(loaded):
-    a = static_analysis(loaded.model, (14, 14))
-    assert static_analysis(loaded.model, (14, 14)) is a
-    b = static_analysis(loaded.model, (12, 12))
+def test_static_analysis_is_computed_once_per_model_and_grid(tiny_loaded):
+    a = static_analysis(tiny_loaded.model, (14, 14))
+    assert static_analysis(tiny_loaded.model, (14, 14)) is a
+    b = static_analysis(tiny_loaded.model, (12, 12))
     assert b is not a and b.pos_similarity.shape == (12, 12, 12, 12)
     assert b.filter_pca is a.filter_pca and b.filters is a.filters  # the filters' SVD once per model, not per size
 
@@ -110,12 +99,12 @@ def test_to_float16_is_numpys_cast_bit_for_bit():
     assert np.isnan(to_float16(np.array([np.nan], np.float32)))[0]
 
 
-def test_dataset_distance_streams_and_equals_mean_of_single_images(loaded):
+def test_dataset_distance_streams_and_equals_mean_of_single_images(tiny_loaded):
     images = [gradient_image(300 + 10 * i, 200 + 7 * i) for i in range(5)]
     done = []
-    result = dataset_mean_distance(loaded, iter(images), batch_size=2, progress=done.append)
+    result = dataset_mean_distance(tiny_loaded, iter(images), batch_size=2, progress=done.append)
     assert done == [2, 4, 5] and result.num_images == 5
-    singles = np.mean([analyze_image(loaded, im).mean_distance for im in images], axis=0)
+    singles = np.mean([analyze_image(tiny_loaded, im).mean_distance for im in images], axis=0)
     np.testing.assert_allclose(result.mean, singles, rtol=1e-5)
     with pytest.raises(VitvizError, match="no images"):
-        dataset_mean_distance(loaded, [])
+        dataset_mean_distance(tiny_loaded, [])
