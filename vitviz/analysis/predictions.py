@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from vitviz.analysis.arrays import as_tensor
+from vitviz.model_parts import num_classes
 
 
 @dataclass(frozen=True)
@@ -24,13 +25,13 @@ class Prediction:
 
 def class_names(model: nn.Module) -> Optional[tuple[str, ...]]:
     """Class names for the model's head (ImageNet-1k/21k via timm), or None if unknown/headless."""
-    num_classes = int(getattr(model, "num_classes", 0) or 0)
-    if num_classes == 0:
+    classes = num_classes(model)
+    if classes == 0:
         return None
     from timm.data import infer_imagenet_subset
 
     subset = infer_imagenet_subset(model)
-    return _names(subset, num_classes) if subset is not None else None
+    return _names(subset, classes) if subset is not None else None
 
 
 @lru_cache(maxsize=4)

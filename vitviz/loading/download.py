@@ -12,6 +12,7 @@ from typing import Any, Callable, Iterable, Optional
 
 from vitviz.loading import models
 from vitviz.loading.registry import ModelSpec
+from vitviz.model_parts import num_classes
 from vitviz.loading.weights import HubDownloadError, fetch_from_hub, hub_cached_file, hub_offline, sha256sum
 
 
@@ -94,7 +95,7 @@ def _sidecar(spec: ModelSpec, model: Any, sha256: str) -> dict[str, Any]:
     return {
         "architecture": spec.name,
         "kwargs": {},
-        "num_classes": int(getattr(model, "num_classes", 0) or 0),
+        "num_classes": num_classes(model),
         "label": spec.label,
         "family": spec.family,
         "description": spec.description,

@@ -39,7 +39,7 @@ from torch import nn
 
 from vitviz.errors import UnsupportedModelError
 from vitviz.inputs.preprocess import TokenLayout, token_layout
-from vitviz.model_parts import submodule, transformer_blocks
+from vitviz.model_parts import num_classes, submodule, transformer_blocks
 
 AttentionCallback = Callable[[int, torch.Tensor], None]
 Method = Literal["auto", "qkv", "unfused"]
@@ -325,5 +325,5 @@ def capture(
         attention=attention,
         tokens=torch.stack(tokens) if keep_tokens else None,
         layout=layout,
-        has_head=int(getattr(model, "num_classes", 0) or 0) > 0,
+        has_head=num_classes(model) > 0,
     )

@@ -57,7 +57,7 @@ from torch import nn
 from vitviz.run.capture import forward_hooks
 from vitviz.errors import UnsupportedModelError, VitvizError
 from vitviz.inputs.preprocess import TokenLayout, token_layout
-from vitviz.model_parts import submodule, transformer_blocks
+from vitviz.model_parts import num_classes, submodule, transformer_blocks
 
 LENS_K = 5
 # The arrays written to trace.npz, in the order the module docstring lists them.
@@ -250,7 +250,7 @@ def trace_patch(model: nn.Module, x: torch.Tensor, patch: tuple[int, int], *,
         norm = getattr(model, "norm", None)
         normed = norm(stacked) if isinstance(norm, nn.Module) else stacked
         forward_head = getattr(model, "forward_head")
-        if int(getattr(model, "num_classes", 0) or 0) > 0:
+        if num_classes(model) > 0:
             probs = forward_head(normed).float().softmax(dim=-1)
             top = probs.topk(min(LENS_K, probs.shape[-1]), dim=-1)
             lens["logit_lens_classes"] = top.indices[keep].cpu().numpy().astype(np.int64)
