@@ -34,13 +34,13 @@ def weights_dir() -> Optional[str]:
     return str(folder) if folder else None
 
 
-def availability(spec: ModelSpec, folder: Optional[str]) -> Optional[str]:
+def availability(spec: ModelSpec, local: frozenset[str]) -> Optional[str]:
     """None when pretrained weights can be had, else why not as a code for the pickers' text.
 
     The one code is ``"offline"``: no local weights, nothing in the Hugging Face cache, and the hub is
     unreachable.
     """
-    if find_local_weights(spec.name, Path(folder) if folder else None) or hub_cached_file(spec.name):
+    if spec.name in local or hub_cached_file(spec.name):  # local: :func:`local_names`
         return None
     from vitviz.loading.models import hub_reachable
 
@@ -56,8 +56,8 @@ def catalogue(folder: Optional[str]) -> tuple[list[ModelSpec], dict[str, Optiona
     Checking 19 models' files, the Hugging Face cache and the hub took ~250 ms: too much for every
     rerun, and weights folders change rarely.
     """
-    specs = list_models(folder)
-    return specs, {s.name: availability(s, folder) for s in specs}
+    specs, here = list_models(folder), local_names(folder)
+    return specs, {s.name: availability(s, here) for s in specs}
 
 
 @st.cache_resource(ttl=30, show_spinner=False)
