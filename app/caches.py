@@ -18,7 +18,6 @@ import streamlit as st
 from vitviz.cache import ByteLRU
 
 
-
 V = TypeVar("V")
 
 

@@ -27,13 +27,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from vitviz.loading.catalog import short_label  # noqa: F401  (the pages' one import for titles)
 from vitviz.errors import VitvizError
 from vitviz.inputs.images import load_image
 from vitviz_dashboard.caches import MODEL_BYTES_VAR, cached, model_budget, models, settle_heap
 from vitviz_dashboard.selection import Selection, images_key
 from vitviz_dashboard.devices import oom_fallback
-
 
 
 FORWARD_LOCK = threading.Lock()

@@ -11,7 +11,6 @@ from vitviz_dashboard import params
 from vitviz.text.i18n import t
 
 
-
 def controls(name: str, spec, **kwargs):
     """``st.columns(spec)`` for a row of controls named ``name``; on a phone they sit two per line (LAYOUT_CSS)."""
     return st.container(key=f"vv-controls-{name}").columns(spec, **kwargs)

@@ -11,7 +11,6 @@ import streamlit as st
 from vitviz_dashboard.caches import models, results
 
 
-
 FORCE_CPU = "_vv_force_cpu"
 
 

@@ -14,7 +14,6 @@ from vitviz.text.i18n import t, tn
 from vitviz_dashboard.guard import guarded
 
 
-
 PRESENTER_HEIGHT = 430  # px: a page's main figure under the title and controls on a 1280×720 screen
 
 

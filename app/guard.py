@@ -17,7 +17,6 @@ from vitviz.errors import ImageError, UnknownModelError, UnsupportedModelError, 
 from vitviz.text.i18n import md_text, t
 
 
-
 LOG = logging.getLogger("vitviz.app")
 
 

@@ -15,7 +15,6 @@ from vitviz.inputs.images import SAMPLES
 from vitviz_dashboard.caches import cached, release_memory
 
 
-
 @dataclass(frozen=True)
 class Selection:
     """What the sidebar chose for this run; every page reads it."""

@@ -18,7 +18,6 @@ from vitviz_dashboard.map_view import map_view
 from vitviz_dashboard.frame import PRESENTER_HEIGHT, two_line
 
 
-
 PLOT_CONFIG = {"displaylogo": False, "toImageButtonOptions": {"format": "png", "scale": 2}}
 
 

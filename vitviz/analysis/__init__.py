@@ -2,7 +2,8 @@
 
 Each module's docstring states its convention (tokens dropped, normalisation, units).
 """
-from vitviz.analysis.distance import MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix, reference_distances
+from vitviz.analysis.distance import (MeanDistanceAccumulator, mean_attention_distance, patch_distance_matrix,
+                                      reference_distances)
 from vitviz.analysis.cnn_features import StageFeatures, stage_features
 from vitviz.analysis.compare import DepthComparison, depth_comparison
 from vitviz.analysis.embedding import EmbeddingStages, embedding_stages

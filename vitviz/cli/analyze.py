@@ -10,8 +10,9 @@ from pathlib import Path
 
 from vitviz.errors import VitvizError
 from vitviz.run.run_guard import check_out_folder
-from vitviz.cli.common import CONVENTIONS, DEFAULT_ROLLOUT, GRAD_CAM_CONVENTION, RELEVANCE_CONVENTION, check_steps, expand_images, explain_target, parse_image_size, rollout_options, safe_stem, say, unique_stem, write_faithfulness
-
+from vitviz.cli.common import (CONVENTIONS, DEFAULT_ROLLOUT, GRAD_CAM_CONVENTION, RELEVANCE_CONVENTION, check_steps,
+                               expand_images, explain_target, parse_image_size, rollout_options, safe_stem, say,
+                               unique_stem, write_faithfulness)
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:

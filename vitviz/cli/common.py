@@ -17,7 +17,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from torch import nn
 
 
-
 CONVENTIONS = {
     "attention": "softmax(q k^T * scale) per block and head, rows sum to 1; token 0.. are prefix tokens "
                  "(see num_prefix_tokens), then patches in row-major order",

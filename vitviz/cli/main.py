@@ -19,7 +19,6 @@ from vitviz.cli.common import FAITHFULNESS_HELP, expand_images, say
 from vitviz.cli.analyze import cmd_analyze, cmd_cnn
 
 
-
 def cmd_models(args: argparse.Namespace) -> int:
     from vitviz.loading.catalog import list_models, weights_source
 
@@ -56,7 +55,8 @@ def cmd_distance(args: argparse.Namespace) -> int:
     import torch
 
     from vitviz.cli.distance_outputs import ProgressLine, write_outputs
-    from vitviz.run.distance_stream import LOCK_NAME, Interrupted, check_folders, check_run_options, stream_mean_distance
+    from vitviz.run.distance_stream import (LOCK_NAME, Interrupted, check_folders, check_run_options,
+                                            stream_mean_distance)
     from vitviz.run.ranks import default_workers, process_group, rank_device, ranks_from_env
     from vitviz.loading.models import load_model
     from vitviz.run.run_guard import probe_lock

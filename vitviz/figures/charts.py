@@ -11,8 +11,8 @@ from plotly.subplots import make_subplots
 
 from vitviz.text.i18n import t, tn
 from vitviz.figures.titles import title_top, wrap_title
-from vitviz.figures.style import HEAD_COLOURS, MODEL_DASHES, MODEL_SYMBOLS, FONT_SIZE, HIGHLIGHT, REFERENCE, SEQUENTIAL, figure_title, finish, head_style, legend_below
-
+from vitviz.figures.style import (HEAD_COLOURS, MODEL_DASHES, MODEL_SYMBOLS, FONT_SIZE, HIGHLIGHT, REFERENCE,
+                                  SEQUENTIAL, figure_title, finish, head_style, legend_below)
 
 
 References = Union[Mapping[str, float], Mapping[str, Mapping[str, float]]]

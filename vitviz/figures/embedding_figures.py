@@ -10,10 +10,10 @@ import plotly.graph_objects as go
 
 from vitviz.text.i18n import t
 from vitviz.figures.titles import title_top, wrap_title
-from vitviz.figures.style import HEAD_COLOURS, COLOURBAR_ABOVE, HIGHLIGHT, SIMILARITY, colour_lut, finish, legend_right, patch_box
+from vitviz.figures.style import (HEAD_COLOURS, COLOURBAR_ABOVE, HIGHLIGHT, SIMILARITY, colour_lut, finish,
+                                  legend_right, patch_box)
 from vitviz.figures.raster import png_uri
 from vitviz.figures.maps import tile_at, tile_images
-
 
 
 def filters_to_rgb(filters: np.ndarray) -> np.ndarray:

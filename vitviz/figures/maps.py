@@ -16,8 +16,8 @@ from plotly.subplots import make_subplots
 from vitviz.text.i18n import t
 from vitviz.figures.titles import title_top, wrap_title
 from vitviz.figures.raster import jpeg_uri, png_uri
-from vitviz.figures.style import FONT_SIZE, SEQUENTIAL, SIMILARITY, finish, mark_text, marked_box, patch_box, patch_heatmap, patch_hover, square_axes
-
+from vitviz.figures.style import (FONT_SIZE, SEQUENTIAL, SIMILARITY, finish, mark_text, marked_box, patch_box,
+                                  patch_heatmap, patch_hover, square_axes)
 
 
 def _photo_uri(image: np.ndarray) -> str:

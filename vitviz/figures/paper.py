@@ -48,8 +48,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from vitviz.figures.report import ReportFiles
 
 
-
-
 # ------------------------------------------------------------------------- the paper's own models
 #: The model each of the paper's figures shows (Figs. 6/7 right: ViT-L/16; Fig. 7 left/centre: ViT-L/32).
 PAPER_FIGURE_MODELS: dict[str, str] = {"fig6": "ViT-L/16", "fig7-left": "ViT-L/32", "fig7-centre": "ViT-L/32",

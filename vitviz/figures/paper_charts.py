@@ -26,8 +26,6 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 
-
-
 # ------------------------------------------------------------------------------------- Fig. 6
 def upsample_map(grid_map: np.ndarray, patch_size: Sequence[int]) -> np.ndarray:
     """``(gh, gw)`` → ``(gh·ph, gw·pw)``: each patch a constant block (nearest, no smoothing)."""

@@ -22,8 +22,6 @@ if TYPE_CHECKING:  # pragma: no cover
     pass
 
 
-
-
 # Diagram colours, after the paper's Fig. 1 (light fills, dark text, readable in either theme).
 _INK = "#1f2937"
 

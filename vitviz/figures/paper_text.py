@@ -5,11 +5,8 @@ import html
 from typing import TYPE_CHECKING, Sequence
 
 
-
 if TYPE_CHECKING:  # pragma: no cover
     pass
-
-
 
 
 def plain_text(value: object) -> str:

@@ -18,7 +18,6 @@ from vitviz.text.i18n import t
 from vitviz.figures.titles import title_layout, title_top, wrap_title
 
 
-
 SEQUENTIAL = "Viridis"
 
 

@@ -58,7 +58,8 @@ from torch.utils.data import DataLoader, Dataset
 from vitviz.analysis import MeanDistanceAccumulator
 from vitviz.run.capture import capture
 from vitviz.inputs.images import IMAGE_SUFFIXES
-from vitviz.run.distance_state import STATE_DIR, RunningPart, part_path, read_part, run_settings, saved_parts, write_part
+from vitviz.run.distance_state import (STATE_DIR, RunningPart, part_path, read_part, run_settings, saved_parts,
+                                       write_part)
 from vitviz.errors import VitvizError
 from vitviz.inputs.images import load_image
 from vitviz.loading.models import LoadedModel

@@ -47,7 +47,8 @@ from vitviz.run.capture import block_output_hooks, capture, patch_features
 from vitviz.errors import UnsupportedModelError, VitvizError
 from vitviz.loading.models import LoadedModel
 from vitviz.inputs.images import load_image, sample_paths
-from vitviz.inputs.preprocess import PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image, token_layout
+from vitviz.inputs.preprocess import (PreparedImage, SizeArg, TokenLayout, check_input_hw, input_hw, prepare_image,
+                                      token_layout)
 from vitviz.model_parts import attention_heads, transformer_blocks
 
 
